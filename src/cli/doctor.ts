@@ -1,0 +1,66 @@
+import { writeSync } from 'node:fs';
+import { runDoctor, selectChecks } from '../doctor/doctor.js';
+import type { Host } from '../host/host.js';
+import { EXIT } from './exit-codes.js';
+import { UserError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+export interface DoctorOptions {
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  strict?: boolean;
+  listChecks?: boolean;
+  snapshot?: string;
+  collect?: string;
+}
+
+function write(text: string): void {
+  // Synchronous, so that a big --json document reaches a pipe before the process exits.
+  writeSync(1, text);
+}
+
+export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise<number> {
+  const steps = selectChecks(ids);
+  if (opts.listChecks) {
+    if (opts.json) {
+      write(JSON.stringify(steps.map(({ id, category, title, severity }) => ({ id, category, title, severity })), null, 2) + '\n');
+    } else {
+      const { renderCheckList } = await import('../ui/doctor-render.js');
+      write(renderCheckList(steps));
+    }
+    return EXIT.OK;
+  }
+  if (opts.snapshot && opts.collect) throw new UserError('--snapshot and --collect cannot be combined: collect from the live host, diagnose a snapshot.');
+  if (opts.verbose && opts.quiet) throw new UserError('-v and -q cannot be combined.');
+
+  let host: Host;
+  let recorder: import('../host/recording-host.js').RecordingHost | undefined;
+  if (opts.snapshot) {
+    const { SnapshotHost } = await import('../host/snapshot-host.js');
+    host = await SnapshotHost.open(opts.snapshot);
+  } else {
+    const { LiveHost } = await import('../host/live-host.js');
+    host = new LiveHost();
+    if (opts.collect) {
+      const { RecordingHost } = await import('../host/recording-host.js');
+      await RecordingHost.prepareTarget(opts.collect);
+      recorder = new RecordingHost(host);
+      host = recorder;
+    }
+  }
+
+  const report = await runDoctor(host, steps, opts.strict ?? false);
+  if (recorder && opts.collect) await recorder.save(opts.collect, `talos-mac ${VERSION}`);
+
+  if (opts.json) {
+    const { DoctorReportSchema } = await import('../doctor/report-schema.js');
+    write(JSON.stringify(DoctorReportSchema.parse(report), null, 2) + '\n');
+  } else {
+    const [{ renderDoctor }, { makeChalk }] = await Promise.all([import('../ui/doctor-render.js'), import('../ui/color.js')]);
+    write(renderDoctor(report, await makeChalk(), { verbose: opts.verbose ?? false, quiet: opts.quiet ?? false }));
+    if (opts.collect) write(`\nSnapshot written to ${opts.collect}: attach it to a bug report, or run talos-mac doctor --snapshot ${opts.collect}\n`);
+  }
+  if (opts.collect && opts.json) process.stderr.write(`snapshot written to ${opts.collect}\n`);
+  return report.ok ? EXIT.OK : EXIT.FAILED;
+}

@@ -1,0 +1,84 @@
+import type { Host } from '../host/host.js';
+import { boardName, mmuFromCpuInfo } from '../parse/cpuinfo.js';
+import { qemuVersion } from '../parse/qemu.js';
+import { doctorChecks } from '../steps/checks/index.js';
+import { assessKvmPr } from '../steps/checks/kvm-pr-verdict.js';
+import { Facts } from '../steps/facts.js';
+import { verifyAll } from '../steps/runner.js';
+import { statusOf, type CheckStatus, type Step } from '../steps/step.js';
+import type { CheckReport, DoctorReport } from './report-schema.js';
+import { UserError } from '../errors.js';
+
+/** Resolves `doctor ID…` arguments: a check id, or a category name for all its checks. */
+export function selectChecks(ids: readonly string[]): Step[] {
+  if (ids.length === 0) return [...doctorChecks];
+  const picked = new Set<Step>();
+  for (const id of ids) {
+    const matches = doctorChecks.filter((s) => s.id === id || s.category.toLowerCase() === id.toLowerCase());
+    if (matches.length === 0) {
+      throw new UserError(`unknown check "${id}". Known checks: ${doctorChecks.map((s) => s.id).join(', ')} (or a category: ${[...new Set(doctorChecks.map((s) => s.category.toLowerCase()))].join(', ')})`);
+    }
+    matches.forEach((m) => picked.add(m));
+  }
+  return doctorChecks.filter((s) => picked.has(s));
+}
+
+function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], strict: boolean): DoctorReport['verdict'] {
+  const problems = checks.filter((c) => c.status === 'fail' || (strict && c.status === 'warn'));
+  const qemuOk = !checks.some((c) => c.category === 'QEMU' && c.status === 'fail');
+  if (problems.length === 0) {
+    if (kvmPr === 'ready') return { kind: 'ready', text: 'Ready for KVM-PR guests.' };
+    if (kvmPr === 'not-applicable') return { kind: 'tcg-only', text: 'TCG only: this is not a POWER host, so guests run under QEMU\'s TCG (slower, but they work).' };
+    return { kind: 'tcg-only', text: 'No failures among the checks that ran; KVM-PR readiness was not fully checked.' };
+  }
+  const n = problems.length;
+  const list = problems.map((c) => c.title).join('; ');
+  const bySetup = problems.some((c) => c.fix?.bySetup) ? ' `talos-mac setup` can fix what it marks.' : '';
+  const tcg = qemuOk && kvmPr !== 'ready' ? ' TCG guests work meanwhile.' : '';
+  return { kind: 'problems', text: `${n} problem${n === 1 ? '' : 's'}: ${list}.${tcg}${bySetup}` };
+}
+
+export async function runDoctor(host: Host, steps: readonly Step[], strict = false): Promise<DoctorReport> {
+  const facts = new Facts(host);
+  const [outcomes, arch, cpu, rel, pr, qemu] = await Promise.all([
+    verifyAll(steps, { host, facts }),
+    facts.arch(),
+    facts.cpuinfo(),
+    facts.release(),
+    assessKvmPr(facts),
+    facts.qemu(),
+  ]);
+  const checks: CheckReport[] = outcomes.map(({ step, result }) => ({
+    id: step.id,
+    category: step.category,
+    title: step.title,
+    status: statusOf(step, result),
+    state: result.state,
+    summary: result.summary,
+    detail: result.detail ?? null,
+    fix: result.fix ? { text: result.fix.text, commands: result.fix.commands ?? [], bySetup: result.fix.bySetup ?? false } : null,
+  }));
+  const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, info: 0, skip: 0 };
+  for (const c of checks) counts[c.status]++;
+  const power = arch.ok && /^ppc/.test(arch.value);
+  return {
+    schema: 'talos-mac/doctor@1',
+    ok: counts.fail === 0 && (!strict || counts.warn === 0),
+    strict,
+    verdict: verdictOf(checks, pr.verdict, strict),
+    host: {
+      source: host.description,
+      arch: arch.ok ? arch.value : null,
+      cpu: power && cpu.ok ? (cpu.value.cpu ?? null) : null,
+      platform: power && cpu.ok ? (cpu.value.platform ?? null) : null,
+      board: power && cpu.ok ? (boardName(cpu.value) ?? null) : null,
+      mmu: power && cpu.ok ? (mmuFromCpuInfo(cpu.value) ?? null) : null,
+      kernelRelease: rel.ok ? rel.value : null,
+      kvmPr: pr.verdict,
+      kvmPrReason: pr.reason,
+      qemuVersion: qemu.version.exitCode === 0 ? (qemuVersion(qemu.version.stdout) ?? null) : null,
+    },
+    counts,
+    checks,
+  };
+}

@@ -1,0 +1,50 @@
+import * as z from 'zod/mini';
+
+/** The manifest of a host snapshot: see docs/host-snapshot.md. */
+export const SNAPSHOT_MANIFEST = 'talos-mac-snapshot.json';
+export const SNAPSHOT_FORMAT = 'talos-mac-host-snapshot';
+export const SNAPSHOT_VERSION = 1;
+
+const FileStatus = z.enum(['ok', 'missing', 'denied', 'error']);
+
+const PathInfoSchema = z.object({
+  exists: z.boolean(),
+  type: z.optional(z.enum(['file', 'dir', 'char', 'block', 'link', 'other'])),
+  mode: z.optional(z.string().check(z.regex(/^0[0-7]{3,4}$/))),
+  uid: z.optional(z.number()),
+  gid: z.optional(z.number()),
+  readable: z.optional(z.boolean()),
+  writable: z.optional(z.boolean()),
+});
+
+const CommandRecord = z.object({
+  argv: z.array(z.string()).check(z.minLength(1)),
+  exitCode: z.optional(z.nullable(z.number())),
+  stdout: z.optional(z.string()),
+  stdoutFile: z.optional(z.string()),
+  stderr: z.optional(z.string()),
+  notFound: z.optional(z.boolean()),
+  timedOut: z.optional(z.boolean()),
+});
+
+export const SnapshotManifestSchema = z.object({
+  format: z.literal(SNAPSHOT_FORMAT),
+  version: z.literal(SNAPSHOT_VERSION),
+  created: z.optional(z.string()),
+  tool: z.optional(z.string()),
+  origin: z.optional(z.string()),
+  files: z.optional(z.record(z.string(), FileStatus)),
+  dirs: z.optional(z.record(z.string(), z.union([z.literal('missing'), z.literal('denied'), z.array(z.string())]))),
+  paths: z.optional(z.record(z.string(), PathInfoSchema)),
+  commands: z.optional(z.array(CommandRecord)),
+});
+
+export type SnapshotManifest = z.infer<typeof SnapshotManifestSchema>;
+export type CommandRecord = z.infer<typeof CommandRecord>;
+
+/** "field.path: message" lines for a zod error, for people reading a terminal. */
+export function formatIssues(error: z.core.$ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`)
+    .join('\n');
+}

@@ -1,0 +1,3 @@
+export { DoctorReportSchema, CheckReportSchema, type DoctorReport, type CheckReport } from './doctor/report-schema.js';
+export type { Host, CommandResult, PathInfo, ReadResult, DirResult } from './host/host.js';
+export type { Step, StepResult, StepState, CheckStatus } from './steps/step.js';

@@ -1,0 +1,41 @@
+/** "QEMU emulator version 7.2.22 (Debian ...)" -> "7.2.22". */
+export function qemuVersion(text: string): string | undefined {
+  return /version\s+(\d+\.\d+(?:\.\d+)?)/i.exec(text)?.[1];
+}
+
+/** Names in the first column of `-M help` output. */
+export function machineNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)\s+\S/.exec(line);
+    if (m && !line.startsWith('Supported')) names.add(m[1]!);
+  }
+  return names;
+}
+
+/** Accelerator names from `-accel help` ("Accelerators supported in QEMU binary:" then one per line). */
+export function accelNames(text: string): Set<string> {
+  return new Set(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[a-z][a-z0-9-]*$/.test(l)),
+  );
+}
+
+/** Directories from `-L help`, normalised ("/usr/bin/../share/qemu" -> "/usr/share/qemu"). */
+export function dataDirs(text: string): string[] {
+  const dirs: string[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('/')) continue;
+    const parts: string[] = [];
+    for (const p of t.split('/')) {
+      if (p === '' || p === '.') continue;
+      if (p === '..') parts.pop();
+      else parts.push(p);
+    }
+    dirs.push('/' + parts.join('/'));
+  }
+  return dirs;
+}

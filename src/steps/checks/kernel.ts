@@ -1,0 +1,98 @@
+import { configValue } from '../../parse/kconfig.js';
+import type { Step } from '../step.js';
+import { unlessPower } from './common.js';
+import { assessKvmPr, prConfigProblem } from './kvm-pr-verdict.js';
+import { kernelVersion } from '../../parse/kernel-release.js';
+
+const CONFIG_KEYS = [
+  'CONFIG_KVM_BOOK3S_PR_POSSIBLE',
+  'CONFIG_KVM_BOOK3S_64_PR',
+  'CONFIG_KVM_BOOK3S_64_HV',
+  'CONFIG_NO_HZ_FULL',
+  'CONFIG_CONTEXT_TRACKING_USER',
+  'CONFIG_PPC_RADIX_MMU_DEFAULT',
+  'CONFIG_MODVERSIONS',
+  'CONFIG_MODULE_SIG_FORCE',
+];
+
+const NEW_KERNEL_FIX = {
+  text: 'Install a kernel built with CONFIG_KVM_BOOK3S_64_PR=m (and NO_HZ_FULL off on 6.1+). talos-mac setup can build one from your distribution\'s kernel source.',
+  bySetup: true,
+};
+
+const release: Step = {
+  id: 'kernel.release',
+  category: 'Kernel',
+  title: 'Identify the running kernel',
+  severity: 'info',
+  async verify(ctx) {
+    const skip = await unlessPower(ctx);
+    if (skip) return skip;
+    const rel = await ctx.facts.release();
+    if (!rel.ok) return { state: 'unknown', summary: `cannot tell the kernel release: ${rel.reason}` };
+    const v = kernelVersion(rel.value);
+    const cfg = await ctx.facts.kernelConfig();
+    return {
+      state: 'done',
+      summary: `Linux ${rel.value}${v ? '' : ' (no version number in the release string)'}`,
+      detail: cfg.ok ? `configuration: ${cfg.source}` : `configuration: not readable (${cfg.reason})`,
+    };
+  },
+};
+
+const prSupport: Step = {
+  id: 'kernel.pr-support',
+  category: 'Kernel',
+  title: 'Run a kernel that can do KVM-PR',
+  severity: 'required',
+  async verify(ctx) {
+    const skip = await unlessPower(ctx);
+    if (skip) return skip;
+    const [cfg, rel] = await Promise.all([ctx.facts.kernelConfig(), ctx.facts.release()]);
+    if (!cfg.ok) {
+      const a = await assessKvmPr(ctx.facts);
+      if (a.verdict === 'ready') return { state: 'done', summary: 'kvm_pr is loaded (kernel configuration not readable)', detail: cfg.reason };
+      return {
+        state: 'unknown',
+        summary: 'cannot read the kernel configuration to tell whether it can do KVM-PR',
+        detail: cfg.reason,
+        fix: { text: 'Install the config file for this kernel (/boot/config-$(uname -r)) or enable CONFIG_IKCONFIG_PROC.' },
+      };
+    }
+    const detail = [`from ${cfg.source}:`, ...CONFIG_KEYS.map((k) => `  ${k}=${configValue(cfg.value, k)}`)].join('\n');
+    const problem = prConfigProblem(cfg.value, rel.ok ? kernelVersion(rel.value) : undefined);
+    if (problem) return { state: 'todo', summary: `this kernel was ${problem}: a new kernel is needed`, detail, fix: NEW_KERNEL_FIX };
+    return { state: 'done', summary: `KVM-PR supported (CONFIG_KVM_BOOK3S_64_PR=${configValue(cfg.value, 'CONFIG_KVM_BOOK3S_64_PR')})`, detail };
+  },
+};
+
+const prModule: Step = {
+  id: 'kernel.pr-module',
+  category: 'Kernel',
+  title: 'Install a kvm-pr module for the running kernel',
+  severity: 'required',
+  async verify(ctx) {
+    const skip = await unlessPower(ctx);
+    if (skip) return skip;
+    const a = await assessKvmPr(ctx.facts);
+    switch (a.verdict) {
+      case 'ready':
+      case 'module-needs-loading':
+        return { state: 'done', summary: a.moduleFile === 'builtin' ? 'kvm_pr is built into the kernel' : a.moduleFile ? a.moduleFile : a.reason };
+      case 'module-must-be-built':
+        return {
+          state: 'todo',
+          summary: a.reason,
+          fix: a.needsPatch
+            ? { text: 'Kernels before 4.18 need kvm-pr patched for POWER9 by hand (see the 2018 Talospace recipe), or install a kernel >= 4.18.' }
+            : { text: 'Build kvm-pr.ko for this kernel (source matching uname -r, make M=arch/powerpc/kvm). talos-mac setup does it.', bySetup: true },
+        };
+      case 'new-kernel-needed':
+        return { state: 'not-applicable', summary: 'no module can help: the kernel itself lacks KVM-PR (see kernel.pr-support)' };
+      default:
+        return { state: 'unknown', summary: a.reason };
+    }
+  },
+};
+
+export const kernelSteps: Step[] = [release, prSupport, prModule];

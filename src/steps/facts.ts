@@ -1,0 +1,230 @@
+import { describeCommandFailure, type CommandResult, type Host, type PathInfo } from '../host/host.js';
+import { parseCpuInfo, type CpuInfo } from '../parse/cpuinfo.js';
+import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
+import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
+import { blsOptions, grubCfgKernelArgs, grubDefaultCmdlines } from '../parse/bootloader.js';
+
+/** A fact, or why it could not be read: checks turn the reason into an `unknown` state. */
+export type Fact<T> = { ok: true; value: T; source: string } | { ok: false; reason: string };
+
+const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+
+export interface BootConfig {
+  /** The generated configuration Petitboot reads: BLS entries or grub.cfg kernel lines. */
+  kind: 'bls' | 'grub-cfg' | 'none';
+  files: string[];
+  cmdlines: string[];
+  unreadable: string[];
+  /** GRUB_CMDLINE_LINUX / _DEFAULT from /etc/default/grub, when that file exists. */
+  defaultGrub?: { linux?: string; linuxDefault?: string };
+}
+
+export interface QemuFacts {
+  version: CommandResult;
+  machines: CommandResult;
+  accels: CommandResult;
+  dataDirs: CommandResult;
+  img: CommandResult;
+}
+
+/** Everything checks read from a host, each read once per run however many checks ask. */
+export class Facts {
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(readonly host: Host) {}
+
+  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = load();
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+
+  command(argv: readonly string[]): Promise<CommandResult> {
+    return this.once(`cmd:${JSON.stringify(argv)}`, () => this.host.run(argv));
+  }
+
+  text(path: string): Promise<Fact<string>> {
+    return this.once(`file:${path}`, async () => {
+      const r = await this.host.readFile(path);
+      return r.ok ? { ok: true as const, value: r.data.toString('utf8'), source: path } : fail(`${path}: ${r.message}`);
+    });
+  }
+
+  pathInfo(path: string): Promise<PathInfo> {
+    return this.once(`path:${path}`, () => this.host.pathInfo(path));
+  }
+
+  private async commandLine(argv: string[]): Promise<Fact<string>> {
+    const r = await this.command(argv);
+    const out = r.stdout.trim();
+    return r.exitCode === 0 && out ? { ok: true, value: out, source: argv.join(' ') } : fail(describeCommandFailure(r));
+  }
+
+  arch(): Promise<Fact<string>> {
+    return this.commandLine(['uname', '-m']);
+  }
+
+  release(): Promise<Fact<string>> {
+    return this.commandLine(['uname', '-r']);
+  }
+
+  cpuinfo(): Promise<Fact<CpuInfo>> {
+    return this.once('cpuinfo', async () => {
+      const t = await this.text('/proc/cpuinfo');
+      if (!t.ok) return t;
+      const info = parseCpuInfo(t.value);
+      return info.processors > 0 || info.cpu ? { ok: true as const, value: info, source: t.source } : fail('/proc/cpuinfo is empty or unreadable');
+    });
+  }
+
+  cmdline(): Promise<Fact<string>> {
+    return this.text('/proc/cmdline');
+  }
+
+  /** The kernel log, when this user may read it (kernel.dmesg_restrict often says no). */
+  dmesg(): Promise<Fact<string>> {
+    return this.once('dmesg', async () => {
+      const r = await this.command(['dmesg']);
+      if (r.exitCode === 0 && r.stdout.trim()) return { ok: true as const, value: r.stdout, source: 'dmesg' };
+      return fail(/not permitted|denied/i.test(r.stderr) ? 'dmesg needs root here (kernel.dmesg_restrict)' : describeCommandFailure(r));
+    });
+  }
+
+  kernelConfig(): Promise<Fact<KernelConfig>> {
+    return this.once('kconfig', async () => {
+      const rel = await this.release();
+      const candidates = rel.ok ? [`/boot/config-${rel.value}`, '/proc/config.gz'] : ['/proc/config.gz'];
+      const reasons: string[] = [];
+      for (const path of candidates) {
+        const r = await this.host.readFile(path);
+        if (!r.ok) {
+          reasons.push(`${path}: ${r.message}`);
+          continue;
+        }
+        let text: string;
+        try {
+          text = decodeConfigFile(r.data);
+        } catch {
+          reasons.push(`${path}: not valid gzip`);
+          continue;
+        }
+        const config = parseKernelConfig(text);
+        if (config) return { ok: true as const, value: config, source: path };
+        reasons.push(`${path}: holds no CONFIG_ lines (not a kernel configuration)`);
+      }
+      return fail(reasons.join('; '));
+    });
+  }
+
+  loadedModules(): Promise<Fact<Set<string>>> {
+    return this.once('modules', async () => {
+      const t = await this.text('/proc/modules');
+      return t.ok ? { ok: true as const, value: parseProcModules(t.value), source: t.source } : t;
+    });
+  }
+
+  /** Where kvm-pr.ko lives for the running kernel ("builtin" when compiled in), or undefined. */
+  prModuleFile(): Promise<Fact<string | undefined>> {
+    return this.once('prmodule', async () => {
+      const rel = await this.release();
+      if (!rel.ok) return rel;
+      const base = `/lib/modules/${rel.value}`;
+      const dep = await this.text(`${base}/modules.dep`);
+      if (!dep.ok) return fail(`${base}/modules.dep cannot be read (${dep.reason}): are this kernel's modules installed?`);
+      const found = moduleListed(dep.value, 'kvm-pr');
+      if (found) return { ok: true as const, value: `${base}/${found}`, source: dep.source };
+      const builtin = await this.text(`${base}/modules.builtin`);
+      if (builtin.ok && moduleListed(builtin.value, 'kvm-pr')) return { ok: true as const, value: 'builtin', source: builtin.source };
+      return { ok: true as const, value: undefined, source: dep.source };
+    });
+  }
+
+  /** Numeric uid and the names of this user's groups. */
+  identity(): Promise<Fact<{ uid: number; groups: string[] }>> {
+    return this.once('identity', async () => {
+      const [uid, groups] = await Promise.all([this.commandLine(['id', '-u']), this.command(['id', '-Gn'])]);
+      if (!uid.ok) return uid;
+      return { ok: true as const, value: { uid: Number(uid.value), groups: groups.stdout.trim().split(/\s+/).filter(Boolean) }, source: 'id' };
+    });
+  }
+
+  /** gid -> group name from /etc/group. */
+  groupName(gid: number): Promise<string | undefined> {
+    return this.once(`group:${gid}`, async () => {
+      const t = await this.text('/etc/group');
+      if (!t.ok) return undefined;
+      for (const line of t.value.split('\n')) {
+        const [name, , id] = line.split(':');
+        if (name && Number(id) === gid) return name;
+      }
+      return undefined;
+    });
+  }
+
+  osRelease(): Promise<Map<string, string>> {
+    return this.once('os-release', async () => {
+      const map = new Map<string, string>();
+      const t = await this.text('/etc/os-release');
+      if (t.ok) {
+        for (const line of t.value.split('\n')) {
+          const m = /^([A-Z_]+)=(.*)$/.exec(line);
+          if (m) map.set(m[1]!, m[2]!.replace(/^["'](.*)["']$/, '$1'));
+        }
+      }
+      return map;
+    });
+  }
+
+  bootConfig(): Promise<BootConfig> {
+    return this.once('boot', async () => {
+      const result: BootConfig = { kind: 'none', files: [], cmdlines: [], unreadable: [] };
+      const def = await this.text('/etc/default/grub');
+      if (def.ok) result.defaultGrub = grubDefaultCmdlines(def.value);
+
+      const entries = await this.host.readDir('/boot/loader/entries');
+      const confs = entries.ok ? entries.entries.filter((e) => e.endsWith('.conf')) : [];
+      if (confs.length > 0) {
+        result.kind = 'bls';
+        const env = await this.text('/boot/grub2/grubenv');
+        for (const name of confs) {
+          const path = `/boot/loader/entries/${name}`;
+          const t = await this.text(path);
+          if (!t.ok) {
+            result.unreadable.push(path);
+            continue;
+          }
+          result.files.push(path);
+          const opts = blsOptions(t.value, env.ok ? env.value : undefined);
+          if (opts !== undefined) result.cmdlines.push(opts);
+        }
+        return result;
+      }
+      for (const path of ['/boot/grub/grub.cfg', '/boot/grub2/grub.cfg']) {
+        const r = await this.host.readFile(path);
+        if (r.ok) {
+          result.kind = 'grub-cfg';
+          result.files.push(path);
+          result.cmdlines.push(...grubCfgKernelArgs(r.data.toString('utf8')));
+        } else if (r.reason === 'denied') result.unreadable.push(path);
+      }
+      return result;
+    });
+  }
+
+  qemu(): Promise<QemuFacts> {
+    return this.once('qemu', async () => {
+      const q = 'qemu-system-ppc';
+      const [version, machines, accels, dataDirs, img] = await Promise.all([
+        this.command([q, '--version']),
+        this.command([q, '-M', 'help']),
+        this.command([q, '-accel', 'help']),
+        this.command([q, '-L', 'help']),
+        this.command(['qemu-img', '--version']),
+      ]);
+      return { version, machines, accels, dataDirs, img };
+    });
+  }
+}
