@@ -1,0 +1,20 @@
+// Shared helpers for benchmark sections (scripts/bench/*.mjs).
+import { spawnSync } from 'node:child_process';
+
+/** Median wall time in milliseconds of running argv `runs` times (after one warm-up run). */
+export function medianMs(argv, { runs = 15, env = process.env, warmup = 1 } = {}) {
+  const [cmd, ...args] = argv;
+  const times = [];
+  for (let i = 0; i < runs + warmup; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.error) throw r.error;
+    if (i >= warmup) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+export const fmt = (ms) => `${ms.toFixed(1)} ms`;
+export const ratio = (a, b) => `${(a / b).toFixed(2)}×`;

@@ -1,0 +1,24 @@
+// Issue 2 targets: `--version` within 1.3× of bare node; doctor on a snapshot within 2×.
+import { fileURLToPath } from 'node:url';
+import { medianMs, fmt, ratio } from './lib.mjs';
+
+export default async function startup() {
+  const bin = fileURLToPath(new URL('../../bin/talos-mac.js', import.meta.url));
+  const snapshot = fileURLToPath(new URL('../../tests/fixtures/snapshots/pr-kernel-6.1.176-hash', import.meta.url));
+  const node = process.execPath;
+  const bare = medianMs([node, '-e', '0']);
+  const version = medianMs([node, bin, '--version']);
+  const help = medianMs([node, bin, '--help']);
+  const live = medianMs([node, bin, 'doctor', '--json'], { runs: 9 });
+  const snap = medianMs([node, bin, 'doctor', '--json', '--snapshot', snapshot]);
+  return {
+    title: 'start-up (median wall time)',
+    rows: [
+      ['node -e 0', fmt(bare)],
+      ['talos-mac --version', fmt(version), `${ratio(version, bare)} of bare node (target ≤ 1.30×)`],
+      ['talos-mac --help', fmt(help), `${ratio(help, bare)} of bare node`],
+      ['talos-mac doctor --json (live)', fmt(live), `${ratio(live, bare)} of bare node`],
+      ['talos-mac doctor --json --snapshot', fmt(snap), `${ratio(snap, bare)} of bare node (target ≤ 2.00×)`],
+    ],
+  };
+}
