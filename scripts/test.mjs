@@ -1,0 +1,23 @@
+// npm test: every compiled test directory except dist/tests/kernel/pipeline (the opt-in
+// cross-compiling suite: npm run test:kernel). Directories are listed at run time, so new test
+// folders are picked up without editing this file.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = 'dist/tests';
+const OPT_IN = new Set(['kernel']);
+const dirs = existsSync(root)
+  ? readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !OPT_IN.has(e.name))
+      .map((e) => join(root, e.name))
+  : [];
+// The kernel pipeline's fast unit tests do run by default.
+if (existsSync(join(root, 'kernel', 'unit'))) dirs.push(join(root, 'kernel', 'unit'));
+const files = existsSync(root) ? readdirSync(root).filter((f) => f.endsWith('.test.js')).map((f) => join(root, f)) : [];
+if (dirs.length + files.length === 0) {
+  console.error('no compiled tests under dist/tests');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...dirs, ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

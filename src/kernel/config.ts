@@ -1,0 +1,96 @@
+import { access } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { configValue, isEnabled, type KernelConfig } from '../parse/kconfig.js';
+
+/** One `scripts/config` command. */
+export type ConfigEdit =
+  | { op: 'module' | 'enable' | 'disable'; key: string; why: string }
+  | { op: 'set-str'; key: string; value: string; why: string };
+
+const bare = (key: string) => key.replace(/^CONFIG_/, '');
+
+export function scriptsConfigArgv(tree: string, edits: readonly ConfigEdit[]): string[] {
+  const argv = [join(tree, 'scripts', 'config'), '--file', join(tree, '.config')];
+  for (const e of edits) {
+    if (e.op === 'set-str') argv.push('--set-str', bare(e.key), e.value);
+    else argv.push(`--${e.op}`, bare(e.key));
+  }
+  return argv;
+}
+
+/**
+ * The smallest change that lets a distro config build KVM-PR as a module.
+ * Linux 6.1: KVM_BOOK3S_64_PR "depends on !CONTEXT_TRACKING_USER". CONTEXT_TRACKING_USER is
+ * selected by NO_HZ_FULL and by VIRT_CPU_ACCOUNTING_GEN (init/Kconfig), so both must go:
+ * NO_HZ_IDLE keeps tickless idle, VIRT_CPU_ACCOUNTING_NATIVE is the powerpc64 default accounting.
+ */
+export function prEdits(config: KernelConfig): ConfigEdit[] {
+  const edits: ConfigEdit[] = [{ op: 'module', key: 'KVM_BOOK3S_64_PR', why: 'build KVM-PR as the kvm-pr module' }];
+  if (configValue(config, 'CONFIG_NO_HZ_FULL') === 'y') {
+    edits.push(
+      { op: 'disable', key: 'NO_HZ_FULL', why: 'NO_HZ_FULL selects CONTEXT_TRACKING_USER, which KVM-PR excludes (Linux 6.1)' },
+      { op: 'enable', key: 'NO_HZ_IDLE', why: 'keep the tickless idle behaviour without full dynticks' },
+    );
+  }
+  if (configValue(config, 'CONFIG_VIRT_CPU_ACCOUNTING_GEN') === 'y') {
+    edits.push(
+      { op: 'disable', key: 'VIRT_CPU_ACCOUNTING_GEN', why: 'VIRT_CPU_ACCOUNTING_GEN selects CONTEXT_TRACKING_USER too' },
+      { op: 'enable', key: 'VIRT_CPU_ACCOUNTING_NATIVE', why: 'the powerpc64 default CPU time accounting' },
+    );
+  }
+  if (configValue(config, 'CONFIG_CONTEXT_TRACKING_USER_FORCE') === 'y') {
+    edits.push({ op: 'disable', key: 'CONTEXT_TRACKING_USER_FORCE', why: 'forces CONTEXT_TRACKING_USER, which KVM-PR excludes' });
+  }
+  return edits;
+}
+
+/**
+ * Distro configs may name certificate files that only exist in the distro's packaging tree
+ * (Ubuntu: "debian/canonical-certs.pem"); the build stops on them, so they are emptied.
+ */
+export async function missingKeyFileEdits(config: KernelConfig, tree: string): Promise<ConfigEdit[]> {
+  const edits: ConfigEdit[] = [];
+  for (const key of ['SYSTEM_TRUSTED_KEYS', 'SYSTEM_REVOCATION_KEYS']) {
+    const v = configValue(config, `CONFIG_${key}`);
+    if (v === 'n' || v === '') continue;
+    try {
+      await access(isAbsolute(v) ? v : join(tree, v));
+    } catch {
+      edits.push({ op: 'set-str', key, value: '', why: `${v} belongs to the distro's packaging, not to this source tree` });
+    }
+  }
+  return edits;
+}
+
+export function localVersionEdit(suffix: string): ConfigEdit {
+  return { op: 'set-str', key: 'LOCALVERSION', value: suffix, why: `mark the kernel as built by talos-mac (release ends in ${suffix})` };
+}
+
+export interface ConfigChange {
+  key: string;
+  before: string;
+  after: string;
+}
+
+/** Every option whose value differs ("n" for absent or "is not set"). */
+export function configDiff(before: KernelConfig, after: KernelConfig): ConfigChange[] {
+  const keys = new Set([...before.keys(), ...after.keys()]);
+  const out: ConfigChange[] = [];
+  for (const key of [...keys].sort()) {
+    const b = configValue(before, key);
+    const a = configValue(after, key);
+    if (a !== b) out.push({ key, before: b, after: a });
+  }
+  return out;
+}
+
+/** Options that describe the compiler and tools, not choices: they follow whoever builds. */
+export const TOOLCHAIN_OPTION = /^CONFIG_(CC_|GCC_|CLANG_|LD_|AS_|PAHOLE_|RUSTC_|BINDGEN_|TOOLCHAIN_|LLD_|CC_CAN_LINK)/;
+
+export function formatDiff(changes: readonly ConfigChange[]): string {
+  return changes.map((c) => `  ${c.key}: ${c.before} -> ${c.after}`).join('\n');
+}
+
+export function prConfigured(config: KernelConfig): boolean {
+  return configValue(config, 'CONFIG_KVM_BOOK3S_64_PR') === 'm' && isEnabled(config, 'CONFIG_KVM_BOOK3S_PR_POSSIBLE');
+}

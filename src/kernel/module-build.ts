@@ -1,0 +1,229 @@
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { LiveHost } from '../host/live-host.js';
+import { configValue, decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
+import { compareVersions } from '../parse/kernel-release.js';
+import { inputsKey, kernelCacheDir, sha256 } from './cache.js';
+import { scriptsConfigArgv } from './config.js';
+import { makeArgv, linkedCopy, runLogged, StageMarkers, type CrossOptions } from './kbuild.js';
+import { applyPatch, builtinPatchesDir, selectPatches, type KernelPatch } from './patches.js';
+import { distroFamily, installCommand, missingRequirements } from './preflight.js';
+import { prepareSource, treeVersion, type PreparedSource } from './source.js';
+import { runStages, type Stage, type StageUi } from './stages.js';
+import { assertVermagic } from './vermagic.js';
+
+export interface CommonBuildOptions extends CrossOptions {
+  /** --kernel-src DIR|TARBALL; default: the distro's source package. */
+  kernelSrc?: string;
+  /** The running kernel's configuration file (plain or gzip, e.g. /proc/config.gz). */
+  config: string;
+  /** Exact upstream version of the target, when the release hides it (Debian's `uname -v`). */
+  upstream?: readonly number[];
+  cacheDir?: string;
+  jobs?: number;
+  /** Optional patches to apply, by name (patches/NAME.patch) or file path. */
+  patches?: string[];
+  patchesDir?: string;
+  /** Environment for the build tools (PATH decides which compilers are found). */
+  env?: NodeJS.ProcessEnv;
+  ui?: StageUi;
+  log?: (line: string) => void;
+}
+
+export interface ModuleBuildOptions extends CommonBuildOptions {
+  /** The release the module is for: `uname -r` of the target kernel. */
+  release: string;
+  /** The distro's Module.symvers; undefined: look in the usual places; false: do not use one. */
+  symvers?: string | false;
+}
+
+export interface ModuleBuildResult {
+  buildDir: string;
+  tree: string;
+  log: string;
+  modules: { kvm: string; kvmPr: string };
+  vermagic: string;
+  symvers?: string;
+  warnings: string[];
+  /** Stages skipped because an earlier run had finished them. */
+  resumed: string[];
+}
+
+export async function readConfigFile(path: string): Promise<{ text: string; config: KernelConfig }> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch {
+    throw new UserError(`cannot read the kernel configuration ${path}`);
+  }
+  const text = decodeConfigFile(data);
+  const config = parseKernelConfig(text);
+  if (!config) throw new UserError(`${path} is not a kernel configuration (no CONFIG_ lines)`);
+  return { text, config };
+}
+
+/** Where distros keep the Module.symvers of an installed kernel. */
+export function symversCandidates(release: string): string[] {
+  return [`/lib/modules/${release}/build/Module.symvers`, `/usr/src/linux-headers-${release}/Module.symvers`, `/usr/src/kernels/${release}/Module.symvers`];
+}
+
+async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
+  for (const p of paths) {
+    try {
+      if ((await stat(p)).isFile()) return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** Fails with the packages to install when a build tool or header is missing. */
+export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined): Promise<void> {
+  const host = new LiveHost(env ?? process.env);
+  const osRelease = await host.readFile('/etc/os-release');
+  const map = new Map<string, string>();
+  if (osRelease.ok) for (const m of osRelease.data.toString('utf8').matchAll(/^([A-Z_]+)=["']?(.*?)["']?$/gm)) map.set(m[1]!, m[2]!);
+  const family = distroFamily(map);
+  const missing = await missingRequirements(host, family, crossCompile);
+  if (missing.length > 0) {
+    const install = installCommand(family, missing.map((m) => m.package));
+    throw new UserError(
+      `missing build tools: ${missing.map((m) => m.what).join(', ')}.\n` +
+        (install.length ? `Install them: ${install.join(' ')}` : `Install the packages that provide them: ${missing.map((m) => m.package).join(', ')}`),
+    );
+  }
+}
+
+/** Kbuild dropped SUBDIRS= in 5.4 (warned from 5.0); M= works everywhere it matters. */
+export function moduleDirVars(version: readonly number[]): Record<string, string> {
+  return compareVersions(version, [5, 4, 0]) < 0 ? { SUBDIRS: 'arch/powerpc/kvm' } : { M: 'arch/powerpc/kvm' };
+}
+
+/** The stages both pipelines share: source, linked tree, patches. */
+export async function sourceStages(
+  o: CommonBuildOptions,
+  release: string,
+  state: { source?: PreparedSource; patches: KernelPatch[]; tree: string },
+): Promise<Stage[]> {
+  const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
+  return [
+    {
+      id: 'source',
+      title: 'Find the kernel source',
+      resumable: false,
+      run: async () => {
+        state.source = await prepareSource({ release, cacheDir, ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
+        state.patches = await selectPatches(state.source.version.version, o.patches ?? [], o.patchesDir ?? (await builtinPatchesDir()));
+      },
+    },
+  ];
+}
+
+export async function buildKey(kind: string, o: CommonBuildOptions, extra: Record<string, unknown>, source: PreparedSource, patches: KernelPatch[]): Promise<string> {
+  const patchHashes = await Promise.all(patches.map(async (p) => sha256(await readFile(p.file))));
+  const configHash = sha256(await readFile(o.config));
+  return `${kind}-${source.version.text}-${inputsKey({ source: source.key, configHash, patchHashes, arch: o.arch, cross: o.crossCompile, ...extra })}`;
+}
+
+/**
+ * Case 1 of issue 5: the running kernel can do KVM-PR but lacks kvm-pr.ko. Build only
+ * arch/powerpc/kvm from the matching source, configured like the running kernel, with the
+ * release string forced to the target's so that vermagic matches, and check it before returning.
+ */
+export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildResult> {
+  const { config } = await readConfigFile(o.config);
+  if (configValue(config, 'CONFIG_KVM_BOOK3S_PR_POSSIBLE') !== 'y') {
+    // The PR entry code (kvmppc_entry_trampoline) is linked into vmlinux only for such kernels:
+    // a module built for this one fails to load with "Unknown symbol kvmppc_entry_trampoline".
+    throw new UserError(
+      `${o.config} lacks CONFIG_KVM_BOOK3S_PR_POSSIBLE=y: kvm-pr needs code inside the kernel image itself (kvmppc_entry_trampoline), so no module built for this kernel can load. A new kernel is needed (talos-mac kernel build-kernel).`,
+    );
+  }
+  const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
+  const state: { source?: PreparedSource; patches: KernelPatch[]; tree: string } = { patches: [], tree: '' };
+  const warnings: string[] = [];
+  const vars = { KERNELRELEASE: o.release };
+  const make = (targets: string[], extra: Record<string, string> = {}) =>
+    makeArgv(targets, { tree: state.tree, ...o, vars: { ...vars, ...extra } });
+
+  await assertBuildTools(o.env, o.crossCompile);
+  // Finding the source is cheap after the first run and decides the build directory.
+  const markers0 = new StageMarkers(join(cacheDir, 'builds', '.none'));
+  await runStages(await sourceStages(o, o.release, state), markers0, o.ui);
+  const source = state.source!;
+  if ((source as { warning?: string }).warning) warnings.push((source as { warning?: string }).warning!);
+
+  let symvers: string | undefined;
+  if (o.symvers) symvers = o.symvers;
+  else if (o.symvers === undefined) symvers = await firstExisting(symversCandidates(o.release));
+
+  const buildDir = join(cacheDir, 'builds', await buildKey('module', o, { release: o.release, symvers: symvers ? sha256(await readFile(symvers)) : null }, source, state.patches));
+  state.tree = join(buildDir, 'linux');
+  const log = join(buildDir, 'build.log');
+  const markers = new StageMarkers(join(buildDir, 'stages'));
+  const env = o.env ?? process.env;
+  const version = source.version.version;
+
+  const stages: Stage[] = [
+    { id: 'tree', title: 'Prepare a build tree', resumable: true, run: () => linkedCopy(source.dir, state.tree) },
+    {
+      id: 'patch',
+      title: state.patches.length ? `Apply ${state.patches.map((p) => p.name).join(', ')}` : 'Apply patches (none needed)',
+      resumable: true,
+      run: async () => {
+        for (const p of state.patches) o.log?.(`${p.name}: ${await applyPatch(state.tree, p)}`);
+      },
+    },
+    {
+      id: 'configure',
+      title: 'Configure like the running kernel',
+      resumable: true,
+      run: async () => {
+        await copyFile(o.config, join(state.tree, '.config.talos-mac-input'));
+        await writeFile(join(state.tree, '.config'), (await readConfigFile(o.config)).text);
+        // Not a config change: the running kernel already has it; this keeps it if olddefconfig would drop it.
+        await runLogged({ argv: scriptsConfigArgv(state.tree, [{ op: 'module', key: 'KVM_BOOK3S_64_PR', why: 'build kvm-pr' }]), log, env, nice: 0 });
+        await runLogged({ argv: make(['olddefconfig']), log, env });
+        const after = parseKernelConfig(await readFile(join(state.tree, '.config'), 'utf8'));
+        if (!after || configValue(after, 'CONFIG_KVM_BOOK3S_64_PR') !== 'm') {
+          throw new UserError(`this source tree will not build KVM-PR as a module with ${o.config} (CONFIG_KVM_BOOK3S_64_PR=${after ? configValue(after, 'CONFIG_KVM_BOOK3S_64_PR') : '?'} after olddefconfig); see ${log}`);
+        }
+      },
+    },
+    {
+      id: 'symvers',
+      title: symvers ? `Use the distro's Module.symvers (${symvers})` : 'Module.symvers: none (symbol versions unchecked)',
+      resumable: true,
+      run: async () => {
+        if (symvers) await copyFile(symvers, join(state.tree, 'Module.symvers'));
+      },
+    },
+    {
+      id: 'prepare',
+      title: `Prepare for modules (release ${o.release})`,
+      resumable: true,
+      run: async (progress) => {
+        await runLogged({ argv: make(['modules_prepare']), log, env, onProgress: progress });
+        const uts = await readFile(join(state.tree, 'include', 'generated', 'utsrelease.h'), 'utf8');
+        const got = /UTS_RELEASE "([^"]*)"/.exec(uts)?.[1];
+        if (got !== o.release) throw new UserError(`the prepared tree says release "${got}", not "${o.release}" (include/generated/utsrelease.h)`, 70);
+      },
+    },
+    {
+      id: 'modules',
+      title: 'Build arch/powerpc/kvm',
+      resumable: true,
+      run: (progress) => runLogged({ argv: make(['modules'], moduleDirVars(version)), log, env, onProgress: progress }),
+    },
+  ];
+  const resumed = await runStages(stages, markers, o.ui);
+  const kvmDir = join(state.tree, 'arch', 'powerpc', 'kvm');
+  const modules = { kvm: join(kvmDir, 'kvm.ko'), kvmPr: join(kvmDir, 'kvm-pr.ko') };
+  const vermagic = await assertVermagic(modules.kvmPr, o.release);
+  await assertVermagic(modules.kvm, o.release);
+  return { buildDir, tree: state.tree, log, modules, vermagic, ...(symvers ? { symvers } : {}), warnings, resumed };
+}
+
+export { treeVersion };

@@ -1,0 +1,180 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
+import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
+import { kernelCacheDir } from './cache.js';
+import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, scriptsConfigArgv, type ConfigChange, type ConfigEdit } from './config.js';
+import { linkedCopy, makeArgv, runLogged, StageMarkers } from './kbuild.js';
+import { assertBuildTools, buildKey, readConfigFile, sourceStages, type CommonBuildOptions } from './module-build.js';
+import { applyPatch, type KernelPatch } from './patches.js';
+import { freeBytes, GiB, type DistroFamily } from './preflight.js';
+import { runOrFail, type PrivilegedRunner } from './privileged.js';
+import type { PreparedSource } from './source.js';
+import { runStages, type Stage } from './stages.js';
+
+export const DEFAULT_LOCALVERSION = '-talosmac';
+
+export interface NewKernelOptions extends CommonBuildOptions {
+  /** The running kernel's release: picks the distro source (linux-source-X.Y) to build from. */
+  release: string;
+  /** Appended to the release so the kernel is recognisably ours (default "-talosmac"). */
+  localVersion?: string;
+}
+
+export interface ConfiguredKernel {
+  buildDir: string;
+  tree: string;
+  log: string;
+  edits: ConfigEdit[];
+  before: KernelConfig;
+  after: KernelConfig;
+  /** Every option that differs from the running kernel's configuration. */
+  diff: ConfigChange[];
+  /** The release the new kernel will have, from include/config/kernel.release. */
+  newRelease: string;
+  source: PreparedSource;
+  markers: StageMarkers;
+  resumed: string[];
+}
+
+/** What a full distro-config build costs, said before it starts. Figures are estimates. */
+export function newKernelCost(config: KernelConfig, cpuCount: number): { diskGiB: number; text: string } {
+  const debug = isEnabled(config, 'CONFIG_DEBUG_INFO') && configValue(config, 'CONFIG_DEBUG_INFO_NONE') !== 'y';
+  const diskGiB = debug ? 25 : 8;
+  return {
+    diskGiB,
+    text:
+      `Building a whole distribution kernel needs about ${diskGiB} GB of free disk${debug ? ' (the configuration keeps debug info)' : ''} ` +
+      `and takes a long time: roughly 1–3 hours with ${cpuCount} CPU${cpuCount === 1 ? '' : 's'} (an estimate: thousands of modules). ` +
+      `It is resumable if interrupted. The new kernel is used after a reboot; the current one stays installed as a fallback.`,
+  };
+}
+
+/**
+ * Case 2 of issue 5, first half: the distro's kernel source with the running kernel's config and
+ * the fewest changes that make KVM-PR buildable, checked after olddefconfig.
+ */
+export async function configureNewKernel(o: NewKernelOptions): Promise<ConfiguredKernel> {
+  const { text, config: before } = await readConfigFile(o.config);
+  const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
+  const state: { source?: PreparedSource; patches: KernelPatch[]; tree: string } = { patches: [], tree: '' };
+  await runStages(await sourceStages(o, o.release, state), new StageMarkers(join(cacheDir, 'builds', '.none')), o.ui);
+  const source = state.source!;
+  const localVersion = o.localVersion ?? DEFAULT_LOCALVERSION;
+  if (!/^-[\w.+-]*$/.test(localVersion)) throw new UserError(`--local-version must start with "-" and hold only letters, digits, ".", "+", "-", "_" (got "${localVersion}")`);
+  const buildDir = join(cacheDir, 'builds', await buildKey('kernel', o, { localVersion }, source, state.patches));
+  const tree = join(buildDir, 'linux');
+  const log = join(buildDir, 'build.log');
+  const markers = new StageMarkers(join(buildDir, 'stages'));
+  const env = o.env ?? process.env;
+  const edits = [...prEdits(before), ...(await missingKeyFileEdits(before, source.dir)), localVersionEdit(localVersion)];
+  const make = (targets: string[]) => makeArgv(targets, { tree, ...o });
+
+  const stages: Stage[] = [
+    { id: 'tree', title: 'Prepare a build tree', resumable: true, run: () => linkedCopy(source.dir, tree) },
+    {
+      id: 'patch',
+      title: state.patches.length ? `Apply ${state.patches.map((p) => p.name).join(', ')}` : 'Apply patches (none needed)',
+      resumable: true,
+      run: async () => {
+        for (const p of state.patches) o.log?.(`${p.name}: ${await applyPatch(tree, p)}`);
+      },
+    },
+    {
+      id: 'configure',
+      title: 'Configure: running config + KVM-PR',
+      resumable: true,
+      run: async () => {
+        await writeFile(join(tree, '.config'), text);
+        await runLogged({ argv: scriptsConfigArgv(tree, edits), log, env, nice: 0 });
+        await runLogged({ argv: make(['olddefconfig']), log, env });
+        const after = parseKernelConfig(await readFile(join(tree, '.config'), 'utf8'));
+        if (!after || !prConfigured(after)) {
+          const why = after && configValue(after, 'CONFIG_CONTEXT_TRACKING_USER') === 'y' ? ': CONTEXT_TRACKING_USER is still selected by another option' : '';
+          throw new UserError(`after olddefconfig the configuration still has no KVM-PR module${why}; see ${join(tree, '.config')}`);
+        }
+        // Writes include/config/kernel.release, the name the kernel will have.
+        await runLogged({ argv: make(['include/config/kernel.release']), log, env });
+      },
+    },
+  ];
+  const resumed = await runStages(stages, markers, o.ui);
+  const after = parseKernelConfig(await readFile(join(tree, '.config'), 'utf8'))!;
+  const newRelease = (await readFile(join(tree, 'include', 'config', 'kernel.release'), 'utf8')).trim();
+  return { buildDir, tree, log, edits, before, after, diff: configDiff(before, after), newRelease, source, markers, resumed };
+}
+
+export interface PackagePlan {
+  target: string[];
+  describe: string;
+}
+
+/** Packaged the distribution's way where Kbuild knows it, so the package manager can remove it again. */
+export function packagePlan(family: DistroFamily): PackagePlan {
+  if (family === 'debian') return { target: ['bindeb-pkg'], describe: 'Debian packages (make bindeb-pkg), installed with dpkg -i' };
+  if (family === 'fedora') return { target: ['binrpm-pkg'], describe: 'RPM packages (make binrpm-pkg), installed with rpm -ivh' };
+  return { target: ['all'], describe: 'a plain build, installed with make modules_install install' };
+}
+
+export interface BuildKernelOptions extends NewKernelOptions {
+  family: DistroFamily;
+  runner: PrivilegedRunner;
+}
+
+/** Case 2, the rest: build, package, install. The caller reports that a reboot is needed. */
+export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: string; installed: string[][]; log: string }> {
+  await assertBuildTools(o.env, o.crossCompile);
+  const configured = await configureNewKernel(o);
+  const cost = newKernelCost(configured.after, o.jobs ?? 1);
+  const free = await freeBytes(configured.buildDir);
+  if (free !== undefined && free < cost.diskGiB * GiB) {
+    throw new UserError(`not enough free disk for a kernel build in ${configured.buildDir}: ${(free / GiB).toFixed(1)} GB free, about ${cost.diskGiB} GB needed (set XDG_CACHE_HOME to a bigger disk)`);
+  }
+  const plan = packagePlan(o.family);
+  const env = o.env ?? process.env;
+  const { tree, log } = configured;
+  await runStages(
+    [
+      {
+        id: 'build',
+        title: `Build Linux ${configured.newRelease} as ${plan.describe}`,
+        resumable: true,
+        run: (progress) => runLogged({ argv: makeArgv(plan.target, { tree, ...o }), log, env, onProgress: progress }),
+      },
+    ],
+    configured.markers,
+    o.ui,
+  );
+  const installed: string[][] = [];
+  const run = async (argv: string[]) => {
+    installed.push(argv);
+    await runOrFail(o.runner, argv);
+  };
+  if (o.family === 'debian') {
+    const debs = (await readdir(configured.buildDir)).filter((f) => /^linux-(image|headers)-.*\.deb$/.test(f) && f.includes(configured.newRelease) && !f.includes('-dbg'));
+    if (debs.length === 0) throw new UserError(`make bindeb-pkg left no linux-image package in ${configured.buildDir}; see ${log}`, 1);
+    await run(['dpkg', '-i', ...debs.map((d) => join(configured.buildDir, d))]);
+  } else if (o.family === 'fedora') {
+    const rpms = await findRpms([join(homedir(), 'rpmbuild', 'RPMS'), dirname(tree)], configured.newRelease.replace(/-/g, '_'));
+    if (rpms.length === 0) throw new UserError(`make binrpm-pkg left no kernel RPM for ${configured.newRelease}; see ${log}`, 1);
+    await run(['rpm', '-ivh', ...rpms]);
+  } else {
+    await run(makeArgv(['modules_install', 'install'], { tree, ...o, jobs: 1 }));
+  }
+  return { release: configured.newRelease, installed, log };
+}
+
+async function findRpms(dirs: string[], releaseFragment: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    let entries: string[] = [];
+    try {
+      entries = await readdir(dir, { recursive: true } as { recursive: true }) as unknown as string[];
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (/kernel-.*\.rpm$/.test(e) && !/devel|headers|debug/.test(e) && e.replace(/-/g, '_').includes(releaseFragment)) out.push(join(dir, e));
+  }
+  return out;
+}

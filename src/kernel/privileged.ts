@@ -1,0 +1,59 @@
+import { UserError } from '../errors.js';
+
+/**
+ * The one door for commands that change the host (modprobe, insmod, depmod, dpkg -i, install to
+ * /lib/modules). The kernel pipeline only talks to this interface, so the lead can plug in the
+ * project-wide privileged runner (src/privileged/runner.ts) without touching src/kernel/.
+ */
+export interface PrivilegedRunner {
+  run(argv: readonly string[], opts: { mutating: boolean }): Promise<PrivilegedResult>;
+}
+
+export interface PrivilegedResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** True when dry-run printed the command instead of running it. */
+  skipped?: boolean;
+}
+
+export interface SimpleRunnerOptions {
+  dryRun?: boolean;
+  /** Where each mutating command is announced before it runs (default: stderr). */
+  print?: (line: string) => void;
+  /** Prefix mutating commands with sudo when not root (default: true). */
+  sudo?: boolean;
+}
+
+/** Shell-style quoting, only for showing a command to a person; commands always run as argv. */
+export function showCommand(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** A stand-in until the project-wide runner is wired in: prints, honours dry-run, uses sudo when not root. */
+export function simpleRunner(options: SimpleRunnerOptions = {}): PrivilegedRunner {
+  const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
+  return {
+    async run(argv, { mutating }) {
+      if (argv.length === 0) throw new Error('privileged run: empty argv');
+      const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+      const full = mutating && !asRoot && options.sudo !== false ? ['sudo', ...argv] : [...argv];
+      if (mutating) print(`${options.dryRun ? '(dry run) would run' : 'running'}: ${showCommand(full)}`);
+      if (mutating && options.dryRun) return { exitCode: 0, stdout: '', stderr: '', skipped: true };
+      const { execa } = await import('execa');
+      const r = await execa(full[0]!, full.slice(1), { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
+      if ((r as { code?: string }).code === 'ENOENT') return { exitCode: 127, stdout: '', stderr: `${full[0]}: not found` };
+      return { exitCode: typeof r.exitCode === 'number' ? r.exitCode : 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+    },
+  };
+}
+
+/** Run and turn a non-zero exit into a clear error naming the command. */
+export async function runOrFail(runner: PrivilegedRunner, argv: readonly string[], mutating = true): Promise<PrivilegedResult> {
+  const r = await runner.run(argv, { mutating });
+  if (r.exitCode !== 0) {
+    const msg = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n');
+    throw new UserError(`\`${showCommand(argv)}\` failed (exit ${r.exitCode})${msg ? `:\n${msg}` : ''}`, 1);
+  }
+  return r;
+}

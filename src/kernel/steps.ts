@@ -1,0 +1,213 @@
+import { cpus } from 'node:os';
+import { kernelVersion } from '../parse/kernel-release.js';
+import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
+import type { Facts } from '../steps/facts.js';
+import type { Step, StepContext, StepResult } from '../steps/step.js';
+import { kernelCacheDir } from './cache.js';
+import { defaultJobs } from './kbuild.js';
+import { buildPrModule, type CommonBuildOptions } from './module-build.js';
+import { installDir, installPrModules, loadPrModules } from './module-load.js';
+import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
+import { distroFamily, installCommand, missingRequirements, moduleSigningState, type DistroFamily } from './preflight.js';
+import { runOrFail, showCommand, type PrivilegedRunner } from './privileged.js';
+import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
+
+export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
+  runner: PrivilegedRunner;
+  /** Also install a built module under /lib/modules/<release>/updates/ (default true). */
+  installModule?: boolean;
+  localVersion?: string;
+}
+
+const CATEGORY = 'Kernel build';
+
+type Needs = { kind: 'module' | 'kernel' | 'none'; a: PrAssessment };
+
+async function needs(facts: Facts): Promise<Needs> {
+  const a = await assessKvmPr(facts);
+  if (a.verdict === 'module-must-be-built' && !a.needsPatch) return { kind: 'module', a };
+  if (a.verdict === 'new-kernel-needed') return { kind: 'kernel', a };
+  return { kind: 'none', a };
+}
+
+const notNeeded = (a: PrAssessment): StepResult => ({ state: 'not-applicable', summary: `nothing to build (${a.reason})` });
+
+async function family(facts: Facts): Promise<DistroFamily> {
+  return distroFamily(await facts.osRelease());
+}
+
+async function buildInputs(ctx: StepContext, o: KernelStepOptions) {
+  const [rel, cfg, unameV] = await Promise.all([ctx.facts.release(), ctx.facts.kernelConfig(), ctx.facts.command(['uname', '-v'])]);
+  if (!rel.ok) throw new Error(`cannot tell the kernel release: ${rel.reason}`);
+  if (!cfg.ok) throw new Error(`cannot read the kernel configuration: ${cfg.reason}`);
+  const upstream = upstreamVersionFromUnameV(unameV.stdout);
+  return { release: rel.value, config: cfg.source, ...(upstream ? { upstream } : {}) };
+}
+
+function toolsStep(o: KernelStepOptions): Step {
+  return {
+    id: 'kernel.build-tools',
+    category: CATEGORY,
+    title: 'Install the kernel build tools',
+    severity: 'required',
+    async verify(ctx) {
+      const n = await needs(ctx.facts);
+      if (n.kind === 'none') return notNeeded(n.a);
+      const fam = await family(ctx.facts);
+      const missing = await missingRequirements(ctx.host, fam, o.crossCompile);
+      const signing = n.kind === 'module' ? await moduleSigningState(ctx.host) : { warnings: [], refusesUnsigned: false };
+      const detail = signing.warnings.length ? signing.warnings.join('\n') : undefined;
+      if (missing.length === 0) return { state: 'done', summary: 'compiler, make, flex, bison, bc, libelf and OpenSSL headers are present', ...(detail ? { detail, status: 'warn' as const } : {}) };
+      const cmd = installCommand(fam, missing.map((m) => m.package));
+      return {
+        state: 'todo',
+        summary: `missing: ${missing.map((m) => m.what).join(', ')}`,
+        ...(detail ? { detail } : {}),
+        fix: { text: 'Install the kernel build tools.', ...(cmd.length ? { commands: [showCommand(cmd)] } : {}), bySetup: cmd.length > 0 },
+      };
+    },
+    async apply(ctx) {
+      const fam = await family(ctx.facts);
+      const missing = await missingRequirements(ctx.host, fam, o.crossCompile);
+      const cmd = installCommand(fam, missing.map((m) => m.package));
+      if (cmd.length) await runOrFail(o.runner, cmd);
+    },
+  };
+}
+
+function sourceStep(o: KernelStepOptions): Step {
+  const sourcePackage = (rel: string) => {
+    const v = kernelVersion(rel);
+    return v ? `linux-source-${v[0]}.${v[1]}` : undefined;
+  };
+  return {
+    id: 'kernel.source',
+    category: CATEGORY,
+    title: "Get the kernel source",
+    severity: 'required',
+    async verify(ctx) {
+      const n = await needs(ctx.facts);
+      if (n.kind === 'none') return notNeeded(n.a);
+      if (o.kernelSrc) {
+        const p = await ctx.host.pathInfo(o.kernelSrc);
+        return p.exists ? { state: 'done', summary: `using ${o.kernelSrc}` } : { state: 'blocked', summary: `--kernel-src ${o.kernelSrc} does not exist` };
+      }
+      const rel = n.a.release ?? '';
+      for (const t of distroSourceTarballs(rel)) if ((await ctx.host.pathInfo(t)).exists) return { state: 'done', summary: `using ${t}` };
+      const pkg = sourcePackage(rel);
+      if ((await family(ctx.facts)) === 'debian' && pkg) {
+        return { state: 'todo', summary: `no source for ${rel}`, fix: { text: `Install ${pkg} (or pass --kernel-src DIR|TARBALL).`, commands: [`apt-get install ${pkg}`], bySetup: true } };
+      }
+      return { state: 'blocked', summary: `no source for ${rel}`, fix: { text: 'Pass --kernel-src with the source your kernel was built from (the distribution source package, or a kernel.org tarball: talos-mac kernel fetch-source VERSION).' } };
+    },
+    async apply(ctx) {
+      const pkg = sourcePackage((await ctx.facts.release()).ok ? ((await ctx.facts.release()) as { value: string }).value : '');
+      if (pkg) await runOrFail(o.runner, ['apt-get', 'install', '-y', '--no-install-recommends', pkg]);
+    },
+  };
+}
+
+function moduleStep(o: KernelStepOptions): Step {
+  return {
+    id: 'kernel.build-module',
+    category: CATEGORY,
+    title: 'Build and load kvm-pr for the running kernel',
+    severity: 'required',
+    async verify(ctx) {
+      const a = await assessKvmPr(ctx.facts);
+      if (a.verdict === 'ready') return { state: 'done', summary: a.reason };
+      if (a.needsPatch) {
+        return {
+          state: 'blocked',
+          summary: 'kernels before 4.18 need a POWER9 enablement patch to kvm-pr, which talos-mac does not ship',
+          detail: 'The upstream change could not be verified, so no patch is guessed at. Patch and rebuild kvm-pr by hand, or install a kernel >= 4.18.',
+        };
+      }
+      if (a.verdict !== 'module-must-be-built') return notNeeded(a);
+      const signing = await moduleSigningState(ctx.host);
+      return {
+        state: 'todo',
+        summary: `kvm-pr.ko must be built for ${a.release}: only arch/powerpc/kvm is compiled (about a minute, under 1 GB of disk)`,
+        ...(signing.warnings.length ? { detail: signing.warnings.join('\n') } : {}),
+        fix: { text: 'Build kvm-pr from the matching kernel source and load it.', commands: ['talos-mac setup'], bySetup: true },
+      };
+    },
+    async apply(ctx) {
+      const inputs = await buildInputs(ctx, o);
+      const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
+      await loadPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
+      if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
+    },
+  };
+}
+
+function persistStep(o: KernelStepOptions): Step {
+  return {
+    id: 'kernel.module-installed',
+    category: CATEGORY,
+    title: "Keep talos-mac's kvm-pr across reboots",
+    severity: 'advisory',
+    async verify(ctx) {
+      const rel = await ctx.facts.release();
+      if (!rel.ok) return { state: 'unknown', summary: rel.reason };
+      const ours = `${installDir(rel.value)}/kvm-pr.ko`;
+      if ((await ctx.host.pathInfo(ours)).exists) return { state: 'done', summary: `installed: ${ours}` };
+      // A kernel update leaves a module built for the old release behind: say so.
+      const all = await ctx.host.readDir('/lib/modules');
+      const stale: string[] = [];
+      if (all.ok) for (const r of all.entries) if (r !== rel.value && (await ctx.host.pathInfo(`${installDir(r)}/kvm-pr.ko`)).exists) stale.push(r);
+      const a = await assessKvmPr(ctx.facts);
+      if (stale.length > 0 && a.verdict !== 'ready') {
+        return { state: 'todo', summary: `talos-mac's kvm-pr was built for ${stale.join(', ')}, not for the running ${rel.value}: rebuild it`, fix: { text: 'Rebuild kvm-pr for this kernel.', commands: ['talos-mac setup'], bySetup: true } };
+      }
+      return { state: 'not-applicable', summary: 'no talos-mac module in use' };
+    },
+    async apply(ctx) {
+      const inputs = await buildInputs(ctx, o);
+      const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
+      await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
+    },
+  };
+}
+
+function newKernelStep(o: KernelStepOptions): Step {
+  const suffix = o.localVersion ?? DEFAULT_LOCALVERSION;
+  return {
+    id: 'kernel.build-kernel',
+    category: CATEGORY,
+    title: 'Build and install a kernel that can do KVM-PR',
+    severity: 'required',
+    async verify(ctx) {
+      const n = await needs(ctx.facts);
+      if (n.kind !== 'kernel') {
+        const rel = n.a.release ?? '';
+        return rel.endsWith(suffix) ? { state: 'done', summary: `running talos-mac's kernel ${rel}` } : notNeeded(n.a);
+      }
+      const mods = await ctx.host.readDir('/lib/modules');
+      const installed = mods.ok ? mods.entries.filter((r) => r.endsWith(suffix)) : [];
+      for (const r of installed) {
+        const ko = await ctx.host.readDir(`/lib/modules/${r}/kernel/arch/powerpc/kvm`);
+        if (ko.ok && ko.entries.some((e) => e.startsWith('kvm-pr.ko'))) {
+          return { state: 'reboot-required', summary: `${r} is installed: reboot into it (with disable_radix on the kernel command line)` };
+        }
+      }
+      const cfg = await ctx.facts.kernelConfig();
+      const cost = cfg.ok ? newKernelCost(cfg.value, defaultJobs(cpus().length)).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
+      return {
+        state: 'todo',
+        summary: `this kernel ${n.a.reason.replace(/^this kernel /, '')}; a new kernel must be built`,
+        detail: `${cost}\nChanges to the running configuration: CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off (and VIRT_CPU_ACCOUNTING_GEN off) so CONTEXT_TRACKING_USER goes, LOCALVERSION=${suffix}. Build cache: ${kernelCacheDir(o.env)}.`,
+        fix: { text: 'Build the distribution kernel with KVM-PR enabled, install it, reboot.', commands: ['talos-mac setup'], bySetup: true },
+      };
+    },
+    async apply(ctx) {
+      const inputs = await buildInputs(ctx, o);
+      await buildNewKernel({ ...o, ...inputs, family: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
+    },
+  };
+}
+
+/** The kernel pipeline as setup steps, in the order setup must run them. */
+export function kernelPipelineSteps(options: KernelStepOptions): Step[] {
+  return [toolsStep(options), sourceStep(options), moduleStep(options), persistStep(options), newKernelStep(options)];
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { buildPrModule, type ModuleBuildResult } from '../../../src/kernel/module-build.js';
+import { installPrModules, loadPrModules } from '../../../src/kernel/module-load.js';
+import { applyPatch, parsePatchHeader } from '../../../src/kernel/patches.js';
+import type { PrivilegedRunner } from '../../../src/kernel/privileged.js';
+import { readModinfo } from '../../../src/kernel/vermagic.js';
+import { BuildError } from '../../../src/kernel/kbuild.js';
+import { CROSS, SOURCE_TARBALL, cacheDir, fixtures, requireKernelToolchain } from './env.js';
+
+const RELEASE = '6.1.192-talosmac-test';
+const prConfig = join(fixtures, 'pr-kernel-6.1.176.config');
+const base = { kernelSrc: SOURCE_TARBALL, config: prConfig, crossCompile: CROSS, cacheDir, symvers: false as const, ui: () => {} };
+
+/** Records what would run; mutating commands are never executed here (no ppc64 kernel to load into). */
+function recordingRunner(): PrivilegedRunner & { calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    calls,
+    async run(argv) {
+      calls.push([...argv]);
+      return { exitCode: 0, stdout: '', stderr: '', skipped: true };
+    },
+  };
+}
+
+let tmp: string;
+let built: ModuleBuildResult;
+
+before(async () => {
+  requireKernelToolchain();
+  tmp = await mkdtemp(join(tmpdir(), 'talos-mac-kernel-'));
+});
+after(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('module-only build (cross-compiled for ppc64le)', () => {
+  test('builds kvm.ko + kvm-pr.ko whose vermagic equals the requested release', { timeout: 30 * 60_000 }, async () => {
+    built = await buildPrModule({ ...base, release: RELEASE });
+    const info = readModinfo(await readFile(built.modules.kvmPr));
+    console.log(`kvm-pr.ko vermagic: ${info.get('vermagic')}`);
+    assert.equal(info.get('vermagic')!.split(' ')[0], RELEASE);
+    assert.equal(info.get('name'), 'kvm_pr');
+    assert.equal(built.vermagic, info.get('vermagic'));
+    const log = await readFile(built.log, 'utf8');
+    assert.match(log, /modules_prepare/);
+    assert.match(log, /M=arch\/powerpc\/kvm modules/);
+    assert.match(log, /CROSS_COMPILE=powerpc64le-linux-gnu-/);
+  });
+
+  test('a second run resumes: every finished stage is skipped', { timeout: 10 * 60_000 }, async () => {
+    const t0 = Date.now();
+    const again = await buildPrModule({ ...base, release: RELEASE });
+    assert.deepEqual(again.resumed, ['tree', 'patch', 'configure', 'symvers', 'prepare', 'modules']);
+    assert.equal(again.buildDir, built.buildDir);
+    console.log(`resumed run: ${Date.now() - t0} ms`);
+  });
+
+  test('loads kvm.ko then kvm-pr.ko after unloading the old kvm modules (dry run)', async () => {
+    const procModules = join(tmp, 'modules');
+    await writeFile(procModules, 'kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n');
+    const runner = recordingRunner();
+    const r = await loadPrModules({ release: RELEASE, modules: built.modules, runner, procModules });
+    assert.equal(r.loaded, false);
+    assert.deepEqual(runner.calls, [
+      ['modprobe', '-r', 'kvm_hv', 'kvm'],
+      ['insmod', built.modules.kvm],
+      ['insmod', built.modules.kvmPr],
+    ]);
+  });
+
+  test('installs under /lib/modules/<release>/updates/ and runs depmod (dry run)', async () => {
+    const runner = recordingRunner();
+    await installPrModules({ release: RELEASE, modules: built.modules, runner });
+    assert.deepEqual(runner.calls.map((c) => c.at(-1)), [
+      `/lib/modules/${RELEASE}/updates/talos-mac/kvm.ko`,
+      `/lib/modules/${RELEASE}/updates/talos-mac/kvm-pr.ko`,
+      RELEASE,
+    ]);
+  });
+
+  test('a mismatched release is refused before anything runs, showing both strings', async () => {
+    const runner = recordingRunner();
+    await assert.rejects(loadPrModules({ release: '6.1.0-50-powerpc64le', modules: built.modules, runner, procModules: join(tmp, 'none') }), (err: Error) => {
+      assert.match(err.message, /refusing to load/);
+      assert.match(err.message, /module vermagic: 6\.1\.192-talosmac-test /);
+      assert.match(err.message, /target release: {2}6\.1\.0-50-powerpc64le/);
+      return true;
+    });
+    assert.deepEqual(runner.calls, []);
+  });
+});
+
+describe('module-only build: failure paths', () => {
+  test('wrong source version: 6.1.192 source for a 6.1.176 kernel is refused', async () => {
+    await assert.rejects(buildPrModule({ ...base, release: '6.1.176' }), /wrong kernel source: the tree is Linux 6\.1\.192 but the target kernel 6\.1\.176 is 6\.1\.176/);
+    await assert.rejects(buildPrModule({ ...base, release: '5.10.0-20-powerpc64le' }), /wrong kernel source/);
+    // Debian's release hides the sublevel; uname -v tells it ("Debian 6.1.176-1").
+    await assert.rejects(buildPrModule({ ...base, release: '6.1.0-50-powerpc64le', upstream: [6, 1, 176] }), /is 6\.1\.176/);
+  });
+
+  test('missing tool: no cross compiler on PATH names the package to install', async () => {
+    const bin = join(tmp, 'bin');
+    await mkdir(bin);
+    for (const tool of ['sh', 'make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'patch', 'cc1', 'as', 'ld']) {
+      await symlink(`/usr/bin/${tool}`, join(bin, tool)).catch(() => {});
+    }
+    await assert.rejects(buildPrModule({ ...base, release: RELEASE, env: { ...process.env, PATH: bin } }), (err: Error) => {
+      assert.match(err.message, /missing build tools: .*cross compiler powerpc64le-linux-gnu-gcc/);
+      assert.match(err.message, /apt-get install .*gcc-powerpc64le-linux-gnu/);
+      return true;
+    });
+  });
+
+  test('a patch that does not apply changes nothing and says so', { timeout: 10 * 60_000 }, async () => {
+    const patch = join(fixtures, 'patches', 'does-not-apply.patch');
+    const pristine = await readFile(join(built.tree, 'arch/powerpc/kvm/book3s_pr.c'), 'utf8');
+    await assert.rejects(buildPrModule({ ...base, release: RELEASE, patches: [patch] }), /patch does-not-apply .* does not apply to this source tree; nothing was changed/);
+    await assert.rejects(applyPatch(built.tree, parsePatchHeader(await readFile(patch, 'utf8'), patch)), /does not apply/);
+    assert.equal(await readFile(join(built.tree, 'arch/powerpc/kvm/book3s_pr.c'), 'utf8'), pristine);
+  });
+
+  test('a build error shows the log tail and stops before anything is loaded', { timeout: 20 * 60_000 }, async () => {
+    const patch = join(fixtures, 'patches', 'build-error.patch');
+    let buildDir = '';
+    await assert.rejects(buildPrModule({ ...base, release: RELEASE, patches: [patch], ui: (e) => e.kind === 'fail' && (buildDir = e.stage.id) }), (err: Error) => {
+      assert.ok(err instanceof BuildError, String(err));
+      assert.match(err.message, /Last lines of the log/);
+      assert.match(err.message, /talos-mac test: deliberate build error/);
+      console.log(err.message);
+      return true;
+    });
+    assert.equal(buildDir, 'modules');
+    // The pristine source (shared by hard links) is untouched by the patch.
+    const pristineDir = join(cacheDir, 'sources');
+    const { readdir } = await import('node:fs/promises');
+    const src = (await readdir(pristineDir)).find((d) => d.startsWith('linux-source-6.1-') && !d.endsWith('.complete'))!;
+    assert.doesNotMatch(await readFile(join(pristineDir, src, 'arch/powerpc/kvm/book3s_pr.c'), 'utf8'), /deliberate build error/);
+  });
+});
