@@ -15,6 +15,15 @@ Examples:
 Exit status: 0 no failures (warnings allowed), 1 a check failed (or warned, with --strict),
 2 usage error. Check ids: talos-mac doctor --list-checks; docs/checks.md.`;
 
+const KERNEL_EXAMPLES = `
+Examples:
+  $ talos-mac kernel build-module --load --install     kvm-pr for the running kernel
+  $ talos-mac kernel build-module --dry-run --load     build, then show what loading would run
+  $ talos-mac kernel build-module --kernel-src /usr/src/linux-source-6.1.tar.xz \\
+      --release 6.1.0-50-powerpc64le --config config-6.1.0-50-powerpc64le --cross powerpc64le-linux-gnu-
+  $ talos-mac kernel configure-kernel                  show what a KVM-PR kernel would change
+  $ talos-mac kernel fetch-source 6.1.176              kernel.org tarball, checksum verified`;
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('talos-mac')
     .description('Turn a POWER9 Linux workstation into a PowerPC Mac: KVM-PR host setup and Mac OS 9 / OS X guests in QEMU mac99.')
@@ -44,6 +53,47 @@ Examples:
     .action(async (ids: string[], opts: import('./doctor.js').DoctorOptions) => {
       const { doctorCommand } = await import('./doctor.js');
       setExit(await doctorCommand(ids, opts));
+    });
+
+  const kernel = program
+    .command('kernel')
+    .description('build kvm-pr for a kernel, or configure a new kernel that can do KVM-PR (see docs/kernel.md)')
+    .addHelpText('after', KERNEL_EXAMPLES);
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  const buildOptions = (c: Command) =>
+    c
+      .option('--kernel-src <dir|tarball>', 'kernel source tree or tarball (default: /usr/src/linux-source-X.Y.tar.xz)')
+      .option('--release <release>', 'the kernel release to build for (default: uname -r)')
+      .option('--config <file>', "that kernel's configuration (default: /boot/config-<release> or /proc/config.gz)")
+      .option('--cross <prefix>', 'cross-compile, e.g. powerpc64le-linux-gnu- (sets ARCH=powerpc)')
+      .option('--arch <arch>', 'Kbuild ARCH (default: powerpc when cross-compiling)')
+      .option('-j, --jobs <n>', 'parallel make jobs (default: CPUs - 1)')
+      .option('--patch <name|file>', 'apply a patch from patches/ or a file (repeatable)', collect)
+      .option('--cache-dir <dir>', 'where sources and builds are kept (default: $XDG_CACHE_HOME/talos-mac/kernel)');
+  buildOptions(kernel.command('build-module').description('build kvm.ko + kvm-pr.ko for a kernel that supports KVM-PR (vermagic checked)'))
+    .option('--symvers <file>', "the distro's Module.symvers (default: looked up under /lib/modules/<release>/build)")
+    .option('--no-symvers', 'use no Module.symvers')
+    .option('--load', 'load the built modules (unloads the old kvm modules first)')
+    .option('--install', 'install them under /lib/modules/<release>/updates/ and run depmod')
+    .option('--dry-run', 'print the commands that change the system instead of running them')
+    .action(async (opts: import('./kernel.js').BuildModuleOptions) => {
+      const { buildModuleCommand } = await import('./kernel.js');
+      setExit(await buildModuleCommand(opts));
+    });
+  buildOptions(kernel.command('configure-kernel').description("configure the distro kernel source with the running config + KVM-PR, and show the difference"))
+    .option('--local-version <suffix>', 'release suffix marking the kernel as ours', '-talosmac')
+    .action(async (opts: import('./kernel.js').ConfigureKernelOptions) => {
+      const { configureKernelCommand } = await import('./kernel.js');
+      setExit(await configureKernelCommand(opts));
+    });
+  kernel
+    .command('fetch-source')
+    .description('download a kernel.org tarball and verify its SHA-256')
+    .argument('<version>', 'e.g. 6.1.176')
+    .option('--cache-dir <dir>', 'download directory parent (default: $XDG_CACHE_HOME/talos-mac/kernel)')
+    .action(async (version: string, opts: { cacheDir?: string }) => {
+      const { fetchSourceCommand } = await import('./kernel.js');
+      setExit(await fetchSourceCommand(version, opts));
     });
 
   return program;

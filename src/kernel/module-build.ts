@@ -101,11 +101,17 @@ export function moduleDirVars(version: readonly number[]): Record<string, string
   return compareVersions(version, [5, 4, 0]) < 0 ? { SUBDIRS: 'arch/powerpc/kvm' } : { M: 'arch/powerpc/kvm' };
 }
 
-/** The stages both pipelines share: source, linked tree, patches. */
+export interface BuildState {
+  source?: PreparedSource & { warning?: string };
+  patches: KernelPatch[];
+  tree: string;
+}
+
+/** Finding the source and choosing patches: cheap after the first run, and it decides the build directory. */
 export async function sourceStages(
   o: CommonBuildOptions,
   release: string,
-  state: { source?: PreparedSource; patches: KernelPatch[]; tree: string },
+  state: BuildState,
 ): Promise<Stage[]> {
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
   return [
@@ -116,6 +122,24 @@ export async function sourceStages(
       run: async () => {
         state.source = await prepareSource({ release, cacheDir, ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
         state.patches = await selectPatches(state.source.version.version, o.patches ?? [], o.patchesDir ?? (await builtinPatchesDir()));
+      },
+    },
+  ];
+}
+
+/** A linked build tree, then the chosen patches (each dry-run first). Both pipelines start so. */
+export function treeStages(source: PreparedSource, tree: string, patches: readonly KernelPatch[], log?: (line: string) => void): Stage[] {
+  return [
+    { id: 'tree', title: 'Prepare a build tree', resumable: true, run: () => linkedCopy(source.dir, tree) },
+    {
+      id: 'patch',
+      title: patches.length ? `Apply ${patches.map((p) => p.name).join(', ')}` : 'Apply patches (none needed)',
+      resumable: true,
+      run: async () => {
+        for (const p of patches) {
+          const outcome = await applyPatch(tree, p);
+          log?.(`${p.name}: ${outcome}`);
+        }
       },
     },
   ];
@@ -142,7 +166,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
     );
   }
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
-  const state: { source?: PreparedSource; patches: KernelPatch[]; tree: string } = { patches: [], tree: '' };
+  const state: BuildState = { patches: [], tree: '' };
   const warnings: string[] = [];
   const vars = { KERNELRELEASE: o.release };
   const make = (targets: string[], extra: Record<string, string> = {}) =>
@@ -153,7 +177,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
   const markers0 = new StageMarkers(join(cacheDir, 'builds', '.none'));
   await runStages(await sourceStages(o, o.release, state), markers0, o.ui);
   const source = state.source!;
-  if ((source as { warning?: string }).warning) warnings.push((source as { warning?: string }).warning!);
+  if (source.warning) warnings.push(source.warning);
 
   let symvers: string | undefined;
   if (o.symvers) symvers = o.symvers;
@@ -167,15 +191,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
   const version = source.version.version;
 
   const stages: Stage[] = [
-    { id: 'tree', title: 'Prepare a build tree', resumable: true, run: () => linkedCopy(source.dir, state.tree) },
-    {
-      id: 'patch',
-      title: state.patches.length ? `Apply ${state.patches.map((p) => p.name).join(', ')}` : 'Apply patches (none needed)',
-      resumable: true,
-      run: async () => {
-        for (const p of state.patches) o.log?.(`${p.name}: ${await applyPatch(state.tree, p)}`);
-      },
-    },
+    ...treeStages(source, state.tree, state.patches, o.log),
     {
       id: 'configure',
       title: 'Configure like the running kernel',

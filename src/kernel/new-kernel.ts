@@ -5,9 +5,8 @@ import { UserError } from '../errors.js';
 import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { kernelCacheDir } from './cache.js';
 import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, scriptsConfigArgv, type ConfigChange, type ConfigEdit } from './config.js';
-import { linkedCopy, makeArgv, runLogged, StageMarkers } from './kbuild.js';
-import { assertBuildTools, buildKey, readConfigFile, sourceStages, type CommonBuildOptions } from './module-build.js';
-import { applyPatch, type KernelPatch } from './patches.js';
+import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
+import { assertBuildTools, buildKey, readConfigFile, sourceStages, treeStages, type BuildState, type CommonBuildOptions } from './module-build.js';
 import { freeBytes, GiB, type DistroFamily } from './preflight.js';
 import { runOrFail, type PrivilegedRunner } from './privileged.js';
 import type { PreparedSource } from './source.js';
@@ -58,7 +57,7 @@ export function newKernelCost(config: KernelConfig, cpuCount: number): { diskGiB
 export async function configureNewKernel(o: NewKernelOptions): Promise<ConfiguredKernel> {
   const { text, config: before } = await readConfigFile(o.config);
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
-  const state: { source?: PreparedSource; patches: KernelPatch[]; tree: string } = { patches: [], tree: '' };
+  const state: BuildState = { patches: [], tree: '' };
   await runStages(await sourceStages(o, o.release, state), new StageMarkers(join(cacheDir, 'builds', '.none')), o.ui);
   const source = state.source!;
   const localVersion = o.localVersion ?? DEFAULT_LOCALVERSION;
@@ -72,15 +71,7 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
   const make = (targets: string[]) => makeArgv(targets, { tree, ...o });
 
   const stages: Stage[] = [
-    { id: 'tree', title: 'Prepare a build tree', resumable: true, run: () => linkedCopy(source.dir, tree) },
-    {
-      id: 'patch',
-      title: state.patches.length ? `Apply ${state.patches.map((p) => p.name).join(', ')}` : 'Apply patches (none needed)',
-      resumable: true,
-      run: async () => {
-        for (const p of state.patches) o.log?.(`${p.name}: ${await applyPatch(tree, p)}`);
-      },
-    },
+    ...treeStages(source, tree, state.patches, o.log),
     {
       id: 'configure',
       title: 'Configure: running config + KVM-PR',

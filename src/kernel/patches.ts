@@ -103,6 +103,7 @@ export type PatchOutcome = 'applied' | 'already-applied';
  */
 export async function applyPatch(tree: string, patch: KernelPatch): Promise<PatchOutcome> {
   const { execa } = await import('execa');
+  // --fuzz=0: a hunk that only fits loosely may land in the wrong place of a kernel nobody tested it on.
   const base = ['-p1', '-d', tree, '-i', patch.file, '-f', '-s', '--fuzz=0', '--no-backup-if-mismatch'];
   const run = (args: string[]) => execa('patch', [...args, ...base], { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
   const forward = await run(['-N', '--dry-run']);

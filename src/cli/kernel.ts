@@ -1,0 +1,113 @@
+import { access } from 'node:fs/promises';
+import { EXIT } from './exit-codes.js';
+import { UserError } from '../errors.js';
+
+export interface KernelCommonOptions {
+  kernelSrc?: string;
+  release?: string;
+  config?: string;
+  cross?: string;
+  arch?: string;
+  jobs?: string;
+  patch?: string[];
+  cacheDir?: string;
+  dryRun?: boolean;
+}
+
+export interface BuildModuleOptions extends KernelCommonOptions {
+  /** commander: a path, false for --no-symvers, true (the default) to look it up. */
+  symvers?: string | boolean;
+  load?: boolean;
+  install?: boolean;
+}
+
+export interface ConfigureKernelOptions extends KernelCommonOptions {
+  localVersion?: string;
+}
+
+async function unameR(): Promise<string> {
+  const { execa } = await import('execa');
+  return String((await execa('uname', ['-r'])).stdout).trim();
+}
+
+async function defaultConfig(release: string): Promise<string> {
+  for (const p of [`/boot/config-${release}`, '/proc/config.gz']) {
+    try {
+      await access(p);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  throw new UserError(`no configuration found for ${release} (/boot/config-${release}, /proc/config.gz): pass --config FILE`);
+}
+
+function jobs(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`-j ${raw}: give a whole number of jobs, 1 or more`);
+  return n;
+}
+
+async function common(o: KernelCommonOptions) {
+  const release = o.release ?? (await unameR());
+  const config = o.config ?? (await defaultConfig(release));
+  const j = jobs(o.jobs);
+  return {
+    release,
+    config,
+    ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}),
+    ...(o.cross ? { crossCompile: o.cross } : {}),
+    ...(o.arch ? { arch: o.arch } : {}),
+    ...(j ? { jobs: j } : {}),
+    ...(o.patch?.length ? { patches: o.patch } : {}),
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+    ui: (process.stderr.isTTY ? 'listr' : 'plain') as 'listr' | 'plain',
+    log: (line: string) => process.stderr.write(`${line}\n`),
+  };
+}
+
+export async function buildModuleCommand(o: BuildModuleOptions): Promise<number> {
+  const [{ buildPrModule }, { loadPrModules, installPrModules }, { simpleRunner }] = await Promise.all([
+    import('../kernel/module-build.js'),
+    import('../kernel/module-load.js'),
+    import('../kernel/privileged.js'),
+  ]);
+  const base = await common(o);
+  const r = await buildPrModule({ ...base, ...(typeof o.symvers === 'string' || o.symvers === false ? { symvers: o.symvers } : {}) });
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+  process.stdout.write(`kvm.ko:    ${r.modules.kvm}\nkvm-pr.ko: ${r.modules.kvmPr}\nvermagic:  ${r.vermagic.trim()}\nlog:       ${r.log}\n`);
+  const runner = simpleRunner({ dryRun: o.dryRun ?? false });
+  if (o.load) await loadPrModules({ release: base.release, modules: r.modules, runner });
+  if (o.install) await installPrModules({ release: base.release, modules: r.modules, runner });
+  return EXIT.OK;
+}
+
+export async function configureKernelCommand(o: ConfigureKernelOptions): Promise<number> {
+  const [{ configureNewKernel, newKernelCost }, { formatDiff }, { defaultJobs }] = await Promise.all([
+    import('../kernel/new-kernel.js'),
+    import('../kernel/config.js'),
+    import('../kernel/kbuild.js'),
+  ]);
+  const base = await common(o);
+  const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}) });
+  const out = [
+    `configured ${r.tree} for Linux ${r.newRelease}`,
+    'changes requested (scripts/config):',
+    ...r.edits.map((e) => `  ${e.op} ${e.key}${e.op === 'set-str' ? ` "${e.value}"` : ''}: ${e.why}`),
+    `differences from ${base.config} after olddefconfig (${r.diff.length}):`,
+    formatDiff(r.diff),
+    '',
+    newKernelCost(r.after, base.jobs ?? defaultJobs()).text,
+    `Next: make -C ${r.tree} bindeb-pkg (or talos-mac setup, which builds, packages and installs it).`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  return EXIT.OK;
+}
+
+export async function fetchSourceCommand(version: string, o: { cacheDir?: string }): Promise<number> {
+  const [{ fetchKernelOrg }, { kernelCacheDir }] = await Promise.all([import('../kernel/source.js'), import('../kernel/cache.js')]);
+  const file = await fetchKernelOrg(version, o.cacheDir ?? kernelCacheDir(), (l) => process.stderr.write(`${l}\n`));
+  process.stdout.write(`${file}\n`);
+  return EXIT.OK;
+}

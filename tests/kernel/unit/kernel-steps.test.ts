@@ -1,0 +1,126 @@
+// The kernel steps' verify against hosts made from the real POWER9 captures (tests/fixtures/kernel).
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import type { CommandResult, DirResult, Host, PathInfo, ReadResult } from '../../../src/host/host.js';
+import { Facts } from '../../../src/steps/facts.js';
+import { kernelPipelineSteps } from '../../../src/kernel/steps.js';
+import type { PrivilegedRunner } from '../../../src/kernel/privileged.js';
+import type { StepResult } from '../../../src/steps/step.js';
+
+const fixtures = fileURLToPath(new URL('../../../../tests/fixtures/kernel/', import.meta.url));
+
+/** A host from a table of files and command outputs; everything else is missing. */
+class TableHost implements Host {
+  readonly description = 'table';
+  constructor(
+    private readonly files: Record<string, string>,
+    private readonly commands: Record<string, string>,
+  ) {}
+  async readFile(path: string): Promise<ReadResult> {
+    const t = this.files[path];
+    return t === undefined ? { ok: false, reason: 'missing', message: 'does not exist' } : { ok: true, data: Buffer.from(t) };
+  }
+  async readDir(path: string): Promise<DirResult> {
+    const prefix = path.endsWith('/') ? path : `${path}/`;
+    const entries = [...new Set(Object.keys(this.files).filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length).split('/')[0]!))];
+    return entries.length ? { ok: true, entries: entries.sort() } : { ok: false, reason: 'missing', message: 'does not exist' };
+  }
+  async pathInfo(path: string): Promise<PathInfo> {
+    return { exists: path in this.files || Object.keys(this.files).some((f) => f.startsWith(`${path}/`)) };
+  }
+  async run(argv: readonly string[]): Promise<CommandResult> {
+    const key = argv.join(' ');
+    const out = this.commands[key];
+    // Tool probes (sh -c 'command -v …', gcc -E <header>) succeed: a host with everything installed.
+    if (out === undefined && argv[0] === 'sh') return { argv: [...argv], exitCode: 0, stdout: '/usr/bin/x\n', stderr: '', notFound: false, timedOut: false };
+    return out === undefined
+      ? { argv: [...argv], exitCode: 127, stdout: '', stderr: '', notFound: true, timedOut: false }
+      : { argv: [...argv], exitCode: 0, stdout: out, stderr: '', notFound: false, timedOut: false };
+  }
+}
+
+const noRunner: PrivilegedRunner = {
+  run: async () => {
+    throw new Error('verify must not run mutating commands');
+  },
+};
+
+async function verifyAll(host: Host): Promise<Record<string, StepResult>> {
+  const out: Record<string, StepResult> = {};
+  const ctx = { host, facts: new Facts(host) };
+  for (const s of kernelPipelineSteps({ runner: noRunner })) out[s.id] = await s.verify(ctx);
+  return out;
+}
+
+const osRelease = 'ID=debian\nVERSION_ID="12"\n';
+
+test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no module build", async () => {
+  const rel = '6.1.0-50-powerpc64le';
+  const host = new TableHost(
+    {
+      [`/boot/config-${rel}`]: await readFile(`${fixtures}debian12-6.1.0-50-powerpc64le.config`, 'utf8'),
+      '/proc/modules': 'kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n',
+      [`/lib/modules/${rel}/modules.dep`]: 'kernel/arch/powerpc/kvm/kvm-hv.ko.xz: kernel/arch/powerpc/kvm/kvm.ko.xz\n',
+      '/etc/os-release': osRelease,
+      '/usr/src/linux-source-6.1.tar.xz': 'x',
+    },
+    { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n`, 'uname -v': '#1 SMP Debian 6.1.176-1 (2026-06-01)\n' },
+  );
+  const r = await verifyAll(host);
+  assert.equal(r['kernel.build-kernel']!.state, 'todo');
+  assert.match(r['kernel.build-kernel']!.detail!, /about 25 GB of free disk/);
+  assert.match(r['kernel.build-kernel']!.detail!, /CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off/);
+  assert.equal(r['kernel.build-module']!.state, 'not-applicable');
+  assert.equal(r['kernel.build-tools']!.state, 'done');
+  assert.equal(r['kernel.source']!.state, 'done');
+});
+
+test('a PR-capable kernel without kvm-pr.ko: module build is todo; a stale talos-mac module is noticed', async () => {
+  const rel = '6.1.176';
+  const files: Record<string, string> = {
+    [`/boot/config-${rel}`]: await readFile(`${fixtures}pr-kernel-6.1.176.config`, 'utf8'),
+    '/proc/modules': '',
+    [`/lib/modules/${rel}/modules.dep`]: 'kernel/arch/powerpc/kvm/kvm.ko:\n',
+    '/lib/modules/6.1.170/updates/talos-mac/kvm-pr.ko': 'x',
+    '/etc/os-release': osRelease,
+  };
+  const host = new TableHost(files, { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` });
+  const r = await verifyAll(host);
+  assert.equal(r['kernel.build-module']!.state, 'todo');
+  assert.match(r['kernel.build-module']!.summary, /kvm-pr\.ko must be built for 6\.1\.176/);
+  assert.equal(r['kernel.source']!.state, 'todo');
+  assert.deepEqual(r['kernel.source']!.fix!.commands, ['apt-get install linux-source-6.1']);
+  assert.equal(r['kernel.module-installed']!.state, 'todo');
+  assert.match(r['kernel.module-installed']!.summary, /built for 6\.1\.170, not for the running 6\.1\.176/);
+  assert.equal(r['kernel.build-kernel']!.state, 'not-applicable');
+});
+
+test('talos-mac kernel installed but not running: reboot required', async () => {
+  const rel = '6.1.0-50-powerpc64le';
+  const host = new TableHost(
+    {
+      [`/boot/config-${rel}`]: await readFile(`${fixtures}debian12-6.1.0-50-powerpc64le.config`, 'utf8'),
+      '/proc/modules': '',
+      [`/lib/modules/${rel}/modules.dep`]: '',
+      '/lib/modules/6.1.192-talosmac/kernel/arch/powerpc/kvm/kvm-pr.ko': 'x',
+      '/etc/os-release': osRelease,
+    },
+    { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` },
+  );
+  const r = await verifyAll(host);
+  assert.equal(r['kernel.build-kernel']!.state, 'reboot-required');
+  assert.match(r['kernel.build-kernel']!.summary, /6\.1\.192-talosmac is installed: reboot into it/);
+});
+
+test('a kernel older than 4.18 is blocked: no patch is guessed', async () => {
+  const rel = '4.17.0-1-powerpc64le';
+  const host = new TableHost(
+    { [`/boot/config-${rel}`]: 'CONFIG_KVM_BOOK3S_64_PR=m\nCONFIG_KVM_BOOK3S_PR_POSSIBLE=y\n', '/proc/modules': '', '/etc/os-release': osRelease },
+    { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` },
+  );
+  const r = await verifyAll(host);
+  assert.equal(r['kernel.build-module']!.state, 'blocked');
+  assert.match(r['kernel.build-module']!.summary, /before 4\.18 need a POWER9 enablement patch/);
+});
