@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { EXIT } from './exit-codes.js';
 import { UserError } from '../errors.js';
 
@@ -84,11 +85,7 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
 }
 
 export async function configureKernelCommand(o: ConfigureKernelOptions): Promise<number> {
-  const [{ configureNewKernel, newKernelCost }, { formatDiff }, { defaultJobs }] = await Promise.all([
-    import('../kernel/new-kernel.js'),
-    import('../kernel/config.js'),
-    import('../kernel/kbuild.js'),
-  ]);
+  const [{ configureNewKernel, newKernelCost }, { formatDiff }] = await Promise.all([import('../kernel/new-kernel.js'), import('../kernel/config.js')]);
   const base = await common(o);
   const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}) });
   const out = [
@@ -98,10 +95,32 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
     `differences from ${base.config} after olddefconfig (${r.diff.length}):`,
     formatDiff(r.diff),
     '',
-    newKernelCost(r.after, base.jobs ?? defaultJobs()).text,
+    newKernelCost(r.after, cpus().length).text,
     `Next: make -C ${r.tree} bindeb-pkg (or talos-mac setup, which builds, packages and installs it).`,
   ];
   process.stdout.write(out.join('\n') + '\n');
+  return EXIT.OK;
+}
+
+export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<number> {
+  const [{ buildNewKernel }, { simpleRunner }, { distroFamily }, { readFile }] = await Promise.all([
+    import('../kernel/new-kernel.js'),
+    import('../kernel/privileged.js'),
+    import('../kernel/preflight.js'),
+    import('node:fs/promises'),
+  ]);
+  const base = await common(o);
+  const osRelease = new Map<string, string>();
+  const text = await readFile('/etc/os-release', 'utf8').catch(() => '');
+  for (const m of text.matchAll(/^([A-Z_]+)=["']?(.*?)["']?$/gm)) osRelease.set(m[1]!, m[2]!);
+  const r = await buildNewKernel({
+    ...base,
+    ...(o.localVersion ? { localVersion: o.localVersion } : {}),
+    family: distroFamily(osRelease),
+    runner: simpleRunner({ dryRun: o.dryRun ?? false }),
+    onCost: (text) => process.stderr.write(`${text}\n`),
+  });
+  process.stdout.write(`Linux ${r.release} is installed. Reboot into it (with disable_radix on the kernel command line) to use KVM-PR.\nlog: ${r.log}\n`);
   return EXIT.OK;
 }
 

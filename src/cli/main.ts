@@ -86,6 +86,13 @@ Examples:
       const { configureKernelCommand } = await import('./kernel.js');
       setExit(await configureKernelCommand(opts));
     });
+  buildOptions(kernel.command('build-kernel').description('build, package and install the distro kernel with KVM-PR (long: see the cost it prints); reboot after'))
+    .option('--local-version <suffix>', 'release suffix marking the kernel as ours', '-talosmac')
+    .option('--dry-run', 'print the install commands instead of running them (the build still runs)')
+    .action(async (opts: import('./kernel.js').ConfigureKernelOptions & { dryRun?: boolean }) => {
+      const { buildKernelCommand } = await import('./kernel.js');
+      setExit(await buildKernelCommand(opts));
+    });
   kernel
     .command('fetch-source')
     .description('download a kernel.org tarball and verify its SHA-256')

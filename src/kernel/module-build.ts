@@ -162,7 +162,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
     // The PR entry code (kvmppc_entry_trampoline) is linked into vmlinux only for such kernels:
     // a module built for this one fails to load with "Unknown symbol kvmppc_entry_trampoline".
     throw new UserError(
-      `${o.config} lacks CONFIG_KVM_BOOK3S_PR_POSSIBLE=y: kvm-pr needs code inside the kernel image itself (kvmppc_entry_trampoline), so no module built for this kernel can load. A new kernel is needed (talos-mac kernel build-kernel).`,
+      `${o.config} lacks CONFIG_KVM_BOOK3S_PR_POSSIBLE=y: kvm-pr needs code inside the kernel image itself (kvmppc_entry_trampoline), so no module built for this kernel can load. A new kernel is needed: talos-mac kernel build-kernel (or talos-mac setup).`,
     );
   }
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
@@ -172,11 +172,11 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
   const make = (targets: string[], extra: Record<string, string> = {}) =>
     makeArgv(targets, { tree: state.tree, ...o, vars: { ...vars, ...extra } });
 
-  await assertBuildTools(o.env, o.crossCompile);
   // Finding the source is cheap after the first run and decides the build directory.
   const markers0 = new StageMarkers(join(cacheDir, 'builds', '.none'));
   await runStages(await sourceStages(o, o.release, state), markers0, o.ui);
   const source = state.source!;
+  await assertBuildTools(o.env, o.crossCompile);
   if (source.warning) warnings.push(source.warning);
 
   let symvers: string | undefined;

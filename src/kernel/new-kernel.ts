@@ -1,5 +1,5 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
@@ -111,13 +111,16 @@ export function packagePlan(family: DistroFamily): PackagePlan {
 export interface BuildKernelOptions extends NewKernelOptions {
   family: DistroFamily;
   runner: PrivilegedRunner;
+  /** Told what the build will cost before it starts. */
+  onCost?: (text: string) => void;
 }
 
 /** Case 2, the rest: build, package, install. The caller reports that a reboot is needed. */
 export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: string; installed: string[][]; log: string }> {
   await assertBuildTools(o.env, o.crossCompile);
   const configured = await configureNewKernel(o);
-  const cost = newKernelCost(configured.after, o.jobs ?? 1);
+  const cost = newKernelCost(configured.after, cpus().length);
+  o.onCost?.(cost.text);
   const free = await freeBytes(configured.buildDir);
   if (free !== undefined && free < cost.diskGiB * GiB) {
     throw new UserError(`not enough free disk for a kernel build in ${configured.buildDir}: ${(free / GiB).toFixed(1)} GB free, about ${cost.diskGiB} GB needed (set XDG_CACHE_HOME to a bigger disk)`);

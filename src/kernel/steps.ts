@@ -192,7 +192,7 @@ function newKernelStep(o: KernelStepOptions): Step {
         }
       }
       const cfg = await ctx.facts.kernelConfig();
-      const cost = cfg.ok ? newKernelCost(cfg.value, defaultJobs(cpus().length)).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
+      const cost = cfg.ok ? newKernelCost(cfg.value, cpus().length).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
       return {
         state: 'todo',
         summary: `this kernel ${n.a.reason.replace(/^this kernel /, '')}; a new kernel must be built`,

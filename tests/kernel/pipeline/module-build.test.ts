@@ -60,6 +60,22 @@ describe('module-only build (cross-compiled for ppc64le)', () => {
     console.log(`resumed run: ${Date.now() - t0} ms`);
   });
 
+  test('the CLI builds (resumed from the cache) and, with --dry-run --load, only prints what it would run', { timeout: 10 * 60_000 }, async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { repoRoot } = await import('./env.js');
+    const r = spawnSync(
+      process.execPath,
+      ['bin/talos-mac.js', 'kernel', 'build-module', '--kernel-src', SOURCE_TARBALL, '--release', RELEASE, '--config', prConfig,
+        '--cross', CROSS, '--no-symvers', '--cache-dir', cacheDir, '--dry-run', '--load'],
+      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`vermagic: {2}${RELEASE.replace(/\./g, '\\.')} `));
+    assert.match(r.stderr, /already done \(resumed\)/);
+    assert.match(r.stderr, /\(dry run\) would run: (sudo )?insmod \S+\/kvm\.ko/);
+    assert.match(r.stderr, /\(dry run\) would run: (sudo )?insmod \S+\/kvm-pr\.ko/);
+  });
+
   test('loads kvm.ko then kvm-pr.ko after unloading the old kvm modules (dry run)', async () => {
     const procModules = join(tmp, 'modules');
     await writeFile(procModules, 'kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n');
