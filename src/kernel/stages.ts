@@ -60,7 +60,7 @@ export async function runStages(stages: readonly Stage[], markers: StageMarkers,
           });
           if (r === 'skipped') {
             skipped.push(stage.id);
-            task.skip(`${stage.title}: already done`);
+            task.skip(`${stage.title} (already done)`);
           }
         },
         rendererOptions: { outputBar: 1, persistentOutput: false },

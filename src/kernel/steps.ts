@@ -36,7 +36,7 @@ async function family(facts: Facts): Promise<DistroFamily> {
   return distroFamily(await facts.osRelease());
 }
 
-async function buildInputs(ctx: StepContext, o: KernelStepOptions) {
+async function buildInputs(ctx: StepContext) {
   const [rel, cfg, unameV] = await Promise.all([ctx.facts.release(), ctx.facts.kernelConfig(), ctx.facts.command(['uname', '-v'])]);
   if (!rel.ok) throw new Error(`cannot tell the kernel release: ${rel.reason}`);
   if (!cfg.ok) throw new Error(`cannot read the kernel configuration: ${cfg.reason}`);
@@ -101,7 +101,8 @@ function sourceStep(o: KernelStepOptions): Step {
       return { state: 'blocked', summary: `no source for ${rel}`, fix: { text: 'Pass --kernel-src with the source your kernel was built from (the distribution source package, or a kernel.org tarball: talos-mac kernel fetch-source VERSION).' } };
     },
     async apply(ctx) {
-      const pkg = sourcePackage((await ctx.facts.release()).ok ? ((await ctx.facts.release()) as { value: string }).value : '');
+      const rel = await ctx.facts.release();
+      const pkg = rel.ok ? sourcePackage(rel.value) : undefined;
       if (pkg) await runOrFail(o.runner, ['apt-get', 'install', '-y', '--no-install-recommends', pkg]);
     },
   };
@@ -133,7 +134,7 @@ function moduleStep(o: KernelStepOptions): Step {
       };
     },
     async apply(ctx) {
-      const inputs = await buildInputs(ctx, o);
+      const inputs = await buildInputs(ctx);
       const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
       await loadPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
       if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
@@ -163,7 +164,7 @@ function persistStep(o: KernelStepOptions): Step {
       return { state: 'not-applicable', summary: 'no talos-mac module in use' };
     },
     async apply(ctx) {
-      const inputs = await buildInputs(ctx, o);
+      const inputs = await buildInputs(ctx);
       const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
       await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
     },
@@ -201,7 +202,7 @@ function newKernelStep(o: KernelStepOptions): Step {
       };
     },
     async apply(ctx) {
-      const inputs = await buildInputs(ctx, o);
+      const inputs = await buildInputs(ctx);
       await buildNewKernel({ ...o, ...inputs, family: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
     },
   };
