@@ -9,7 +9,7 @@ import { scriptsConfigArgv } from './config.js';
 import { makeArgv, linkedCopy, runLogged, StageMarkers, type CrossOptions } from './kbuild.js';
 import { applyPatch, builtinPatchesDir, selectPatches, type KernelPatch } from './patches.js';
 import { distroFamily, installCommand, missingRequirements } from './preflight.js';
-import { prepareSource, treeVersion, type PreparedSource } from './source.js';
+import { prepareSource, treeVersion, type PreparedSource, type SourceMatch } from './source.js';
 import { runStages, type Stage, type StageUi } from './stages.js';
 import { assertVermagic } from './vermagic.js';
 
@@ -101,30 +101,30 @@ export function moduleDirVars(version: readonly number[]): Record<string, string
   return compareVersions(version, [5, 4, 0]) < 0 ? { SUBDIRS: 'arch/powerpc/kvm' } : { M: 'arch/powerpc/kvm' };
 }
 
-export interface BuildState {
-  source?: PreparedSource & { warning?: string };
+export interface LocatedSource {
+  source: PreparedSource & { warning?: string };
   patches: KernelPatch[];
-  tree: string;
 }
 
-/** Finding the source and choosing patches: cheap after the first run, and it decides the build directory. */
-export async function sourceStages(
-  o: CommonBuildOptions,
-  release: string,
-  state: BuildState,
-): Promise<Stage[]> {
+/**
+ * Finds (and on first use extracts) the source and picks the patches, shown as a stage because
+ * extraction takes a while. Not resumable: it is cheap once cached, and it decides the build directory.
+ */
+export async function locateSource(o: CommonBuildOptions, release: string, match: SourceMatch): Promise<LocatedSource> {
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
-  return [
-    {
-      id: 'source',
-      title: 'Find the kernel source',
-      resumable: false,
-      run: async () => {
-        state.source = await prepareSource({ release, cacheDir, ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
-        state.patches = await selectPatches(state.source.version.version, o.patches ?? [], o.patchesDir ?? (await builtinPatchesDir()));
-      },
+  let found: LocatedSource | undefined;
+  const stage: Stage = {
+    id: 'source',
+    title: 'Find the kernel source',
+    resumable: false,
+    run: async () => {
+      const source = await prepareSource({ release, cacheDir, match, ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
+      const patches = await selectPatches(source.version.version, o.patches ?? [], o.patchesDir ?? (await builtinPatchesDir()));
+      found = { source, patches };
     },
-  ];
+  };
+  await runStages([stage], new StageMarkers(join(cacheDir, 'builds', '.unused')), o.ui);
+  return found!;
 }
 
 /** A linked build tree, then the chosen patches (each dry-run first). Both pipelines start so. */
@@ -166,43 +166,35 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
     );
   }
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
-  const state: BuildState = { patches: [], tree: '' };
-  const warnings: string[] = [];
-  const vars = { KERNELRELEASE: o.release };
-  const make = (targets: string[], extra: Record<string, string> = {}) =>
-    makeArgv(targets, { tree: state.tree, ...o, vars: { ...vars, ...extra } });
-
-  // Finding the source is cheap after the first run and decides the build directory.
-  const markers0 = new StageMarkers(join(cacheDir, 'builds', '.none'));
-  await runStages(await sourceStages(o, o.release, state), markers0, o.ui);
-  const source = state.source!;
+  const { source, patches } = await locateSource(o, o.release, 'exact');
   await assertBuildTools(o.env, o.crossCompile);
-  if (source.warning) warnings.push(source.warning);
+  const warnings = source.warning ? [source.warning] : [];
 
   let symvers: string | undefined;
   if (o.symvers) symvers = o.symvers;
   else if (o.symvers === undefined) symvers = await firstExisting(symversCandidates(o.release));
 
-  const buildDir = join(cacheDir, 'builds', await buildKey('module', o, { release: o.release, symvers: symvers ? sha256(await readFile(symvers)) : null }, source, state.patches));
-  state.tree = join(buildDir, 'linux');
+  const buildDir = join(cacheDir, 'builds', await buildKey('module', o, { release: o.release, symvers: symvers ? sha256(await readFile(symvers)) : null }, source, patches));
+  const tree = join(buildDir, 'linux');
+  const make = (targets: string[], extra: Record<string, string> = {}) =>
+    makeArgv(targets, { tree, ...o, vars: { KERNELRELEASE: o.release, ...extra } });
   const log = join(buildDir, 'build.log');
   const markers = new StageMarkers(join(buildDir, 'stages'));
   const env = o.env ?? process.env;
   const version = source.version.version;
 
   const stages: Stage[] = [
-    ...treeStages(source, state.tree, state.patches, o.log),
+    ...treeStages(source, tree, patches, o.log),
     {
       id: 'configure',
       title: 'Configure like the running kernel',
       resumable: true,
       run: async () => {
-        await copyFile(o.config, join(state.tree, '.config.talos-mac-input'));
-        await writeFile(join(state.tree, '.config'), (await readConfigFile(o.config)).text);
+        await writeFile(join(tree, '.config'), (await readConfigFile(o.config)).text);
         // Not a config change: the running kernel already has it; this keeps it if olddefconfig would drop it.
-        await runLogged({ argv: scriptsConfigArgv(state.tree, [{ op: 'module', key: 'KVM_BOOK3S_64_PR', why: 'build kvm-pr' }]), log, env, nice: 0 });
+        await runLogged({ argv: scriptsConfigArgv(tree, [{ op: 'module', key: 'KVM_BOOK3S_64_PR', why: 'build kvm-pr' }]), log, env, nice: 0 });
         await runLogged({ argv: make(['olddefconfig']), log, env });
-        const after = parseKernelConfig(await readFile(join(state.tree, '.config'), 'utf8'));
+        const after = parseKernelConfig(await readFile(join(tree, '.config'), 'utf8'));
         if (!after || configValue(after, 'CONFIG_KVM_BOOK3S_64_PR') !== 'm') {
           throw new UserError(`this source tree will not build KVM-PR as a module with ${o.config} (CONFIG_KVM_BOOK3S_64_PR=${after ? configValue(after, 'CONFIG_KVM_BOOK3S_64_PR') : '?'} after olddefconfig); see ${log}`);
         }
@@ -213,7 +205,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
       title: symvers ? `Use the distro's Module.symvers (${symvers})` : 'Module.symvers: none (symbol versions unchecked)',
       resumable: true,
       run: async () => {
-        if (symvers) await copyFile(symvers, join(state.tree, 'Module.symvers'));
+        if (symvers) await copyFile(symvers, join(tree, 'Module.symvers'));
       },
     },
     {
@@ -222,7 +214,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
       resumable: true,
       run: async (progress) => {
         await runLogged({ argv: make(['modules_prepare']), log, env, onProgress: progress });
-        const uts = await readFile(join(state.tree, 'include', 'generated', 'utsrelease.h'), 'utf8');
+        const uts = await readFile(join(tree, 'include', 'generated', 'utsrelease.h'), 'utf8');
         const got = /UTS_RELEASE "([^"]*)"/.exec(uts)?.[1];
         if (got !== o.release) throw new UserError(`the prepared tree says release "${got}", not "${o.release}" (include/generated/utsrelease.h)`, 70);
       },
@@ -235,11 +227,11 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
     },
   ];
   const resumed = await runStages(stages, markers, o.ui);
-  const kvmDir = join(state.tree, 'arch', 'powerpc', 'kvm');
+  const kvmDir = join(tree, 'arch', 'powerpc', 'kvm');
   const modules = { kvm: join(kvmDir, 'kvm.ko'), kvmPr: join(kvmDir, 'kvm-pr.ko') };
   const vermagic = await assertVermagic(modules.kvmPr, o.release);
   await assertVermagic(modules.kvm, o.release);
-  return { buildDir, tree: state.tree, log, modules, vermagic, ...(symvers ? { symvers } : {}), warnings, resumed };
+  return { buildDir, tree: tree, log, modules, vermagic, ...(symvers ? { symvers } : {}), warnings, resumed };
 }
 
 export { treeVersion };

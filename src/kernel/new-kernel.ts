@@ -6,7 +6,7 @@ import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '..
 import { kernelCacheDir } from './cache.js';
 import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, scriptsConfigArgv, type ConfigChange, type ConfigEdit } from './config.js';
 import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
-import { assertBuildTools, buildKey, readConfigFile, sourceStages, treeStages, type BuildState, type CommonBuildOptions } from './module-build.js';
+import { assertBuildTools, buildKey, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { freeBytes, GiB, type DistroFamily } from './preflight.js';
 import { runOrFail, type PrivilegedRunner } from './privileged.js';
 import type { PreparedSource } from './source.js';
@@ -57,12 +57,10 @@ export function newKernelCost(config: KernelConfig, cpuCount: number): { diskGiB
 export async function configureNewKernel(o: NewKernelOptions): Promise<ConfiguredKernel> {
   const { text, config: before } = await readConfigFile(o.config);
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
-  const state: BuildState = { patches: [], tree: '' };
-  await runStages(await sourceStages(o, o.release, state), new StageMarkers(join(cacheDir, 'builds', '.none')), o.ui);
-  const source = state.source!;
+  const { source, patches } = await locateSource(o, o.release, 'series');
   const localVersion = o.localVersion ?? DEFAULT_LOCALVERSION;
   if (!/^-[\w.+-]*$/.test(localVersion)) throw new UserError(`--local-version must start with "-" and hold only letters, digits, ".", "+", "-", "_" (got "${localVersion}")`);
-  const buildDir = join(cacheDir, 'builds', await buildKey('kernel', o, { localVersion }, source, state.patches));
+  const buildDir = join(cacheDir, 'builds', await buildKey('kernel', o, { localVersion }, source, patches));
   const tree = join(buildDir, 'linux');
   const log = join(buildDir, 'build.log');
   const markers = new StageMarkers(join(buildDir, 'stages'));
@@ -71,7 +69,7 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
   const make = (targets: string[]) => makeArgv(targets, { tree, ...o });
 
   const stages: Stage[] = [
-    ...treeStages(source, tree, state.patches, o.log),
+    ...treeStages(source, tree, patches, o.log),
     {
       id: 'configure',
       title: 'Configure: running config + KVM-PR',

@@ -43,25 +43,31 @@ export function upstreamVersionFromUnameV(unameV: string): [number, number, numb
   return m ? kernelVersion(m[1]!) : undefined;
 }
 
+/** exact: a module for that very kernel; series: a new kernel from the same X.Y series (any sublevel). */
+export type SourceMatch = 'exact' | 'series';
+
 /**
  * A module must be built from the source its kernel was built from. Major.minor must match; the
  * sublevel must too, unless the release hides it (Debian/Ubuntu ABI names end in .0) and no
  * upstream version is known. Returns a warning when the match could not be made exact.
  */
-export function checkSourceMatches(tree: KernelTreeVersion, release: string, upstream?: readonly number[]): string | undefined {
+export function checkSourceMatches(tree: KernelTreeVersion, release: string, upstream?: readonly number[], match: SourceMatch = 'exact'): string | undefined {
   const rel = kernelVersion(release);
   if (!rel) throw new UserError(`"${release}" does not start with a kernel version number`);
   const want = upstream ?? rel;
-  const hidden = !upstream && rel[2] === 0 && /^\d+\.\d+\.0-\d+/.test(release);
+  const sublevelUnchecked = match === 'series' || (!upstream && rel[2] === 0 && /^\d+\.\d+\.0-\d+/.test(release));
   const mismatch =
-    compareVersions(tree.version.slice(0, 2), want.slice(0, 2)) !== 0 || (!hidden && compareVersions(tree.version, want) !== 0);
+    compareVersions(tree.version.slice(0, 2), want.slice(0, 2)) !== 0 || (!sublevelUnchecked && compareVersions(tree.version, want) !== 0);
   if (mismatch) {
     throw new UserError(
       `wrong kernel source: the tree is Linux ${tree.text} but the target kernel ${release} is ${want.join('.')}.\n` +
-        `A module built from other source may not load, or may crash the kernel. Give the matching source with --kernel-src.`,
+        (match === 'exact'
+          ? 'A module built from other source may not load, or may crash the kernel. Give the matching source with --kernel-src.'
+          : `The running configuration is for ${want.slice(0, 2).join('.')}: give that series' source with --kernel-src.`),
     );
   }
-  return hidden ? `cannot tell the exact upstream version of ${release}; using Linux ${tree.text} source (same ${tree.version.slice(0, 2).join('.')} series)` : undefined;
+  if (match === 'series') return undefined;
+  return sublevelUnchecked ? `cannot tell the exact upstream version of ${release}; using Linux ${tree.text} source (same ${tree.version.slice(0, 2).join('.')} series)` : undefined;
 }
 
 export async function isDir(path: string): Promise<boolean> {
@@ -133,6 +139,7 @@ export interface SourceOptions {
   cacheDir: string;
   /** The exact upstream version, when known (e.g. from `uname -v` on Debian). */
   upstream?: readonly number[];
+  match?: SourceMatch;
   log?: (s: string) => void;
 }
 
@@ -158,7 +165,7 @@ export async function prepareSource(opts: SourceOptions): Promise<PreparedSource
     }
     src = await extractTarball(found, opts.cacheDir, opts.log);
   }
-  const warning = checkSourceMatches(src.version, opts.release, opts.upstream);
+  const warning = checkSourceMatches(src.version, opts.release, opts.upstream, opts.match);
   return warning ? { ...src, warning } : src;
 }
 

@@ -32,6 +32,9 @@ test('source must match the target kernel', () => {
   assert.throws(() => checkSourceMatches(tree, '6.1.0-50-powerpc64le', [6, 1, 176]), /is 6\.1\.176/);
   assert.equal(checkSourceMatches(tree, '6.1.0-50-powerpc64le', [6, 1, 192]), undefined);
   assert.throws(() => checkSourceMatches(tree, 'custom'), /does not start with a kernel version/);
+  // A new kernel only needs the same series: the running config is updated by olddefconfig.
+  assert.equal(checkSourceMatches(tree, '6.1.0-50-powerpc64le', [6, 1, 176], 'series'), undefined);
+  assert.throws(() => checkSourceMatches(tree, '6.12.0-1-powerpc64le', undefined, 'series'), /running configuration is for 6\.12/);
 });
 
 test("Debian's uname -v names the upstream version", () => {
