@@ -75,6 +75,11 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
     import('../kernel/privileged.js'),
   ]);
   const base = await common(o);
+  if (o.load || o.install) {
+    // Said before the build: an unsigned module is refused by these kernels, however well built.
+    const [{ moduleSigningState }, { LiveHost }] = await Promise.all([import('../kernel/preflight.js'), import('../host/live-host.js')]);
+    for (const w of (await moduleSigningState(new LiveHost())).warnings) process.stderr.write(`warning: ${w}\n`);
+  }
   const r = await buildPrModule({ ...base, ...(typeof o.symvers === 'string' || o.symvers === false ? { symvers: o.symvers } : {}) });
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`kvm.ko:    ${r.modules.kvm}\nkvm-pr.ko: ${r.modules.kvmPr}\nvermagic:  ${r.vermagic.trim()}\nlog:       ${r.log}\n`);

@@ -124,3 +124,18 @@ test('a kernel older than 4.18 is blocked: no patch is guessed', async () => {
   assert.equal(r['kernel.build-module']!.state, 'blocked');
   assert.match(r['kernel.build-module']!.summary, /before 4\.18 need a POWER9 enablement patch/);
 });
+
+test('module signing: sig_enforce and lockdown are reported before a build', async () => {
+  const { moduleSigningState } = await import('../../../src/kernel/preflight.js');
+  const strict = await moduleSigningState(
+    new TableHost({ '/sys/module/module/parameters/sig_enforce': 'Y\n', '/sys/kernel/security/lockdown': 'none [integrity] confidentiality\n' }, {}),
+  );
+  assert.equal(strict.refusesUnsigned, true);
+  assert.equal(strict.warnings.length, 2);
+  assert.match(strict.warnings[0]!, /module\.sig_enforce is on/);
+  assert.match(strict.warnings[1]!, /lockdown is "integrity"/);
+  const relaxed = await moduleSigningState(
+    new TableHost({ '/sys/module/module/parameters/sig_enforce': 'N\n', '/sys/kernel/security/lockdown': '[none] integrity confidentiality\n' }, {}),
+  );
+  assert.deepEqual(relaxed, { warnings: [], refusesUnsigned: false });
+});
