@@ -8,7 +8,7 @@ import { inputsKey, kernelCacheDir, sha256 } from './cache.js';
 import { scriptsConfigArgv } from './config.js';
 import { makeArgv, linkedCopy, runLogged, StageMarkers, type CrossOptions } from './kbuild.js';
 import { applyPatch, builtinPatchesDir, selectPatches, type KernelPatch } from './patches.js';
-import { distroFamily, installCommand, missingRequirements } from './preflight.js';
+import { distroFamily, freeBytes, GiB, installCommand, missingRequirements } from './preflight.js';
 import { prepareSource, treeVersion, type PreparedSource, type SourceMatch } from './source.js';
 import { runStages, type Stage, type StageUi } from './stages.js';
 import { assertVermagic } from './vermagic.js';
@@ -96,6 +96,16 @@ export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, cross
   }
 }
 
+/** An extracted 6.1 tree is 1.6 GB; a module build adds ~30 MB (hard-linked tree). */
+export const MODULE_BUILD_DISK_GIB = 2;
+
+export async function assertFreeDisk(dir: string, gib: number): Promise<void> {
+  const free = await freeBytes(dir);
+  if (free !== undefined && free < gib * GiB) {
+    throw new UserError(`not enough free disk for ${dir}: ${(free / GiB).toFixed(1)} GB free, about ${gib} GB needed (set XDG_CACHE_HOME or --cache-dir to a bigger disk)`);
+  }
+}
+
 /** Kbuild dropped SUBDIRS= in 5.4 (warned from 5.0); M= works everywhere it matters. */
 export function moduleDirVars(version: readonly number[]): Record<string, string> {
   return compareVersions(version, [5, 4, 0]) < 0 ? { SUBDIRS: 'arch/powerpc/kvm' } : { M: 'arch/powerpc/kvm' };
@@ -166,6 +176,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
     );
   }
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
+  await assertFreeDisk(cacheDir, MODULE_BUILD_DISK_GIB);
   const { source, patches } = await locateSource(o, o.release, 'exact');
   await assertBuildTools(o.env, o.crossCompile);
   const warnings = source.warning ? [source.warning] : [];

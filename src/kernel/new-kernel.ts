@@ -6,8 +6,8 @@ import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '..
 import { kernelCacheDir } from './cache.js';
 import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, scriptsConfigArgv, type ConfigChange, type ConfigEdit } from './config.js';
 import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
-import { assertBuildTools, buildKey, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
-import { freeBytes, GiB, type DistroFamily } from './preflight.js';
+import { assertBuildTools, assertFreeDisk, buildKey, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
+import type { DistroFamily } from './preflight.js';
 import { runOrFail, type PrivilegedRunner } from './privileged.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
@@ -119,10 +119,7 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   const configured = await configureNewKernel(o);
   const cost = newKernelCost(configured.after, cpus().length);
   o.onCost?.(cost.text);
-  const free = await freeBytes(configured.buildDir);
-  if (free !== undefined && free < cost.diskGiB * GiB) {
-    throw new UserError(`not enough free disk for a kernel build in ${configured.buildDir}: ${(free / GiB).toFixed(1)} GB free, about ${cost.diskGiB} GB needed (set XDG_CACHE_HOME to a bigger disk)`);
-  }
+  await assertFreeDisk(configured.buildDir, cost.diskGiB);
   const plan = packagePlan(o.family);
   const env = o.env ?? process.env;
   const { tree, log } = configured;

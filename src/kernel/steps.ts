@@ -128,7 +128,7 @@ function moduleStep(o: KernelStepOptions): Step {
       const signing = await moduleSigningState(ctx.host);
       return {
         state: 'todo',
-        summary: `kvm-pr.ko must be built for ${a.release}: only arch/powerpc/kvm is compiled (about a minute, under 1 GB of disk)`,
+        summary: `kvm-pr.ko must be built for ${a.release}: only arch/powerpc/kvm is compiled (minutes; about 1.6 GB of disk for the extracted source, 30 MB per build)`,
         ...(signing.warnings.length ? { detail: signing.warnings.join('\n') } : {}),
         fix: { text: 'Build kvm-pr from the matching kernel source and load it.', commands: ['talos-mac setup'], bySetup: true },
       };
