@@ -5,7 +5,7 @@ import { LiveHost } from '../host/live-host.js';
 import { configValue, decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { compareVersions } from '../parse/kernel-release.js';
 import { inputsKey, kernelCacheDir, sha256 } from './cache.js';
-import { scriptsConfigArgv } from './config.js';
+import { scriptsConfigArgv, type ConfigEdit } from './config.js';
 import { makeArgv, linkedCopy, runLogged, StageMarkers, type CrossOptions } from './kbuild.js';
 import { applyPatch, builtinPatchesDir, selectPatches, type KernelPatch } from './patches.js';
 import { distroFamily, freeBytes, GiB, installCommand, missingRequirements } from './preflight.js';
@@ -137,6 +137,16 @@ export async function locateSource(o: CommonBuildOptions, release: string, match
   return found!;
 }
 
+/** .config = the given text, then scripts/config edits, then olddefconfig; returns the result. */
+export async function writeConfig(a: { tree: string; text: string; edits: readonly ConfigEdit[]; make: string[]; log: string; env: NodeJS.ProcessEnv }): Promise<KernelConfig> {
+  await writeFile(join(a.tree, '.config'), a.text);
+  await runLogged({ argv: scriptsConfigArgv(a.tree, a.edits), log: a.log, env: a.env, nice: 0 });
+  await runLogged({ argv: a.make, log: a.log, env: a.env });
+  const after = parseKernelConfig(await readFile(join(a.tree, '.config'), 'utf8'));
+  if (!after) throw new UserError(`olddefconfig left no usable ${join(a.tree, '.config')}; see ${a.log}`, 1);
+  return after;
+}
+
 /** A linked build tree, then the chosen patches (each dry-run first). Both pipelines start so. */
 export function treeStages(source: PreparedSource, tree: string, patches: readonly KernelPatch[], log?: (line: string) => void): Stage[] {
   return [
@@ -201,13 +211,11 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
       title: 'Configure like the running kernel',
       resumable: true,
       run: async () => {
-        await writeFile(join(tree, '.config'), (await readConfigFile(o.config)).text);
         // Not a config change: the running kernel already has it; this keeps it if olddefconfig would drop it.
-        await runLogged({ argv: scriptsConfigArgv(tree, [{ op: 'module', key: 'KVM_BOOK3S_64_PR', why: 'build kvm-pr' }]), log, env, nice: 0 });
-        await runLogged({ argv: make(['olddefconfig']), log, env });
-        const after = parseKernelConfig(await readFile(join(tree, '.config'), 'utf8'));
-        if (!after || configValue(after, 'CONFIG_KVM_BOOK3S_64_PR') !== 'm') {
-          throw new UserError(`this source tree will not build KVM-PR as a module with ${o.config} (CONFIG_KVM_BOOK3S_64_PR=${after ? configValue(after, 'CONFIG_KVM_BOOK3S_64_PR') : '?'} after olddefconfig); see ${log}`);
+        const keep: ConfigEdit = { op: 'module', key: 'KVM_BOOK3S_64_PR', why: 'build kvm-pr' };
+        const after = await writeConfig({ tree, text: (await readConfigFile(o.config)).text, edits: [keep], make: make(['olddefconfig']), log, env });
+        if (configValue(after, 'CONFIG_KVM_BOOK3S_64_PR') !== 'm') {
+          throw new UserError(`this source tree will not build KVM-PR as a module with ${o.config} (CONFIG_KVM_BOOK3S_64_PR=${configValue(after, 'CONFIG_KVM_BOOK3S_64_PR')} after olddefconfig); see ${log}`);
         }
       },
     },

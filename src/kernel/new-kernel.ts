@@ -1,12 +1,12 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { kernelCacheDir } from './cache.js';
-import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, scriptsConfigArgv, type ConfigChange, type ConfigEdit } from './config.js';
+import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, type ConfigChange, type ConfigEdit } from './config.js';
 import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
-import { assertBuildTools, assertFreeDisk, buildKey, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
+import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import type { DistroFamily } from './preflight.js';
 import { runOrFail, type PrivilegedRunner } from './privileged.js';
 import type { PreparedSource } from './source.js';
@@ -75,12 +75,9 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
       title: 'Configure: running config + KVM-PR',
       resumable: true,
       run: async () => {
-        await writeFile(join(tree, '.config'), text);
-        await runLogged({ argv: scriptsConfigArgv(tree, edits), log, env, nice: 0 });
-        await runLogged({ argv: make(['olddefconfig']), log, env });
-        const after = parseKernelConfig(await readFile(join(tree, '.config'), 'utf8'));
-        if (!after || !prConfigured(after)) {
-          const why = after && configValue(after, 'CONFIG_CONTEXT_TRACKING_USER') === 'y' ? ': CONTEXT_TRACKING_USER is still selected by another option' : '';
+        const after = await writeConfig({ tree, text, edits, make: make(['olddefconfig']), log, env });
+        if (!prConfigured(after)) {
+          const why = configValue(after, 'CONFIG_CONTEXT_TRACKING_USER') === 'y' ? ': CONTEXT_TRACKING_USER is still selected by another option' : '';
           throw new UserError(`after olddefconfig the configuration still has no KVM-PR module${why}; see ${join(tree, '.config')}`);
         }
         // Writes include/config/kernel.release, the name the kernel will have.
