@@ -53,8 +53,10 @@ export async function moduleVermagic(file: string): Promise<string> {
 }
 
 /**
- * Refuse a module whose vermagic names another kernel: the kernel would refuse it anyway
- * ("version magic '…' should be '…'", insmod: "Invalid module format"), less clearly.
+ * Refuse a module whose vermagic names another kernel. Without MODVERSIONS the kernel refuses it
+ * too ("version magic '…' should be '…'"); with MODVERSIONS it compares vermagic only after the
+ * release and trusts the symbol CRCs, so it loads a module built for another release (seen
+ * booting one, tests/kernel/e2e): this check is what keeps such a module out.
  */
 export async function assertVermagic(file: string, release: string): Promise<string> {
   const v = await moduleVermagic(file);

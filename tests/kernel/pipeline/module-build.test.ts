@@ -46,6 +46,7 @@ describe('module-only build (cross-compiled for ppc64le)', () => {
     assert.equal(info.get('vermagic')!.split(' ')[0], RELEASE);
     assert.equal(info.get('name'), 'kvm_pr');
     assert.equal(built.vermagic, info.get('vermagic'));
+    assert.match(built.warnings.join('\n'), /no symbol version for module_layout.*--no-symvers/);
     const log = await readFile(built.log, 'utf8');
     assert.match(log, /modules_prepare/);
     assert.match(log, /M=arch\/powerpc\/kvm modules/);
@@ -117,6 +118,15 @@ describe('module-only build: failure paths', () => {
     await assert.rejects(buildPrModule({ ...base, release: '5.10.0-20-powerpc64le' }), /wrong kernel source/);
     // Debian's release hides the sublevel; uname -v tells it ("Debian 6.1.176-1").
     await assert.rejects(buildPrModule({ ...base, release: '6.1.0-50-powerpc64le', upstream: [6, 1, 176] }), /is 6\.1\.176/);
+  });
+
+  test("no Module.symvers for a MODVERSIONS kernel: refused before building, the headers package named", async () => {
+    const { symvers: _omit, ...withoutSymvers } = base;
+    await assert.rejects(buildPrModule({ ...withoutSymvers, release: '6.1.192-nowhere' }), (err: Error) => {
+      assert.match(err.message, /no Module\.symvers for 6\.1\.192-nowhere/);
+      assert.match(err.message, /linux-headers-6\.1\.192-nowhere/);
+      return true;
+    });
   });
 
   test('missing tool: no cross compiler on PATH names the package to install', async () => {
