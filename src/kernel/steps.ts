@@ -1,11 +1,12 @@
 import { cpus } from 'node:os';
+import { configValue } from '../parse/kconfig.js';
 import { kernelVersion } from '../parse/kernel-release.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
 import type { Step, StepContext, StepResult } from '../steps/step.js';
 import { kernelCacheDir } from './cache.js';
 import { defaultJobs } from './kbuild.js';
-import { buildPrModule, type CommonBuildOptions } from './module-build.js';
+import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
 import { distroFamily, installCommand, missingRequirements, moduleSigningState, type DistroFamily } from './preflight.js';
@@ -104,6 +105,42 @@ function sourceStep(o: KernelStepOptions): Step {
       const rel = await ctx.facts.release();
       const pkg = rel.ok ? sourcePackage(rel.value) : undefined;
       if (pkg) await runOrFail(o.runner, ['apt-get', 'install', '-y', '--no-install-recommends', pkg]);
+    },
+  };
+}
+
+/** The package that holds Module.symvers for a distro kernel. */
+export function headersPackage(family: DistroFamily, release: string): string | undefined {
+  return { debian: `linux-headers-${release}`, fedora: `kernel-devel-${release}`, suse: 'kernel-default-devel', arch: 'linux-headers', other: undefined }[family];
+}
+
+function headersStep(o: KernelStepOptions): Step {
+  return {
+    id: 'kernel.headers',
+    category: CATEGORY,
+    title: "Install the running kernel's headers (Module.symvers)",
+    severity: 'required',
+    async verify(ctx) {
+      const n = await needs(ctx.facts);
+      if (n.kind !== 'module') return notNeeded(n.a);
+      const cfg = await ctx.facts.kernelConfig();
+      // Without MODVERSIONS no symbol CRCs are checked, so no Module.symvers is needed.
+      if (cfg.ok && configValue(cfg.value, 'CONFIG_MODVERSIONS') !== 'y') return { state: 'done', summary: 'not needed: this kernel has no MODVERSIONS' };
+      const rel = n.a.release ?? '';
+      for (const p of symversCandidates(rel)) if ((await ctx.host.pathInfo(p)).exists) return { state: 'done', summary: `using ${p}` };
+      const pkg = headersPackage(await family(ctx.facts), rel);
+      return {
+        state: 'todo',
+        summary: `no Module.symvers for ${rel}: a module built without it is refused ("no symbol version for module_layout")`,
+        fix: pkg ? { text: `Install ${pkg}.`, commands: [showCommand(installCommand(await family(ctx.facts), [pkg]))], bySetup: true } : { text: "Install this kernel's development headers (they hold Module.symvers)." },
+      };
+    },
+    async apply(ctx) {
+      const rel = await ctx.facts.release();
+      const fam = await family(ctx.facts);
+      const pkg = rel.ok ? headersPackage(fam, rel.value) : undefined;
+      const cmd = pkg ? installCommand(fam, [pkg]) : [];
+      if (cmd.length) await runOrFail(o.runner, cmd);
     },
   };
 }
@@ -210,5 +247,5 @@ function newKernelStep(o: KernelStepOptions): Step {
 
 /** The kernel pipeline as setup steps, in the order setup must run them. */
 export function kernelPipelineSteps(options: KernelStepOptions): Step[] {
-  return [toolsStep(options), sourceStep(options), moduleStep(options), persistStep(options), newKernelStep(options)];
+  return [toolsStep(options), sourceStep(options), headersStep(options), moduleStep(options), persistStep(options), newKernelStep(options)];
 }

@@ -73,6 +73,7 @@ test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no 
   assert.match(r['kernel.build-kernel']!.detail!, /about 25 GB of free disk/);
   assert.match(r['kernel.build-kernel']!.detail!, /CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off/);
   assert.equal(r['kernel.build-module']!.state, 'not-applicable');
+  assert.equal(r['kernel.headers']!.state, 'not-applicable');
   assert.equal(r['kernel.build-tools']!.state, 'done');
   assert.equal(r['kernel.source']!.state, 'done');
 });
@@ -92,6 +93,8 @@ test('a PR-capable kernel without kvm-pr.ko: module build is todo; a stale talos
   assert.match(r['kernel.build-module']!.summary, /kvm-pr\.ko must be built for 6\.1\.176/);
   assert.equal(r['kernel.source']!.state, 'todo');
   assert.deepEqual(r['kernel.source']!.fix!.commands, ['apt-get install linux-source-6.1']);
+  assert.equal(r['kernel.headers']!.state, 'todo');
+  assert.deepEqual(r['kernel.headers']!.fix!.commands, ['apt-get install -y --no-install-recommends linux-headers-6.1.176']);
   assert.equal(r['kernel.module-installed']!.state, 'todo');
   assert.match(r['kernel.module-installed']!.summary, /built for 6\.1\.170, not for the running 6\.1\.176/);
   assert.equal(r['kernel.build-kernel']!.state, 'not-applicable');
