@@ -8,7 +8,7 @@ import { inputsKey, kernelCacheDir, sha256 } from './cache.js';
 import { scriptsConfigArgv, type ConfigEdit } from './config.js';
 import { makeArgv, linkedCopy, runLogged, StageMarkers, type CrossOptions } from './kbuild.js';
 import { applyPatch, builtinPatchesDir, selectPatches, type KernelPatch } from './patches.js';
-import { distroFamily, freeBytes, GiB, installCommand, missingRequirements } from './preflight.js';
+import { distroFamily, freeBytes, GiB, installCommand, missingRequirements, packagingRequirements } from './preflight.js';
 import { prepareSource, treeVersion, type PreparedSource, type SourceMatch } from './source.js';
 import { runStages, type Stage, type StageUi } from './stages.js';
 import { assertVermagic } from './vermagic.js';
@@ -80,13 +80,13 @@ async function firstExisting(paths: readonly string[]): Promise<string | undefin
 }
 
 /** Fails with the packages to install when a build tool or header is missing. */
-export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined): Promise<void> {
+export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined, forPackaging = false): Promise<void> {
   const host = new LiveHost(env ?? process.env);
   const osRelease = await host.readFile('/etc/os-release');
   const map = new Map<string, string>();
   if (osRelease.ok) for (const m of osRelease.data.toString('utf8').matchAll(/^([A-Z_]+)=["']?(.*?)["']?$/gm)) map.set(m[1]!, m[2]!);
   const family = distroFamily(map);
-  const missing = await missingRequirements(host, family, crossCompile);
+  const missing = await missingRequirements(host, family, crossCompile, forPackaging ? packagingRequirements(family) : []);
   if (missing.length > 0) {
     const install = installCommand(family, missing.map((m) => m.package));
     throw new UserError(

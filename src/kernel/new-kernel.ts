@@ -112,7 +112,7 @@ export interface BuildKernelOptions extends NewKernelOptions {
 
 /** Case 2, the rest: build, package, install. The caller reports that a reboot is needed. */
 export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: string; installed: string[][]; log: string }> {
-  await assertBuildTools(o.env, o.crossCompile);
+  await assertBuildTools(o.env, o.crossCompile, true);
   const configured = await configureNewKernel(o);
   const cost = newKernelCost(configured.after, cpus().length);
   o.onCost?.(cost.text);

@@ -46,15 +46,25 @@ export function requirements(crossCompile = ''): Requirement[] {
   return list;
 }
 
+/** What `make bindeb-pkg` / `binrpm-pkg` need besides the compiler (6.1 scripts/package/mkdebian Build-Depends). */
+export function packagingRequirements(family: DistroFamily): Requirement[] {
+  const cmd = (what: string, command: string, name: string): Requirement => ({ what, probe: { command }, packages: pkg(name, name, name, name) });
+  if (family === 'debian') {
+    return [cmd('dpkg-buildpackage', 'dpkg-buildpackage', 'dpkg-dev'), cmd('fakeroot', 'fakeroot', 'fakeroot'), cmd('rsync', 'rsync', 'rsync'), cmd('cpio', 'cpio', 'cpio'), cmd('depmod', 'depmod', 'kmod')];
+  }
+  if (family === 'fedora') return [cmd('rpmbuild', 'rpmbuild', 'rpm-build')];
+  return [];
+}
+
 export interface Missing {
   what: string;
   package: string;
 }
 
 /** Each requirement the host lacks, with the package that provides it here. */
-export async function missingRequirements(host: Host, family: DistroFamily, crossCompile = ''): Promise<Missing[]> {
+export async function missingRequirements(host: Host, family: DistroFamily, crossCompile = '', extra: readonly Requirement[] = []): Promise<Missing[]> {
   const missing: Missing[] = [];
-  for (const req of requirements(crossCompile)) {
+  for (const req of [...requirements(crossCompile), ...extra]) {
     let ok: boolean;
     if ('command' in req.probe) {
       const r = await host.run(['sh', '-c', 'command -v "$1"', 'sh', req.probe.command]);

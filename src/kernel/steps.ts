@@ -9,7 +9,7 @@ import { defaultJobs } from './kbuild.js';
 import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { distroFamily, installCommand, missingRequirements, moduleSigningState, type DistroFamily } from './preflight.js';
+import { distroFamily, installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
 import { runOrFail, showCommand, type PrivilegedRunner } from './privileged.js';
 import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
 
@@ -55,7 +55,7 @@ function toolsStep(o: KernelStepOptions): Step {
       const n = await needs(ctx.facts);
       if (n.kind === 'none') return notNeeded(n.a);
       const fam = await family(ctx.facts);
-      const missing = await missingRequirements(ctx.host, fam, o.crossCompile);
+      const missing = await missingRequirements(ctx.host, fam, o.crossCompile, n.kind === 'kernel' ? packagingRequirements(fam) : []);
       const signing = n.kind === 'module' ? await moduleSigningState(ctx.host) : { warnings: [], refusesUnsigned: false };
       const detail = signing.warnings.length ? signing.warnings.join('\n') : undefined;
       if (missing.length === 0) return { state: 'done', summary: 'compiler, make, flex, bison, bc, libelf and OpenSSL headers are present', ...(detail ? { detail, status: 'warn' as const } : {}) };
@@ -69,7 +69,8 @@ function toolsStep(o: KernelStepOptions): Step {
     },
     async apply(ctx) {
       const fam = await family(ctx.facts);
-      const missing = await missingRequirements(ctx.host, fam, o.crossCompile);
+      const n = await needs(ctx.facts);
+      const missing = await missingRequirements(ctx.host, fam, o.crossCompile, n.kind === 'kernel' ? packagingRequirements(fam) : []);
       const cmd = installCommand(fam, missing.map((m) => m.package));
       if (cmd.length) await runOrFail(o.runner, cmd);
     },

@@ -9,7 +9,7 @@ import { defaultJobs, makeArgv, progressLine } from '../../../src/kernel/kbuild.
 import { moduleDirVars } from '../../../src/kernel/module-build.js';
 import { newKernelCost, packagePlan } from '../../../src/kernel/new-kernel.js';
 import { parsePatchHeader, versionInRange } from '../../../src/kernel/patches.js';
-import { distroFamily, installCommand, requirements } from '../../../src/kernel/preflight.js';
+import { distroFamily, installCommand, packagingRequirements, requirements } from '../../../src/kernel/preflight.js';
 import { checksumFor, checkSourceMatches, kernelOrgUrls, parseTreeVersion, upstreamVersionFromUnameV } from '../../../src/kernel/source.js';
 import { vermagicRelease } from '../../../src/kernel/vermagic.js';
 
@@ -121,6 +121,8 @@ test('packages per distribution', () => {
   assert.equal(cross.packages.debian, 'gcc-powerpc64le-linux-gnu');
   assert.equal(requirements().find((r) => r.what === 'libelf headers')!.packages.fedora, 'elfutils-libelf-devel');
   assert.deepEqual(installCommand('fedora', ['bc']), ['dnf', 'install', '-y', 'bc']);
+  assert.deepEqual(packagingRequirements('debian').map((r) => r.packages.debian), ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod']);
+  assert.deepEqual(packagingRequirements('fedora').map((r) => r.packages.fedora), ['rpm-build']);
   assert.deepEqual(packagePlan('debian').target, ['bindeb-pkg']);
   assert.deepEqual(packagePlan('fedora').target, ['binrpm-pkg']);
   assert.deepEqual(packagePlan('arch').target, ['all']);
