@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { parseProcModules } from '../parse/proc-modules.js';
-import { runOrFail, type PrivilegedRunner } from './privileged.js';
+import { runOrFail, type KernelRunner } from './privileged.js';
 import { assertVermagic } from './vermagic.js';
 
 export interface BuiltModules {
@@ -26,7 +26,7 @@ async function loadedModules(procModules: string): Promise<Set<string>> {
 export interface LoadOptions {
   release: string;
   modules: BuiltModules;
-  runner: PrivilegedRunner;
+  runner: KernelRunner;
   /** For tests: where to read the loaded modules from. */
   procModules?: string;
   devKvm?: string;
@@ -65,7 +65,7 @@ export async function loadPrModules(o: LoadOptions): Promise<{ loaded: boolean; 
 export interface InstallOptions {
   release: string;
   modules: BuiltModules;
-  runner: PrivilegedRunner;
+  runner: KernelRunner;
   root?: string;
 }
 

@@ -8,7 +8,7 @@ import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdit
 import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import type { DistroFamily } from './preflight.js';
-import { runOrFail, type PrivilegedRunner } from './privileged.js';
+import { runOrFail, type KernelRunner } from './privileged.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
 
@@ -105,7 +105,7 @@ export function packagePlan(family: DistroFamily): PackagePlan {
 
 export interface BuildKernelOptions extends NewKernelOptions {
   family: DistroFamily;
-  runner: PrivilegedRunner;
+  runner: KernelRunner;
   /** Told what the build will cost before it starts. */
   onCost?: (text: string) => void;
 }

@@ -2,14 +2,14 @@ import { UserError } from '../errors.js';
 
 /**
  * The one door for commands that change the host (modprobe, insmod, depmod, dpkg -i, install to
- * /lib/modules). The kernel pipeline only talks to this interface, so the lead can plug in the
- * project-wide privileged runner (src/privileged/runner.ts) without touching src/kernel/.
+ * /lib/modules). The kernel pipeline only talks to this interface; `fromProjectRunner` plugs in
+ * the project-wide privileged runner (src/privileged/runner.ts) without src/kernel/ importing it.
  */
-export interface PrivilegedRunner {
-  run(argv: readonly string[], opts: { mutating: boolean }): Promise<PrivilegedResult>;
+export interface KernelRunner {
+  run(argv: readonly string[], opts: { mutating: boolean }): Promise<KernelRunResult>;
 }
 
-export interface PrivilegedResult {
+export interface KernelRunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -25,13 +25,31 @@ export interface SimpleRunnerOptions {
   sudo?: boolean;
 }
 
+/** The shape of the project's PrivilegedRunner that the kernel pipeline needs (structural, no import). */
+export interface ProjectRunnerLike {
+  readonly dryRun: boolean;
+  run(argv: readonly string[], opts?: { allowFailure?: boolean }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+}
+
+/** Mutating commands go to the project runner (it prints, sudo, dry-run); read-only ones run here. */
+export function fromProjectRunner(project: ProjectRunnerLike): KernelRunner {
+  const local = simpleRunner({ dryRun: false });
+  return {
+    async run(argv, { mutating }) {
+      if (!mutating) return local.run(argv, { mutating: false });
+      const r = await project.run(argv, { allowFailure: true });
+      return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr, ...(project.dryRun ? { skipped: true } : {}) };
+    },
+  };
+}
+
 /** Shell-style quoting, only for showing a command to a person; commands always run as argv. */
 export function showCommand(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 /** A stand-in until the project-wide runner is wired in: prints, honours dry-run, uses sudo when not root. */
-export function simpleRunner(options: SimpleRunnerOptions = {}): PrivilegedRunner {
+export function simpleRunner(options: SimpleRunnerOptions = {}): KernelRunner {
   const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
   return {
     async run(argv, { mutating }) {
@@ -49,7 +67,7 @@ export function simpleRunner(options: SimpleRunnerOptions = {}): PrivilegedRunne
 }
 
 /** Run and turn a non-zero exit into a clear error naming the command. */
-export async function runOrFail(runner: PrivilegedRunner, argv: readonly string[], mutating = true): Promise<PrivilegedResult> {
+export async function runOrFail(runner: KernelRunner, argv: readonly string[], mutating = true): Promise<KernelRunResult> {
   const r = await runner.run(argv, { mutating });
   if (r.exitCode !== 0) {
     const msg = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n');

@@ -10,11 +10,11 @@ import { buildPrModule, symversCandidates, type CommonBuildOptions } from './mod
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
 import { distroFamily, installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
-import { runOrFail, showCommand, type PrivilegedRunner } from './privileged.js';
+import { runOrFail, showCommand, type KernelRunner } from './privileged.js';
 import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
 
 export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
-  runner: PrivilegedRunner;
+  runner: KernelRunner;
   /** Also install a built module under /lib/modules/<release>/updates/ (default true). */
   installModule?: boolean;
   localVersion?: string;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildNewKernel } from '../../../src/kernel/new-kernel.js';
-import type { PrivilegedRunner } from '../../../src/kernel/privileged.js';
+import type { KernelRunner } from '../../../src/kernel/privileged.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, requireKernelToolchain } from '../pipeline/env.js';
 
 const enabled = process.env['TALOS_MAC_KERNEL_E2E'] === '1';
@@ -18,7 +18,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
   const config = join(cacheDir, 'e2e', 'kernel', '.config');
   assert.ok(existsSync(config), `${config} is made by tests/kernel/e2e/boot-module.test: run that first`);
   const calls: string[][] = [];
-  const runner: PrivilegedRunner = {
+  const runner: KernelRunner = {
     async run(argv) {
       calls.push([...argv]);
       return { exitCode: 0, stdout: '', stderr: '', skipped: true };

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildPrModule, type ModuleBuildResult } from '../../../src/kernel/module-build.js';
 import { installPrModules, loadPrModules } from '../../../src/kernel/module-load.js';
 import { applyPatch, parsePatchHeader } from '../../../src/kernel/patches.js';
-import type { PrivilegedRunner } from '../../../src/kernel/privileged.js';
+import type { KernelRunner } from '../../../src/kernel/privileged.js';
 import { readModinfo } from '../../../src/kernel/vermagic.js';
 import { BuildError } from '../../../src/kernel/kbuild.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, fixtures, requireKernelToolchain } from './env.js';
@@ -16,7 +16,7 @@ const prConfig = join(fixtures, 'pr-kernel-6.1.176.config');
 const base = { kernelSrc: SOURCE_TARBALL, config: prConfig, crossCompile: CROSS, cacheDir, symvers: false as const, ui: () => {} };
 
 /** Records what would run; mutating commands are never executed here (no ppc64 kernel to load into). */
-function recordingRunner(): PrivilegedRunner & { calls: string[][] } {
+function recordingRunner(): KernelRunner & { calls: string[][] } {
   const calls: string[][] = [];
   return {
     calls,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { applyPatch, parsePatchHeader, selectPatches } from '../../../src/kernel/patches.js';
-import { simpleRunner } from '../../../src/kernel/privileged.js';
+import { fromProjectRunner, simpleRunner } from '../../../src/kernel/privileged.js';
 import { StageMarkers, runLogged, BuildError, linkedCopy } from '../../../src/kernel/kbuild.js';
 import { runStages, type StageEvent } from '../../../src/kernel/stages.js';
 import { assertVermagic, readModinfo } from '../../../src/kernel/vermagic.js';
@@ -81,6 +81,15 @@ test('dry-run runner prints mutating commands and runs none; read-only ones run'
   const ro = await runner.run(['echo', 'hi there'], { mutating: false });
   assert.equal(ro.stdout.trim(), 'hi there');
   assert.equal(lines.length, 1);
+});
+
+test('the project runner adapter: mutating commands go to it, with dry-run passed through', async () => {
+  const seen: string[][] = [];
+  const project = { dryRun: true, run: async (argv: readonly string[]) => (seen.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
+  const runner = fromProjectRunner(project);
+  assert.deepEqual(await runner.run(['insmod', '/x/kvm.ko'], { mutating: true }), { exitCode: 0, stdout: '', stderr: '', skipped: true });
+  assert.equal((await runner.run(['echo', 'ro'], { mutating: false })).stdout.trim(), 'ro');
+  assert.deepEqual(seen, [['insmod', '/x/kvm.ko']]);
 });
 
 test('stages: markers make a re-run skip finished work; a failure keeps the log tail', async () => {

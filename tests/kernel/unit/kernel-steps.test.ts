@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { CommandResult, DirResult, Host, PathInfo, ReadResult } from '../../../src/host/host.js';
 import { Facts } from '../../../src/steps/facts.js';
 import { kernelPipelineSteps } from '../../../src/kernel/steps.js';
-import type { PrivilegedRunner } from '../../../src/kernel/privileged.js';
+import type { KernelRunner } from '../../../src/kernel/privileged.js';
 import type { StepResult } from '../../../src/steps/step.js';
 
 const fixtures = fileURLToPath(new URL('../../../../tests/fixtures/kernel/', import.meta.url));
@@ -41,7 +41,7 @@ class TableHost implements Host {
   }
 }
 
-const noRunner: PrivilegedRunner = {
+const noRunner: KernelRunner = {
   run: async () => {
     throw new Error('verify must not run mutating commands');
   },
