@@ -46,7 +46,161 @@ Examples:
       setExit(await doctorCommand(ids, opts));
     });
 
+  registerGuestCommands(program, setExit);
+
   return program;
+}
+
+const OS_HELP = 'os9, rhapsody, 10.0 (cheetah), 10.1 (puma), 10.2 (jaguar), 10.3 (panther), 10.4 (tiger), 10.5 (leopard)';
+
+function registerGuestCommands(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('create')
+    .description('define a guest and create its disk (qcow2; never overwrites)')
+    .argument('<name>', 'guest name: letters, digits, ".", "_", "-"')
+    .requiredOption('--os <os>', `the Mac OS: ${OS_HELP}`)
+    .option('--ram <mb>', 'RAM in MiB (at most 2048: mac99 limit; default per OS)')
+    .option('--disk-size <size>', 'size of the new disk, e.g. 20G (default per OS)')
+    .option('--disk <path>', 'use an existing disk image instead of creating one')
+    .option('--cdrom <path>', 'installer CD/DVD image')
+    .option('--cpu <name>', 'CPU model, e.g. g3, g4, 7410 (default per OS and accelerator)')
+    .option('--net <mode>', 'user | tap:IFACE | none', 'user')
+    .option('--nic <model>', 'sungem | rtl8139 (default per OS)')
+    .option('--resolution <WxH>', 'firmware screen, e.g. 1024x768 or 1024x768x32')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac create tiger --os tiger --cdrom ~/isos/tiger.iso
+  $ talos-mac create os9 --os 9.2 --ram 512 --disk-size 4G --cdrom "OS 9.2.iso"
+  $ talos-mac create leo --os leopard --disk ~/old/leopard.qcow2 --net tap:tap0
+
+The definition goes to $XDG_CONFIG_HOME/talos-mac/guests/NAME.toml (commented, editable),
+the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
+    )
+    .action(async (name: string, opts: import('../guests/create.js').CreateOptions) => {
+      const { createCommand } = await import('./create.js');
+      setExit(await createCommand(name, opts));
+    });
+
+  program
+    .command('list')
+    .description('list guests')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac list\n  $ talos-mac list --json | jq -r ".[].name"')
+    .action(async (opts: { json?: boolean }) => {
+      const { listCommand } = await import('./list.js');
+      setExit(await listCommand(opts));
+    });
+
+  program
+    .command('show')
+    .description("show a guest's definition and its OS's notes")
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac show tiger\n  $ talos-mac show tiger --json')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const { showCommand } = await import('./show.js');
+      setExit(await showCommand(name, opts));
+    });
+
+  program
+    .command('rm')
+    .description('remove a guest definition (the disk is kept unless --delete-disk)')
+    .argument('<name>')
+    .option('--delete-disk', 'also delete the disk image (asks first)')
+    .option('-y, --yes', 'do not ask')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac rm tiger                      definition only; the disk stays\n  $ talos-mac rm tiger --delete-disk --yes')
+    .action(async (name: string, opts: import('./rm.js').RmOptions) => {
+      const { rmCommand } = await import('./rm.js');
+      setExit(await rmCommand(name, opts));
+    });
+
+  program
+    .command('launch')
+    .description('boot a guest in QEMU mac99 (KVM-PR when the host is ready, else TCG)')
+    .argument('<name>')
+    .argument('[qemu-args...]', 'after --: raw arguments appended to the QEMU command')
+    .option('--accel <mode>', 'auto | kvm | tcg', 'auto')
+    .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
+    .option('--force', 'with --accel kvm: try an OS or CPU not known to work under KVM-PR')
+    .option('--display <mode>', 'window | serial (firmware console on this terminal) | none', 'window')
+    .option('--print-cmd', 'print the QEMU command instead of running it')
+    .option('--json', 'with --print-cmd: the argv as a JSON array')
+    .option('--detach', 'run in the background (talos-mac status/stop/kill NAME)')
+    .option('--paused', 'start with the CPU stopped (QEMU -S)')
+    .option('--timeout <seconds>', 'stop QEMU after this long')
+    .addOption(new Option('--host-snapshot <dir>', 'decide KVM-PR against a host snapshot (testing)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac launch tiger                   boot the disk (KVM-PR if ready, else TCG; says why)
+  $ talos-mac launch tiger --install         boot the installer CD under TCG
+  $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable
+  $ talos-mac launch tiger --detach          in the background; then talos-mac status tiger
+  $ talos-mac launch tiger -- -d guest_errors   extra QEMU arguments
+
+QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are explained.`,
+    )
+    .action(async (name: string, extra: string[], opts: import('./launch.js').LaunchFlags) => {
+      const { launchCli } = await import('./launch.js');
+      setExit(await launchCli(name, extra, opts));
+    });
+
+  program
+    .command('status')
+    .description('is a guest running? (exit 0 running, 1 not)')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac status tiger\n  $ talos-mac status tiger --json')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const { statusCommand } = await import('./status.js');
+      setExit(await statusCommand(name, opts));
+    });
+
+  program
+    .command('stop')
+    .description('quit a running guest\'s QEMU cleanly (QMP quit; shut the guest OS down first)')
+    .argument('<name>')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac stop tiger')
+    .action(async (name: string) => {
+      const { stopCommand } = await import('./stop.js');
+      setExit(await stopCommand(name));
+    });
+
+  program
+    .command('kill')
+    .description("kill a guest's QEMU at once (SIGKILL), when stop gets no answer")
+    .argument('<name>')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac kill tiger')
+    .action(async (name: string) => {
+      const { killCommand } = await import('./kill.js');
+      setExit(await killCommand(name));
+    });
+
+  program
+    .command('demo')
+    .description('boot a tiny self-made Mac disk (no Mac OS media needed) on the serial console')
+    .option('--accel <mode>', 'auto | kvm | tcg', 'tcg')
+    .option('--timeout <seconds>', 'give up after this long', '60')
+    .option('--print-cmd', 'print the QEMU command instead of running it')
+    .option('--json', 'with --print-cmd: the argv as a JSON array')
+    .addOption(new Option('--work-dir <dir>', 'build the demo image here and keep it').hideHelp())
+    .addOption(new Option('--host-snapshot <dir>', 'decide KVM-PR against a host snapshot (testing)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac demo                 TCG: firmware output, which device it booted from, exit 0
+  $ talos-mac demo --accel kvm     on a POWER9 host ready for KVM-PR
+
+Needs qemu-system-ppc, qemu-img and xorriso.`,
+    )
+    .action(async (opts: import('./demo.js').DemoFlags) => {
+      const { demoCli } = await import('./demo.js');
+      setExit(await demoCli(opts));
+    });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,79 @@
+import { writeSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { LiveHost } from '../host/live-host.js';
+import { shellCommand } from '../guests/argv.js';
+import { GuestSchema } from '../guests/definition.js';
+import { guestPaths, logFile } from '../guests/paths.js';
+import type { AccelRequest } from '../launch/accel.js';
+import { endLine, failureOf } from '../launch/launch.js';
+import { planLaunch } from '../launch/plan.js';
+import { runForeground } from '../launch/run.js';
+import { buildBootImage, bootedFrom, DEMO_MARKER } from './image.js';
+
+export interface DemoOptions {
+  accel: AccelRequest;
+  timeoutSeconds: number;
+  printCmd: boolean;
+  json: boolean;
+  /** Build (and keep) the image here instead of a temporary directory. */
+  workDir?: string | undefined;
+  hostSnapshot?: string | undefined;
+}
+
+const err = (text: string): void => void writeSync(2, text);
+
+/** Builds the demo disk, boots it with the launch code (serial console), and checks it powered itself off. */
+export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (!(o.timeoutSeconds > 0)) throw new UserError('--timeout must be a positive number of seconds');
+  const host = new LiveHost(env);
+  const dir = o.workDir ? resolve(o.workDir) : await mkdtemp(join(tmpdir(), 'talos-mac-demo-'));
+  try {
+    await mkdir(dir, { recursive: true });
+    const disk = await buildBootImage(host, dir, 'disk');
+    const guest = GuestSchema.parse({ name: 'demo', os: '10.4', ram: 256, disk, disk_format: 'qcow2', net: 'none', resolution: '800x600x32' });
+    const paths = guestPaths(env);
+    const runtime = { dir, control: join(dir, 'qmp.sock'), events: join(dir, 'events.sock'), pid: join(dir, 'qemu.pid') };
+    const plan = await planLaunch(
+      guest,
+      'the demo',
+      { accel: o.accel, install: false, force: false, display: 'serial', paused: false, detach: false, extra: [], hostSnapshot: o.hostSnapshot },
+      { host, paths, runtime },
+    );
+    if (o.printCmd) {
+      writeSync(1, o.json ? JSON.stringify(plan.argv) + '\n' : shellCommand(plan.argv) + '\n');
+      return 0;
+    }
+    const log = logFile(paths, 'demo');
+    err(`talos-mac demo: booting a tiny self-made Mac disk under ${plan.accel === 'kvm' ? 'KVM-PR' : 'TCG'} (${plan.why}); firmware console follows.\n`);
+    let console = '';
+    const r = await runForeground(plan.argv, {
+      log,
+      events: runtime.events,
+      timeoutMs: o.timeoutSeconds * 1000,
+      errorContext: {},
+      onConsole: (chunk) => {
+        console += chunk;
+        writeSync(1, chunk);
+      },
+    });
+    const device = bootedFrom(console);
+    if (r.outcome === 'timeout') {
+      const why = device
+        ? `it booted from ${device} but did not power off`
+        : /No valid state has been set|0 >/.test(console)
+          ? 'the firmware did not find the demo disk (it kept retrying)'
+          : 'the firmware printed nothing useful';
+      throw new UserError(`the demo did not finish within ${o.timeoutSeconds} s: ${why}. Log: ${log}`, 1);
+    }
+    const failure = failureOf(r, log, 'the demo guest');
+    if (failure) throw failure;
+    if (!device) throw new UserError(`QEMU ended (${r.outcome}) but the demo disk never said it booted. Log: ${log}`, 1);
+    err(`\ntalos-mac demo: booted from ${device} (the demo disk, ${DEMO_MARKER}). ${endLine(r)}\n`);
+    return 0;
+  } finally {
+    if (!o.workDir) await rm(dir, { recursive: true, force: true });
+  }
+}
