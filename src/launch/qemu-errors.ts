@@ -50,10 +50,10 @@ const RULES: Rule[] = [
   },
   {
     id: 'disk-locked',
-    test: /Failed to get "(?:write|read)" lock/,
-    explain: (_m, ctx) => ({
-      message: `The disk is in use by another QEMU: ${ctx.name ? `guest ${ctx.name} is` : 'a guest using it is'} already running.`,
-      fix: ctx.name ? `See \`talos-mac status ${ctx.name}\`; stop it with \`talos-mac stop ${ctx.name}\`.` : 'Stop the other QEMU first.',
+    test: /(?:file=((?:[^,]|,,)*)[^:\n]*: )?Failed to get "(?:write|read)" lock/,
+    explain: (m) => ({
+      message: `The disk${m[1] ? ` ${m[1].replaceAll(',,', ',')}` : ''} is in use by another running QEMU: a guest using it is already running.`,
+      fix: 'Find it with `talos-mac list` (and stop it with `talos-mac stop NAME`); two guests cannot share one disk.',
     }),
   },
   {
