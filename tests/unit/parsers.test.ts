@@ -84,7 +84,11 @@ test('boot loader: /etc/default/grub values as sh reads them, grub.cfg and BLS k
     'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX"x # trailing comment',
   ].join('\n');
   assert.deepEqual(grubDefaultCmdlines(grub.split('\n').slice(0, 3).join('\n')), { linuxDefault: 'quiet splash', linux: 'root=/dev/sda2 disable_radix' });
-  assert.equal(grubDefaultCmdlines(grub).linux, '$GRUB_CMDLINE_LINUXx');
+  assert.equal(grubDefaultCmdlines(grub).linux, 'root=/dev/sda2 disable_radixx', 'as bash: the closing quote ends the name');
+  assert.equal(grubDefaultCmdlines('GRUB_CMDLINE_LINUX="ro"\nGRUB_CMDLINE_LINUX=$GRUB_CMDLINE_LINUXx\n').linux, '', 'as bash: another, unset variable');
+  assert.equal(grubDefaultCmdlines('GRUB_CMDLINE_LINUX="ro"\nGRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX quiet"\n').linux, 'ro quiet');
+  const dropIn = 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} disable_radix"\n';
+  assert.equal(grubDefaultCmdlines('GRUB_CMDLINE_LINUX="ro"\n', dropIn).linux, 'ro disable_radix', '/etc/default/grub.d/*.cfg extends');
   const cfg = "menuentry 'Debian' {\n\tlinux\t/boot/vmlinux-6.1 root=UUID=1 ro disable_radix quiet\n}\nmenuentry 'old' {\n  linux /boot/vmlinux-5 ro\n}\n";
   const args = grubCfgKernelArgs(cfg);
   assert.equal(args.length, 2);
@@ -113,4 +117,22 @@ test('snapshot paths cannot escape the snapshot directory', () => {
   assert.equal(pathInSnapshot('/snap', '/proc/cpuinfo'), '/snap/proc/cpuinfo');
   assert.equal(pathInSnapshot('/snap', '/../../etc/shadow'), '/snap/etc/shadow');
   assert.throws(() => pathInSnapshot('/snap', 'relative'));
+});
+
+test('GRUB_CMDLINE_LINUX values agree with what bash makes of the same file', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const files = [
+    'GRUB_CMDLINE_LINUX="quiet splash"',
+    "GRUB_CMDLINE_LINUX='a \"b\" $c'",
+    'GRUB_CMDLINE_LINUX=plain',
+    'GRUB_CMDLINE_LINUX="ro"\nGRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX disable_radix"',
+    'GRUB_CMDLINE_LINUX="ro"\nGRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX}"x\' y\'',
+    'GRUB_CMDLINE_LINUX="ro"\nGRUB_CMDLINE_LINUX=$GRUB_CMDLINE_LINUXx',
+    'GRUB_CMDLINE_LINUX="esc \\" \\$HOME"   # comment',
+    '# GRUB_CMDLINE_LINUX="commented"\nexport GRUB_CMDLINE_LINUX="exported"',
+  ];
+  for (const file of files) {
+    const bash = execFileSync('bash', ['-c', `${file}\nprintf %s "$GRUB_CMDLINE_LINUX"`], { env: {} }).toString();
+    assert.equal(grubDefaultCmdlines(file).linux ?? '', bash, file);
+  }
 });
