@@ -150,3 +150,15 @@ test('the ready snapshot also answers on the CLI level', async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /✓ Ready for KVM-PR guests\./);
 });
+
+test('a reader that closes the pipe early (| head) gets no stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('../helpers/cli.js');
+  const child = spawn(process.execPath, [BIN, 'help', 'doctor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.once('data', () => child.stdout.destroy());
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.doesNotMatch(stderr, /EPIPE|at .*\(/);
+  assert.notEqual(code, 70);
+});
