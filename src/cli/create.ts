@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { writeOut } from '../ui/output.js';
 import { createGuest, type CreateOptions } from '../guests/create.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
@@ -17,6 +17,6 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
     ...os.notes.map((n) => `  note: ${n}`),
     guest.cdrom ? `Next: talos-mac launch ${guest.name} --install` : `Next: talos-mac launch ${guest.name}`,
   ];
-  writeSync(1, lines.join('\n') + '\n');
+  writeOut(lines.join('\n') + '\n');
   return EXIT.OK;
 }

@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { writeOut } from '../ui/output.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { runningPid, runtimeFiles } from '../launch/state.js';
@@ -11,11 +11,11 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
   );
   if (opts.json) {
     const doc = rows.map((r) => (r.guest ? { ...r.guest, file: store.file(r.name), running: r.running, valid: true } : { name: r.name, file: store.file(r.name), valid: false, problem: r.problem }));
-    writeSync(1, JSON.stringify(doc, null, 2) + '\n');
+    writeOut(JSON.stringify(doc, null, 2) + '\n');
     return EXIT.OK;
   }
   if (rows.length === 0) {
-    writeSync(1, `No guests yet. Create one: talos-mac create tiger --os tiger --cdrom tiger.iso   (or try: talos-mac demo)\n`);
+    writeOut(`No guests yet. Create one: talos-mac create tiger --os tiger --cdrom tiger.iso   (or try: talos-mac demo)\n`);
     return EXIT.OK;
   }
   const w = Math.max(4, ...rows.map((r) => r.name.length));
@@ -24,6 +24,6 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
     if (!r.guest) lines.push(`${r.name.padEnd(w)}  INVALID: ${r.problem?.split('\n').slice(0, 2).join(' ')}`);
     else lines.push(`${r.name.padEnd(w)}  ${guestOs(r.guest).title.padEnd(24)}  ${`${r.guest.ram} MiB`.padStart(9)}  ${r.running ? 'running' : 'stopped'}`);
   }
-  writeSync(1, lines.join('\n') + '\n');
+  writeOut(lines.join('\n') + '\n');
   return rows.some((r) => !r.guest) ? EXIT.FAILED : EXIT.OK;
 }

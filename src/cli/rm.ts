@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { writeOut } from '../ui/output.js';
 import { unlink } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
@@ -18,7 +18,7 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
     if (!process.stdin.isTTY) throw new UserError(`--delete-disk deletes ${g.disk}: confirm with --yes (no terminal to ask on).`);
     const { confirm } = await import('@inquirer/prompts');
     if (!(await confirm({ message: `Delete the disk ${g.disk} for good?`, default: false }))) {
-      writeSync(1, 'Nothing removed.\n');
+      writeOut('Nothing removed.\n');
       return EXIT.OK;
     }
   }
@@ -27,7 +27,7 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
     await unlink(g.disk).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw new UserError(`removed the definition, but could not delete ${g.disk}: ${err.message}`, 1);
     });
-    writeSync(1, `Removed ${name} and deleted its disk ${g.disk}.\n`);
-  } else writeSync(1, `Removed ${name}. Its disk is kept: ${g.disk}\n`);
+    writeOut(`Removed ${name} and deleted its disk ${g.disk}.\n`);
+  } else writeOut(`Removed ${name}. Its disk is kept: ${g.disk}\n`);
   return EXIT.OK;
 }

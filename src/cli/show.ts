@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { writeOut } from '../ui/output.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { EXIT } from './exit-codes.js';
@@ -8,7 +8,7 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
   const g = await store.read(name);
   const os = guestOs(g);
   if (opts.json) {
-    writeSync(1, JSON.stringify({ ...g, file: store.file(name), osTitle: os.title }, null, 2) + '\n');
+    writeOut(JSON.stringify({ ...g, file: store.file(name), osTitle: os.title }, null, 2) + '\n');
     return EXIT.OK;
   }
   const rows: Array<[string, string]> = [
@@ -23,6 +23,6 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
     ['Definition', store.file(name)],
   ];
   const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`)];
-  writeSync(1, lines.join('\n') + '\n');
+  writeOut(lines.join('\n') + '\n');
   return EXIT.OK;
 }

@@ -1,14 +1,13 @@
-import { writeSync } from 'node:fs';
+import { writeOut } from '../ui/output.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
-import { shellCommand } from '../guests/argv.js';
 import { GuestSchema } from '../guests/definition.js';
 import { guestPaths, logFile } from '../guests/paths.js';
 import type { AccelRequest } from '../launch/accel.js';
-import { endLine, failureOf } from '../launch/launch.js';
+import { endLine, err, failureOf, printCommand } from '../launch/launch.js';
 import { planLaunch } from '../launch/plan.js';
 import { runForeground } from '../launch/run.js';
 import { buildBootImage, bootedFrom, DEMO_MARKER } from './image.js';
@@ -22,8 +21,6 @@ export interface DemoOptions {
   workDir?: string | undefined;
   hostSnapshot?: string | undefined;
 }
-
-const err = (text: string): void => void writeSync(2, text);
 
 /** Builds the demo disk, boots it with the launch code (serial console), and checks it powered itself off. */
 export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -43,7 +40,7 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
       { host, paths, runtime },
     );
     if (o.printCmd) {
-      writeSync(1, o.json ? JSON.stringify(plan.argv) + '\n' : shellCommand(plan.argv) + '\n');
+      printCommand(plan.argv, o.json);
       return 0;
     }
     const log = logFile(paths, 'demo');
@@ -56,7 +53,7 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
       errorContext: {},
       onConsole: (chunk) => {
         console += chunk;
-        writeSync(1, chunk);
+        writeOut(chunk);
       },
     });
     const device = bootedFrom(console);

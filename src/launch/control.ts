@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { QmpClient } from './qmp.js';
@@ -14,7 +14,7 @@ export interface GuestStatus {
   qmp?: string;
 }
 
-const out = (text: string): void => void writeSync(1, text);
+const out = writeOut;
 
 async function ask<T>(socket: string, fn: (q: QmpClient) => Promise<T>): Promise<T | undefined> {
   const q = await QmpClient.connect(socket, 3000).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { writeOut } from '../ui/output.js';
 import { writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
@@ -15,7 +16,13 @@ export interface LaunchCommandOptions extends LaunchOptions {
   timeoutMs?: number | undefined;
 }
 
-const err = (text: string): void => void writeSync(2, text);
+/** Launch messages go to stderr: with --display serial, stdout is the guest's console. */
+export const err = (text: string): void => void writeSync(2, text);
+
+/** --print-cmd: the shell-quoted command, or with --json the argv array. */
+export function printCommand(argv: readonly string[], json: boolean): void {
+  writeOut(json ? JSON.stringify(argv) + '\n' : shellCommand(argv) + '\n');
+}
 
 /** Turns a QEMU run that did not end well into one clear error (exit 1), never a silent failure. */
 export function failureOf(r: RunResult, log: string, what: string): UserError | undefined {
@@ -57,7 +64,7 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const runtime = runtimeFiles(store.paths, name);
   const plan: LaunchPlan = await planLaunch(guest, file, o, { host: new LiveHost(env), paths: store.paths, runtime });
   if (o.printCmd) {
-    writeSync(1, o.json ? JSON.stringify(plan.argv) + '\n' : shellCommand(plan.argv) + '\n');
+    printCommand(plan.argv, o.json);
     return 0;
   }
   const log = logFile(store.paths, name);
@@ -82,7 +89,7 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
     events: runtime.events,
     errorContext,
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    ...(plan.display === 'serial' ? { onConsole: (chunk: string) => void writeSync(1, chunk) } : {}),
+    ...(plan.display === 'serial' ? { onConsole: (chunk: string) => void writeOut(chunk) } : {}),
   });
   // A second QEMU refused by the first one's pid-file lock must not remove the first one's files.
   if (r.known?.id !== 'pidfile-locked') await clearRuntime(runtime);

@@ -1,19 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO, runCli, type CliResult } from './cli.js';
 
-/** dist/tests/helpers/guest-env.js → the repository root. */
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const BIN = join(ROOT, 'bin', 'talos-mac.js');
-export const FIXTURES = join(ROOT, 'tests', 'fixtures');
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export const FIXTURES = join(REPO, 'tests', 'fixtures');
 
 /** A private world for one test: its own XDG directories (with a space, to prove paths with spaces work). */
 export interface TestWorld {
@@ -42,7 +32,7 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
   return {
     dir,
     env,
-    run: (args, opts = {}) => runCli(args, { ...env, ...(opts.env ?? {}) }, opts.timeoutMs ?? 60_000),
+    run: (args, opts = {}) => runCli([...args], { env: { ...env, ...(opts.env ?? {}) }, timeoutMs: opts.timeoutMs ?? 90_000 }),
     async fakeProgram(name, script) {
       const p = join(bin, name);
       await writeFile(p, `#!/bin/sh\n${script}\n`);
@@ -52,21 +42,3 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
   };
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`talos-mac ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
