@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
-import { GuestSchema } from '../guests/definition.js';
+import type { Guest } from '../guests/definition.js';
 import { guestPaths, logFile } from '../guests/paths.js';
 import type { AccelRequest } from '../launch/accel.js';
-import { endLine, err, failureOf, printCommand } from '../launch/launch.js';
+import { endLine, err, failureOf, printCommand } from '../launch/report.js';
 import { planLaunch } from '../launch/plan.js';
 import { runForeground } from '../launch/run.js';
-import { buildBootImage, bootedFrom, DEMO_MARKER } from './image.js';
+import { buildBootImage, bootedFrom, cachedDemoDisk, DEMO_MARKER } from './image.js';
 
 export interface DemoOptions {
   accel: AccelRequest;
@@ -26,17 +26,28 @@ export interface DemoOptions {
 export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (!(o.timeoutSeconds > 0)) throw new UserError('--timeout must be a positive number of seconds');
   const host = new LiveHost(env);
+  const paths = guestPaths(env);
   const dir = o.workDir ? resolve(o.workDir) : await mkdtemp(join(tmpdir(), 'talos-mac-demo-'));
   try {
     await mkdir(dir, { recursive: true });
-    const disk = await buildBootImage(host, dir, 'disk');
-    const guest = GuestSchema.parse({ name: 'demo', os: '10.4', ram: 256, disk, disk_format: 'qcow2', net: 'none', resolution: '800x600x32' });
-    const paths = guestPaths(env);
+    const disk = o.workDir ? await buildBootImage(host, dir, 'disk') : await cachedDemoDisk(host, paths.cache);
+    const guest: Guest = { name: 'demo', os: '10.4', ram: 256, disk, disk_format: 'qcow2', net: 'none', resolution: '800x600x32' };
     const runtime = { dir, control: join(dir, 'qmp.sock'), events: join(dir, 'events.sock'), pid: join(dir, 'qemu.pid') };
     const plan = await planLaunch(
       guest,
       'the demo',
-      { accel: o.accel, install: false, force: false, display: 'serial', paused: false, detach: false, extra: [], hostSnapshot: o.hostSnapshot },
+      {
+        accel: o.accel,
+        install: false,
+        force: false,
+        display: 'serial',
+        paused: false,
+        detach: false,
+        extra: [],
+        hostSnapshot: o.hostSnapshot,
+        bootableDisk: true,
+        discardWrites: true,
+      },
       { host, paths, runtime },
     );
     if (o.printCmd) {

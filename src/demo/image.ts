@@ -1,4 +1,5 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
@@ -59,4 +60,30 @@ export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd
   await run(host, ['qemu-img', 'convert', '-q', '-O', 'qcow2', raw, qcow2], 'disk image with qemu-img');
   await rm(raw, { force: true });
   return qcow2;
+}
+
+/**
+ * The demo disk, built on first use into the cache and reused: its name carries a hash of the
+ * boot script, so a new talos-mac with a new script builds a new one. Published with link(2),
+ * so concurrent first runs never replace each other's file.
+ */
+export async function cachedDemoDisk(host: Host, cacheDir: string): Promise<string> {
+  const id = createHash('sha256').update(bootScript(DEMO_MARKER)).update('disk-512-v1').digest('hex').slice(0, 12);
+  const path = join(cacheDir, `demo-disk-${id}.qcow2`);
+  try {
+    await access(path);
+    return path;
+  } catch {
+    /* build it */
+  }
+  await mkdir(cacheDir, { recursive: true });
+  const work = await mkdtemp(join(cacheDir, '.build-'));
+  try {
+    await link(await buildBootImage(host, work, 'disk'), path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return path;
 }

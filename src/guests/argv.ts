@@ -16,6 +16,8 @@ export interface QemuPlan {
   /** QMP sockets: `control` for status/stop, `events` for the launcher watching this run. */
   qmp?: { control: string; events?: string };
   pidFile?: string;
+  /** Writes to the disk go to a temporary overlay (snapshot=on): the image is only read. */
+  discardWrites?: boolean;
   /** -S: start with the CPU stopped (QMP `cont` starts it). */
   paused?: boolean;
   /** Raw QEMU arguments after `--`. */
@@ -45,7 +47,7 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   argv.push('-prom-env', 'auto-boot?=true');
   for (const env of os.promEnv) argv.push('-prom-env', env);
   argv.push('-prom-env', BOOT_RETRY);
-  argv.push('-drive', `file=${optValue(g.disk)},format=${g.disk_format},if=none,id=hd0`, '-device', 'ide-hd,drive=hd0,bus=ide.0');
+  argv.push('-drive', `file=${optValue(g.disk)},format=${g.disk_format},if=none,id=hd0${p.discardWrites ? ',snapshot=on' : ''}`, '-device', 'ide-hd,drive=hd0,bus=ide.0');
   if (g.cdrom !== undefined) {
     argv.push('-drive', `file=${optValue(g.cdrom)},format=raw,media=cdrom,readonly=on,if=none,id=cd0`, '-device', 'ide-cd,drive=cd0,bus=ide.1');
   }

@@ -16,6 +16,8 @@ export interface GuestPaths {
   state: string;
   /** QMP sockets and pid files of running guests: $XDG_RUNTIME_DIR/talos-mac/, else under the state dir. */
   runtime: string;
+  /** Rebuildable files (the demo disk): $XDG_CACHE_HOME/talos-mac/ */
+  cache: string;
 }
 
 export function guestPaths(env: NodeJS.ProcessEnv = process.env): GuestPaths {
@@ -26,6 +28,7 @@ export function guestPaths(env: NodeJS.ProcessEnv = process.env): GuestPaths {
     disks: join(xdg(env, 'XDG_DATA_HOME', '.local/share'), 'talos-mac'),
     state,
     runtime: rt && rt.startsWith('/') ? join(rt, 'talos-mac') : join(state, 'run'),
+    cache: join(xdg(env, 'XDG_CACHE_HOME', '.cache'), 'talos-mac'),
   };
 }
 

@@ -2,7 +2,8 @@ import { access, constants } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
-import { guestOs, type Guest } from '../guests/definition.js';
+import { osById } from '../guests/catalog.js';
+import type { Guest } from '../guests/definition.js';
 import { diskIsEmpty } from '../guests/disk.js';
 import type { GuestPaths } from '../guests/paths.js';
 import { chooseAccel, hostKvmReadiness, type AccelRequest, type HostKvm } from './accel.js';
@@ -18,6 +19,10 @@ export interface LaunchOptions {
   extra: readonly string[];
   /** Decide KVM against a captured host instead of this machine (tests, bug reports). */
   hostSnapshot?: string | undefined;
+  /** The disk is known to boot (the demo): skip the empty-disk check. */
+  bootableDisk?: boolean;
+  /** Never write to the disk (snapshot=on). */
+  discardWrites?: boolean;
 }
 
 export interface LaunchPlan extends QemuPlan {
@@ -61,7 +66,7 @@ export async function planLaunch(
   opts: LaunchOptions,
   ctx: { host: Host; paths: GuestPaths; runtime: RuntimeFiles },
 ): Promise<LaunchPlan> {
-  const os = guestOs(g);
+  const os = osById(g.os);
   const notes: string[] = [];
   if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
   if (!(await exists(g.disk))) throw new UserError(`${file}: disk: ${g.disk} does not exist. Point disk at an existing image, or create the guest again.`);
@@ -83,7 +88,7 @@ export async function planLaunch(
   if (install && g.cdrom === undefined) {
     throw new UserError(`--install boots the installer CD, but ${g.name} has none: add cdrom = "/path/to/install.iso" to ${file}.`);
   }
-  if (!install) {
+  if (!install && !opts.bootableDisk) {
     const empty = await diskIsEmpty(ctx.host, g.disk, g.disk_format);
     if (empty === true) {
       if (g.cdrom === undefined) {
@@ -106,6 +111,7 @@ export async function planLaunch(
     qmp: { control: ctx.runtime.control, ...(opts.detach ? {} : { events: ctx.runtime.events }) },
     pidFile: ctx.runtime.pid,
     paused: opts.paused,
+    ...(opts.discardWrites ? { discardWrites: true } : {}),
     extra: opts.extra,
   };
   return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: choice.warnings };

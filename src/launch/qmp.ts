@@ -42,10 +42,18 @@ export class QmpClient {
       });
     });
     const client = new QmpClient(socket);
-    await Promise.race([
-      client.greeting,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`QMP at ${path} sent no greeting`)), timeoutMs)),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.greeting,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`QMP at ${path} sent no greeting`)), timeoutMs))),
+      ]);
+    } catch (err) {
+      client.close();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     await client.execute('qmp_capabilities');
     return client;
   }
