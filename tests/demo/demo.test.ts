@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +20,10 @@ describe('talos-mac demo', () => {
     assert.match(r.stdout, /TALOS-MAC-DEMO booted from \/pci@f2000000\/mac-io@c\/ata-3@20000\/disk@0/);
     assert.match(r.stderr, /talos-mac demo: booted from \/pci\S+disk@0 \(the demo disk, TALOS-MAC-DEMO\)\. The guest powered itself off/);
     const left = (await readdir(tmpdir())).filter((f) => f.startsWith('talos-mac-demo-') && !before.has(f));
-    assert.deepEqual(left, [], 'the temporary image is removed');
+    assert.deepEqual(left, [], 'the temporary files are removed');
+    assert.match((await readdir(join(w.env['XDG_CACHE_HOME']!, 'talos-mac'))).join(' '), /^demo-disk-[0-9a-f]{12}\.qcow2$/, 'the disk is cached');
+    const again = await w.run(['demo']);
+    assert.equal(again.code, 0, again.stderr);
   });
 
   it('is bounded in time: a firmware that never powers off ends with the reason', async () => {
@@ -30,10 +33,11 @@ describe('talos-mac demo', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the demo did not finish within 2 s: the firmware did not find the demo disk/);
     assert.ok(Date.now() - t0 < 15_000);
+    await rm(join(w.dir, 'fake bin', 'qemu-system-ppc'));
   });
 
   it('says what is missing when xorriso is not installed', async () => {
-    const r = await w.run(['demo'], { env: { PATH: join(w.dir, 'fake bin') } });
+    const r = await w.run(['demo'], { env: { PATH: join(w.dir, 'fake bin'), XDG_CACHE_HOME: join(w.dir, 'empty cache') } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /could not build the disk image with xorriso: `xorriso` is not installed.*apt-get install xorriso/);
   });

@@ -24,6 +24,7 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
     XDG_CONFIG_HOME: join(dir, 'my config'),
     XDG_DATA_HOME: join(dir, 'my data'),
     XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
     XDG_RUNTIME_DIR: join(dir, 'run'),
     PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
     NO_COLOR: '1',
