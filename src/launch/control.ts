@@ -2,7 +2,7 @@ import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { QmpClient } from './qmp.js';
-import { clearRuntime, runningPid, runtimeFiles } from './state.js';
+import { clearRuntime, runningPid, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface GuestStatus {
   name: string;
@@ -61,13 +61,19 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   return false;
 }
 
-/** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown, KNOWLEDGE §2). */
-export async function stopCommand(name: string, env = process.env): Promise<number> {
+/** The runtime files and pid of a running guest, or a "not running" error. */
+async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number }> {
   const store = new GuestStore(env);
   await store.read(name);
   const f = runtimeFiles(store.paths, name);
   const pid = await runningPid(f);
   if (pid === undefined) throw new UserError(`${name} is not running.`, 1);
+  return { f, pid };
+}
+
+/** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown, KNOWLEDGE §2). */
+export async function stopCommand(name: string, env = process.env): Promise<number> {
+  const { f, pid } = await runningGuest(name, env);
   const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));
   if (!ok) throw new UserError(`${name} (pid ${pid}) does not answer on QMP (${f.control}): use talos-mac kill ${name}.`, 1);
   if (!(await waitGone(pid, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
@@ -76,11 +82,7 @@ export async function stopCommand(name: string, env = process.env): Promise<numb
 }
 
 export async function killCommand(name: string, env = process.env): Promise<number> {
-  const store = new GuestStore(env);
-  await store.read(name);
-  const f = runtimeFiles(store.paths, name);
-  const pid = await runningPid(f);
-  if (pid === undefined) throw new UserError(`${name} is not running.`, 1);
+  const { f, pid } = await runningGuest(name, env);
   process.kill(pid, 'SIGKILL');
   if (!(await waitGone(pid, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
   await clearRuntime(f);

@@ -99,6 +99,7 @@ export async function planLaunch(
     }
   }
   const choice = await chooseAccel({ request: opts.accel, os, cpu: g.cpu, install, force: opts.force, host: hostProbe(opts.hostSnapshot) });
+  if (install) notes.push(...os.notes.filter((n) => /installer/i.test(n)));
   if (install) notes.push(`Booting the CD ${g.cdrom}: after installing, quit and run talos-mac launch ${g.name} to boot the disk${os.kvm.works ? ' (under KVM-PR when the host is ready)' : ''}.`);
   if (os.pointer === 'grab' && opts.display === 'window') notes.push('The mouse is grabbed when you click in the window: Ctrl-Alt-G releases it.');
   const plan: QemuPlan = {
