@@ -72,19 +72,28 @@ function outcomeOf(exitCode: number | null, signal: string | undefined, reason: 
   }
 }
 
+/**
+ * QEMU is started with node's spawn (an argv array, never a shell), not execa: a guest is a
+ * long-lived process whose streams and signals we handle ourselves, and execa's ~85 ms import
+ * would be most of `talos-mac demo`'s overhead over plain QEMU (scripts/bench/demo.mjs).
+ */
+function spawnQemu(argv: readonly string[], stdio: import('node:child_process').StdioOptions, detached = false) {
+  return import('node:child_process').then(({ spawn }) => {
+    const [file, ...args] = argv as [string, ...string[]];
+    const sub = spawn(file, args, { stdio, detached });
+    const ended = new Promise<{ exitCode: number | null; signal?: string; error?: Error }>((resolve) => {
+      sub.once('error', (error) => resolve({ exitCode: null, error }));
+      sub.once('close', (code, signal) => resolve({ exitCode: code, ...(signal ? { signal } : {}) }));
+    });
+    return { sub, ended };
+  });
+}
+
 /** Runs QEMU in the foreground: stderr to the log and read, the console (if any) to `onConsole`. */
 export async function runForeground(argv: readonly string[], o: RunOptions): Promise<RunResult> {
-  const { execa } = await import('execa');
   const fd = await openLog(o.log, argv, 'launch');
   const t0 = Date.now();
-  const [file, ...args] = argv as [string, ...string[]];
-  const sub = execa(file, args, {
-    reject: false,
-    buffer: false,
-    stdin: o.onConsole && process.stdin.isTTY ? 'inherit' : 'ignore',
-    stdout: o.onConsole ? 'pipe' : 'ignore',
-    stderr: 'pipe',
-  });
+  const { sub, ended } = await spawnQemu(argv, [o.onConsole && process.stdin.isTTY ? 'inherit' : 'ignore', o.onConsole ? 'pipe' : 'ignore', 'pipe']);
   let stderr = '';
   sub.stderr?.setEncoding('utf8');
   sub.stderr?.on('data', (chunk: string) => {
@@ -116,14 +125,13 @@ export async function runForeground(argv: readonly string[], o: RunOptions): Pro
           setTimeout(() => sub.kill('SIGKILL'), 3000).unref();
         }, o.timeoutMs)
       : undefined;
-  const result = await sub;
+  const result = await ended;
   running = false;
   if (timer) clearTimeout(timer);
   await watching;
   qmp?.close();
-  const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
-  const signal = result.signal ?? undefined;
-  if (exitCode === null && !signal) stderr += `${result.message}\n`;
+  const { exitCode, signal } = result;
+  if (result.error) stderr += `${result.error.message}\n`;
   writeSync(fd, `--- QEMU ended: ${signal ? `signal ${signal}` : `exit ${exitCode}`}${reason ? ` (${reason})` : ''}\n`);
   closeSync(fd);
   const outcome = outcomeOf(exitCode, signal, reason, timedOut);
@@ -137,22 +145,12 @@ export type DetachResult = { started: true; pid: number; status: string } | { st
 export async function runDetached(argv: readonly string[], o: { log: string; control: string; errorContext?: ErrorContext }): Promise<DetachResult> {
   const fd = await openLog(o.log, argv, 'launch --detach');
   const start = Date.now();
-  const [file, ...args] = argv as [string, ...string[]];
-  // node's spawn, not execa: execa writes file targets through streams in this process, which
-  // exits; a detached QEMU needs the log's own file descriptor. Still an argv array, no shell.
-  const { spawn } = await import('node:child_process');
-  const sub = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd] });
+  // The log's own file descriptor goes to the detached QEMU: it outlives this process.
+  const { sub, ended: exit } = await spawnQemu(argv, ['ignore', fd, fd], true);
   let exited: { exitCode: number | null; signal?: string } | undefined;
-  const ended = new Promise<void>((resolve) => {
-    sub.once('error', (e) => {
-      writeSync(fd, `talos-mac: cannot run ${file}: ${e.message}\n`);
-      exited = { exitCode: null };
-      resolve();
-    });
-    sub.once('exit', (code, signal) => {
-      exited = { exitCode: code, ...(signal ? { signal } : {}) };
-      resolve();
-    });
+  const ended = exit.then((r) => {
+    if (r.error) writeSync(fd, `talos-mac: ${r.error.message}\n`);
+    exited = { exitCode: r.exitCode, ...(r.signal ? { signal: r.signal } : {}) };
   });
   const qmp = await QmpClient.connectWhenReady(o.control, () => exited === undefined, 15_000);
   if (qmp && exited === undefined) {

@@ -110,11 +110,14 @@ describe('launch boots real images in qemu-system-ppc', () => {
   it('a stop from another terminal ends a foreground launch as a clean quit', async () => {
     assert.equal((await w.run(['create', 'fg', '--os', 'tiger', '--disk', disk])).code, 0);
     const running = w.run(['launch', 'fg', '--paused', '--display', 'none']);
-    let stopped = false;
-    for (let i = 0; i < 100 && !stopped; i++) {
+    // Wait until it runs, and give the launcher a moment to attach to its QMP event socket.
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      stopped = (await w.run(['stop', 'fg'])).code === 0;
+      up = (await w.run(['status', 'fg'])).code === 0;
     }
+    await new Promise((r) => setTimeout(r, 500));
+    const stopped = (await w.run(['stop', 'fg'])).code === 0;
     assert.ok(stopped, 'stop reached the running guest');
     const r = await running;
     assert.equal(r.code, 0, r.stderr);
