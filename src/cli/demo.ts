@@ -7,6 +7,7 @@ export interface DemoFlags {
   printCmd?: boolean;
   json?: boolean;
   workDir?: string;
+  image?: string;
   hostSnapshot?: string;
 }
 
@@ -17,6 +18,7 @@ export async function demoCli(f: DemoFlags): Promise<number> {
     printCmd: f.printCmd ?? false,
     json: f.json ?? false,
     workDir: f.workDir,
+    image: f.image,
     hostSnapshot: f.hostSnapshot,
   });
 }

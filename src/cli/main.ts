@@ -186,6 +186,7 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
     .option('--timeout <seconds>', 'give up after this long', '60')
     .option('--print-cmd', 'print the QEMU command instead of running it')
     .option('--json', 'with --print-cmd: the argv as a JSON array')
+    .option('--image <path>', 'boot this demo image instead of building one (for hosts without xorriso)')
     .addOption(new Option('--work-dir <dir>', 'build the demo image here and keep it').hideHelp())
     .addOption(new Option('--host-snapshot <dir>', 'decide KVM-PR against a host snapshot (testing)').hideHelp())
     .addHelpText(
@@ -194,6 +195,7 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
 Examples:
   $ talos-mac demo                 TCG: firmware output, which device it booted from, exit 0
   $ talos-mac demo --accel kvm     on a POWER9 host ready for KVM-PR
+  $ talos-mac demo --image ~/.cache/talos-mac/demo-disk-*.qcow2   an image built on another machine
 
 Needs qemu-system-ppc, qemu-img and xorriso.`,
     )

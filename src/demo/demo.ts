@@ -1,5 +1,5 @@
 import { writeOut } from '../ui/output.js';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
@@ -19,7 +19,25 @@ export interface DemoOptions {
   json: boolean;
   /** Build (and keep) the image here instead of a temporary directory. */
   workDir?: string | undefined;
+  /** Boot this demo image (built elsewhere) instead of building one: for hosts without xorriso. */
+  image?: string | undefined;
   hostSnapshot?: string | undefined;
+}
+
+/** qcow2 by its magic number, else raw: no qemu-img needed on a host that only runs the demo. */
+async function imageFormat(path: string): Promise<'qcow2' | 'raw'> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new UserError(`--image ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const { buffer } = await fh.read(Buffer.alloc(4), 0, 4, 0);
+    return buffer.toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Builds the demo disk, boots it with the launch code (serial console), and checks it powered itself off. */
@@ -30,8 +48,9 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
   const dir = o.workDir ? resolve(o.workDir) : await mkdtemp(join(tmpdir(), 'talos-mac-demo-'));
   try {
     await mkdir(dir, { recursive: true });
-    const disk = o.workDir ? await buildBootImage(host, dir, 'disk') : await cachedDemoDisk(host, paths.cache);
-    const guest: Guest = { name: 'demo', os: '10.4', ram: 256, disk, disk_format: 'qcow2', net: 'none', resolution: '800x600x32' };
+    const disk = o.image ? resolve(o.image) : o.workDir ? await buildBootImage(host, dir, 'disk') : await cachedDemoDisk(host, paths.cache);
+    const format = o.image ? await imageFormat(disk) : 'qcow2';
+    const guest: Guest = { name: 'demo', os: '10.4', ram: 256, disk, disk_format: format, net: 'none', resolution: '800x600x32' };
     const runtime = { dir, control: join(dir, 'qmp.sock'), events: join(dir, 'events.sock'), pid: join(dir, 'qemu.pid') };
     const plan = await planLaunch(
       guest,

@@ -28,7 +28,11 @@ const RULES: Rule[] = [
   {
     id: 'qemu-missing',
     test: /spawn (\S+) ENOENT|cannot run (\S+): .*ENOENT/,
-    explain: (m) => ({ message: `${m[1] ?? m[2]} is not installed (not found on PATH).`, fix: 'Install it (Debian/Ubuntu: sudo apt-get install qemu-system-ppc) and run `talos-mac doctor`.' }),
+    explain: (m) => {
+      const program = m[1] ?? m[2] ?? 'qemu-system-ppc';
+      const pkg = program === 'taskset' ? 'util-linux' : 'qemu-system-ppc';
+      return { message: `${program} is not installed (not found on PATH).`, fix: `Install it (Debian/Ubuntu: sudo apt-get install ${pkg}) and run \`talos-mac doctor\`.` };
+    },
   },
   {
     id: 'kvm-pr-missing',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -40,6 +41,17 @@ describe('talos-mac demo', () => {
     const r = await w.run(['demo'], { env: { PATH: join(w.dir, 'fake bin'), XDG_CACHE_HOME: join(w.dir, 'empty cache') } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /could not build the disk image with xorriso: `xorriso` is not installed.*apt-get install xorriso/);
+  });
+
+  it('--image boots a demo disk built elsewhere, with only qemu-system-ppc on PATH', async () => {
+    const [cached] = await readdir(join(w.env['XDG_CACHE_HOME']!, 'talos-mac'));
+    const onlyQemu = join(w.dir, 'only qemu');
+    await mkdir(onlyQemu);
+    const qemu = execFileSync('sh', ['-c', 'command -v qemu-system-ppc'], { encoding: 'utf8' }).trim();
+    await symlink(qemu, join(onlyQemu, 'qemu-system-ppc'));
+    const r = await w.run(['demo', '--image', join(w.env['XDG_CACHE_HOME']!, 'talos-mac', cached!)], { env: { PATH: onlyQemu, XDG_CACHE_HOME: join(w.dir, 'empty cache 2') } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /TALOS-MAC-DEMO booted from/);
   });
 
   it('--print-cmd --json: TCG with a serial console, no window', async () => {

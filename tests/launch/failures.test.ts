@@ -64,6 +64,12 @@ describe('launch failures are never silent', () => {
     }
   });
 
+  it('no graphical display for the default window: the real QEMU message is explained', async () => {
+    const r = await w.run(['launch', 'g'], { env: { DISPLAY: undefined, WAYLAND_DISPLAY: undefined } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /QEMU could not open a window[\s\S]*--display serial/);
+  });
+
   it('QEMU not installed', async () => {
     const r = await w.run(['launch', 'g', '--display', 'none'], { env: { PATH: join(w.dir, 'fake bin') } });
     assert.equal(r.code, 1, r.stderr);
