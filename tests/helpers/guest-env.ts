@@ -9,7 +9,7 @@ export const FIXTURES = join(REPO, 'tests', 'fixtures');
 export interface TestWorld {
   dir: string;
   env: NodeJS.ProcessEnv;
-  run(args: readonly string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult>;
+  run(args: readonly string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; node?: string }): Promise<CliResult>;
   /** Puts an executable script called `name` first on PATH. */
   fakeProgram(name: string, script: string): Promise<void>;
   cleanup(): Promise<void>;
@@ -33,7 +33,7 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
   return {
     dir,
     env,
-    run: (args, opts = {}) => runCli([...args], { env: { ...env, ...(opts.env ?? {}) }, timeoutMs: opts.timeoutMs ?? 90_000 }),
+    run: (args, opts = {}) => runCli([...args], { env: { ...env, ...(opts.env ?? {}) }, timeoutMs: opts.timeoutMs ?? 90_000, ...(opts.node ? { node: opts.node } : {}) }),
     async fakeProgram(name, script) {
       const p = join(bin, name);
       await writeFile(p, `#!/bin/sh\n${script}\n`);
