@@ -32,6 +32,7 @@ export async function launchCli(name: string, extra: string[], f: LaunchFlags): 
   if (!['window', 'serial', 'none'].includes(f.display)) throw new UserError(`--display must be window, serial or none (got "${f.display}")`);
   if (f.json && !f.printCmd) throw new UserError('--json goes with --print-cmd');
   const timeout = parseSeconds(f.timeout, '--timeout');
+  if (timeout !== undefined && f.detach) throw new UserError('--timeout applies to a launch that waits for QEMU; it cannot be combined with --detach');
   return launchCommand(name, {
     accel: parseAccel(f.accel),
     install: f.install ?? false,

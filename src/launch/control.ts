@@ -2,7 +2,7 @@ import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { QmpClient } from './qmp.js';
-import { clearRuntime, runningPid, runtimeFiles, type RuntimeFiles } from './state.js';
+import { alive, clearRuntime, runningPid, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface GuestStatus {
   name: string;
@@ -51,11 +51,7 @@ export async function statusCommand(name: string, o: { json?: boolean }, env = p
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
+    if (!alive(pid)) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;

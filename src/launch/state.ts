@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, writeNewFile } from '../guests/files.js';
@@ -21,12 +22,19 @@ export async function prepareRuntimeDir(f: RuntimeFiles): Promise<void> {
   await mkdir(f.dir, { recursive: true, mode: 0o700 });
 }
 
-function alive(pid: number): boolean {
+/** A process that exists and has not exited (a zombie nobody reaped yet counts as exited). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return isErrno(err, 'EPERM');
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S …"; comm may hold spaces and parentheses, the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
