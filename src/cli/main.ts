@@ -26,7 +26,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       `
 Examples:
   $ talos-mac doctor          what this host lacks for KVM-PR, and the exact fix
-  $ talos-mac doctor --json   the same, for scripts`,
+  $ talos-mac doctor --json   the same, for scripts
+  $ talos-mac demo            boot a tiny self-made Mac disk: proves QEMU and talos-mac work here
+  $ talos-mac create tiger --os tiger --cdrom tiger.iso && talos-mac launch tiger --install`,
     );
 
   program
@@ -96,7 +98,7 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
   program
     .command('show')
     .description("show a guest's definition and its OS's notes")
-    .argument('<name>')
+    .argument('<name>', 'guest name (see talos-mac list)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ talos-mac show tiger\n  $ talos-mac show tiger --json')
     .action(async (name: string, opts: { json?: boolean }) => {
@@ -107,7 +109,7 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
   program
     .command('rm')
     .description('remove a guest definition (the disk is kept unless --delete-disk)')
-    .argument('<name>')
+    .argument('<name>', 'guest name (see talos-mac list)')
     .option('--delete-disk', 'also delete the disk image (asks first)')
     .option('-y, --yes', 'do not ask')
     .addHelpText('after', '\nExamples:\n  $ talos-mac rm tiger                      definition only; the disk stays\n  $ talos-mac rm tiger --delete-disk --yes')
@@ -119,7 +121,7 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
   program
     .command('launch')
     .description('boot a guest in QEMU mac99 (KVM-PR when the host is ready, else TCG)')
-    .argument('<name>')
+    .argument('<name>', 'guest name (see talos-mac list)')
     .argument('[qemu-args...]', 'after --: raw arguments appended to the QEMU command')
     .option('--accel <mode>', 'auto | kvm | tcg', 'auto')
     .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
@@ -151,7 +153,7 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
   program
     .command('status')
     .description('is a guest running? (exit 0 running, 1 not)')
-    .argument('<name>')
+    .argument('<name>', 'guest name (see talos-mac list)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ talos-mac status tiger\n  $ talos-mac status tiger --json')
     .action(async (name: string, opts: { json?: boolean }) => {
@@ -162,7 +164,7 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
   program
     .command('stop')
     .description('quit a running guest\'s QEMU cleanly (QMP quit; shut the guest OS down first)')
-    .argument('<name>')
+    .argument('<name>', 'guest name (see talos-mac list)')
     .addHelpText('after', '\nExamples:\n  $ talos-mac stop tiger')
     .action(async (name: string) => {
       const { stopCommand } = await import('./stop.js');
@@ -172,7 +174,7 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
   program
     .command('kill')
     .description("kill a guest's QEMU at once (SIGKILL), when stop gets no answer")
-    .argument('<name>')
+    .argument('<name>', 'guest name (see talos-mac list)')
     .addHelpText('after', '\nExamples:\n  $ talos-mac kill tiger')
     .action(async (name: string) => {
       const { killCommand } = await import('./kill.js');
