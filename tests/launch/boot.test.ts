@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,6 +73,27 @@ describe('launch boots real images in qemu-system-ppc', () => {
           else assert.match(r.stderr, /Ctrl-Alt-G/);
         }),
       );
+    }
+  });
+
+  it('tap networking: an existing tap device is used (skipped without CAP_NET_ADMIN)', async (t) => {
+    const dev = `tmtest${process.pid % 100000}`;
+    try {
+      execFileSync('ip', ['tuntap', 'add', 'dev', dev, 'mode', 'tap'], { stdio: 'ignore' });
+    } catch {
+      t.skip('cannot create a tap device here');
+      return;
+    }
+    try {
+      const own = join(w.dir, 'tap.qcow2');
+      await copyFile(disk, own);
+      assert.equal((await w.run(['create', 'tapped', '--os', 'tiger', '--disk', own, '--net', `tap:${dev}`])).code, 0);
+      const r = await w.run(['launch', 'tapped', '--display', 'serial', ...BOOT_TIMEOUT]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`Network\\s+tap device ${dev}, rtl8139`));
+      assert.match(r.stdout, /TEST-DISK booted from/);
+    } finally {
+      execFileSync('ip', ['tuntap', 'del', 'dev', dev, 'mode', 'tap'], { stdio: 'ignore' });
     }
   });
 
