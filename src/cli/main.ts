@@ -89,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE;
     }
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return exitCode;
     if (err instanceof UserError) {
       process.stderr.write(`talos-mac: ${err.message}\n`);
       return err.exitCode;
