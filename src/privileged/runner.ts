@@ -128,7 +128,7 @@ export class PrivilegedRunner {
     if (old && opts.backupDir) {
       backup = posix.join(opts.backupDir, `${new Date().toISOString().replace(/[:.]/g, '-')}${hostPath.replace(/\//g, '_')}`);
     }
-    this.say(`write ${hostPath} (atomic replace${backup ? `; backup of the old file: ${backup}` : ''})`);
+    this.say(old ? `replace ${hostPath} atomically${backup ? ` (backup of the old file: ${backup})` : ''}` : `create ${hostPath}`);
     if (this.dryRun) return backup;
     if (backup && old) await this.putFile(backup, old, { fresh: true, mode: 0o600 });
     await this.putFile(hostPath, data, { fresh: false, mode: opts.newFileMode ?? 0o644 });

@@ -71,6 +71,13 @@ export const hashMmuNextBoot: SetupStepFactory = (deps): Step => ({
       return { state: 'done', summary: `${now}; the boot configuration passes disable_radix (${next.where})` };
     }
     const method = await detectBootMethod(ctx, deps);
+    if (method.kind === 'none' && mmu === 'hash') {
+      return {
+        state: 'done',
+        summary: `${now}; talos-mac cannot see where this system keeps its kernel arguments (${method.reason}): make sure disable_radix stays on the command line after a reboot`,
+        fix: { text: BY_HAND },
+      };
+    }
     if (method.kind === 'none') {
       return {
         state: 'blocked',
