@@ -82,6 +82,6 @@ export const kvmDeviceAccess: SetupStepFactory = (deps): Step => ({
     const argv = ['usermod', ...rootArgs(deps), '-aG', group, deps.targetUser];
     await deps.runner.run(argv);
     await deps.recorder.add({ kind: 'command', step: 'kvm.dev-access', argv, undo: ['gpasswd', ...rootArgs(deps), '-d', deps.targetUser, group] });
-    deps.runner.options.out(`  ${deps.targetUser} joins group ${group} at the next login: log out and back in (or reboot) before using KVM.`);
+    if (!deps.runner.dryRun) deps.runner.options.out(`  ${deps.targetUser} joins group ${group} at the next login: log out and back in (or reboot) before using KVM.`);
   },
 });

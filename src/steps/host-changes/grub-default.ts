@@ -35,7 +35,6 @@ function scanWord(text: string, start: number): Omit<Assignment, 'valueStart'> |
       i++;
       while (i < text.length && text[i] !== q) {
         if (q === '"' && text[i] === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) i++;
-        if (text[i] === '\n' && q === "'") break;
         value += text[i++];
       }
       if (i >= text.length || text[i] !== q) return undefined;
@@ -116,13 +115,18 @@ export function removeArgument(text: string, token: string): EditResult {
 
 function removalCandidates(text: string, a: Assignment, token: string): string[] {
   const out: string[] = [];
-  const end = a.closingQuote ? a.valueEnd - 1 : a.valueEnd;
-  const suffixes = a.closingQuote ? [` ${token}`, token] : [`" ${token}"`, token];
-  for (const s of suffixes) {
-    if (text.slice(a.valueStart, end).endsWith(s)) out.push(text.slice(0, end - s.length) + text.slice(end));
-  }
   const line = appendedLine(token);
-  if (text.endsWith(`${line}\n`)) out.unshift(text.slice(0, -line.length - 1));
-  else if (text.endsWith(`\n${line}`)) out.unshift(text.slice(0, -line.length - 1));
+  if (text.endsWith(`${line}\n`) || text.endsWith(`\n${line}`)) out.push(text.slice(0, -line.length - 1));
+  const raw = text.slice(a.valueStart, a.valueEnd);
+  const strip = (suffix: string, keep: string) => {
+    if (raw.endsWith(suffix)) out.push(text.slice(0, a.valueEnd - suffix.length) + keep + text.slice(a.valueEnd));
+  };
+  // Most specific first: the forms insertion() produces for unquoted, quoted and empty values.
+  strip(`" ${token}"`, '');
+  for (const q of ['"', "'"]) {
+    strip(` ${token}${q}`, q);
+    strip(`${token}${q}`, q);
+  }
+  strip(token, '');
   return out;
 }
