@@ -3,7 +3,7 @@ import { access, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
-import { commandTimeoutMs, describeCommandFailure, type CommandResult } from '../host/host.js';
+import { commandTimeoutMs, describeCommandFailure, type CommandResult, type Host } from '../host/host.js';
 import { UserError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic, writeNewFile } from './atomic-file.js';
 import { shellLine } from './shell-quote.js';
@@ -20,6 +20,8 @@ export interface RunnerOptions {
   /** May sudo ask for a password? Only when there is a terminal to ask on. */
   interactive: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Reads the files being replaced (a snapshot in dry-run); defaults to the filesystem under root. */
+  host?: Host;
 }
 
 export interface RunMutationOptions {
@@ -122,8 +124,7 @@ export class PrivilegedRunner {
 
   /** Atomically replaces (or creates) a system file; returns the backup's path when one was taken. */
   async writeFile(hostPath: string, data: Buffer, opts: { backupDir?: string; newFileMode?: number } = {}): Promise<string | undefined> {
-    const target = this.local(hostPath);
-    const old = await readFile(target).catch(() => undefined);
+    const old = await this.readOld(hostPath);
     let backup: string | undefined;
     if (old && opts.backupDir) {
       backup = posix.join(opts.backupDir, `${new Date().toISOString().replace(/[:.]/g, '-')}${hostPath.replace(/\//g, '_')}`);
@@ -133,6 +134,14 @@ export class PrivilegedRunner {
     if (backup && old) await this.putFile(backup, old, { fresh: true, mode: 0o600 });
     await this.putFile(hostPath, data, { fresh: false, mode: opts.newFileMode ?? 0o644 });
     return backup;
+  }
+
+  private async readOld(hostPath: string): Promise<Buffer | undefined> {
+    if (this.options.host) {
+      const r = await this.options.host.readFile(hostPath);
+      return r.ok ? r.data : undefined;
+    }
+    return readFile(this.local(hostPath)).catch(() => undefined);
   }
 
   /** Writes runner-owned bookkeeping (the undo record) without announcing it as a change. */

@@ -145,7 +145,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     host = new LiveHost(io.env);
   }
   const dryRun = Boolean(opts.dryRun || opts.snapshot);
-  const runner = new PrivilegedRunner({ dryRun, root, out: io.out, uid: io.uid, interactive: io.interactive, env: io.env });
+  const runner = new PrivilegedRunner({ dryRun, root, out: io.out, uid: io.uid, interactive: io.interactive, env: io.env, host });
   const where = opts.snapshot ? ` for ${host.description}` : root !== '/' ? ` inside ${root}` : '';
 
   if (opts.undo) {
