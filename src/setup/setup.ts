@@ -87,6 +87,7 @@ function fixLines(r: StepResult): string[] {
 /** Dry run: every step's state, and the commands and file changes apply would make. */
 async function planOnly(steps: Step[], ctx: StepContext, io: SetupIo): Promise<number> {
   let pending = 0;
+  const results: StepResult[] = [];
   for (const step of steps) {
     let r: StepResult;
     try {
@@ -94,6 +95,7 @@ async function planOnly(steps: Step[], ctx: StepContext, io: SetupIo): Promise<n
     } catch (err) {
       r = { state: 'unknown', summary: `could not check: ${(err as Error).message}` };
     }
+    results.push(r);
     io.out(stateLine(step, r, io.chalk));
     fixLines(r).forEach((l) => io.out(l));
     if (r.state === 'todo' || r.state === 'blocked' || r.state === 'reboot-required') pending++;
@@ -109,8 +111,14 @@ async function planOnly(steps: Step[], ctx: StepContext, io: SetupIo): Promise<n
     }
   }
   io.out('');
-  io.out(pending === 0 ? 'Nothing to do: this host is set up for KVM-PR.' : 'Dry run: nothing was changed. Run without --dry-run to apply.');
+  io.out(pending === 0 ? nothingToDo(results) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
   return 0;
+}
+
+function nothingToDo(results: StepResult[]): string {
+  return results.every((r) => r.state === 'not-applicable')
+    ? `Nothing to do: ${results[0]?.summary ?? 'no steps'}. Guests run under QEMU's TCG here (no KVM-PR).`
+    : 'Nothing to do: this host is set up for KVM-PR.';
 }
 
 function finished(outcomes: Outcome[], steps: Step[], io: SetupIo): number {
@@ -124,7 +132,7 @@ function finished(outcomes: Outcome[], steps: Step[], io: SetupIo): number {
   const skipped = steps.length - outcomes.length;
   io.out('');
   if (open.length === 0 && skipped === 0) {
-    io.out('Setup complete.');
+    io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
     return 0;
   }
   io.out(`Not finished: ${open.map((o) => o.step.id).join(', ') || `${skipped} step(s) not reached`}.`);
@@ -168,6 +176,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   const steps = buildPlan(deps);
   const newContext = (): StepContext => ({ host, facts: new Facts(host) });
   io.out(`talos-mac setup${where}${dryRun ? ' (dry run: nothing will be changed)' : ''}`);
+  if (root !== '/') io.out(`Files are read and changed under ${root}; commands (update-grub, grubby, modprobe) act on the running system (docs/setup.md).`);
   io.out('');
   if (dryRun) return planOnly(steps, newContext(), io);
 

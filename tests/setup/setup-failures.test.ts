@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chown, readdir, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, REPO } from '../helpers/cli.js';
@@ -48,6 +48,23 @@ describe('setup failure paths', () => {
       assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
       // The steps that do not depend on the boot loader still ran.
       assert.deepEqual((await sb.calls()).map((c) => c[0]), ['usermod']);
+    } finally {
+      await sb.cleanup();
+    }
+  });
+
+  it('a grub.d drop-in that overrides GRUB_CMDLINE_LINUX: names it and changes nothing', async () => {
+    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12' });
+    try {
+      await mkdir(join(sb.root, 'etc/default/grub.d'));
+      await writeFile(join(sb.root, 'etc/default/grub.d/50-cloudimg-settings.cfg'), 'GRUB_CMDLINE_LINUX="console=hvc0"\n');
+      const before = await snapshotOf(sb);
+      const r = await sb.setup(['--yes', '--user', 'alice']);
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /\[blocked\] mmu\.hash-next-boot: .*50-cloudimg-settings\.cfg sets GRUB_CMDLINE_LINUX/);
+      const after = await snapshotOf(sb);
+      assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
+      assert.ok(!(await sb.calls()).some((c) => c[0] === 'update-grub'));
     } finally {
       await sb.cleanup();
     }

@@ -1,4 +1,6 @@
 import { UserError } from '../../errors.js';
+import { grubDefaultCmdlines } from '../../parse/bootloader.js';
+import { disableRadixValue } from '../../parse/cmdline.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { sha256 } from '../../privileged/runner.js';
 import { shellLine } from '../../privileged/shell-quote.js';
@@ -48,6 +50,26 @@ export async function regenerateOrRestore(deps: SetupDeps, regenerate: string[],
   );
 }
 
+/**
+ * grub-mkconfig sources /etc/default/grub.d/*.cfg after /etc/default/grub: a drop-in that assigns
+ * GRUB_CMDLINE_LINUX without "$GRUB_CMDLINE_LINUX" would throw the edit away. Names that drop-in.
+ */
+async function overridingDropIn(ctx: StepContext): Promise<string | undefined> {
+  const def = await ctx.facts.text(GRUB_DEFAULT_PATH);
+  if (!def.ok) return undefined;
+  const edited = addArgument(def.value, TOKEN);
+  if (!edited.ok) return undefined;
+  const dir = await ctx.host.readDir('/etc/default/grub.d');
+  const texts: string[] = [edited.text];
+  for (const name of dir.ok ? dir.entries.filter((e) => e.endsWith('.cfg')) : []) {
+    const t = await ctx.facts.text(`/etc/default/grub.d/${name}`);
+    if (!t.ok) continue;
+    texts.push(t.value);
+    if (disableRadixValue(grubDefaultCmdlines(...texts).linux ?? '') !== true) return `/etc/default/grub.d/${name}`;
+  }
+  return undefined;
+}
+
 export const hashMmuNextBoot: SetupStepFactory = (deps): Step => ({
   id: ID,
   category: 'MMU',
@@ -84,6 +106,14 @@ export const hashMmuNextBoot: SetupStepFactory = (deps): Step => ({
         summary: `${now}; talos-mac cannot recognise how this system sets kernel arguments: ${method.reason}`,
         detail: `boot configuration: ${next.where}`,
         fix: { text: BY_HAND },
+      };
+    }
+    const dropIn = method.kind === 'grub-default' ? await overridingDropIn(ctx) : undefined;
+    if (dropIn) {
+      return {
+        state: 'blocked',
+        summary: `${now}; ${dropIn} sets GRUB_CMDLINE_LINUX after ${GRUB_DEFAULT_PATH} and would drop disable_radix: talos-mac does not edit drop-ins`,
+        fix: { text: `Add disable_radix inside the quotes of GRUB_CMDLINE_LINUX in ${dropIn}, then run ${shellLine(method.kind === 'grub-default' ? method.regenerate : [])} and reboot.` },
       };
     }
     const how = method.kind === 'bls' ? shellLine(method.argv) : `${GRUB_DEFAULT_PATH} + ${shellLine(method.regenerate)}`;

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Question } from '../../src/setup/prompts.js';
+import { makePrompts } from '../../src/setup/prompts.js';
+import { runSetup } from '../../src/setup/setup.js';
+import { makeSandbox } from './sandbox.js';
+
+const HV_LOADED = 'kvm_hv 393216 0 - Live 0x0\nkvm 524288 1 kvm_hv, Live 0x0\n';
+
+describe('setup questions go through the Prompts wrapper (replaced here)', () => {
+  it('answers come from the wrapper: "no" skips a step, the kvm_hv blacklist is asked separately', async () => {
+    const sb = await makeSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12', modules: HV_LOADED });
+    try {
+      const asked: Question[] = [];
+      const answers = new Map<RegExp, boolean>([
+        [/hash MMU/, false],
+        [/kvm_pr/, true],
+        [/\/dev\/kvm/, true],
+        [/Unload kvm_hv/, true],
+        [/keep kvm_hv from loading at boot/, true],
+      ]);
+      const lines: string[] = [];
+      const code = await runSetup(
+        { user: 'alice', root: sb.root },
+        {
+          out: (l) => lines.push(l),
+          interactive: true,
+          env: { ...process.env, ...sb.env },
+          uid: 0,
+          prompts: {
+            async confirm(q) {
+              asked.push(q);
+              for (const [re, a] of answers) if (re.test(q.message)) return a;
+              throw new Error(`unexpected question: ${q.message}`);
+            },
+          },
+        },
+      );
+      assert.deepEqual(asked.map((q) => q.message), [
+        'Boot with the hash MMU (disable_radix)?',
+        'Load kvm_pr now and at every boot?',
+        'Give the user read-write access to /dev/kvm?',
+        'Unload kvm_hv (advised by the Talospace guide)?',
+        'Also keep kvm_hv from loading at boot (writes /etc/modprobe.d/talos-mac-kvm-hv.conf)?',
+      ]);
+      assert.equal(asked[4]!.default, false, 'blacklisting defaults to no');
+      assert.ok(lines.includes('  skipped'));
+      assert.equal(code, 1, 'the skipped required step leaves setup unfinished');
+      assert.deepEqual((await sb.calls()).map((c) => c.join(' ')), ['modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);
+      assert.ok(await stat(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')));
+    } finally {
+      await sb.cleanup();
+    }
+  });
+
+  it('--yes answers yes, except questions only a person should answer; no terminal refuses to ask', async () => {
+    const yes = makePrompts({ yes: true, interactive: false });
+    assert.equal(await yes.confirm({ message: 'x', default: false }), true);
+    assert.equal(await yes.confirm({ message: 'x', default: true, unattended: false }), false);
+    const none = makePrompts({ yes: false, interactive: false });
+    await assert.rejects(none.confirm({ message: 'Load kvm_pr?', default: true }), /not a terminal.*--yes/);
+  });
+});
