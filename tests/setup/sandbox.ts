@@ -108,3 +108,12 @@ export function sourcedCmdline(file: string): string {
 export function countWord(cmdline: string, word: string): number {
   return cmdline.split(/\s+/).filter((w) => w === word).length;
 }
+
+export async function withSandbox<T>(o: SandboxOptions, fn: (sb: Sandbox) => Promise<T>): Promise<T> {
+  const sb = await makeSandbox(o);
+  try {
+    return await fn(sb);
+  } finally {
+    await sb.cleanup();
+  }
+}

@@ -4,7 +4,7 @@ import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, REPO } from '../helpers/cli.js';
-import { makeSandbox, type Sandbox } from './sandbox.js';
+import { withSandbox, type Sandbox } from './sandbox.js';
 
 const RADIX = 'pr-kernel-6.1.176-radix';
 const isRoot = process.getuid?.() === 0;
@@ -19,8 +19,7 @@ async function snapshotOf(sb: Sandbox): Promise<{ grub: Buffer; cfg: Buffer; sta
 
 describe('setup failure paths', () => {
   it('regeneration fails: /etc/default/grub is restored and the message says so', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12-with-args' });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12-with-args' }, async (sb) => {
       const before = await snapshotOf(sb);
       const r = await sb.setup(['--yes', '--user', 'alice'], { FAKE_FAIL_REGEN: '1:/usr/sbin/grub-probe: error: failed to get canonical path of `overlay`.' });
       assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -31,14 +30,11 @@ describe('setup failure paths', () => {
       assert.deepEqual(after.cfg, before.cfg);
       const record = JSON.parse(await readFile(join(sb.root, 'var/lib/talos-mac/setup-record.json'), 'utf8'));
       assert.deepEqual(record.changes, [], 'a reverted change is not left for --undo');
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('no regeneration tool and no BLS: leaves the boot configuration alone and says what to add where', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['modprobe', 'usermod', 'gpasswd'] });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['modprobe', 'usermod', 'gpasswd'] }, async (sb) => {
       const before = await snapshotOf(sb);
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 1);
@@ -48,14 +44,11 @@ describe('setup failure paths', () => {
       assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
       // The steps that do not depend on the boot loader still ran.
       assert.deepEqual((await sb.calls()).map((c) => c[0]), ['usermod']);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('a grub.d drop-in that overrides GRUB_CMDLINE_LINUX: names it and changes nothing', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12' });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
       await mkdir(join(sb.root, 'etc/default/grub.d'));
       await writeFile(join(sb.root, 'etc/default/grub.d/50-cloudimg-settings.cfg'), 'GRUB_CMDLINE_LINUX="console=hvc0"\n');
       const before = await snapshotOf(sb);
@@ -65,39 +58,30 @@ describe('setup failure paths', () => {
       const after = await snapshotOf(sb);
       assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
       assert.ok(!(await sb.calls()).some((c) => c[0] === 'update-grub'));
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('grub2-mkconfig only, /boot/grub2: regenerates to /boot/grub2/grub.cfg', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12', grubDir: '/boot/grub2', tools: ['grub2-mkconfig'] });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12', grubDir: '/boot/grub2', tools: ['grub2-mkconfig'] }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.deepEqual(await sb.calls(), [['grub2-mkconfig', '-o', '/boot/grub2/grub.cfg']]);
       assert.match((await sb.read('boot/grub2/grub.cfg')).toString(), /disable_radix/);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('no terminal and no --yes: refuses to ask (never hangs), nothing changed', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12' });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
       const before = await snapshotOf(sb);
       const r = await sb.setup(['--user', 'alice']);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /standard input is not a terminal.*--yes/);
       assert.deepEqual(await snapshotOf(sb), before);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('--dry-run runs read-only commands only and changes nothing', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12' });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
       const before = await snapshotOf(sb);
       const r = await sb.setup(['--dry-run', '--user', 'alice']);
       assert.equal(r.code, 0, r.stderr);
@@ -106,14 +90,11 @@ describe('setup failure paths', () => {
       assert.match(r.stdout, /would: \$ usermod -R \S+ -aG kvm alice/);
       assert.deepEqual(await snapshotOf(sb), before);
       assert.deepEqual(await sb.calls(), []);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('interrupted between write and rename (killed at the hook): the old file stays whole', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12-with-args' });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12-with-args' }, async (sb) => {
       const before = await sb.read('etc/default/grub');
       const marker = join(sb.root, '..', 'paused');
       const child = spawn(process.execPath, [BIN, 'setup', '--root', sb.root, '--yes', '--user', 'alice'], {
@@ -129,14 +110,11 @@ describe('setup failure paths', () => {
       child.kill('SIGKILL');
       await exited;
       assert.deepEqual(await sb.read('etc/default/grub'), before);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('killed at random moments: /etc/default/grub is always the old or the new file, never truncated', async () => {
-    const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12-with-args' });
-    try {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12-with-args' }, async (sb) => {
       const before = (await sb.read('etc/default/grub')).toString();
       const expected = before.replace('crashkernel=384M-:512M"', 'crashkernel=384M-:512M disable_radix"');
       for (const delay of [60, 120, 180, 240, 300, 360]) {
@@ -147,9 +125,7 @@ describe('setup failure paths', () => {
         const now = (await sb.read('etc/default/grub')).toString();
         assert.ok(now === before || now === expected, `delay ${delay}: unexpected content\n${now}`);
       }
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   describe('not root (the CLI runs as nobody through setpriv)', { skip: !isRoot && 'needs root to switch to nobody' }, () => {
@@ -169,48 +145,38 @@ describe('setup failure paths', () => {
       });
 
     it('sudo refused: nothing changed, a clear message', async () => {
-      const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12' });
-      try {
+      await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
         const before = await snapshotOf(sb);
         const r = await asNobody(sb, ['--yes', '--user', 'alice'], { FAKE_SUDO_REFUSE: '1' });
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stderr, /sudo refused \(sudo: a password is required\).*Nothing was changed/s);
         assert.deepEqual(await snapshotOf(sb), before);
         assert.deepEqual((await sb.calls()).map((c) => c.slice(0, 3)), [['sudo', '-n', 'true']]);
-      } finally {
-        await sb.cleanup();
-      }
+      });
     });
 
     it('sudo missing: nothing changed, says to run as root', async () => {
-      const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['update-grub', 'grub-mkconfig'] });
-      try {
+      await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['update-grub', 'grub-mkconfig'] }, async (sb) => {
         const before = await snapshotOf(sb);
         const r = await asNobody(sb, ['--yes', '--user', 'alice']);
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stderr, /sudo is not installed.*run `talos-mac setup` as root/s);
         assert.deepEqual(await snapshotOf(sb), before);
-      } finally {
-        await sb.cleanup();
-      }
+      });
     });
 
     it('unwritable file (sudo runs, but the write is refused): nothing changed, the failing command is named', async () => {
-      const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12' });
-      try {
+      await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
         const before = await snapshotOf(sb);
         const r = await asNobody(sb, ['--yes', '--user', 'alice']);
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stderr, /`sudo -n -- (mkdir|install) .*` exited with status 1: (mkdir|install): cannot/);
         assert.deepEqual(await snapshotOf(sb), before);
-      } finally {
-        await sb.cleanup();
-      }
+      });
     });
 
     it('a sandbox the user may write: files directly, commands through sudo', async () => {
-      const sb = await makeSandbox({ snapshot: RADIX, grub: 'debian12' });
-      try {
+      await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
         for (const p of ['', 'etc', 'etc/default', 'etc/default/grub', 'boot/grub', 'boot/grub/grub.cfg', 'var']) {
           await chown(join(sb.root, p), 65534, 65534).catch(() => undefined);
         }
@@ -218,9 +184,7 @@ describe('setup failure paths', () => {
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.deepEqual(await sb.calls(), [['sudo', '-n', 'true'], ['sudo', '-n', '--', 'update-grub'], ['update-grub']]);
         assert.match((await sb.read('etc/default/grub')).toString(), /GRUB_CMDLINE_LINUX="disable_radix"/);
-      } finally {
-        await sb.cleanup();
-      }
+      });
     });
   });
 });

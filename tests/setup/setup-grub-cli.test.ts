@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { countWord, makeSandbox, SETUP_FIXTURES, sourcedCmdline } from './sandbox.js';
+import { countWord, withSandbox, SETUP_FIXTURES, sourcedCmdline } from './sandbox.js';
 
 const VARIANTS = ['debian12', 'debian12-with-args', 'debian12-single-quoted', 'debian12-unquoted-comment', 'debian12-commented', 'debian12-no-cmdline', 'ubuntu-style', 'no-final-newline'];
 const RADIX = 'pr-kernel-6.1.176-radix';
@@ -16,8 +16,7 @@ function changedLines(before: string, after: string): { removed: string[]; added
 describe('setup: hash MMU through /etc/default/grub (real CLI, sandbox root, fake tools on PATH)', () => {
   for (const variant of VARIANTS) {
     it(`${variant}: adds disable_radix once, regenerates, stops for a reboot; a second run changes nothing; --undo restores the bytes`, async () => {
-      const sb = await makeSandbox({ snapshot: RADIX, grub: variant });
-      try {
+      await withSandbox({ snapshot: RADIX, grub: variant }, async (sb) => {
         const original = await readFile(join(SETUP_FIXTURES, 'grub', variant));
         const before = sourcedCmdline(join(sb.root, 'etc/default/grub'));
         const r = await sb.setup(['--yes', '--user', 'alice']);
@@ -49,9 +48,7 @@ describe('setup: hash MMU through /etc/default/grub (real CLI, sandbox root, fak
         assert.deepEqual(await readFile(file), original);
         assert.doesNotMatch((await sb.read('boot/grub/grub.cfg')).toString(), /disable_radix/);
         assert.deepEqual(await sb.calls(), [['update-grub'], ['update-grub']]);
-      } finally {
-        await sb.cleanup();
-      }
+      });
     });
   }
 });

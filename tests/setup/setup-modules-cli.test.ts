@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { makeSandbox } from './sandbox.js';
+import { withSandbox } from './sandbox.js';
 
 // The PR kernel booted with the hash MMU, disable_radix already in the boot configuration,
 // kvm_pr not loaded yet and kvm_hv loaded: what a Talos II looks like after the reboot.
@@ -12,8 +12,7 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 
 describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
   it('--yes: loads kvm_pr, persists it, adds the user to the /dev/kvm group, unloads an idle kvm_hv (no blacklist); --undo reverts all', async () => {
-    const sb = await makeSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED });
-    try {
+    await withSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED }, async (sb) => {
       // Running hash already: the boot configuration only needs to keep it, then the rest follows in one run.
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -38,34 +37,26 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.match((await sb.read('etc/group')).toString(), /^kvm:x:108:$/m);
       const again = await sb.setup(['--undo']);
       assert.match(again.stdout, /Nothing to undo/);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('--kvm-hv blacklist writes the modprobe.d entry; --kvm-hv keep leaves kvm_hv alone', async () => {
-    const sb = await makeSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED });
-    try {
+    await withSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED }, async (sb) => {
       const keep = await sb.setup(['--yes', '--user', 'alice', '--kvm-hv', 'keep']);
       assert.equal(keep.code, 0, keep.stdout + keep.stderr);
       assert.ok(!(await sb.calls()).some((c) => c.join(' ') === 'modprobe -r kvm_hv'));
       const bl = await sb.setup(['--yes', '--user', 'alice', '--kvm-hv', 'blacklist']);
       assert.equal(bl.code, 0, bl.stdout + bl.stderr);
       assert.match((await sb.read('etc/modprobe.d/talos-mac-kvm-hv.conf')).toString(), /^blacklist kvm_hv$/m);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('kvm_hv in use (use count 2): left loaded, and said why', async () => {
-    const sb = await makeSandbox({ snapshot: HASH, grub: 'debian12', modules: 'kvm_pr 393216 0 - Live 0x0\nkvm_hv 393216 2 - Live 0x0\nkvm 524288 2 kvm_pr,kvm_hv, Live 0x0\n' });
-    try {
+    await withSandbox({ snapshot: HASH, grub: 'debian12', modules: 'kvm_pr 393216 0 - Live 0x0\nkvm_hv 393216 2 - Live 0x0\nkvm 524288 2 kvm_pr,kvm_hv, Live 0x0\n' }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.match(r.stdout, /kvm_hv is in use \(use count 2\): left loaded/);
       assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe' && c[1] === '-r'));
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   const failures: [string, string, RegExp][] = [
@@ -75,22 +66,18 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
   ];
   for (const [name, stderr, explained] of failures) {
     it(`modprobe kvm_pr fails (${name}): the reason is translated, nothing is persisted`, async () => {
-      const sb = await makeSandbox({ snapshot: HASH, grub: 'debian12', modules: 'kvm 524288 0 - Live 0x0\n' });
-      try {
+      await withSandbox({ snapshot: HASH, grub: 'debian12', modules: 'kvm 524288 0 - Live 0x0\n' }, async (sb) => {
         const r = await sb.setup(['--yes', '--user', 'alice'], { FAKE_FAIL_MODPROBE: `1:${stderr}` });
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stderr, explained);
         assert.ok(r.stderr.includes(stderr), 'the tool\'s own words are kept');
         assert.equal(await exists(join(sb.root, 'etc/modules-load.d/talos-mac.conf')), false);
-      } finally {
-        await sb.cleanup();
-      }
+      });
     });
   }
 
   it('Fedora-style BLS: grubby on every entry plus GRUB_CMDLINE_LINUX; --undo removes both', async () => {
-    const sb = await makeSandbox({ snapshot: 'pr-kernel-6.1.176-radix', bls: true, grub: undefined });
-    try {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', bls: true, grub: undefined }, async (sb) => {
       const entries = join(sb.root, 'boot/loader/entries');
       const entry = join(entries, '6a9857a393724b7a981ebb5b8495b9ea-6.1.176.conf');
       const before = await readFile(entry);
@@ -106,8 +93,6 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.deepEqual((await sb.calls())[1], ['grubby', '--update-kernel=ALL', '--remove-args=disable_radix']);
       assert.deepEqual(await readFile(entry), before);
       assert.deepEqual(await sb.read('etc/default/grub'), defBefore);
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 });

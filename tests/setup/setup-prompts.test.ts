@@ -5,14 +5,13 @@ import { describe, it } from 'node:test';
 import type { Question } from '../../src/setup/prompts.js';
 import { makePrompts } from '../../src/setup/prompts.js';
 import { runSetup } from '../../src/setup/setup.js';
-import { makeSandbox } from './sandbox.js';
+import { withSandbox } from './sandbox.js';
 
 const HV_LOADED = 'kvm_hv 393216 0 - Live 0x0\nkvm 524288 1 kvm_hv, Live 0x0\n';
 
 describe('setup questions go through the Prompts wrapper (replaced here)', () => {
   it('answers come from the wrapper: "no" skips a step, the kvm_hv blacklist is asked separately', async () => {
-    const sb = await makeSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12', modules: HV_LOADED });
-    try {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12', modules: HV_LOADED }, async (sb) => {
       const asked: Question[] = [];
       const answers = new Map<RegExp, boolean>([
         [/hash MMU/, false],
@@ -50,9 +49,7 @@ describe('setup questions go through the Prompts wrapper (replaced here)', () =>
       assert.equal(code, 1, 'the skipped required step leaves setup unfinished');
       assert.deepEqual((await sb.calls()).map((c) => c.join(' ')), ['modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);
       assert.ok(await stat(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')));
-    } finally {
-      await sb.cleanup();
-    }
+    });
   });
 
   it('--yes answers yes, except questions only a person should answer; no terminal refuses to ask', async () => {
