@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -28,12 +28,32 @@ export function tempPathBeside(path: string): string {
   return join(dirname(path), `.${basename(path)}.talos-mac-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files an interrupted earlier run left beside `path` (their writer is gone). */
+async function removeStaleTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.talos-mac-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(prefix) && /^(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length));
+    if (m && !alive(Number(m[1]))) await unlink(join(dirname(path), name)).catch(() => undefined);
+  }
+}
+
 /**
  * Replaces (or creates) `path` so that a crash at any moment leaves either the old or the new
  * content: temp file beside it, fsync, keep the old file's mode and owner, rename, fsync the directory.
  */
 export async function writeFileAtomic(path: string, data: Buffer, newFileMode = 0o644): Promise<void> {
   const old = await stat(path).catch(() => undefined);
+  await removeStaleTemps(path);
   const tmp = tempPathBeside(path);
   const fh = await open(tmp, 'wx', old ? old.mode & 0o7777 : newFileMode);
   try {

