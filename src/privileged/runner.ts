@@ -106,7 +106,7 @@ export class PrivilegedRunner {
   private async ensureSudo(): Promise<void> {
     if (this.options.uid === 0 || this.sudoChecked || this.dryRun) return;
     const argv = this.options.interactive ? ['sudo', '-v'] : ['sudo', '-n', 'true'];
-    this.options.out(`  $ ${shellLine(argv)}    (check that sudo may run the commands above)`);
+    this.options.out(`  $ ${shellLine(argv)}    (checking that sudo works before changing anything)`);
     const r = await this.exec(argv);
     if (r.exitCode !== 0) throw sudoRefused(r);
     this.sudoChecked = true;

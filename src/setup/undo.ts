@@ -2,8 +2,32 @@ import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { sha256, type PrivilegedRunner } from '../privileged/runner.js';
 import { shellLine } from '../privileged/shell-quote.js';
-import { removeArgument } from '../steps/host-changes/grub-default.js';
-import { ChangeRecorder, readRecord, RECORD_PATH, type Change } from './record.js';
+import { withShadowRoot } from '../steps/host-changes/access.js';
+import { GRUB_DEFAULT_PATH, removeArgument } from '../steps/host-changes/grub-default.js';
+import { HV_BLACKLIST_FILE, MODULES_LOAD_FILE } from '../steps/host-changes/modules.js';
+import { BACKUP_DIR, ChangeRecorder, readRecord, RECORD_PATH, type Change } from './record.js';
+
+const OWN_FILES = [GRUB_DEFAULT_PATH, MODULES_LOAD_FILE, HV_BLACKLIST_FILE];
+
+/**
+ * Only commands and paths setup itself records are acted on: a record is a file on disk (and,
+ * with --root, may come from another system), so it must not be able to run anything else.
+ */
+function trusted(c: Change): boolean {
+  const argvOk = (argv: readonly string[] | undefined): boolean => {
+    if (!argv) return true;
+    const line = argv.join(' ');
+    return /^(update-grub|grub2?-mkconfig -o \/boot\/grub2?\/grub\.cfg|grubby --update-kernel=ALL --remove-args=disable_radix|modprobe -r kvm_pr|modprobe kvm_hv|gpasswd -d [a-z_][a-z0-9_.-]*\$? [a-z_][a-z0-9_.-]*)$/.test(line);
+  };
+  switch (c.kind) {
+    case 'grub-argument':
+      return c.path === GRUB_DEFAULT_PATH && c.token === 'disable_radix' && (c.backup === undefined || c.backup.startsWith(`${BACKUP_DIR}/`)) && argvOk(c.regenerate);
+    case 'file-created':
+      return OWN_FILES.includes(c.path);
+    case 'command':
+      return argvOk(c.undo);
+  }
+}
 
 async function current(runner: PrivilegedRunner, path: string): Promise<Buffer | undefined> {
   return readFile(runner.local(path)).catch(() => undefined);
@@ -11,6 +35,7 @@ async function current(runner: PrivilegedRunner, path: string): Promise<Buffer |
 
 /** Reverts one recorded change; returns a note when it was left alone (and why). */
 async function revert(runner: PrivilegedRunner, c: Change): Promise<string | undefined> {
+  if (!trusted(c)) return `the record holds a change talos-mac setup does not make (${JSON.stringify(c)}): left alone`;
   switch (c.kind) {
     case 'grub-argument': {
       const now = await current(runner, c.path);
@@ -40,8 +65,9 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | und
     }
     case 'command': {
       if (!c.undo) return `\`${shellLine(c.argv)}\` has no safe automatic undo: revert it by hand if needed`;
-      const r = await runner.run(c.undo, { allowFailure: true });
-      return r.exitCode === 0 ? undefined : `\`${shellLine(c.undo)}\` failed (status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''})`;
+      const argv = c.undo[0] === 'gpasswd' ? withShadowRoot(c.undo, runner.options.root) : c.undo;
+      const r = await runner.run(argv, { allowFailure: true });
+      return r.exitCode === 0 ? undefined : `\`${shellLine(argv)}\` failed (status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''})`;
     }
   }
 }

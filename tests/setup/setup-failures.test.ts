@@ -61,6 +61,31 @@ describe('setup failure paths', () => {
     });
   });
 
+  it('--undo runs only what setup itself records: a planted command is left alone; a broken record is a clear error', async () => {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
+      const planted = join(sb.root, '..', 'planted');
+      await mkdir(join(sb.root, 'var/lib/talos-mac'), { recursive: true });
+      const record = {
+        format: 'talos-mac-setup-record',
+        version: 1,
+        changes: [
+          { kind: 'command', step: 'x', at: '2026-01-01T00:00:00Z', argv: ['modprobe', 'kvm_pr'], undo: ['touch', planted] },
+          { kind: 'file-created', step: 'x', at: '2026-01-01T00:00:00Z', path: '/etc/passwd', sha256Written: '0' },
+        ],
+      };
+      await writeFile(join(sb.root, 'var/lib/talos-mac/setup-record.json'), JSON.stringify(record));
+      const r = await sb.setup(['--undo']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /does not make .*left alone/);
+      assert.equal(await stat(planted).then(() => true, () => false), false);
+      assert.ok(await stat(join(sb.root, 'etc/passwd')));
+      await writeFile(join(sb.root, 'var/lib/talos-mac/setup-record.json'), '{"format":');
+      const bad = await sb.setup(['--undo']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /setup-record\.json is not valid JSON/);
+    });
+  });
+
   it('grub2-mkconfig only, /boot/grub2: regenerates to /boot/grub2/grub.cfg', async () => {
     await withSandbox({ snapshot: RADIX, grub: 'debian12', grubDir: '/boot/grub2', tools: ['grub2-mkconfig'] }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);

@@ -1,4 +1,4 @@
-import type { SetupDeps, SetupStepFactory } from '../../setup/deps.js';
+import type { SetupStepFactory } from '../../setup/deps.js';
 import { unlessPower } from '../checks/common.js';
 import type { Step, StepContext, StepResult } from '../step.js';
 
@@ -32,9 +32,8 @@ async function membership(ctx: StepContext, user: string, gid: number): Promise<
 }
 
 /** usermod/gpasswd take -R DIR to work on a mounted system's /etc (shadow-utils). */
-function rootArgs(deps: SetupDeps): string[] {
-  const root = deps.runner.options.root;
-  return root === '/' ? [] : ['-R', root];
+export function withShadowRoot(argv: readonly string[], root: string): string[] {
+  return root === '/' ? [...argv] : [argv[0]!, '-R', root, ...argv.slice(1)];
 }
 
 export const kvmDeviceAccess: SetupStepFactory = (deps): Step => ({
@@ -79,9 +78,9 @@ export const kvmDeviceAccess: SetupStepFactory = (deps): Step => ({
     const dev = await ctx.facts.pathInfo('/dev/kvm');
     const { group } = await membership(ctx, deps.targetUser, dev.gid ?? -1);
     if (!group) return;
-    const argv = ['usermod', ...rootArgs(deps), '-aG', group, deps.targetUser];
+    const argv = withShadowRoot(['usermod', '-aG', group, deps.targetUser], deps.runner.options.root);
     await deps.runner.run(argv);
-    await deps.recorder.add({ kind: 'command', step: 'kvm.dev-access', argv, undo: ['gpasswd', ...rootArgs(deps), '-d', deps.targetUser, group] });
+    await deps.recorder.add({ kind: 'command', step: 'kvm.dev-access', argv, undo: ['gpasswd', '-d', deps.targetUser, group] });
     if (!deps.runner.dryRun) deps.runner.options.out(`  ${deps.targetUser} joins group ${group} at the next login: log out and back in (or reboot) before using KVM.`);
   },
 });
