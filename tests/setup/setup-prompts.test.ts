@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Question } from '../../src/setup/prompts.js';
 import { makePrompts } from '../../src/setup/prompts.js';
 import { runSetup } from '../../src/setup/setup.js';
-import { withSandbox } from './sandbox.js';
+import { BIN } from '../helpers/cli.js';
+import { withSandbox, type Sandbox } from './sandbox.js';
 
 const HV_LOADED = 'kvm_hv 393216 0 - Live 0x0\nkvm 524288 1 kvm_hv, Live 0x0\n';
 
@@ -58,5 +60,53 @@ describe('setup questions go through the Prompts wrapper (replaced here)', () =>
     assert.equal(await yes.confirm({ message: 'x', default: true, unattended: false }), false);
     const none = makePrompts({ yes: false, interactive: false });
     await assert.rejects(none.confirm({ message: 'Load kvm_pr?', default: true }), /not a terminal.*--yes/);
+  });
+});
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** Runs setup in a real pseudo-terminal (script(1)) and types `keys` when the first question shows. */
+function inTerminal(sb: Sandbox, keys: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...sb.env, NO_COLOR: '1' };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const cmd = `'${process.execPath}' '${BIN}' setup --root '${sb.root}' --user alice`;
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!sent && /\(disable_radix\)\? \(Y\/n\)/.test(out)) {
+        sent = true;
+        setTimeout(() => child.stdin.write(keys), 150);
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('setup in a real terminal (script(1) pseudo-terminal, @inquirer/prompts)', { skip: !hasScript && 'script(1) not installed' }, () => {
+  it('asks, and "y" applies the step', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
+      const r = await inTerminal(sb, 'y\r');
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /Boot with the hash MMU \(disable_radix\)\? Yes/);
+      assert.deepEqual(await sb.calls(), [['update-grub']]);
+    });
+  });
+
+  it('Ctrl-C at the question: exit 130, nothing changed', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
+      const before = await sb.read('etc/default/grub');
+      const r = await inTerminal(sb, '\x03');
+      assert.equal(r.code, 130, r.out);
+      assert.match(r.out, /interrupted/);
+      assert.deepEqual(await sb.read('etc/default/grub'), before);
+      assert.deepEqual(await sb.calls(), []);
+    });
   });
 });
