@@ -38,8 +38,6 @@ export const sha256 = (data: Buffer): string => createHash('sha256').update(data
  */
 export class PrivilegedRunner {
   private sudoChecked = false;
-  /** Commands and file changes, in order: the dry-run plan, or what a real run did. */
-  readonly actions: string[] = [];
 
   constructor(readonly options: RunnerOptions) {}
 
@@ -56,7 +54,6 @@ export class PrivilegedRunner {
   }
 
   private say(line: string): void {
-    this.actions.push(line);
     this.options.out(this.dryRun ? `  would: ${line}` : `  ${line}`);
   }
 
@@ -68,9 +65,9 @@ export class PrivilegedRunner {
   /** Runs a command that changes the machine. */
   async run(argv: readonly string[], opts: RunMutationOptions = {}): Promise<CommandResult> {
     const full = this.withSudo(argv);
+    await this.ensureSudo();
     this.say(`$ ${shellLine(full)}`);
     if (this.dryRun) return { argv: full, exitCode: 0, stdout: '', stderr: '', notFound: false, timedOut: false };
-    await this.ensureSudo();
     const r = await this.exec(full, opts.timeoutMs);
     if (r.exitCode !== 0 && !opts.allowFailure) throw new UserError(`${describeCommandFailure(r)}${tail(r.stderr)}`, 1);
     return r;
