@@ -68,6 +68,8 @@ export async function readRecord(runner: PrivilegedRunner): Promise<SetupRecord>
 /** Appends changes as they happen, so that an interrupted run can still be undone. */
 export class ChangeRecorder {
   private record: SetupRecord | undefined;
+  /** Changes recorded (and not retracted) by this run. */
+  addedThisRun = 0;
 
   constructor(private readonly runner: PrivilegedRunner) {}
 
@@ -75,6 +77,7 @@ export class ChangeRecorder {
     if (this.runner.dryRun) return;
     this.record ??= await readRecord(this.runner);
     this.record.changes.push({ ...change, at: new Date().toISOString() } as Change);
+    this.addedThisRun++;
     await this.save();
   }
 
@@ -82,6 +85,7 @@ export class ChangeRecorder {
   async retractLast(): Promise<void> {
     if (this.runner.dryRun || !this.record) return;
     this.record.changes.pop();
+    this.addedThisRun--;
     await this.save();
   }
 

@@ -198,7 +198,12 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     return finished(outcomes, steps, io);
   } catch (err) {
     if (err instanceof UserError) {
-      throw new UserError(`${err.message}\n(What setup changed before this is listed in ${runner.local(RECORD_PATH)}; \`talos-mac setup --undo\` reverts it.)`, err.exitCode);
+      const n = recorder.addedThisRun;
+      const after =
+        n === 0
+          ? 'This run changed nothing else.'
+          : `This run made ${n} other change${n === 1 ? '' : 's'} before that, listed in ${runner.local(RECORD_PATH)}; \`talos-mac setup --undo\` reverts them.`;
+      throw new UserError(`${err.message}\n${after}`, err.exitCode);
     }
     throw err;
   }
