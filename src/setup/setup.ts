@@ -181,8 +181,10 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   if (dryRun) return planOnly(steps, newContext(), io);
 
   try {
+    const asked = new Set<Step>();
     const outcomes = await applyInOrder(steps, newContext, {
       async confirm(step, before) {
+        asked.add(step);
         io.out(stateLine(step, before, io.chalk));
         if (step.id === 'kvm.hv-unload' && deps.kvmHv) return deps.kvmHv !== 'keep';
         const yes = await prompts.confirm({ message: `${step.title}?`, default: step.severity !== 'advisory' });
@@ -191,8 +193,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       },
       onResult(o) {
         if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
-        else if (o.result.state !== 'todo') io.out(stateLine(o.step, o.result, io.chalk));
+        else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         fixLines(o.result).forEach((l) => io.out(l));
+        if (o.result.state === 'todo' && !o.step.apply) io.out('  (setup cannot do this step yet)');
       },
     });
     return finished(outcomes, steps, io);

@@ -28,7 +28,7 @@ export const kvmPrAvailable: SetupStepFactory = (): Step => ({
       case 'new-kernel-needed':
         return {
           state: 'todo',
-          summary: `${PR_VERDICT_TEXT[a.verdict]}: ${a.reason}`,
+          summary: `${a.verdict === 'new-kernel-needed' ? 'a new kernel is needed' : PR_VERDICT_TEXT[a.verdict]}: ${a.reason}`,
           fix: {
             text:
               a.verdict === 'new-kernel-needed'
