@@ -15,6 +15,17 @@ Examples:
 Exit status: 0 no failures (warnings allowed), 1 a check failed (or warned, with --strict),
 2 usage error. Check ids: talos-mac doctor --list-checks; docs/checks.md.`;
 
+const SETUP_EXAMPLES = `
+Examples:
+  $ talos-mac setup --dry-run             the plan: each step's state and the exact commands
+  $ talos-mac setup                       verify, ask, apply, verify again, step by step
+  $ talos-mac setup --yes                 unattended (kvm_hv is unloaded only if idle, never blacklisted)
+  $ talos-mac setup --undo                revert what setup changed (from its record)
+  $ talos-mac setup --dry-run --snapshot report/   the plan for a captured host
+  $ talos-mac setup --root /mnt --yes     edit a mounted system's files (see docs/setup.md)
+
+Exit status: 0 done (or stopped for a reboot), 1 a step failed or is still open, 2 usage error.`;
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('talos-mac')
     .description('Turn a POWER9 Linux workstation into a PowerPC Mac: KVM-PR host setup and Mac OS 9 / OS X guests in QEMU mac99.')
@@ -46,6 +57,22 @@ Examples:
     .action(async (ids: string[], opts: import('./doctor.js').DoctorOptions) => {
       const { doctorCommand } = await import('./doctor.js');
       setExit(await doctorCommand(ids, opts));
+    });
+
+  program
+    .command('setup')
+    .description('fix this host for KVM-PR: hash MMU, kvm_pr, /dev/kvm access (asks before each change)')
+    .option('-y, --yes', 'apply without asking (for unattended runs)')
+    .option('-n, --dry-run', 'print the plan and the exact commands; change nothing')
+    .option('--undo', 'revert what talos-mac setup changed, from its record')
+    .option('--user <name>', 'the user to give /dev/kvm access (default: you, or SUDO_USER)')
+    .addOption(new Option('--kvm-hv <choice>', 'what to do with a loaded kvm_hv (default: ask)').choices(['keep', 'unload', 'blacklist']))
+    .option('--root <dir>', 'change files under <dir> (a mounted system or a sandbox) instead of /')
+    .option('--snapshot <dir>', 'with --dry-run: the plan for a host snapshot')
+    .addHelpText('after', SETUP_EXAMPLES)
+    .action(async (opts: import('./setup.js').SetupOptions) => {
+      const { setupCommand } = await import('./setup.js');
+      setExit(await setupCommand(opts));
     });
 
   registerGuestCommands(program, setExit);
