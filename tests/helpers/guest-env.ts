@@ -19,6 +19,7 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const bin = join(dir, 'fake bin');
   await mkdir(bin);
+  await mkdir(join(dir, 'tmp'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     XDG_CONFIG_HOME: join(dir, 'my config'),
@@ -27,6 +28,7 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
     XDG_CACHE_HOME: join(dir, 'cache'),
     XDG_RUNTIME_DIR: join(dir, 'run'),
     PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    TMPDIR: join(dir, 'tmp'),
     NO_COLOR: '1',
   };
   delete env['FORCE_COLOR'];
