@@ -85,6 +85,14 @@ describe('create, list, show, rm (real qemu-img, private XDG dirs with spaces)',
     });
   }
 
+  it('without qemu-img, create fails clearly and leaves no disk or definition behind', async () => {
+    const before = await tree(w.dir);
+    const r = await w.run(['create', 'noimg', '--os', 'tiger', '--disk-size', '8M'], { env: { PATH: join(w.dir, 'fake bin') } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /could not create the disk: `qemu-img` is not installed/);
+    assert.deepEqual(await tree(w.dir), before);
+  });
+
   it('an invalid hand edit is reported by show, list and launch, naming file, field and what is allowed', async () => {
     const def = join(w.env['XDG_CONFIG_HOME']!, 'talos-mac', 'guests', 'tiger.toml');
     const good = await readFile(def, 'utf8');

@@ -115,6 +115,9 @@ describe('launch boots real images in qemu-system-ppc', () => {
     const twin = await w.run(['launch', 'twin', '--display', 'none']);
     assert.equal(twin.code, 1);
     assert.ok(twin.stderr.includes(`The disk ${disk} is in use by another running QEMU`), twin.stderr);
+    const rm = await w.run(['rm', 'bg']);
+    assert.equal(rm.code, 2);
+    assert.match(rm.stderr, /bg is running: stop it first/);
     const stop = await w.run(['stop', 'bg']);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(alive(s.pid), false);
