@@ -67,7 +67,7 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
         bootableDisk: true,
         discardWrites: true,
       },
-      { host, paths, runtime },
+      { host, runtime },
     );
     if (o.printCmd) {
       printCommand(plan.argv, o.json);

@@ -18,7 +18,7 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const guest = await store.read(name);
   const file = store.file(name);
   const runtime = runtimeFiles(store.paths, name);
-  const plan: LaunchPlan = await planLaunch(guest, file, o, { host: new LiveHost(env), paths: store.paths, runtime });
+  const plan: LaunchPlan = await planLaunch(guest, file, o, { host: new LiveHost(env), runtime });
   if (o.printCmd) {
     printCommand(plan.argv, o.json);
     return 0;

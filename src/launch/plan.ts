@@ -5,7 +5,6 @@ import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
 import { osById } from '../guests/catalog.js';
 import type { Guest } from '../guests/definition.js';
 import { diskIsEmpty } from '../guests/disk.js';
-import type { GuestPaths } from '../guests/paths.js';
 import { chooseAccel, hostKvmReadiness, type AccelRequest, type HostKvm } from './accel.js';
 import { runningPid, type RuntimeFiles } from './state.js';
 
@@ -64,7 +63,7 @@ export async function planLaunch(
   g: Guest,
   file: string,
   opts: LaunchOptions,
-  ctx: { host: Host; paths: GuestPaths; runtime: RuntimeFiles },
+  ctx: { host: Host; runtime: RuntimeFiles },
 ): Promise<LaunchPlan> {
   const os = osById(g.os);
   const notes: string[] = [];
