@@ -74,7 +74,8 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
       return 0;
     }
     const log = logFile(paths, 'demo');
-    err(`talos-mac demo: booting a tiny self-made Mac disk under ${plan.accel === 'kvm' ? 'KVM-PR' : 'TCG'} (${plan.why}); firmware console follows.\n`);
+    const why = o.accel === 'tcg' ? '' : ` (${plan.why})`;
+    err(`talos-mac demo: booting a tiny self-made Mac disk under ${plan.accel === 'kvm' ? 'KVM-PR' : 'TCG'}${why}; firmware console follows.\n`);
     let console = '';
     const r = await runForeground(plan.argv, {
       log,
