@@ -1,7 +1,9 @@
 // Bundles the CLI into dist/cli/ with code splitting: start-up loads only what a command needs.
+import { writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-await build({
+const result = await build({
+  metafile: true,
   entryPoints: ['src/cli/entry.ts'],
   outdir: 'dist/cli',
   bundle: true,
@@ -14,3 +16,6 @@ await build({
   logLevel: 'warning',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
+
+// Which chunk holds which sources: tests use it to check that --json never loads the UI libraries.
+writeFileSync('dist/cli/meta.json', JSON.stringify(result.metafile));

@@ -1,9 +1,9 @@
-import { writeSync } from 'node:fs';
 import { runDoctor, selectChecks } from '../doctor/doctor.js';
 import type { Host } from '../host/host.js';
 import { EXIT } from './exit-codes.js';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { writeOut } from '../ui/output.js';
 
 export interface DoctorOptions {
   json?: boolean;
@@ -15,10 +15,7 @@ export interface DoctorOptions {
   collect?: string;
 }
 
-function write(text: string): void {
-  // Synchronous, so that a big --json document reaches a pipe before the process exits.
-  writeSync(1, text);
-}
+const write = writeOut;
 
 export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise<number> {
   const steps = selectChecks(ids);

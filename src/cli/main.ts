@@ -24,6 +24,17 @@ Examples:
   $ talos-mac kernel configure-kernel                  show what a KVM-PR kernel would change
   $ talos-mac kernel fetch-source 6.1.176              kernel.org tarball, checksum verified`;
 
+const SETUP_EXAMPLES = `
+Examples:
+  $ talos-mac setup --dry-run             the plan: each step's state and the exact commands
+  $ talos-mac setup                       verify, ask, apply, verify again, step by step
+  $ talos-mac setup --yes                 unattended (kvm_hv is unloaded only if idle, never blacklisted)
+  $ talos-mac setup --undo                revert what setup changed (from its record)
+  $ talos-mac setup --dry-run --snapshot report/   the plan for a captured host
+  $ talos-mac setup --root /mnt --yes     edit a mounted system's files (see docs/setup.md)
+
+Exit status: 0 done (or stopped for a reboot), 1 a step failed or is still open, 2 usage error.`;
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('talos-mac')
     .description('Turn a POWER9 Linux workstation into a PowerPC Mac: KVM-PR host setup and Mac OS 9 / OS X guests in QEMU mac99.')
@@ -35,7 +46,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       `
 Examples:
   $ talos-mac doctor          what this host lacks for KVM-PR, and the exact fix
-  $ talos-mac doctor --json   the same, for scripts`,
+  $ talos-mac doctor --json   the same, for scripts
+  $ talos-mac demo            boot a tiny self-made Mac disk: proves QEMU and talos-mac work here
+  $ talos-mac create tiger --os tiger --cdrom tiger.iso && talos-mac launch tiger --install`,
     );
 
   program
@@ -54,6 +67,24 @@ Examples:
       const { doctorCommand } = await import('./doctor.js');
       setExit(await doctorCommand(ids, opts));
     });
+
+  program
+    .command('setup')
+    .description('fix this host for KVM-PR: hash MMU, kvm_pr, /dev/kvm access (asks before each change)')
+    .option('-y, --yes', 'apply without asking (for unattended runs)')
+    .option('-n, --dry-run', 'print the plan and the exact commands; change nothing')
+    .option('--undo', 'revert what talos-mac setup changed, from its record')
+    .option('--user <name>', 'the user to give /dev/kvm access (default: you, or SUDO_USER)')
+    .addOption(new Option('--kvm-hv <choice>', 'what to do with a loaded kvm_hv (default: ask)').choices(['keep', 'unload', 'blacklist']))
+    .option('--root <dir>', 'change files under <dir> (a mounted system or a sandbox) instead of /')
+    .option('--snapshot <dir>', 'with --dry-run: the plan for a host snapshot')
+    .addHelpText('after', SETUP_EXAMPLES)
+    .action(async (opts: import('./setup.js').SetupOptions) => {
+      const { setupCommand } = await import('./setup.js');
+      setExit(await setupCommand(opts));
+    });
+
+  registerGuestCommands(program, setExit);
 
   const kernel = program
     .command('kernel')
@@ -106,6 +137,160 @@ Examples:
   return program;
 }
 
+const OS_HELP = 'os9, rhapsody, 10.0 (cheetah), 10.1 (puma), 10.2 (jaguar), 10.3 (panther), 10.4 (tiger), 10.5 (leopard)';
+
+function registerGuestCommands(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('create')
+    .description('define a guest and create its disk (qcow2; never overwrites)')
+    .argument('<name>', 'guest name: letters, digits, ".", "_", "-"')
+    .requiredOption('--os <os>', `the Mac OS: ${OS_HELP}`)
+    .option('--ram <mb>', 'RAM in MiB (at most 2048: mac99 limit; default per OS)')
+    .option('--disk-size <size>', 'size of the new disk, e.g. 20G (default per OS)')
+    .option('--disk <path>', 'use an existing disk image instead of creating one')
+    .option('--cdrom <path>', 'installer CD/DVD image')
+    .option('--cpu <name>', 'CPU model, e.g. g3, g4, 7410 (default per OS and accelerator)')
+    .option('--net <mode>', 'user | tap:IFACE | none', 'user')
+    .option('--nic <model>', 'sungem | rtl8139 (default per OS)')
+    .option('--resolution <WxH>', 'firmware screen, e.g. 1024x768 or 1024x768x32')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac create tiger --os tiger --cdrom ~/isos/tiger.iso
+  $ talos-mac create os9 --os 9.2 --ram 512 --disk-size 4G --cdrom "OS 9.2.iso"
+  $ talos-mac create leo --os leopard --disk ~/old/leopard.qcow2 --net tap:tap0
+
+The definition goes to $XDG_CONFIG_HOME/talos-mac/guests/NAME.toml (commented, editable),
+the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
+    )
+    .action(async (name: string, opts: import('../guests/create.js').CreateOptions) => {
+      const { createCommand } = await import('./create.js');
+      setExit(await createCommand(name, opts));
+    });
+
+  program
+    .command('list')
+    .description('list guests')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac list\n  $ talos-mac list --json | jq -r ".[].name"')
+    .action(async (opts: { json?: boolean }) => {
+      const { listCommand } = await import('./list.js');
+      setExit(await listCommand(opts));
+    });
+
+  program
+    .command('show')
+    .description("show a guest's definition and its OS's notes")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac show tiger\n  $ talos-mac show tiger --json')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const { showCommand } = await import('./show.js');
+      setExit(await showCommand(name, opts));
+    });
+
+  program
+    .command('rm')
+    .description('remove a guest definition (the disk is kept unless --delete-disk)')
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .option('--delete-disk', 'also delete the disk image (asks first)')
+    .option('-y, --yes', 'do not ask')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac rm tiger                      definition only; the disk stays\n  $ talos-mac rm tiger --delete-disk --yes')
+    .action(async (name: string, opts: import('./rm.js').RmOptions) => {
+      const { rmCommand } = await import('./rm.js');
+      setExit(await rmCommand(name, opts));
+    });
+
+  program
+    .command('launch')
+    .description('boot a guest in QEMU mac99 (KVM-PR when the host is ready, else TCG)')
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('[qemu-args...]', 'after --: raw arguments appended to the QEMU command')
+    .option('--accel <mode>', 'auto | kvm | tcg', 'auto')
+    .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
+    .option('--force', 'with --accel kvm: try an OS or CPU not known to work under KVM-PR')
+    .option('--display <mode>', 'window | serial (firmware console on this terminal) | none', 'window')
+    .option('--print-cmd', 'print the QEMU command instead of running it')
+    .option('--json', 'with --print-cmd: the argv as a JSON array')
+    .option('--detach', 'run in the background (talos-mac status/stop/kill NAME)')
+    .option('--paused', 'start with the CPU stopped (QEMU -S)')
+    .option('--timeout <seconds>', 'stop QEMU after this long')
+    .addOption(new Option('--host-snapshot <dir>', 'decide KVM-PR against a host snapshot (testing)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac launch tiger                   boot the disk (KVM-PR if ready, else TCG; says why)
+  $ talos-mac launch tiger --install         boot the installer CD under TCG
+  $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable
+  $ talos-mac launch tiger --detach          in the background; then talos-mac status tiger
+  $ talos-mac launch tiger -- -d guest_errors   extra QEMU arguments
+
+QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are explained.`,
+    )
+    .action(async (name: string, extra: string[], opts: import('./launch.js').LaunchFlags) => {
+      const { launchCli } = await import('./launch.js');
+      setExit(await launchCli(name, extra, opts));
+    });
+
+  program
+    .command('status')
+    .description('is a guest running? (exit 0 running, 1 not)')
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac status tiger\n  $ talos-mac status tiger --json')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const { statusCommand } = await import('./status.js');
+      setExit(await statusCommand(name, opts));
+    });
+
+  program
+    .command('stop')
+    .description('quit a running guest\'s QEMU cleanly (QMP quit; shut the guest OS down first)')
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac stop tiger')
+    .action(async (name: string) => {
+      const { stopCommand } = await import('./stop.js');
+      setExit(await stopCommand(name));
+    });
+
+  program
+    .command('kill')
+    .description("kill a guest's QEMU at once (SIGKILL), when stop gets no answer")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac kill tiger')
+    .action(async (name: string) => {
+      const { killCommand } = await import('./kill.js');
+      setExit(await killCommand(name));
+    });
+
+  program
+    .command('demo')
+    .description('boot a tiny self-made Mac disk (no Mac OS media needed) on the serial console')
+    .option('--accel <mode>', 'auto | kvm | tcg', 'tcg')
+    .option('--timeout <seconds>', 'give up after this long', '60')
+    .option('--print-cmd', 'print the QEMU command instead of running it')
+    .option('--json', 'with --print-cmd: the argv as a JSON array')
+    .option('--image <path>', 'boot this demo image instead of building one (for hosts without xorriso)')
+    .addOption(new Option('--work-dir <dir>', 'build the demo image here and keep it').hideHelp())
+    .addOption(new Option('--host-snapshot <dir>', 'decide KVM-PR against a host snapshot (testing)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac demo                 TCG: firmware output, which device it booted from, exit 0
+  $ talos-mac demo --accel kvm     on a POWER9 host ready for KVM-PR
+  $ talos-mac demo --image ~/.cache/talos-mac/demo-disk-*.qcow2   an image built on another machine
+
+Needs qemu-system-ppc, qemu-img and xorriso.`,
+    )
+    .action(async (opts: import('./demo.js').DemoFlags) => {
+      const { demoCli } = await import('./demo.js');
+      setExit(await demoCli(opts));
+    });
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
   const program = buildProgram((code) => {
@@ -119,6 +304,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE;
     }
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return exitCode;
     if (err instanceof UserError) {
       process.stderr.write(`talos-mac: ${err.message}\n`);
       return err.exitCode;

@@ -2,7 +2,7 @@ import type { Host } from '../host/host.js';
 import { boardName, mmuFromCpuInfo } from '../parse/cpuinfo.js';
 import { qemuVersion } from '../parse/qemu.js';
 import { doctorChecks } from '../steps/checks/index.js';
-import { assessKvmPr } from '../steps/checks/kvm-pr-verdict.js';
+import { assessKvmPr, PR_VERDICT_TEXT } from '../steps/checks/kvm-pr-verdict.js';
 import { Facts } from '../steps/facts.js';
 import { verifyAll } from '../steps/runner.js';
 import { statusOf, type CheckStatus, type Step } from '../steps/step.js';
@@ -25,17 +25,22 @@ export function selectChecks(ids: readonly string[]): Step[] {
 
 function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], strict: boolean): DoctorReport['verdict'] {
   const problems = checks.filter((c) => c.status === 'fail' || (strict && c.status === 'warn'));
+  const unknown = checks.filter((c) => c.state === 'unknown' && c.status === 'warn').length;
+  const reboot = checks.some((c) => c.state === 'reboot-required') ? ' Reboot to finish what is already configured.' : '';
   const qemuOk = !checks.some((c) => c.category === 'QEMU' && c.status === 'fail');
   if (problems.length === 0) {
     if (kvmPr === 'ready') return { kind: 'ready', text: 'Ready for KVM-PR guests.' };
-    if (kvmPr === 'not-applicable') return { kind: 'tcg-only', text: 'TCG only: this is not a POWER host, so guests run under QEMU\'s TCG (slower, but they work).' };
-    return { kind: 'tcg-only', text: 'No failures among the checks that ran; KVM-PR readiness was not fully checked.' };
+    const unsure = unknown > 0 ? ` (${unknown} check${unknown === 1 ? '' : 's'} could not tell: see the warnings)` : '';
+    if (kvmPr === 'not-applicable') return { kind: 'tcg-only', text: `TCG only: this is not a POWER host, so guests run under QEMU's TCG (slower, but they work).${unsure}` };
+    const why = unknown > 0 ? `${unknown} check${unknown === 1 ? '' : 's'} could not tell (see the warnings)` : 'KVM-PR readiness was not fully checked';
+    return { kind: 'tcg-only', text: `No failures, but ${why}: assume TCG only.${reboot}` };
   }
   const n = problems.length;
   const list = problems.map((c) => c.title).join('; ');
+  const pr = kvmPr === 'not-applicable' || kvmPr === 'ready' || kvmPr === 'unknown' ? '' : ` KVM-PR: ${PR_VERDICT_TEXT[kvmPr]}.`;
   const bySetup = problems.some((c) => c.fix?.bySetup) ? ' `talos-mac setup` can fix what it marks.' : '';
   const tcg = qemuOk && kvmPr !== 'ready' ? ' TCG guests work meanwhile.' : '';
-  return { kind: 'problems', text: `${n} problem${n === 1 ? '' : 's'}: ${list}.${tcg}${bySetup}` };
+  return { kind: 'problems', text: `${n} problem${n === 1 ? '' : 's'}: ${list}.${pr}${reboot}${tcg}${bySetup}` };
 }
 
 export async function runDoctor(host: Host, steps: readonly Step[], strict = false): Promise<DoctorReport> {

@@ -19,6 +19,15 @@ export function fileType(s: Stats): PathInfo['type'] {
   return 'other';
 }
 
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 async function can(path: string, mode: number): Promise<boolean> {
   try {
     await access(path, mode);
@@ -77,16 +86,25 @@ export class LiveHost implements Host {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('run: empty argv');
     const { execa } = await import('execa');
-    const result = await execa(file, args, {
+    // Own process group, so a timeout kills the command's children too: a script that hangs in
+    // `sleep` would otherwise hold the output pipe open long after the script itself was killed.
+    const child = execa(file, args, {
       reject: false,
       stdin: 'ignore',
-      timeout: options.timeoutMs ?? commandTimeoutMs(this.env),
-      forceKillAfterDelay: 1000,
+      detached: true,
       env: { ...this.env, LC_ALL: 'C', LANG: 'C' },
       extendEnv: false,
       stripFinalNewline: false,
       maxBuffer: 16 * 1024 * 1024,
     });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid, 'SIGTERM');
+      setTimeout(() => killGroup(child.pid, 'SIGKILL'), 1000).unref();
+    }, options.timeoutMs ?? commandTimeoutMs(this.env));
+    const result = await child;
+    clearTimeout(timer);
     const code = (result as { code?: string }).code;
     return {
       argv: [...argv],
@@ -94,7 +112,7 @@ export class LiveHost implements Host {
       stdout: String(result.stdout ?? ''),
       stderr: String(result.stderr ?? ''),
       notFound: code === 'ENOENT',
-      timedOut: result.timedOut === true,
+      timedOut,
     };
   }
 }

@@ -1,14 +1,30 @@
 import { disableRadixValue } from './cmdline.js';
 
-/** Value of a shell assignment's right-hand side as `sh` would see it (one word: quotes joined). */
-export function shellWordValue(raw: string): string {
+/**
+ * Value of a shell assignment's right-hand side as `sh` would see it: one word, quotes joined,
+ * `$NAME` / `${NAME}` expanded from `vars` outside single quotes (unknown names are empty).
+ */
+export function shellWordValue(raw: string, vars: Readonly<Record<string, string | undefined>> = {}): string {
   let out = '';
   let i = 0;
+  const expand = (): void => {
+    const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(raw.slice(i));
+    if (!m) {
+      out += raw[i++];
+      return;
+    }
+    out += vars[m[1] ?? m[2]!] ?? '';
+    i += m[0].length;
+  };
   while (i < raw.length) {
     const c = raw[i]!;
     if (c === '"') {
       i++;
       while (i < raw.length && raw[i] !== '"') {
+        if (raw[i] === '$') {
+          expand();
+          continue;
+        }
         if (raw[i] === '\\' && i + 1 < raw.length && '"\\$`'.includes(raw[i + 1]!)) i++;
         out += raw[i++];
       }
@@ -19,6 +35,8 @@ export function shellWordValue(raw: string): string {
       i++;
     } else if (/\s/.test(c) || c === '#' || c === ';') {
       break;
+    } else if (c === '$') {
+      expand();
     } else {
       if (c === '\\' && i + 1 < raw.length) i++;
       out += raw[i++];
@@ -27,15 +45,25 @@ export function shellWordValue(raw: string): string {
   return out;
 }
 
-/** The last assignment of each GRUB_CMDLINE_LINUX* variable in /etc/default/grub (comments ignored). */
-export function grubDefaultCmdlines(text: string): { linux?: string; linuxDefault?: string } {
-  const found: { linux?: string; linuxDefault?: string } = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)=(.*)$/.exec(line);
-    if (!m) continue;
-    const value = shellWordValue(m[2]!);
-    if (m[1] === 'GRUB_CMDLINE_LINUX') found.linux = value;
-    else found.linuxDefault = value;
+export interface GrubCmdlines {
+  linux?: string;
+  linuxDefault?: string;
+}
+
+/**
+ * GRUB_CMDLINE_LINUX and _DEFAULT after sourcing each text in order, as grub-mkconfig does with
+ * /etc/default/grub then /etc/default/grub.d/*.cfg; "$GRUB_CMDLINE_LINUX …" extends the earlier value.
+ */
+export function grubDefaultCmdlines(...texts: string[]): GrubCmdlines {
+  const found: GrubCmdlines = {};
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const m = /^\s*(?:export\s+)?(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)=(.*)$/.exec(line);
+      if (!m) continue;
+      const value = shellWordValue(m[2]!, { GRUB_CMDLINE_LINUX: found.linux, GRUB_CMDLINE_LINUX_DEFAULT: found.linuxDefault });
+      if (m[1] === 'GRUB_CMDLINE_LINUX') found.linux = value;
+      else found.linuxDefault = value;
+    }
   }
   return found;
 }

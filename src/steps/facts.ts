@@ -2,7 +2,7 @@ import { describeCommandFailure, type CommandResult, type Host, type PathInfo } 
 import { parseCpuInfo, type CpuInfo } from '../parse/cpuinfo.js';
 import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
-import { blsOptions, grubCfgKernelArgs, grubDefaultCmdlines } from '../parse/bootloader.js';
+import { blsOptions, grubCfgKernelArgs, grubDefaultCmdlines, type GrubCmdlines } from '../parse/bootloader.js';
 
 /** A fact, or why it could not be read: checks turn the reason into an `unknown` state. */
 export type Fact<T> = { ok: true; value: T; source: string } | { ok: false; reason: string };
@@ -16,7 +16,7 @@ export interface BootConfig {
   cmdlines: string[];
   unreadable: string[];
   /** GRUB_CMDLINE_LINUX / _DEFAULT from /etc/default/grub, when that file exists. */
-  defaultGrub?: { linux?: string; linuxDefault?: string };
+  defaultGrub?: GrubCmdlines;
 }
 
 export interface QemuFacts {
@@ -182,7 +182,15 @@ export class Facts {
     return this.once('boot', async () => {
       const result: BootConfig = { kind: 'none', files: [], cmdlines: [], unreadable: [] };
       const def = await this.text('/etc/default/grub');
-      if (def.ok) result.defaultGrub = grubDefaultCmdlines(def.value);
+      if (def.ok) {
+        const dropIns = await this.host.readDir('/etc/default/grub.d');
+        const extra: string[] = [];
+        for (const name of dropIns.ok ? dropIns.entries.filter((e) => e.endsWith('.cfg')) : []) {
+          const t = await this.text(`/etc/default/grub.d/${name}`);
+          if (t.ok) extra.push(t.value);
+        }
+        result.defaultGrub = grubDefaultCmdlines(def.value, ...extra);
+      }
 
       const entries = await this.host.readDir('/boot/loader/entries');
       const confs = entries.ok ? entries.entries.filter((e) => e.endsWith('.conf')) : [];

@@ -19,7 +19,7 @@ const prLoaded: Step = {
     if (a.verdict === 'new-kernel-needed' || a.verdict === 'module-must-be-built') {
       return {
         state: 'blocked',
-        summary: `kvm_pr is not loaded: ${a.verdict === 'new-kernel-needed' ? 'a kernel with KVM-PR is needed first' : 'the module must be built first'}${radix ? ', and the hash MMU' : ''}`,
+        summary: `kvm_pr is not loaded: it needs ${a.verdict === 'new-kernel-needed' ? 'a kernel with KVM-PR' : 'the module built'}${radix ? ' and the hash MMU' : ''} first`,
         detail: a.reason,
       };
     }
@@ -69,10 +69,12 @@ const device: Step = {
     if (skip) return skip;
     const [dev, a] = await Promise.all([ctx.facts.pathInfo('/dev/kvm'), assessKvmPr(ctx.facts)]);
     if (!dev.exists) {
+      // Counted once, under kvm.pr-loaded: /dev/kvm appears when a KVM module loads.
+      if (a.verdict !== 'ready') return { state: 'blocked', status: 'skip', summary: '/dev/kvm does not exist yet: it appears when kvm_pr loads' };
       return {
-        state: 'blocked',
-        summary: '/dev/kvm does not exist (it appears when a KVM module loads)',
-        ...(a.verdict === 'module-needs-loading' ? { fix: { text: 'Load kvm_pr.', commands: ['sudo modprobe kvm_pr'], bySetup: true } } : {}),
+        state: 'todo',
+        summary: '/dev/kvm does not exist although kvm_pr is loaded (is devtmpfs/udev running?)',
+        fix: { text: 'Create the device node, or reload the module.', commands: ['sudo modprobe -r kvm_pr kvm', 'sudo modprobe kvm_pr'] },
       };
     }
     const owner = dev.gid !== undefined ? await ctx.facts.groupName(dev.gid) : undefined;

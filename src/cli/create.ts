@@ -1,0 +1,22 @@
+import { writeOut } from '../ui/output.js';
+import { createGuest, type CreateOptions } from '../guests/create.js';
+import { guestOs } from '../guests/definition.js';
+import { GuestStore } from '../guests/store.js';
+import { LiveHost } from '../host/live-host.js';
+import { EXIT } from './exit-codes.js';
+
+export async function createCommand(name: string, opts: CreateOptions): Promise<number> {
+  const store = new GuestStore();
+  const { guest, file, createdDisk } = await createGuest(store, new LiveHost(), name, opts);
+  const os = guestOs(guest);
+  const lines = [
+    `Created ${guest.name}: ${os.title}, ${guest.ram} MiB`,
+    `  definition  ${file}`,
+    `  disk        ${guest.disk} (${guest.disk_format}${createdDisk ? ', new' : ', existing'})`,
+    ...(guest.cdrom ? [`  CD          ${guest.cdrom}`] : []),
+    ...os.notes.map((n) => `  note: ${n}`),
+    guest.cdrom ? `Next: talos-mac launch ${guest.name} --install` : `Next: talos-mac launch ${guest.name}`,
+  ];
+  writeOut(lines.join('\n') + '\n');
+  return EXIT.OK;
+}

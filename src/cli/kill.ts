@@ -1,0 +1,1 @@
+export { killCommand } from '../launch/control.js';

@@ -1,0 +1,29 @@
+import { writeOut } from '../ui/output.js';
+import { guestOs } from '../guests/definition.js';
+import { GuestStore } from '../guests/store.js';
+import { runningPid, runtimeFiles } from '../launch/state.js';
+import { EXIT } from './exit-codes.js';
+
+export async function listCommand(opts: { json?: boolean }): Promise<number> {
+  const store = new GuestStore();
+  const rows = await Promise.all(
+    (await store.list()).map(async (e) => ({ ...e, running: (await runningPid(runtimeFiles(store.paths, e.name))) !== undefined })),
+  );
+  if (opts.json) {
+    const doc = rows.map((r) => (r.guest ? { ...r.guest, file: store.file(r.name), running: r.running, valid: true } : { name: r.name, file: store.file(r.name), valid: false, problem: r.problem }));
+    writeOut(JSON.stringify(doc, null, 2) + '\n');
+    return EXIT.OK;
+  }
+  if (rows.length === 0) {
+    writeOut(`No guests yet. Create one: talos-mac create tiger --os tiger --cdrom tiger.iso   (or try: talos-mac demo)\n`);
+    return EXIT.OK;
+  }
+  const w = Math.max(4, ...rows.map((r) => r.name.length));
+  const lines = [`${'NAME'.padEnd(w)}  ${'OS'.padEnd(24)}  ${'RAM'.padStart(9)}  STATE`];
+  for (const r of rows) {
+    if (!r.guest) lines.push(`${r.name.padEnd(w)}  INVALID: ${r.problem?.split('\n').slice(0, 2).join(' ')}`);
+    else lines.push(`${r.name.padEnd(w)}  ${guestOs(r.guest).title.padEnd(24)}  ${`${r.guest.ram} MiB`.padStart(9)}  ${r.running ? 'running' : 'stopped'}`);
+  }
+  writeOut(lines.join('\n') + '\n');
+  return rows.some((r) => !r.guest) ? EXIT.FAILED : EXIT.OK;
+}

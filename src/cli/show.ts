@@ -1,0 +1,28 @@
+import { writeOut } from '../ui/output.js';
+import { guestOs } from '../guests/definition.js';
+import { GuestStore } from '../guests/store.js';
+import { EXIT } from './exit-codes.js';
+
+export async function showCommand(name: string, opts: { json?: boolean }): Promise<number> {
+  const store = new GuestStore();
+  const g = await store.read(name);
+  const os = guestOs(g);
+  if (opts.json) {
+    writeOut(JSON.stringify({ ...g, file: store.file(name), osTitle: os.title }, null, 2) + '\n');
+    return EXIT.OK;
+  }
+  const rows: Array<[string, string]> = [
+    ['OS', os.title],
+    ['RAM', `${g.ram} MiB`],
+    ['CPU', g.cpu ?? `default (${os.tcg.defaultCpu} under TCG${os.kvm.works ? `, ${os.kvm.defaultCpu} under KVM-PR` : ''})`],
+    ['KVM-PR', os.kvm.works ? `yes: ${os.kvm.note}` : `no: ${os.kvm.note}`],
+    ['Disk', `${g.disk} (${g.disk_format})`],
+    ['CD', g.cdrom ?? 'none'],
+    ['Network', `${g.net}${g.net === 'none' ? '' : `, ${g.nic ?? os.nics[0]}`}`],
+    ['Display', g.resolution],
+    ['Definition', store.file(name)],
+  ];
+  const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`)];
+  writeOut(lines.join('\n') + '\n');
+  return EXIT.OK;
+}

@@ -1,0 +1,1 @@
+export { stopCommand } from '../launch/control.js';

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { access, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { describeCommandFailure, type Host } from '../host/host.js';
+
+export const DEMO_MARKER = 'TALOS-MAC-DEMO';
+
+/**
+ * A CHRP boot script: OpenBIOS runs it when it is the blessed `tbxi` file of an HFS+ volume
+ * with an Apple partition map (KNOWLEDGE §2). `&device;` expands to the device it booted from.
+ */
+export function bootScript(marker: string): string {
+  return [
+    '<CHRP-BOOT>',
+    '<COMPATIBLE>',
+    'MacRISC MacRISC3 MacRISC4',
+    '</COMPATIBLE>',
+    '<DESCRIPTION>',
+    'talos-mac demo',
+    '</DESCRIPTION>',
+    '<BOOT-SCRIPT>',
+    `." ${marker} booted from &device;" cr`,
+    'power-off',
+    '</BOOT-SCRIPT>',
+    '</CHRP-BOOT>',
+    '',
+  ].join('\n');
+}
+
+export function bootedFrom(console: string, marker = DEMO_MARKER): string | undefined {
+  return new RegExp(`${marker} booted from (\\S+)`).exec(console)?.[1];
+}
+
+async function run(host: Host, argv: string[], what: string): Promise<void> {
+  const r = await host.run(argv, { timeoutMs: 60_000 });
+  if (r.exitCode === 0) return;
+  const hint = r.notFound ? ` Install it (Debian/Ubuntu: sudo apt-get install ${argv[0] === 'xorriso' ? 'xorriso' : 'qemu-utils'}).` : '';
+  throw new UserError(`could not build the ${what}: ${describeCommandFailure(r)}.${hint}`, 1);
+}
+
+/**
+ * Builds a tiny bootable mac99 image in `dir` with xorriso: `disk` → a qcow2 hard disk
+ * (512-byte partition map blocks), `cd` → an ISO for -cdrom (2048-byte blocks). Returns its path.
+ */
+export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd', marker = DEMO_MARKER): Promise<string> {
+  const tree = join(dir, `${kind}-tree`);
+  await mkdir(join(tree, 'System'), { recursive: true });
+  await writeFile(join(tree, 'System', 'Boot'), bootScript(marker));
+  const raw = join(dir, kind === 'cd' ? 'boot-cd.iso' : 'boot-disk.img');
+  await run(
+    host,
+    ['xorriso', '-as', 'mkisofs', '-quiet', '-R', '-J', '-hfsplus', '-apm-block-size', kind === 'cd' ? '2048' : '512',
+      '-hfsplus-file-creator-type', 'chrp', 'tbxi', '/System/Boot', '-hfs-bless-by', 'p', '/System', '-V', marker.slice(0, 32), '-o', raw, tree],
+    `${kind === 'cd' ? 'CD' : 'disk'} image with xorriso`,
+  );
+  await rm(tree, { recursive: true, force: true });
+  if (kind === 'cd') return raw;
+  const qcow2 = join(dir, 'boot-disk.qcow2');
+  await run(host, ['qemu-img', 'convert', '-q', '-O', 'qcow2', raw, qcow2], 'disk image with qemu-img');
+  await rm(raw, { force: true });
+  return qcow2;
+}
+
+/**
+ * The demo disk, built on first use into the cache and reused: its name carries a hash of the
+ * boot script, so a new talos-mac with a new script builds a new one. Published with link(2),
+ * so concurrent first runs never replace each other's file.
+ */
+export async function cachedDemoDisk(host: Host, cacheDir: string): Promise<string> {
+  const id = createHash('sha256').update(bootScript(DEMO_MARKER)).update('disk-512-v1').digest('hex').slice(0, 12);
+  const path = join(cacheDir, `demo-disk-${id}.qcow2`);
+  try {
+    await access(path);
+    return path;
+  } catch {
+    /* build it */
+  }
+  await mkdir(cacheDir, { recursive: true });
+  const work = await mkdtemp(join(cacheDir, '.build-'));
+  try {
+    await link(await buildBootImage(host, work, 'disk'), path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return path;
+}

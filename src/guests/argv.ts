@@ -1,0 +1,85 @@
+import type { OsEntry } from './catalog.js';
+import type { Guest } from './definition.js';
+
+export type Accel = 'kvm' | 'tcg';
+/** window: QEMU's own window; serial: firmware console on this terminal, no window; none: headless. */
+export type Display = 'window' | 'serial' | 'none';
+
+export interface QemuPlan {
+  guest: Guest;
+  os: OsEntry;
+  accel: Accel;
+  cpu: string;
+  /** disk: boot the hard disk; cd: boot the CD (installing). */
+  boot: 'disk' | 'cd';
+  display: Display;
+  /** QMP sockets: `control` for status/stop, `events` for the launcher watching this run. */
+  qmp?: { control: string; events?: string };
+  pidFile?: string;
+  /** Writes to the disk go to a temporary overlay (snapshot=on): the image is only read. */
+  discardWrites?: boolean;
+  /** -S: start with the CPU stopped (QMP `cont` starts it). */
+  paused?: boolean;
+  /** Raw QEMU arguments after `--`. */
+  extra?: readonly string[];
+  qemu?: string;
+}
+
+/** Under KVM-PR, all QEMU threads on one SMT4 core, else "random system stalls" (Talospace part 2). */
+export const KVM_TASKSET = ['taskset', '-a', '-c', '0-3'] as const;
+
+/**
+ * OpenBIOS sometimes misses the IDE drive under host load and stops at its prompt; booting
+ * again in place fixes it (45/45 boots under load, KNOWLEDGE §2). The newline is part of the value.
+ */
+export const BOOT_RETRY = 'boot-command=boot\nreset-all';
+
+/** QEMU option values are comma-separated: a literal comma in a path is written twice. */
+export const optValue = (s: string): string => s.replaceAll(',', ',,');
+
+/** The complete argv (program first) that runs a guest. Pure: same plan, same argv. */
+export function buildQemuArgv(p: QemuPlan): string[] {
+  const { guest: g, os } = p;
+  const nic = g.nic ?? os.nics[0] ?? 'sungem';
+  const argv: string[] = [...(p.accel === 'kvm' ? KVM_TASKSET : []), p.qemu ?? 'qemu-system-ppc'];
+  argv.push('-name', optValue(g.name));
+  argv.push('-M', `mac99,via=${os.via}`, '-accel', p.accel, '-cpu', p.cpu, '-m', String(g.ram), '-g', g.resolution);
+  argv.push('-prom-env', 'auto-boot?=true');
+  for (const env of os.promEnv) argv.push('-prom-env', env);
+  argv.push('-prom-env', BOOT_RETRY);
+  argv.push('-drive', `file=${optValue(g.disk)},format=${g.disk_format},if=none,id=hd0${p.discardWrites ? ',snapshot=on' : ''}`, '-device', 'ide-hd,drive=hd0,bus=ide.0');
+  if (g.cdrom !== undefined) {
+    argv.push('-drive', `file=${optValue(g.cdrom)},format=raw,media=cdrom,readonly=on,if=none,id=cd0`, '-device', 'ide-cd,drive=cd0,bus=ide.1');
+  }
+  // -boot reads only its first letter (KNOWLEDGE §2): c = first hard disk, d = CD.
+  argv.push('-boot', p.boot === 'cd' ? 'd' : 'c');
+  if (g.net === 'none') argv.push('-nic', 'none');
+  else {
+    const backend = g.net === 'user' ? 'user,id=net0' : `tap,id=net0,ifname=${g.net.slice(4)},script=no,downscript=no`;
+    argv.push('-netdev', backend, '-device', `${nic},netdev=net0`);
+  }
+  if (os.pointer === 'usb-tablet') argv.push('-device', 'usb-tablet');
+  // -nographic puts the firmware console on this terminal; -display none alone does not (KNOWLEDGE §2).
+  if (p.display === 'serial') argv.push('-nographic');
+  else if (p.display === 'none') argv.push('-display', 'none');
+  if (p.qmp) {
+    argv.push('-qmp', `unix:${optValue(p.qmp.control)},server=on,wait=off`);
+    if (p.qmp.events) argv.push('-qmp', `unix:${optValue(p.qmp.events)},server=on,wait=off`);
+  }
+  if (p.pidFile) argv.push('-pidfile', p.pidFile);
+  if (p.paused) argv.push('-S');
+  argv.push(...(p.extra ?? []));
+  return argv;
+}
+
+/** POSIX shell quoting: bare when safe, '…' otherwise, $'…' for control characters (the boot-retry newline). */
+export function shellQuote(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  if (/[\x00-\x1f\x7f]/.test(arg)) {
+    const body = arg.replace(/[\\']/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+    return `$'${body}'`;
+  }
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+export const shellCommand = (argv: readonly string[]): string => argv.map(shellQuote).join(' ');

@@ -1,0 +1,54 @@
+import { parse, stringify, TomlError } from 'smol-toml';
+import { UserError } from '../errors.js';
+import { MAC99_MAX_RAM_MB, MIN_RAM_MB, OS_CATALOG } from './catalog.js';
+import { describeIssues, guestOs, GuestSchema, NICS, type Guest } from './definition.js';
+
+const q = (v: unknown): string => stringify({ v }).slice(4).trim();
+
+/** The definition as a commented TOML file a person can edit; `parseDefinition` reads it back. */
+export function renderDefinition(g: Guest): string {
+  const os = guestOs(g);
+  const opt = (key: string, value: string | undefined, example: string): string => (value === undefined ? `# ${key} = ${q(example)}` : `${key} = ${q(value)}`);
+  return [
+    `# talos-mac guest "${g.name}": edit freely, talos-mac checks this file every time it reads it.`,
+    `# Start it: talos-mac launch ${g.name}    Show the QEMU command: talos-mac launch ${g.name} --print-cmd`,
+    '',
+    `name = ${q(g.name)}`,
+    `# ${os.title}. One of: ${OS_CATALOG.map((o) => o.id).join(', ')} (codenames such as tiger work too).`,
+    `os = ${q(g.os)}`,
+    `# RAM in MiB, ${MIN_RAM_MB}–${MAC99_MAX_RAM_MB} (mac99 supports at most 2 GiB).`,
+    `ram = ${g.ram}`,
+    `# CPU. Leave out for the default (${os.tcg.defaultCpu} under TCG${os.kvm.works ? `, ${os.kvm.defaultCpu} under KVM-PR` : ''}).`,
+    `# TCG: ${os.tcg.cpus.join(', ')}.${os.kvm.works ? ` KVM-PR: ${os.kvm.cpus.join(', ')} only.` : ' KVM-PR: does not boot this OS.'}`,
+    opt('cpu', g.cpu, os.kvm.works ? os.kvm.defaultCpu : os.tcg.defaultCpu),
+    '# The hard disk image and its format (talos-mac never overwrites it).',
+    `disk = ${q(g.disk)}`,
+    `disk_format = ${q(g.disk_format)}`,
+    '# An installer CD or DVD image: booted by talos-mac launch --install (and when the disk is still empty).',
+    opt('cdrom', g.cdrom, '/path/to/install.iso'),
+    '# Network: "user" (NAT, no setup), "none", or "tap:IFACE" for an existing tap device.',
+    `net = ${q(g.net)}`,
+    `# Network card: ${NICS.join(' or ')}. Leave out for the default (${os.nics[0]}).`,
+    opt('nic', g.nic, os.nics[0] ?? 'sungem'),
+    '# Firmware screen size: WIDTHxHEIGHT or WIDTHxHEIGHTxDEPTH (depth 8, 15 or 32).',
+    `resolution = ${q(g.resolution)}`,
+    '',
+  ].join('\n');
+}
+
+/** Parses and validates a definition file's text; every problem names the file, the field and what is allowed. */
+export function parseDefinition(text: string, file: string, expectedName?: string): Guest {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    const where = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : '';
+    throw new UserError(`${file} is not valid TOML${where}: ${(err as Error).message.split('\n')[0]}\nFix the file, or remove it and run talos-mac create again.`);
+  }
+  const parsed = GuestSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(`${file} is not a valid guest definition; nothing was started:\n${describeIssues(parsed.error)}`);
+  if (expectedName !== undefined && parsed.data.name !== expectedName) {
+    throw new UserError(`${file}: name: "${parsed.data.name}" does not match the file name; it must be "${expectedName}" (rename the file to change a guest's name)`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,83 @@
+import { readdir, readFile, unlink } from 'node:fs/promises';
+import { UserError } from '../errors.js';
+import { parseDefinition, renderDefinition } from './definition-file.js';
+import type { Guest } from './definition.js';
+import { isErrno, writeNewFile } from './files.js';
+import { checkName } from './names.js';
+import { definitionFile, guestPaths, type GuestPaths } from './paths.js';
+
+/** Guest definitions on disk: one TOML file per guest, validated on every read. */
+export class GuestStore {
+  readonly paths: GuestPaths;
+
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    this.paths = guestPaths(env);
+  }
+
+  file(name: string): string {
+    return definitionFile(this.paths, name);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await readFile(this.file(name));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async read(name: string): Promise<Guest> {
+    checkName(name);
+    const file = this.file(name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) {
+        const known = await this.names();
+        throw new UserError(`no guest named "${name}" (${known.length ? `guests: ${known.join(', ')}` : 'none defined yet: talos-mac create NAME --os OS'})`);
+      }
+      throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    return parseDefinition(text, file, name);
+  }
+
+  async names(): Promise<string[]> {
+    try {
+      return (await readdir(this.paths.definitions)).filter((f) => f.endsWith('.toml') && !f.startsWith('.')).map((f) => f.slice(0, -5)).sort();
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw new UserError(`cannot list ${this.paths.definitions}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Every definition; an invalid one is reported, not thrown, so one bad edit does not hide the rest. */
+  async list(): Promise<Array<{ name: string; guest?: Guest; problem?: string }>> {
+    const out: Array<{ name: string; guest?: Guest; problem?: string }> = [];
+    for (const name of await this.names()) {
+      try {
+        out.push({ name, guest: await this.read(name) });
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        out.push({ name, problem: err.message });
+      }
+    }
+    return out;
+  }
+
+  async create(g: Guest): Promise<string> {
+    const file = this.file(g.name);
+    try {
+      await writeNewFile(file, renderDefinition(g));
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) throw new UserError(`a guest named "${g.name}" already exists (${file}); pick another name or talos-mac rm ${g.name}`);
+      throw err;
+    }
+    return file;
+  }
+
+  async remove(name: string): Promise<void> {
+    await unlink(this.file(name));
+  }
+}

@@ -1,0 +1,87 @@
+import { writeOut } from '../ui/output.js';
+import { UserError } from '../errors.js';
+import { GuestStore } from '../guests/store.js';
+import { QmpClient } from './qmp.js';
+import { alive, clearRuntime, runningPid, runtimeFiles, type RuntimeFiles } from './state.js';
+
+export interface GuestStatus {
+  name: string;
+  running: boolean;
+  pid?: number;
+  /** QMP run state: running, paused, shutdown, … */
+  state?: string;
+  accel?: 'kvm' | 'tcg';
+  qmp?: string;
+}
+
+const out = writeOut;
+
+async function ask<T>(socket: string, fn: (q: QmpClient) => Promise<T>): Promise<T | undefined> {
+  const q = await QmpClient.connect(socket, 3000).catch(() => undefined);
+  if (!q) return undefined;
+  try {
+    return await fn(q);
+  } finally {
+    q.close();
+  }
+}
+
+export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process.env): Promise<GuestStatus> {
+  const store = new GuestStore(env);
+  await store.read(name);
+  const f = runtimeFiles(store.paths, name);
+  const pid = await runningPid(f);
+  if (pid === undefined) return { name, running: false };
+  const info = await ask(f.control, async (q) => {
+    const status = await q.execute<{ status: string }>('query-status');
+    const kvm = await q.execute<{ enabled: boolean }>('query-kvm');
+    return { state: status.status, accel: kvm.enabled ? ('kvm' as const) : ('tcg' as const) };
+  }).catch(() => undefined);
+  return { name, running: true, pid, qmp: f.control, ...(info ?? { state: 'not answering on QMP' }) };
+}
+
+export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
+  const s = await guestStatus(name, env);
+  if (o.json) out(JSON.stringify(s, null, 2) + '\n');
+  else if (!s.running) out(`${name}: not running\n`);
+  else out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);
+  return s.running ? 0 : 1;
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** The runtime files and pid of a running guest, or a "not running" error. */
+async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number }> {
+  const store = new GuestStore(env);
+  await store.read(name);
+  const f = runtimeFiles(store.paths, name);
+  const pid = await runningPid(f);
+  if (pid === undefined) throw new UserError(`${name} is not running.`, 1);
+  return { f, pid };
+}
+
+/** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown, KNOWLEDGE §2). */
+export async function stopCommand(name: string, env = process.env): Promise<number> {
+  const { f, pid } = await runningGuest(name, env);
+  const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));
+  if (!ok) throw new UserError(`${name} (pid ${pid}) does not answer on QMP (${f.control}): use talos-mac kill ${name}.`, 1);
+  if (!(await waitGone(pid, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
+  out(`${name} stopped.\n`);
+  return 0;
+}
+
+export async function killCommand(name: string, env = process.env): Promise<number> {
+  const { f, pid } = await runningGuest(name, env);
+  process.kill(pid, 'SIGKILL');
+  if (!(await waitGone(pid, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
+  await clearRuntime(f);
+  out(`${name} killed (pid ${pid}). Its disk may need the guest's disk check on next boot.\n`);
+  return 0;
+}

@@ -1,0 +1,118 @@
+import { access, constants } from 'node:fs/promises';
+import { UserError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
+import { osById } from '../guests/catalog.js';
+import type { Guest } from '../guests/definition.js';
+import { diskIsEmpty } from '../guests/disk.js';
+import { chooseAccel, hostKvmReadiness, type AccelRequest, type HostKvm } from './accel.js';
+import { runningPid, type RuntimeFiles } from './state.js';
+
+export interface LaunchOptions {
+  accel: AccelRequest;
+  install: boolean;
+  force: boolean;
+  display: Display;
+  paused: boolean;
+  detach: boolean;
+  extra: readonly string[];
+  /** Decide KVM against a captured host instead of this machine (tests, bug reports). */
+  hostSnapshot?: string | undefined;
+  /** The disk is known to boot (the demo): skip the empty-disk check. */
+  bootableDisk?: boolean;
+  /** Never write to the disk (snapshot=on). */
+  discardWrites?: boolean;
+}
+
+export interface LaunchPlan extends QemuPlan {
+  argv: string[];
+  why: string;
+  /** Lines to print before starting (caveats, what was decided for the user). */
+  notes: string[];
+  warnings: string[];
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the host for KVM-PR, once, only when the decision needs it. */
+function hostProbe(snapshot: string | undefined): () => Promise<HostKvm> {
+  let memo: Promise<HostKvm> | undefined;
+  return () =>
+    (memo ??= (async () => {
+      if (snapshot) {
+        const { SnapshotHost } = await import('../host/snapshot-host.js');
+        return hostKvmReadiness(await SnapshotHost.open(snapshot));
+      }
+      const { LiveHost } = await import('../host/live-host.js');
+      return hostKvmReadiness(new LiveHost());
+    })());
+}
+
+/**
+ * Everything `launch` decides before starting QEMU, and every refusal: `--print-cmd` runs exactly
+ * this, so it refuses exactly what launch refuses.
+ */
+export async function planLaunch(
+  g: Guest,
+  file: string,
+  opts: LaunchOptions,
+  ctx: { host: Host; runtime: RuntimeFiles },
+): Promise<LaunchPlan> {
+  const os = osById(g.os);
+  const notes: string[] = [];
+  if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
+  if (!(await exists(g.disk))) throw new UserError(`${file}: disk: ${g.disk} does not exist. Point disk at an existing image, or create the guest again.`);
+  if (g.cdrom !== undefined && !(await exists(g.cdrom))) {
+    throw new UserError(`${file}: cdrom: ${g.cdrom} does not exist. Fix the path, or remove the cdrom line to boot without a CD.`);
+  }
+  if (g.net.startsWith('tap:')) {
+    const dev = g.net.slice(4);
+    if (!(await exists(`/sys/class/net/${dev}`))) {
+      throw new UserError(
+        `tap device ${dev} does not exist. Create it for your user:\n  sudo ip tuntap add dev ${dev} mode tap user "$USER"\n  sudo ip link set ${dev} up\n(optionally add it to a bridge), or set net = "user" in ${file}.`,
+      );
+    }
+  }
+  const pid = await runningPid(ctx.runtime);
+  if (pid !== undefined) throw new UserError(`guest ${g.name} is already running (QEMU pid ${pid}). See talos-mac status ${g.name}; stop it with talos-mac stop ${g.name}.`);
+
+  let install = opts.install;
+  if (install && g.cdrom === undefined) {
+    throw new UserError(`--install boots the installer CD, but ${g.name} has none: add cdrom = "/path/to/install.iso" to ${file}.`);
+  }
+  if (!install && !opts.bootableDisk) {
+    const empty = await diskIsEmpty(ctx.host, g.disk, g.disk_format);
+    if (empty === true) {
+      if (g.cdrom === undefined) {
+        throw new UserError(`the disk of ${g.name} is still empty and there is no CD to install from: add cdrom = "/path/to/install.iso" to ${file}, then talos-mac launch ${g.name} --install.`);
+      }
+      install = true;
+      notes.push('The disk is still empty: booting the installer CD (as with --install).');
+    }
+  }
+  const choice = await chooseAccel({ request: opts.accel, os, cpu: g.cpu, install, force: opts.force, host: hostProbe(opts.hostSnapshot) });
+  if (install) notes.push(...os.notes.filter((n) => /installer/i.test(n)));
+  if (install) notes.push(`Booting the CD ${g.cdrom}: after installing, quit and run talos-mac launch ${g.name} to boot the disk${os.kvm.works ? ' (under KVM-PR when the host is ready)' : ''}.`);
+  if (os.pointer === 'grab' && opts.display === 'window') notes.push('The mouse is grabbed when you click in the window: Ctrl-Alt-G releases it.');
+  const plan: QemuPlan = {
+    guest: g,
+    os,
+    accel: choice.accel,
+    cpu: choice.cpu,
+    boot: install ? 'cd' : 'disk',
+    display: opts.display,
+    qmp: { control: ctx.runtime.control, ...(opts.detach ? {} : { events: ctx.runtime.events }) },
+    pidFile: ctx.runtime.pid,
+    paused: opts.paused,
+    ...(opts.discardWrites ? { discardWrites: true } : {}),
+    extra: opts.extra,
+  };
+  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: choice.warnings };
+}

@@ -1,0 +1,175 @@
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { shellCommand } from '../guests/argv.js';
+import { explainQemuError, tail, type ErrorContext, type KnownError } from './qemu-errors.js';
+import { QmpClient } from './qmp.js';
+
+export type Outcome =
+  /** The guest powered itself off (QMP SHUTDOWN reason guest-shutdown). */
+  | 'powered-off'
+  /** QMP quit: talos-mac stop, or another QMP client. */
+  | 'quit'
+  /** The QEMU window was closed. */
+  | 'window-closed'
+  /** QEMU ended on a signal (SIGTERM, SIGINT, or talos-mac kill). */
+  | 'signal'
+  /** talos-mac stopped it because --timeout passed. */
+  | 'timeout'
+  /** QEMU exited non-zero: it failed to start or crashed. */
+  | 'failed'
+  /** Exit status 0 without a SHUTDOWN event talos-mac saw. */
+  | 'exited';
+
+export interface RunResult {
+  outcome: Outcome;
+  exitCode: number | null;
+  signal?: string;
+  /** SHUTDOWN event reason, when one was seen. */
+  reason?: string;
+  stderr: string;
+  known?: KnownError;
+  ms: number;
+}
+
+export interface RunOptions {
+  log: string;
+  /** QMP socket the launcher listens on for the SHUTDOWN event. */
+  events?: string;
+  /** Firmware console (with -nographic): forwarded here as it arrives; also written to the log. */
+  onConsole?: (chunk: string) => void;
+  /** Stop QEMU after this long (QMP quit, then SIGKILL). */
+  timeoutMs?: number;
+  errorContext?: ErrorContext;
+}
+
+async function openLog(log: string, argv: readonly string[], label: string): Promise<number> {
+  await mkdir(dirname(log), { recursive: true });
+  const fd = openSync(log, 'a');
+  writeSync(fd, `\n--- ${new Date().toISOString()} ${label}\n$ ${shellCommand(argv)}\n`);
+  return fd;
+}
+
+/**
+ * QEMU exits 0 for guest power-off, QMP quit and SIGTERM alike (KNOWLEDGE §2): the SHUTDOWN
+ * event's reason tells them apart.
+ */
+function outcomeOf(exitCode: number | null, signal: string | undefined, reason: string | undefined, timedOut: boolean): Outcome {
+  if (timedOut) return 'timeout';
+  if (signal) return 'signal';
+  if (exitCode !== 0) return 'failed';
+  switch (reason) {
+    case 'guest-shutdown':
+      return 'powered-off';
+    case 'host-qmp-quit':
+      return 'quit';
+    case 'host-ui':
+      return 'window-closed';
+    case 'host-signal':
+      return 'signal';
+    default:
+      return 'exited';
+  }
+}
+
+/**
+ * QEMU is started with node's spawn (an argv array, never a shell), not execa: a guest is a
+ * long-lived process whose streams and signals we handle ourselves, and execa's ~85 ms import
+ * would be most of `talos-mac demo`'s overhead over plain QEMU (scripts/bench/demo.mjs).
+ */
+function spawnQemu(argv: readonly string[], stdio: import('node:child_process').StdioOptions, detached = false) {
+  return import('node:child_process').then(({ spawn }) => {
+    const [file, ...args] = argv as [string, ...string[]];
+    const sub = spawn(file, args, { stdio, detached });
+    const ended = new Promise<{ exitCode: number | null; signal?: string; error?: Error }>((resolve) => {
+      sub.once('error', (error) => resolve({ exitCode: null, error }));
+      sub.once('close', (code, signal) => resolve({ exitCode: code, ...(signal ? { signal } : {}) }));
+    });
+    return { sub, ended };
+  });
+}
+
+/** Runs QEMU in the foreground: stderr to the log and read, the console (if any) to `onConsole`. */
+export async function runForeground(argv: readonly string[], o: RunOptions): Promise<RunResult> {
+  const fd = await openLog(o.log, argv, 'launch');
+  const t0 = Date.now();
+  const { sub, ended } = await spawnQemu(argv, [o.onConsole && process.stdin.isTTY ? 'inherit' : 'ignore', o.onConsole ? 'pipe' : 'ignore', 'pipe']);
+  let stderr = '';
+  sub.stderr?.setEncoding('utf8');
+  sub.stderr?.on('data', (chunk: string) => {
+    stderr += chunk;
+    writeSync(fd, chunk);
+  });
+  sub.stdout?.setEncoding('utf8');
+  sub.stdout?.on('data', (chunk: string) => {
+    writeSync(fd, chunk);
+    o.onConsole?.(chunk);
+  });
+  let running = true;
+  let reason: string | undefined;
+  let qmp: QmpClient | undefined;
+  const watching = o.events
+    ? QmpClient.connectWhenReady(o.events, () => running).then((c) => {
+        qmp = c;
+        c?.onEvent((e) => {
+          if (e.event === 'SHUTDOWN') reason = String(e.data?.['reason'] ?? '');
+        });
+      })
+    : Promise.resolve();
+  let timedOut = false;
+  const timer =
+    o.timeoutMs !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          void qmp?.execute('quit').catch(() => undefined);
+          setTimeout(() => sub.kill('SIGKILL'), 3000).unref();
+        }, o.timeoutMs)
+      : undefined;
+  const result = await ended;
+  running = false;
+  if (timer) clearTimeout(timer);
+  await watching;
+  qmp?.close();
+  const { exitCode, signal } = result;
+  if (result.error) stderr += `${result.error.message}\n`;
+  writeSync(fd, `--- QEMU ended: ${signal ? `signal ${signal}` : `exit ${exitCode}`}${reason ? ` (${reason})` : ''}\n`);
+  closeSync(fd);
+  const outcome = outcomeOf(exitCode, signal, reason, timedOut);
+  const known = outcome === 'failed' ? explainQemuError(stderr, o.errorContext) : undefined;
+  return { outcome, exitCode, ...(signal ? { signal } : {}), ...(reason ? { reason } : {}), stderr, ...(known ? { known } : {}), ms: Date.now() - t0 };
+}
+
+export type DetachResult = { started: true; pid: number; status: string } | { started: false; result: RunResult };
+
+/** Starts QEMU in the background and returns once its QMP answers (started) or it has died (why). */
+export async function runDetached(argv: readonly string[], o: { log: string; control: string; errorContext?: ErrorContext }): Promise<DetachResult> {
+  const fd = await openLog(o.log, argv, 'launch --detach');
+  const start = Date.now();
+  // The log's own file descriptor goes to the detached QEMU: it outlives this process.
+  const { sub, ended: exit } = await spawnQemu(argv, ['ignore', fd, fd], true);
+  let exited: { exitCode: number | null; signal?: string } | undefined;
+  const ended = exit.then((r) => {
+    if (r.error) writeSync(fd, `talos-mac: ${r.error.message}\n`);
+    exited = { exitCode: r.exitCode, ...(r.signal ? { signal: r.signal } : {}) };
+  });
+  const qmp = await QmpClient.connectWhenReady(o.control, () => exited === undefined, 15_000);
+  if (qmp && exited === undefined) {
+    const status = await qmp.execute<{ status: string }>('query-status').then((s) => s.status, () => 'unknown');
+    qmp.close();
+    sub.unref();
+    closeSync(fd);
+    return { started: true, pid: sub.pid!, status };
+  }
+  qmp?.close();
+  if (exited === undefined) sub.kill('SIGKILL');
+  await ended;
+  closeSync(fd);
+  const logText = readFileSync(o.log, 'utf8');
+  const lastRun = logText.slice(logText.lastIndexOf('\n--- '));
+  const known = explainQemuError(lastRun, o.errorContext);
+  const ex = exited ?? { exitCode: null };
+  return {
+    started: false,
+    result: { outcome: 'failed', exitCode: ex.exitCode, ...(ex.signal ? { signal: ex.signal } : {}), stderr: tail(lastRun), ...(known ? { known } : {}), ms: Date.now() - start },
+  };
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno, writeNewFile } from '../guests/files.js';
+import type { GuestPaths } from '../guests/paths.js';
+
+export interface RuntimeFiles {
+  dir: string;
+  /** QMP for talos-mac status/stop. */
+  control: string;
+  /** QMP the foreground launcher listens on (QEMU serves one client per socket). */
+  events: string;
+  pid: string;
+}
+
+export function runtimeFiles(paths: GuestPaths, name: string): RuntimeFiles {
+  const dir = join(paths.runtime, name);
+  return { dir, control: join(dir, 'qmp.sock'), events: join(dir, 'events.sock'), pid: join(dir, 'qemu.pid') };
+}
+
+export async function prepareRuntimeDir(f: RuntimeFiles): Promise<void> {
+  await mkdir(f.dir, { recursive: true, mode: 0o700 });
+}
+
+/** A process that exists and has not exited (a zombie nobody reaped yet counts as exited). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return isErrno(err, 'EPERM');
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S …"; comm may hold spaces and parentheses, the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** The pid of this guest's QEMU when one is running (pid file present, process alive and still that QEMU). */
+export async function runningPid(f: RuntimeFiles): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(f.pid, 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  // A recycled pid belongs to some other program: QEMU's command line names our pid file.
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    if (!cmdline.includes(f.pid)) return undefined;
+  } catch {
+    /* no /proc: trust the pid */
+  }
+  return pid;
+}
+
+export async function clearRuntime(f: RuntimeFiles): Promise<void> {
+  await rm(f.dir, { recursive: true, force: true });
+}
+
+/** True the first time it is asked for `key` in this state dir (remembers it). */
+export async function firstTime(paths: GuestPaths, key: string): Promise<boolean> {
+  try {
+    await writeNewFile(join(paths.state, `${key}.shown`), `${new Date().toISOString()}\n`);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Test hook: when set to a path, the writer creates that file and waits (up to a minute) just before
+ * the rename, so a test can kill the process between write and rename.
+ */
+export const PAUSE_BEFORE_RENAME_ENV = 'TALOS_MAC_TEST_PAUSE_BEFORE_RENAME';
+
+async function pauseForTest(): Promise<void> {
+  const marker = process.env[PAUSE_BEFORE_RENAME_ENV];
+  if (!marker) return;
+  await writeFile(marker, String(process.pid));
+  await new Promise((resolve) => setTimeout(resolve, 60_000));
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export function tempPathBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.talos-mac-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files an interrupted earlier run left beside `path` (their writer is gone). */
+async function removeStaleTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.talos-mac-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(prefix) && /^(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length));
+    if (m && !alive(Number(m[1]))) await unlink(join(dirname(path), name)).catch(() => undefined);
+  }
+}
+
+/**
+ * Replaces (or creates) `path` so that a crash at any moment leaves either the old or the new
+ * content: temp file beside it, fsync, keep the old file's mode and owner, rename, fsync the directory.
+ */
+export async function writeFileAtomic(path: string, data: Buffer, newFileMode = 0o644): Promise<void> {
+  const old = await stat(path).catch(() => undefined);
+  await removeStaleTemps(path);
+  const tmp = tempPathBeside(path);
+  const fh = await open(tmp, 'wx', old ? old.mode & 0o7777 : newFileMode);
+  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (old) {
+      await chmod(tmp, old.mode & 0o7777);
+      if (process.getuid?.() === 0) await chown(tmp, old.uid, old.gid);
+    }
+    await pauseForTest();
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** Writes a file that must not exist yet (backups, records): never overwrites. */
+export async function writeNewFile(path: string, data: Buffer, mode = 0o600): Promise<void> {
+  const fh = await open(path, 'wx', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsyncDir(dirname(path));
+}

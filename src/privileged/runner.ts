@@ -1,0 +1,210 @@
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { commandTimeoutMs, describeCommandFailure, type CommandResult, type Host } from '../host/host.js';
+import { UserError } from '../errors.js';
+import { tempPathBeside, writeFileAtomic, writeNewFile } from './atomic-file.js';
+import { shellLine } from './shell-quote.js';
+
+export interface RunnerOptions {
+  /** Print what would happen; change nothing. */
+  dryRun: boolean;
+  /** File changes happen under this directory ("/" for the running system). */
+  root: string;
+  /** Where the runner reports each command and file change, one line at a time. */
+  out: (line: string) => void;
+  /** Effective uid: 0 runs commands directly, anything else through sudo. */
+  uid: number;
+  /** May sudo ask for a password? Only when there is a terminal to ask on. */
+  interactive: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Reads the files being replaced (a snapshot in dry-run); defaults to the filesystem under root. */
+  host?: Host;
+}
+
+export interface RunMutationOptions {
+  /** A non-zero exit is reported to the caller instead of thrown. */
+  allowFailure?: boolean;
+  timeoutMs?: number;
+}
+
+export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The one place where talos-mac changes the machine: every mutating command and every system-file
+ * write goes through here, is printed first, runs through sudo when needed, and does nothing in dry-run.
+ */
+export class PrivilegedRunner {
+  private sudoChecked = false;
+
+  constructor(readonly options: RunnerOptions) {}
+
+  get dryRun(): boolean {
+    return this.options.dryRun;
+  }
+
+  /** Where a path of the managed system lives on this machine. */
+  local(hostPath: string): string {
+    if (!hostPath.startsWith('/')) throw new Error(`not an absolute path: ${hostPath}`);
+    const normal = posix.normalize(hostPath);
+    if (normal.split('/').includes('..')) throw new Error(`path escapes the root: ${hostPath}`);
+    return this.options.root === '/' ? normal : join(this.options.root, normal);
+  }
+
+  private say(line: string): void {
+    this.options.out(this.dryRun ? `  would: ${line}` : `  ${line}`);
+  }
+
+  private withSudo(argv: readonly string[]): string[] {
+    if (this.options.uid === 0) return [...argv];
+    return this.options.interactive ? ['sudo', '--', ...argv] : ['sudo', '-n', '--', ...argv];
+  }
+
+  /** Runs a command that changes the machine. */
+  async run(argv: readonly string[], opts: RunMutationOptions = {}): Promise<CommandResult> {
+    const full = this.withSudo(argv);
+    await this.ensureSudo();
+    this.say(`$ ${shellLine(full)}`);
+    if (this.dryRun) return { argv: full, exitCode: 0, stdout: '', stderr: '', notFound: false, timedOut: false };
+    const r = await this.exec(full, opts.timeoutMs);
+    if (r.exitCode !== 0 && !opts.allowFailure) throw new UserError(`${describeCommandFailure(r)}${tail(r.stderr)}`, 1);
+    return r;
+  }
+
+  private async exec(argv: readonly string[], timeoutMs?: number): Promise<CommandResult> {
+    const { execa } = await import('execa');
+    const [file, ...args] = argv;
+    const sudoPrompt = argv[0] === 'sudo' && this.options.interactive;
+    const r = await execa(file!, args, {
+      reject: false,
+      stdin: sudoPrompt ? 'inherit' : 'ignore',
+      timeout: timeoutMs ?? Math.max(commandTimeoutMs(this.options.env), 120_000),
+      forceKillAfterDelay: 2000,
+      env: { ...(this.options.env ?? process.env), LC_ALL: 'C', LANG: 'C' },
+      extendEnv: false,
+      stripFinalNewline: false,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const result: CommandResult = {
+      argv: [...argv],
+      exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      notFound: (r as { code?: string }).code === 'ENOENT',
+      timedOut: r.timedOut === true,
+    };
+    if (argv[0] === 'sudo') this.checkSudoRefusal(result);
+    return result;
+  }
+
+  /** Before the first change: make sure sudo will work, so that a refusal leaves nothing half-done. */
+  private async ensureSudo(): Promise<void> {
+    if (this.options.uid === 0 || this.sudoChecked || this.dryRun) return;
+    const argv = this.options.interactive ? ['sudo', '-v'] : ['sudo', '-n', 'true'];
+    this.options.out(`  $ ${shellLine(argv)}    (checking that sudo works before changing anything)`);
+    const r = await this.exec(argv);
+    if (r.exitCode !== 0) throw sudoRefused(r);
+    this.sudoChecked = true;
+  }
+
+  private checkSudoRefusal(r: CommandResult): void {
+    if (r.notFound) {
+      throw new UserError(
+        'sudo is not installed, and talos-mac is not running as root: run `talos-mac setup` as root (e.g. `su -c "talos-mac setup"`). Nothing was changed by this command.',
+        1,
+      );
+    }
+    if (r.exitCode === 1 && /^sudo: /m.test(r.stderr)) throw sudoRefused(r);
+  }
+
+  /** Atomically replaces (or creates) a system file; returns the backup's path when one was taken. */
+  async writeFile(hostPath: string, data: Buffer, opts: { backupDir?: string; newFileMode?: number } = {}): Promise<string | undefined> {
+    const old = await this.readOld(hostPath);
+    let backup: string | undefined;
+    if (old && opts.backupDir) {
+      backup = posix.join(opts.backupDir, `${new Date().toISOString().replace(/[:.]/g, '-')}${hostPath.replace(/\//g, '_')}`);
+    }
+    this.say(old ? `replace ${hostPath} atomically${backup ? ` (backup of the old file: ${backup})` : ''}` : `create ${hostPath}`);
+    if (this.dryRun) return backup;
+    if (backup && old) await this.putFile(backup, old, { fresh: true, mode: 0o600 });
+    await this.putFile(hostPath, data, { fresh: false, mode: opts.newFileMode ?? 0o644 });
+    return backup;
+  }
+
+  private async readOld(hostPath: string): Promise<Buffer | undefined> {
+    if (this.options.host) {
+      const r = await this.options.host.readFile(hostPath);
+      return r.ok ? r.data : undefined;
+    }
+    return readFile(this.local(hostPath)).catch(() => undefined);
+  }
+
+  /** Writes runner-owned bookkeeping (the undo record) without announcing it as a change. */
+  async writeQuietly(hostPath: string, data: Buffer): Promise<void> {
+    if (this.dryRun) return;
+    await this.putFile(hostPath, data, { fresh: false, mode: 0o600 });
+  }
+
+  async removeFile(hostPath: string): Promise<void> {
+    this.say(`remove ${hostPath}`);
+    if (this.dryRun) return;
+    const target = this.local(hostPath);
+    if (await this.canWrite(target)) await unlink(target).catch(ignoreMissing);
+    else await this.run(['rm', '-f', '--', target]);
+  }
+
+  private async canWrite(target: string): Promise<boolean> {
+    if (this.options.uid === 0) return true;
+    const ok = async (p: string, mode: number) => access(p, mode).then(() => true, () => false);
+    const dir = dirname(target);
+    if (!(await ok(dir, constants.W_OK | constants.X_OK))) return (await exists(dir)) ? false : this.canWrite(dir);
+    return !(await exists(target)) || ok(target, constants.W_OK);
+  }
+
+  private async putFile(hostPath: string, data: Buffer, how: { fresh: boolean; mode: number }): Promise<void> {
+    const target = this.local(hostPath);
+    if (await this.canWrite(target)) {
+      await mkdir(dirname(target), { recursive: true });
+      if (how.fresh) await writeNewFile(target, data, how.mode);
+      else await writeFileAtomic(target, data, how.mode);
+      return;
+    }
+    // Not ours to write: stage the bytes in a private temp dir, then let sudo install them beside the
+    // target and rename (mv within one directory is rename(2), so the replacement stays atomic).
+    const stage = await mkdtemp(join(tmpdir(), 'talos-mac-'));
+    try {
+      const staged = join(stage, basename(target));
+      await writeFile(staged, data, { mode: 0o600 });
+      const mode = await stat(target).then((s) => s.mode & 0o7777, () => how.mode);
+      const beside = tempPathBeside(target);
+      await this.run(['mkdir', '-p', '--', dirname(target)]);
+      await this.run(['install', '-m', `0${mode.toString(8)}`, '--', staged, beside]);
+      await this.run(['mv', how.fresh ? '-n' : '-f', '--', beside, target]);
+    } finally {
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
+}
+
+function tail(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter(Boolean).slice(-6);
+  return lines.length > 1 ? `\n${lines.map((l) => `    ${l}`).join('\n')}` : '';
+}
+
+function sudoRefused(r: CommandResult): UserError {
+  const why = r.stderr.trim().split('\n')[0] || `exit status ${r.exitCode}`;
+  return new UserError(
+    `sudo refused (${why}). talos-mac needs root for this step: run it as root, or make sure sudo may run it (with no terminal, sudo cannot ask for a password: run from a terminal, or as root). Nothing was changed by this command.`,
+    1,
+  );
+}

@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import * as z from 'zod/mini';
+import { UserError } from '../errors.js';
+import type { PrivilegedRunner } from '../privileged/runner.js';
+
+/** Where talos-mac keeps what setup changed (under --root when given): read by `setup --undo`. */
+export const STATE_DIR = '/var/lib/talos-mac';
+export const RECORD_PATH = `${STATE_DIR}/setup-record.json`;
+export const BACKUP_DIR = `${STATE_DIR}/backups`;
+
+const Base = { step: z.string(), at: z.string() };
+
+export const ChangeSchema = z.discriminatedUnion('kind', [
+  z.object({
+    ...Base,
+    kind: z.literal('grub-argument'),
+    path: z.string(),
+    token: z.string(),
+    backup: z.optional(z.string()),
+    sha256Written: z.string(),
+    /** The command that regenerates the boot configuration after the file changes. */
+    regenerate: z.optional(z.array(z.string())),
+  }),
+  z.object({ ...Base, kind: z.literal('file-created'), path: z.string(), sha256Written: z.string() }),
+  z.object({
+    ...Base,
+    kind: z.literal('command'),
+    argv: z.array(z.string()),
+    /** The command that reverts it; absent when there is nothing to revert. */
+    undo: z.optional(z.array(z.string())),
+  }),
+]);
+
+export type Change = z.infer<typeof ChangeSchema>;
+export type NewChange = Change extends infer C ? (C extends Change ? Omit<C, 'at'> : never) : never;
+
+const RecordSchema = z.object({
+  format: z.literal('talos-mac-setup-record'),
+  version: z.literal(1),
+  changes: z.array(ChangeSchema),
+  undone: z._default(z.array(z.intersection(ChangeSchema, z.object({ undoneAt: z.string() }))), []),
+});
+
+export type SetupRecord = z.infer<typeof RecordSchema>;
+
+const empty = (): SetupRecord => ({ format: 'talos-mac-setup-record', version: 1, changes: [], undone: [] });
+
+export async function readRecord(runner: PrivilegedRunner): Promise<SetupRecord> {
+  const path = runner.local(RECORD_PATH);
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return empty();
+    throw new UserError(`cannot read ${path}: ${(err as Error).message}`, 1);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new UserError(`${path} is not valid JSON (${(err as Error).message}): it was not written by this talos-mac, or was edited by hand.`, 1);
+  }
+  const parsed = RecordSchema.safeParse(json);
+  if (!parsed.success) throw new UserError(`${path} is not a talos-mac setup record: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 1);
+  return parsed.data;
+}
+
+/** Appends changes as they happen, so that an interrupted run can still be undone. */
+export class ChangeRecorder {
+  private record: SetupRecord | undefined;
+  /** Changes recorded (and not retracted) by this run. */
+  addedThisRun = 0;
+
+  constructor(private readonly runner: PrivilegedRunner) {}
+
+  async add(change: NewChange): Promise<void> {
+    if (this.runner.dryRun) return;
+    this.record ??= await readRecord(this.runner);
+    this.record.changes.push({ ...change, at: new Date().toISOString() } as Change);
+    this.addedThisRun++;
+    await this.save();
+  }
+
+  /** Forgets the last change, after it was reverted on the spot (a failed regeneration). */
+  async retractLast(): Promise<void> {
+    if (this.runner.dryRun || !this.record) return;
+    this.record.changes.pop();
+    this.addedThisRun--;
+    await this.save();
+  }
+
+  async markUndone(remaining: Change[], undone: Change[]): Promise<void> {
+    if (this.runner.dryRun) return;
+    this.record ??= await readRecord(this.runner);
+    const at = new Date().toISOString();
+    this.record.changes = remaining;
+    this.record.undone.push(...undone.map((c) => ({ ...c, undoneAt: at })));
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    await this.runner.writeQuietly(RECORD_PATH, Buffer.from(JSON.stringify(this.record, null, 2) + '\n'));
+  }
+}

@@ -1,0 +1,33 @@
+import type { ChalkInstance } from 'chalk';
+import type { LaunchPlan } from '../launch/plan.js';
+
+/** The start summary (like quickemu's): what runs, how, and where to look when it does not. */
+export function renderLaunchSummary(p: LaunchPlan, c: ChalkInstance, extra: { log: string; qmp?: string | undefined }): string {
+  const g = p.guest;
+  const nic = g.nic ?? p.os.nics[0];
+  const rows: Array<[string, string]> = [
+    ['OS', p.os.title],
+    ['CPU', `${p.cpu} (${p.accel === 'kvm' ? 'KVM-PR' : 'TCG'})`],
+    ['RAM', `${g.ram} MiB`],
+    ['Accelerator', p.why],
+    ['Disk', `${g.disk} (${g.disk_format})`],
+    ['CD', g.cdrom ?? 'none'],
+    ['Boot from', p.boot === 'cd' ? 'the CD (installing)' : 'the disk'],
+    ['Network', g.net === 'none' ? 'none' : `${g.net === 'user' ? 'user-mode NAT' : `tap device ${g.net.slice(4)}`}, ${nic}`],
+    ['Pointer', p.os.pointer === 'usb-tablet' ? 'USB tablet' : 'mouse grab (Ctrl-Alt-G releases it)'],
+    ['Display', p.display === 'window' ? `window, ${g.resolution}` : p.display === 'serial' ? 'firmware console on this terminal (no window)' : 'none (headless)'],
+    ['Log', extra.log],
+  ];
+  if (extra.qmp) rows.push(['QMP', extra.qmp]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = [c.bold(`Starting ${g.name}`), ...rows.map(([k, v]) => `  ${c.dim(k.padEnd(w))}  ${v}`)];
+  for (const n of p.notes) lines.push(`  ${n}`);
+  for (const warn of p.warnings) lines.push(c.yellow(`  ! ${warn}`));
+  return lines.join('\n') + '\n';
+}
+
+/** Shown once per user, before the first KVM-PR launch (linuxppc/issues #436). */
+export const CHECKSTOP_WARNING =
+  'Before your first KVM-PR guest: a KVM-PR guest with a display has been reported to checkstop (hard-crash) a POWER host ' +
+  '(linuxppc/issues #436, "Starting a KVM PR guest without -vga none checkstops the host", seen on POWER8). mac99 always has a display. ' +
+  'Save your work on the host first. This warning is shown once.';

@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, runCli, SNAPSHOTS, type CliResult } from '../helpers/cli.js';
+
+export const SETUP_FIXTURES = join(REPO, 'tests', 'fixtures', 'setup');
+export const FAKEBIN = join(SETUP_FIXTURES, 'fakebin');
+export const ALL_TOOLS = ['update-grub', 'grub-mkconfig', 'grub2-mkconfig', 'grubby', 'modprobe', 'usermod', 'gpasswd', 'sudo'] as const;
+export const KVM_GID = 108;
+
+export interface SandboxOptions {
+  /** A snapshot under tests/fixtures/snapshots to start from (its /proc, /boot, /lib, uname). */
+  snapshot: string;
+  /** A file under tests/fixtures/setup/grub to install as /etc/default/grub. */
+  grub?: string;
+  /** Copy the Fedora-style BootLoaderSpec layout. */
+  bls?: boolean;
+  /** Replaces /proc/modules. */
+  modules?: string;
+  /** Fake tools on PATH (default: all). */
+  tools?: readonly string[];
+  /** Where the generated grub.cfg lives (default /boot/grub). */
+  grubDir?: string;
+}
+
+export interface Sandbox {
+  root: string;
+  bin: string;
+  log: string;
+  env: NodeJS.ProcessEnv;
+  /** argv of every fake tool call so far, in order. */
+  calls(): Promise<string[][]>;
+  read(path: string): Promise<Buffer>;
+  setup(args: string[], env?: NodeJS.ProcessEnv, node?: string): Promise<CliResult>;
+  cleanup(): Promise<void>;
+}
+
+async function manifestUname(snapshot: string): Promise<{ r: string; m: string }> {
+  const m = JSON.parse(await readFile(join(SNAPSHOTS, snapshot, 'talos-mac-snapshot.json'), 'utf8')) as { commands: { argv: string[]; stdout?: string }[] };
+  const out = (flag: string) => m.commands.find((c) => c.argv[0] === 'uname' && c.argv[1] === flag)?.stdout?.trim() ?? '';
+  return { r: out('-r'), m: out('-m') };
+}
+
+export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
+  const base = await mkdtemp(join(tmpdir(), 'talos-mac-setup-'));
+  await chmod(base, 0o755);
+  const root = join(base, 'root');
+  const bin = join(base, 'bin');
+  const log = join(base, 'calls.log');
+  await cp(join(SNAPSHOTS, o.snapshot), root, { recursive: true });
+  await rm(join(root, 'talos-mac-snapshot.json'));
+  await mkdir(bin);
+  for (const tool of ['_record.sh', 'uname', 'dmesg', ...(o.tools ?? ALL_TOOLS)]) await symlink(join(FAKEBIN, tool), join(bin, tool));
+  await writeFile(log, '', { mode: 0o666 });
+  await chmod(log, 0o666);
+  const uname = await manifestUname(o.snapshot);
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${bin}:/usr/bin:/bin`,
+    FAKE_ROOT: root,
+    FAKE_LOG: log,
+    FAKE_UNAME_R: uname.r,
+    FAKE_UNAME_M: uname.m,
+    SUDO_USER: undefined,
+  };
+  await mkdir(join(root, 'etc', 'default'), { recursive: true });
+  await writeFile(join(root, 'etc', 'group'), `root:x:0:\nadm:x:4:alice\nkvm:x:${KVM_GID}:\nalice:x:1000:\n`);
+  await writeFile(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n');
+  await mkdir(join(root, 'dev'), { recursive: true });
+  await writeFile(join(root, 'dev', 'kvm'), '');
+  await chmod(join(root, 'dev', 'kvm'), 0o660);
+  if (process.getuid?.() === 0) await chown(join(root, 'dev', 'kvm'), 0, KVM_GID);
+  if (o.modules !== undefined) await writeFile(join(root, 'proc', 'modules'), o.modules);
+  if (o.bls) await cp(join(SETUP_FIXTURES, 'bls'), root, { recursive: true });
+  if (o.grub) {
+    await cp(join(SETUP_FIXTURES, 'grub', o.grub), join(root, 'etc', 'default', 'grub'));
+    const dir = o.grubDir ?? '/boot/grub';
+    await mkdir(join(root, dir), { recursive: true });
+    if (!o.bls) {
+      // The generated configuration as it was before setup: produced by the same fake from the same file.
+      const r = spawnSync(join(FAKEBIN, 'grub-mkconfig'), ['-o', `${dir}/grub.cfg`], { env: { ...env, FAKE_LOG: '/dev/null' } });
+      if (r.status !== 0) throw new Error(`sandbox grub.cfg: ${r.stderr}`);
+    }
+  }
+  const sandbox: Sandbox = {
+    root,
+    bin,
+    log,
+    env,
+    async calls() {
+      const text = await readFile(log, 'utf8');
+      return text.split('\n').filter(Boolean).map((l) => l.split('\t'));
+    },
+    read: (path) => readFile(join(root, path)),
+    setup: (args, extra, node) => runCli(['setup', '--root', root, ...args], { env: { ...env, ...extra }, ...(node ? { node } : {}) }),
+    cleanup: () => rm(base, { recursive: true, force: true }),
+  };
+  return sandbox;
+}
+
+/** GRUB_CMDLINE_LINUX as grub-mkconfig sees it: bash sources the file. */
+export function sourcedCmdline(file: string): string {
+  const r = spawnSync('bash', ['-c', '. "$1" >/dev/null 2>&1; printf %s "$GRUB_CMDLINE_LINUX"', 'bash', file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bash could not source ${file}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export function countWord(cmdline: string, word: string): number {
+  return cmdline.split(/\s+/).filter((w) => w === word).length;
+}
+
+export async function withSandbox<T>(o: SandboxOptions, fn: (sb: Sandbox) => Promise<T>): Promise<T> {
+  const sb = await makeSandbox(o);
+  try {
+    return await fn(sb);
+  } finally {
+    await sb.cleanup();
+  }
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Question } from '../../src/setup/prompts.js';
+import { makePrompts } from '../../src/setup/prompts.js';
+import { runSetup } from '../../src/setup/setup.js';
+import { BIN } from '../helpers/cli.js';
+import { withSandbox, type Sandbox } from './sandbox.js';
+
+const HV_LOADED = 'kvm_hv 393216 0 - Live 0x0\nkvm 524288 1 kvm_hv, Live 0x0\n';
+
+describe('setup questions go through the Prompts wrapper (replaced here)', () => {
+  it('answers come from the wrapper: "no" skips a step, the kvm_hv blacklist is asked separately', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12', modules: HV_LOADED }, async (sb) => {
+      const asked: Question[] = [];
+      const answers = new Map<RegExp, boolean>([
+        [/hash MMU/, false],
+        [/kvm_pr/, true],
+        [/\/dev\/kvm/, true],
+        [/Unload kvm_hv/, true],
+        [/keep kvm_hv from loading at boot/, true],
+      ]);
+      const lines: string[] = [];
+      const code = await runSetup(
+        { user: 'alice', root: sb.root },
+        {
+          out: (l) => lines.push(l),
+          interactive: true,
+          env: { ...process.env, ...sb.env },
+          uid: 0,
+          prompts: {
+            async confirm(q) {
+              asked.push(q);
+              for (const [re, a] of answers) if (re.test(q.message)) return a;
+              throw new Error(`unexpected question: ${q.message}`);
+            },
+          },
+        },
+      );
+      assert.deepEqual(asked.map((q) => q.message), [
+        'Boot with the hash MMU (disable_radix)?',
+        'Load kvm_pr now and at every boot?',
+        'Give the user read-write access to /dev/kvm?',
+        'Unload kvm_hv (advised by the Talospace guide)?',
+        'Also keep kvm_hv from loading at boot (writes /etc/modprobe.d/talos-mac-kvm-hv.conf)?',
+      ]);
+      assert.equal(asked[4]!.default, false, 'blacklisting defaults to no');
+      assert.ok(lines.includes('  skipped'));
+      assert.equal(code, 1, 'the skipped required step leaves setup unfinished');
+      assert.deepEqual((await sb.calls()).map((c) => c.join(' ')), ['modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);
+      assert.ok(await stat(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')));
+    });
+  });
+
+  it('--yes answers yes, except questions only a person should answer; no terminal refuses to ask', async () => {
+    const yes = makePrompts({ yes: true, interactive: false });
+    assert.equal(await yes.confirm({ message: 'x', default: false }), true);
+    assert.equal(await yes.confirm({ message: 'x', default: true, unattended: false }), false);
+    const none = makePrompts({ yes: false, interactive: false });
+    await assert.rejects(none.confirm({ message: 'Load kvm_pr?', default: true }), /not a terminal.*--yes/);
+  });
+});
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** Runs setup in a real pseudo-terminal (script(1)) and types `keys` when the first question shows. */
+function inTerminal(sb: Sandbox, keys: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...sb.env, NO_COLOR: '1' };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const cmd = `'${process.execPath}' '${BIN}' setup --root '${sb.root}' --user alice`;
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!sent && /\(disable_radix\)\? \(Y\/n\)/.test(out)) {
+        sent = true;
+        setTimeout(() => child.stdin.write(keys), 150);
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('setup in a real terminal (script(1) pseudo-terminal, @inquirer/prompts)', { skip: !hasScript && 'script(1) not installed' }, () => {
+  it('asks, and "y" applies the step', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
+      const r = await inTerminal(sb, 'y\r');
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /Boot with the hash MMU \(disable_radix\)\? Yes/);
+      assert.deepEqual(await sb.calls(), [['update-grub']]);
+    });
+  });
+
+  it('Ctrl-C at the question: exit 130, nothing changed', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
+      const before = await sb.read('etc/default/grub');
+      const r = await inTerminal(sb, '\x03');
+      assert.equal(r.code, 130, r.out);
+      assert.match(r.out, /interrupted/);
+      assert.deepEqual(await sb.read('etc/default/grub'), before);
+      assert.deepEqual(await sb.calls(), []);
+    });
+  });
+});

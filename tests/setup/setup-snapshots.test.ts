@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli, SNAPSHOTS, withTempDir } from '../helpers/cli.js';
+import { SETUP_FIXTURES } from './sandbox.js';
+
+async function treeHash(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (d: string): Promise<void> => {
+    for (const e of (await readdir(d)).sort()) {
+      const p = join(d, e);
+      const s = await stat(p);
+      h.update(`${p}\0${s.mode}\0${s.mtimeMs}\0`);
+      if (s.isDirectory()) await walk(p);
+      else h.update(await readFile(p));
+    }
+  };
+  await walk(dir);
+  return h.digest('hex');
+}
+
+function states(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of stdout.matchAll(/^\[([a-z/-]+)\]\s+([\w.-]+): /gm)) out[m[2]!] = m[1]!;
+  return out;
+}
+
+const EXPECTED: Record<string, { states: Record<string, string>; says: RegExp[] }> = {
+  'debian12-6.1.0-50-radix': {
+    states: { 'mmu.hash-next-boot': 'blocked', 'kernel.kvm-pr-available': 'todo', 'kvm.pr-load': 'blocked', 'kvm.hv-unload': 'done' },
+    says: [/Radix MMU now/, /GRUB_CMDLINE_LINUX="…" in \/etc\/default\/grub/, /a new kernel is needed.*CONTEXT_TRACKING_USER/],
+  },
+  'debian12-6.1.0-50-hash': {
+    states: { 'mmu.hash-next-boot': 'done', 'kernel.kvm-pr-available': 'todo', 'kvm.pr-load': 'blocked' },
+    says: [/a new kernel is needed/],
+  },
+  'pr-kernel-6.1.176-radix': {
+    states: { 'mmu.hash-next-boot': 'blocked', 'kernel.kvm-pr-available': 'done', 'kvm.pr-load': 'blocked' },
+    says: [/Radix MMU now/, /kvm_pr loads only under the hash MMU: after the reboot/],
+  },
+  'pr-kernel-6.1.176-hash': {
+    states: { 'mmu.hash-next-boot': 'done', 'kernel.kvm-pr-available': 'done', 'kvm.pr-load': 'todo', 'kvm.dev-access': 'done', 'kvm.hv-unload': 'done' },
+    says: [/kvm_pr is loaded, but nothing loads it at boot/, /would: create \/etc\/modules-load.d\/talos-mac.conf/],
+  },
+};
+
+describe('setup --dry-run --snapshot: the plan for the captured POWER9 hosts', () => {
+  for (const [name, want] of Object.entries(EXPECTED)) {
+    it(name, async () => {
+      const dir = join(SNAPSHOTS, name);
+      const before = await treeHash(dir);
+      const r = await runCli(['setup', '--dry-run', '--snapshot', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      for (const [id, state] of Object.entries(want.states)) assert.equal(states(r.stdout)[id], state, `${id}\n${r.stdout}`);
+      for (const re of want.says) assert.match(r.stdout, re);
+      assert.match(r.stdout, /nothing was changed/i);
+      assert.equal(await treeHash(dir), before, 'the snapshot is untouched');
+    });
+  }
+
+  it('Debian radix with its /etc/default/grub: MMU switch via update-grub, and a new kernel needed', async () => {
+    await withTempDir(async (tmp) => {
+      const dir = join(tmp, 'snap');
+      await cp(join(SNAPSHOTS, 'debian12-6.1.0-50-radix'), dir, { recursive: true });
+      await mkdir(join(dir, 'etc/default'), { recursive: true });
+      await cp(join(SETUP_FIXTURES, 'grub', 'debian12'), join(dir, 'etc/default/grub'));
+      const r = await runCli(['setup', '--dry-run', '--snapshot', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(states(r.stdout)['mmu.hash-next-boot'], 'todo');
+      assert.match(r.stdout, /would: replace \/etc\/default\/grub atomically/);
+      assert.match(r.stdout, /would: \$ update-grub/);
+      assert.equal(states(r.stdout)['kernel.kvm-pr-available'], 'todo');
+    });
+  });
+
+  it('a pending reboot is reported as such', async () => {
+    const r = await runCli(['setup', '--dry-run', '--snapshot', join(SNAPSHOTS, 'varied-reboot-pending')]);
+    assert.equal(states(r.stdout)['mmu.hash-next-boot'], 'reboot');
+  });
+
+  it('--snapshot without --dry-run is refused (exit 2)', async () => {
+    const r = await runCli(['setup', '--snapshot', join(SNAPSHOTS, 'pr-kernel-6.1.176-hash')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /add --dry-run/);
+  });
+});
