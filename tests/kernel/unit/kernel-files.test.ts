@@ -92,6 +92,16 @@ test('the project runner adapter: mutating commands go to it, with dry-run passe
   assert.deepEqual(seen, [['insmod', '/x/kvm.ko']]);
 });
 
+test("the project's PrivilegedRunner plugs in: dry-run prints and runs nothing", async () => {
+  const { PrivilegedRunner } = await import('../../../src/privileged/runner.js');
+  const lines: string[] = [];
+  const project = new PrivilegedRunner({ dryRun: true, root: '/', out: (l) => lines.push(l), uid: 0, interactive: false });
+  const runner = fromProjectRunner(project);
+  const r = await runner.run(['depmod', '-a', '6.1.176'], { mutating: true });
+  assert.equal(r.skipped, true);
+  assert.deepEqual(lines, ['  would: $ depmod -a 6.1.176']);
+});
+
 test('stages: markers make a re-run skip finished work; a failure keeps the log tail', async () => {
   const markers = new StageMarkers(join(tmp, 'stages'));
   const events: StageEvent[] = [];
