@@ -10,7 +10,7 @@ import { buildPrModule, symversCandidates, type CommonBuildOptions } from './mod
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
 import { distroFamily, installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
-import { runOrFail, showCommand, type KernelRunner } from './privileged.js';
+import { fromProjectRunner, runOrFail, showCommand, type KernelRunner, type ProjectRunnerLike } from './privileged.js';
 import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
 
 export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
@@ -246,7 +246,17 @@ function newKernelStep(o: KernelStepOptions): Step {
   };
 }
 
+const STEP_MAKERS = [toolsStep, sourceStep, headersStep, moduleStep, persistStep, newKernelStep] as const;
+
 /** The kernel pipeline as setup steps, in the order setup must run them. */
 export function kernelPipelineSteps(options: KernelStepOptions): Step[] {
-  return [toolsStep(options), sourceStep(options), headersStep(options), moduleStep(options), persistStep(options), newKernelStep(options)];
+  return STEP_MAKERS.map((make) => make(options));
+}
+
+/**
+ * The same steps as one-step factories for setup's plan (src/setup/plan.ts: SetupStepFactory),
+ * each wired to setup's PrivilegedRunner: `[hashMmuNextBoot, ...kernelSetupFactories(), loadKvmPr, …]`.
+ */
+export function kernelSetupFactories(options: Omit<KernelStepOptions, 'runner'> = {}): ((deps: { runner: ProjectRunnerLike }) => Step)[] {
+  return STEP_MAKERS.map((make) => (deps: { runner: ProjectRunnerLike }) => make({ ...options, runner: fromProjectRunner(deps.runner) }));
 }

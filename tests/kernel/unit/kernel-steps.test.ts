@@ -142,3 +142,13 @@ test('module signing: sig_enforce and lockdown are reported before a build', asy
   );
   assert.deepEqual(relaxed, { warnings: [], refusesUnsigned: false });
 });
+
+test("setup's plan accepts the kernel steps as factories", async () => {
+  const { kernelSetupFactories } = await import('../../../src/kernel/steps.js');
+  const { buildPlan } = await import('../../../src/setup/plan.js');
+  const { PrivilegedRunner } = await import('../../../src/privileged/runner.js');
+  type Deps = Parameters<typeof buildPlan>[0];
+  const runner = new PrivilegedRunner({ dryRun: true, root: '/', out: () => {}, uid: 0, interactive: false });
+  const steps = buildPlan({ runner } as unknown as Deps, kernelSetupFactories());
+  assert.deepEqual(steps.map((s) => s.id), ['kernel.build-tools', 'kernel.source', 'kernel.headers', 'kernel.build-module', 'kernel.module-installed', 'kernel.build-kernel']);
+});
