@@ -78,6 +78,7 @@ Examples:
     .addOption(new Option('--kvm-hv <choice>', 'what to do with a loaded kvm_hv (default: ask)').choices(['keep', 'unload', 'blacklist']))
     .option('--root <dir>', 'change files under <dir> (a mounted system or a sandbox) instead of /')
     .option('--snapshot <dir>', 'with --dry-run: the plan for a host snapshot')
+    .option('--build-kernel', 'when this kernel cannot do KVM-PR, build and install one (takes hours; off by default)')
     .addHelpText('after', SETUP_EXAMPLES)
     .action(async (opts: import('./setup.js').SetupOptions) => {
       const { setupCommand } = await import('./setup.js');

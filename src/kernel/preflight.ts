@@ -66,14 +66,13 @@ export async function missingRequirements(host: Host, family: DistroFamily, cros
   const missing: Missing[] = [];
   for (const req of [...requirements(crossCompile), ...extra]) {
     let ok: boolean;
-    if ('command' in req.probe) {
-      const r = await host.run(['sh', '-c', 'command -v "$1"', 'sh', req.probe.command]);
-      ok = r.exitCode === 0 && r.stdout.trim() !== '';
-    } else {
-      // Preprocess a one-line file: finds the header wherever the distro puts it (multiarch dirs too).
-      const r = await host.run(['sh', '-c', 'printf "#include <%s>\\n" "$1" | gcc -E -x c - >/dev/null', 'sh', req.probe.header]);
-      ok = r.exitCode === 0;
-    }
+    const r =
+      'command' in req.probe
+        ? await host.run(['sh', '-c', 'command -v "$1"', 'sh', req.probe.command])
+        : // Preprocess a one-line file: finds the header wherever the distro puts it (multiarch dirs too).
+          await host.run(['sh', '-c', 'printf "#include <%s>\\n" "$1" | gcc -E -x c - >/dev/null', 'sh', req.probe.header]);
+    if (r.notRecorded) throw new Error(`the snapshot has no record of the build tools (${req.what})`);
+    ok = r.exitCode === 0 && ('header' in req.probe || r.stdout.trim() !== '');
     if (!ok) missing.push({ what: req.what, package: req.packages[family] });
   }
   return missing;

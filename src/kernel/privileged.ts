@@ -6,7 +6,11 @@ import { UserError } from '../errors.js';
  * the project-wide privileged runner (src/privileged/runner.ts) without src/kernel/ importing it.
  */
 export interface KernelRunner {
+  /** Dry run: mutating commands are only printed, and builds only described (never started). */
+  readonly dryRun: boolean;
   run(argv: readonly string[], opts: { mutating: boolean }): Promise<KernelRunResult>;
+  /** Says what a step would do, in the runner's voice (dry-run plans). */
+  describe(line: string): void;
 }
 
 export interface KernelRunResult {
@@ -28,6 +32,7 @@ export interface SimpleRunnerOptions {
 /** The shape of the project's PrivilegedRunner that the kernel pipeline needs (structural, no import). */
 export interface ProjectRunnerLike {
   readonly dryRun: boolean;
+  describe(line: string): void;
   run(argv: readonly string[], opts?: { allowFailure?: boolean }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
 }
 
@@ -35,6 +40,8 @@ export interface ProjectRunnerLike {
 export function fromProjectRunner(project: ProjectRunnerLike): KernelRunner {
   const local = simpleRunner({ dryRun: false });
   return {
+    dryRun: project.dryRun,
+    describe: (line) => project.describe(line),
     async run(argv, { mutating }) {
       if (!mutating) return local.run(argv, { mutating: false });
       const r = await project.run(argv, { allowFailure: true });
@@ -52,6 +59,8 @@ export function showCommand(argv: readonly string[]): string {
 export function simpleRunner(options: SimpleRunnerOptions = {}): KernelRunner {
   const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'));
   return {
+    dryRun: options.dryRun ?? false,
+    describe: (line) => print(`${options.dryRun ? '(dry run) would: ' : ''}${line}`),
     async run(argv, { mutating }) {
       if (argv.length === 0) throw new Error('privileged run: empty argv');
       const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;

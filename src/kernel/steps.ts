@@ -173,6 +173,11 @@ function moduleStep(o: KernelStepOptions): Step {
     },
     async apply(ctx) {
       const inputs = await buildInputs(ctx);
+      if (o.runner.dryRun) {
+        o.runner.describe(`build kvm.ko + kvm-pr.ko for ${inputs.release} (make modules_prepare; make M=arch/powerpc/kvm) in ${kernelCacheDir(o.env)}`);
+        o.runner.describe(`check their vermagic, unload the old kvm modules, insmod kvm.ko kvm-pr.ko${o.installModule !== false ? `, install under ${installDir(inputs.release)} and depmod` : ''}`);
+        return;
+      }
       const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
       await loadPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
       if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
@@ -203,6 +208,10 @@ function persistStep(o: KernelStepOptions): Step {
     },
     async apply(ctx) {
       const inputs = await buildInputs(ctx);
+      if (o.runner.dryRun) {
+        o.runner.describe(`rebuild kvm-pr.ko for ${inputs.release} and install it under ${installDir(inputs.release)}`);
+        return;
+      }
       const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
       await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
     },
@@ -241,6 +250,11 @@ function newKernelStep(o: KernelStepOptions): Step {
     },
     async apply(ctx) {
       const inputs = await buildInputs(ctx);
+      if (o.runner.dryRun) {
+        o.runner.describe(`build the kernel from ${inputs.config} with KVM-PR (CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off, LOCALVERSION=${suffix}) in ${kernelCacheDir(o.env)}`);
+        o.runner.describe("package it the distribution's way, install it as the default boot entry (the old kernel stays as a fallback), then reboot");
+        return;
+      }
       await buildNewKernel({ ...o, ...inputs, family: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
     },
   };

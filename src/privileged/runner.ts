@@ -57,6 +57,11 @@ export class PrivilegedRunner {
     this.options.out(this.dryRun ? `  would: ${line}` : `  ${line}`);
   }
 
+  /** A line of the plan that is not a single command (e.g. "build kvm-pr.ko for 6.1.0"). */
+  describe(line: string): void {
+    this.say(line);
+  }
+
   private withSudo(argv: readonly string[]): string[] {
     if (this.options.uid === 0) return [...argv];
     return this.options.interactive ? ['sudo', '--', ...argv] : ['sudo', '-n', '--', ...argv];

@@ -14,6 +14,10 @@ export interface SetupDeps {
   targetUser: string;
   /** --kvm-hv: decided up front, or undefined to ask. */
   kvmHv?: KvmHvChoice;
+  /** --root: where files are changed ("/" for the running system). */
+  root: string;
+  /** --build-kernel: a whole kernel build (hours) was asked for. */
+  buildKernel: boolean;
   /** Is a program on PATH? (answers "yes" for snapshots, where nothing runs). */
   hasCommand(name: string): Promise<boolean>;
 }

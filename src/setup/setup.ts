@@ -24,6 +24,7 @@ export interface SetupOptions {
   snapshot?: string;
   user?: string;
   kvmHv?: string;
+  buildKernel?: boolean;
 }
 
 export interface SetupIo {
@@ -107,7 +108,7 @@ async function planOnly(steps: Step[], ctx: StepContext, io: SetupIo): Promise<n
         io.out(`  would stop: ${err.message}`);
       }
     } else if (r.state === 'todo') {
-      io.out('  (setup cannot do this step yet)');
+      io.out('  (not done by setup in this run: see the fix above)');
     }
   }
   io.out('');
@@ -171,6 +172,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     prompts,
     targetUser: opts.user ?? (io.uid === 0 ? io.env['SUDO_USER'] || 'root' : userInfo().username),
     ...(opts.kvmHv ? { kvmHv: opts.kvmHv as KvmHvChoice } : {}),
+    root,
+    buildKernel: opts.buildKernel ?? false,
     hasCommand: opts.snapshot ? async () => true : onPath(io.env),
   };
   const steps = buildPlan(deps);
@@ -195,7 +198,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         fixLines(o.result).forEach((l) => io.out(l));
-        if (o.result.state === 'todo' && !o.step.apply) io.out('  (setup cannot do this step yet)');
+        if (o.result.state === 'todo' && !o.step.apply) io.out('  (not done by setup in this run: see the fix above)');
       },
     });
     return finished(outcomes, steps, io);

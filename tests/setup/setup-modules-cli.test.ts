@@ -104,10 +104,11 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     await withSandbox({ snapshot: 'debian12-6.1.0-50-hash', grub: 'debian12' }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stdout, /^\[todo\]\s+kernel\.kvm-pr-available: a new kernel is needed: .*CONTEXT_TRACKING_USER/m);
-      assert.match(r.stdout, /setup cannot do this step yet/);
+      assert.match(r.stdout, /^\[todo\]\s+kernel\.build-kernel: this kernel was built without KVM-PR: .*CONTEXT_TRACKING_USER/m);
+      assert.match(r.stdout, /Not under --root: the kernel pipeline builds for and installs into the running system/);
+      assert.match(r.stdout, /not done by setup in this run/);
       assert.match(r.stdout, /^\[blocked\] kvm\.pr-load/m);
-      assert.match(r.stdout, /Not finished: kernel\.kvm-pr-available, kvm\.pr-load/);
+      assert.match(r.stdout, /Not finished: .*kernel\.build-kernel, kvm\.pr-load/);
       assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe'));
     });
   });

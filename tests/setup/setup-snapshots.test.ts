@@ -29,19 +29,19 @@ function states(stdout: string): Record<string, string> {
 
 const EXPECTED: Record<string, { states: Record<string, string>; says: RegExp[] }> = {
   'debian12-6.1.0-50-radix': {
-    states: { 'mmu.hash-next-boot': 'blocked', 'kernel.kvm-pr-available': 'todo', 'kvm.pr-load': 'blocked', 'kvm.hv-unload': 'done' },
-    says: [/Radix MMU now/, /GRUB_CMDLINE_LINUX="…" in \/etc\/default\/grub/, /a new kernel is needed.*CONTEXT_TRACKING_USER/],
+    states: { 'mmu.hash-next-boot': 'blocked', 'kernel.build-module': 'n/a', 'kernel.build-kernel': 'todo', 'kvm.pr-load': 'blocked', 'kvm.hv-unload': 'done' },
+    says: [/Radix MMU now/, /GRUB_CMDLINE_LINUX="…" in \/etc\/default\/grub/, /built without KVM-PR.*CONTEXT_TRACKING_USER.*a new kernel must be built/, /\$ talos-mac setup --build-kernel/],
   },
   'debian12-6.1.0-50-hash': {
-    states: { 'mmu.hash-next-boot': 'done', 'kernel.kvm-pr-available': 'todo', 'kvm.pr-load': 'blocked' },
-    says: [/a new kernel is needed/],
+    states: { 'mmu.hash-next-boot': 'done', 'kernel.build-kernel': 'todo', 'kvm.pr-load': 'blocked' },
+    says: [/a new kernel must be built/],
   },
   'pr-kernel-6.1.176-radix': {
-    states: { 'mmu.hash-next-boot': 'blocked', 'kernel.kvm-pr-available': 'done', 'kvm.pr-load': 'blocked' },
+    states: { 'mmu.hash-next-boot': 'blocked', 'kernel.build-module': 'n/a', 'kernel.build-kernel': 'n/a', 'kvm.pr-load': 'blocked' },
     says: [/Radix MMU now/, /kvm_pr loads only under the hash MMU: after the reboot/],
   },
   'pr-kernel-6.1.176-hash': {
-    states: { 'mmu.hash-next-boot': 'done', 'kernel.kvm-pr-available': 'done', 'kvm.pr-load': 'todo', 'kvm.dev-access': 'done', 'kvm.hv-unload': 'done' },
+    states: { 'mmu.hash-next-boot': 'done', 'kernel.build-module': 'done', 'kernel.build-kernel': 'n/a', 'kvm.pr-load': 'todo', 'kvm.dev-access': 'done', 'kvm.hv-unload': 'done' },
     says: [/kvm_pr is loaded, but nothing loads it at boot/, /would: create \/etc\/modules-load.d\/talos-mac.conf/],
   },
 };
@@ -71,7 +71,7 @@ describe('setup --dry-run --snapshot: the plan for the captured POWER9 hosts', (
       assert.equal(states(r.stdout)['mmu.hash-next-boot'], 'todo');
       assert.match(r.stdout, /would: replace \/etc\/default\/grub atomically/);
       assert.match(r.stdout, /would: \$ update-grub/);
-      assert.equal(states(r.stdout)['kernel.kvm-pr-available'], 'todo');
+      assert.equal(states(r.stdout)['kernel.build-kernel'], 'todo');
     });
   });
 
@@ -84,5 +84,18 @@ describe('setup --dry-run --snapshot: the plan for the captured POWER9 hosts', (
     const r = await runCli(['setup', '--snapshot', join(SNAPSHOTS, 'pr-kernel-6.1.176-hash')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /add --dry-run/);
+  });
+});
+
+describe('setup: a whole kernel build starts only when asked for by name', () => {
+  it('without --build-kernel the plan says how to start it; with it, the dry run describes the build', async () => {
+    const dir = join(SNAPSHOTS, 'debian12-6.1.0-50-hash');
+    const plain = await runCli(['setup', '--dry-run', '--snapshot', dir]);
+    assert.match(plain.stdout, /It takes hours: start it with --build-kernel/);
+    assert.doesNotMatch(plain.stdout, /would: build the kernel/);
+    const asked = await runCli(['setup', '--dry-run', '--build-kernel', '--snapshot', dir]);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(asked.stdout, /would: build the kernel from \/boot\/config-6\.1\.0-50-powerpc64le with KVM-PR/);
+    assert.match(asked.stdout, /nothing was changed/i);
   });
 });

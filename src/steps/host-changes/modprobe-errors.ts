@@ -10,7 +10,7 @@ export function explainModprobeFailure(r: CommandResult, module = 'kvm_pr'): str
     return `${base}\n${module} refuses to load while the kernel runs the radix MMU: run the hash-MMU step first (mmu.hash-next-boot), reboot, then run talos-mac setup again.`;
   }
   if (/not found|No such file or directory|can't change directory/i.test(out)) {
-    return `${base}\nThere is no ${module} module for this kernel: it must be built (or a kernel with CONFIG_KVM_BOOK3S_64_PR=m installed); see the kernel.kvm-pr-available step.`;
+    return `${base}\nThere is no ${module} module for this kernel: it must be built (or a kernel with CONFIG_KVM_BOOK3S_64_PR=m installed); talos-mac setup builds it (the kernel.* steps).`;
   }
   if (/Key was rejected|Required key not available|signature|Operation not permitted/i.test(out)) {
     return `${base}\nThe kernel refuses unsigned or wrongly signed modules (module.sig_enforce=1 or lockdown, e.g. Secure Boot): sign the module with a key the kernel trusts, or boot without enforcement.`;

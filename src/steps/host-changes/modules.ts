@@ -69,7 +69,7 @@ export const loadKvmPr: SetupStepFactory = (deps): Step => ({
       return { state: 'todo', summary: `kvm_pr is loaded, but nothing loads it at boot: write ${MODULES_LOAD_FILE}` };
     }
     if (a.verdict === 'module-must-be-built' || a.verdict === 'new-kernel-needed') {
-      return { state: 'blocked', summary: 'kvm_pr cannot be loaded until the kernel has it (kernel.kvm-pr-available)', detail: a.reason };
+      return { state: 'blocked', summary: 'kvm_pr cannot be loaded until the kernel has it (kernel.build-module or kernel.build-kernel)', detail: a.reason };
     }
     const info = await ctx.facts.cpuinfo();
     if (info.ok && mmuFromCpuInfo(info.value) === 'radix') {

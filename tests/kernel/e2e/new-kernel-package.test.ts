@@ -19,6 +19,8 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
   assert.ok(existsSync(config), `${config} is made by tests/kernel/e2e/boot-module.test: run that first`);
   const calls: string[][] = [];
   const runner: KernelRunner = {
+    dryRun: false,
+    describe: () => {},
     async run(argv) {
       calls.push([...argv]);
       return { exitCode: 0, stdout: '', stderr: '', skipped: true };

@@ -20,6 +20,8 @@ function recordingRunner(): KernelRunner & { calls: string[][] } {
   const calls: string[][] = [];
   return {
     calls,
+    dryRun: false,
+    describe: () => {},
     async run(argv) {
       calls.push([...argv]);
       return { exitCode: 0, stdout: '', stderr: '', skipped: true };

@@ -85,7 +85,7 @@ test('dry-run runner prints mutating commands and runs none; read-only ones run'
 
 test('the project runner adapter: mutating commands go to it, with dry-run passed through', async () => {
   const seen: string[][] = [];
-  const project = { dryRun: true, run: async (argv: readonly string[]) => (seen.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
+  const project = { dryRun: true, describe: () => {}, run: async (argv: readonly string[]) => (seen.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
   const runner = fromProjectRunner(project);
   assert.deepEqual(await runner.run(['insmod', '/x/kvm.ko'], { mutating: true }), { exitCode: 0, stdout: '', stderr: '', skipped: true });
   assert.equal((await runner.run(['echo', 'ro'], { mutating: false })).stdout.trim(), 'ro');

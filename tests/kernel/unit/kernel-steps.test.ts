@@ -42,6 +42,8 @@ class TableHost implements Host {
 }
 
 const noRunner: KernelRunner = {
+  dryRun: false,
+  describe: () => {},
   run: async () => {
     throw new Error('verify must not run mutating commands');
   },
