@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, runCli, SNAPSHOTS, type CliResult } from '../helpers/cli.js';
@@ -51,7 +51,11 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
   await cp(join(SNAPSHOTS, o.snapshot), root, { recursive: true });
   await rm(join(root, 'talos-mac-snapshot.json'));
   await mkdir(bin);
-  for (const tool of ['_record.sh', 'uname', 'dmesg', ...(o.tools ?? ALL_TOOLS)]) await symlink(join(FAKEBIN, tool), join(bin, tool));
+  // Copies, not links: the tests also run the CLI as `nobody`, who may not read a private checkout.
+  for (const tool of ['_record.sh', 'uname', 'dmesg', ...(o.tools ?? ALL_TOOLS)]) {
+    await cp(join(FAKEBIN, tool), join(bin, tool));
+    await chmod(join(bin, tool), 0o755);
+  }
   await writeFile(log, '', { mode: 0o666 });
   await chmod(log, 0o666);
   const uname = await manifestUname(o.snapshot);

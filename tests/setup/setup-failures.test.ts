@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, REPO } from '../helpers/cli.js';
@@ -8,6 +9,29 @@ import { withSandbox, type Sandbox } from './sandbox.js';
 
 const RADIX = 'pr-kernel-6.1.176-radix';
 const isRoot = process.getuid?.() === 0;
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+
+/**
+ * The CLI as `nobody` can run it: the checkout itself when nobody may read it, else a copy of the
+ * bundle (it holds every dependency) in a world-readable temp dir — CI clones into private dirs.
+ */
+let nobodyBin: Promise<string> | undefined;
+function binForNobody(): Promise<string> {
+  return (nobodyBin ??= copyForNobody());
+}
+
+async function copyForNobody(): Promise<string> {
+  if (spawnSync('setpriv', [...NOBODY, 'test', '-r', BIN]).status === 0) return BIN;
+  const dir = await mkdtemp(join(tmpdir(), 'talos-mac-nobody-'));
+  for (const part of ['bin', 'dist/cli', 'package.json']) await cp(join(REPO, part), join(dir, part), { recursive: true });
+  const open = async (path: string): Promise<void> => {
+    const s = await stat(path);
+    await chmod(path, s.isDirectory() ? 0o755 : s.mode & 0o111 ? 0o755 : 0o644);
+    if (s.isDirectory()) for (const e of await readdir(path)) await open(join(path, e));
+  };
+  await open(dir);
+  return join(dir, 'bin', 'talos-mac.js');
+}
 
 async function snapshotOf(sb: Sandbox): Promise<{ grub: Buffer; cfg: Buffer; state: boolean }> {
   return {
@@ -158,10 +182,11 @@ describe('setup failure paths', () => {
   });
 
   describe('not root (the CLI runs as nobody through setpriv)', { skip: !isRoot && 'needs root to switch to nobody' }, () => {
-    const asNobody = (sb: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'setup', '--root', sb.root, ...args], {
-          cwd: REPO,
+    const asNobody = async (sb: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const bin = await binForNobody();
+      return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn('setpriv', [...NOBODY, process.execPath, bin, 'setup', '--root', sb.root, ...args], {
+          cwd: '/',
           env: { ...process.env, ...sb.env, NO_COLOR: '1', ...env },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
@@ -172,6 +197,7 @@ describe('setup failure paths', () => {
         child.on('error', reject);
         child.on('close', (code) => resolve({ code, stdout, stderr }));
       });
+    };
 
     it('sudo refused: nothing changed, a clear message', async () => {
       await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
