@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -76,14 +76,24 @@ export async function writeFileAtomic(path: string, data: Buffer, newFileMode = 
   await fsyncDir(dirname(path));
 }
 
-/** Writes a file that must not exist yet (backups, records): never overwrites. */
-export async function writeNewFile(path: string, data: Buffer, mode = 0o600): Promise<void> {
-  const fh = await open(path, 'wx', mode);
+/**
+ * Writes a file that must not exist yet (backups, records, guest definitions), atomically: a
+ * temp file beside it (fsynced), then link(2), which fails with EEXIST instead of replacing
+ * (rename would overwrite). Readers see the whole file or none.
+ */
+export async function writeNewFile(path: string, data: Buffer | string, mode = 0o600): Promise<void> {
+  const tmp = tempPathBeside(path);
+  const fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
+  }
+  try {
+    await link(tmp, path);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
   await fsyncDir(dirname(path));
 }
