@@ -108,16 +108,14 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
 }
 
 export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<number> {
-  const [{ buildNewKernel }, { simpleRunner }, { distroFamily }, { readFile }] = await Promise.all([
+  const [{ buildNewKernel }, { simpleRunner }, { distroFamily, parseOsRelease }, { readFile }] = await Promise.all([
     import('../kernel/new-kernel.js'),
     import('../kernel/privileged.js'),
-    import('../kernel/preflight.js'),
+    import('../parse/os-release.js'),
     import('node:fs/promises'),
   ]);
   const base = await common(o);
-  const osRelease = new Map<string, string>();
-  const text = await readFile('/etc/os-release', 'utf8').catch(() => '');
-  for (const m of text.matchAll(/^([A-Z_]+)=["']?(.*?)["']?$/gm)) osRelease.set(m[1]!, m[2]!);
+  const osRelease = parseOsRelease(await readFile('/etc/os-release', 'utf8').catch(() => ''));
   const r = await buildNewKernel({
     ...base,
     ...(o.localVersion ? { localVersion: o.localVersion } : {}),

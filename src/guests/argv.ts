@@ -71,15 +71,3 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   argv.push(...(p.extra ?? []));
   return argv;
 }
-
-/** POSIX shell quoting: bare when safe, '…' otherwise, $'…' for control characters (the boot-retry newline). */
-export function shellQuote(arg: string): string {
-  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  if (/[\x00-\x1f\x7f]/.test(arg)) {
-    const body = arg.replace(/[\\']/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-    return `$'${body}'`;
-  }
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
-}
-
-export const shellCommand = (argv: readonly string[]): string => argv.map(shellQuote).join(' ');

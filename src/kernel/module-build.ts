@@ -2,6 +2,7 @@ import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
+import { Facts } from '../steps/facts.js';
 import { configValue, decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { compareVersions } from '../parse/kernel-release.js';
 import { inputsKey, kernelCacheDir, sha256 } from './cache.js';
@@ -82,10 +83,7 @@ async function firstExisting(paths: readonly string[]): Promise<string | undefin
 /** Fails with the packages to install when a build tool or header is missing. */
 export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined, forPackaging = false): Promise<void> {
   const host = new LiveHost(env ?? process.env);
-  const osRelease = await host.readFile('/etc/os-release');
-  const map = new Map<string, string>();
-  if (osRelease.ok) for (const m of osRelease.data.toString('utf8').matchAll(/^([A-Z_]+)=["']?(.*?)["']?$/gm)) map.set(m[1]!, m[2]!);
-  const family = distroFamily(map);
+  const family = distroFamily(await new Facts(host).osRelease());
   const missing = await missingRequirements(host, family, crossCompile, forPackaging ? packagingRequirements(family) : []);
   if (missing.length > 0) {
     const install = installCommand(family, missing.map((m) => m.package));

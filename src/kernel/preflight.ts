@@ -2,16 +2,8 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Host } from '../host/host.js';
 
-export type DistroFamily = 'debian' | 'fedora' | 'suse' | 'arch' | 'other';
-
-export function distroFamily(osRelease: ReadonlyMap<string, string>): DistroFamily {
-  const ids = `${osRelease.get('ID') ?? ''} ${osRelease.get('ID_LIKE') ?? ''}`.toLowerCase().split(/\s+/);
-  if (ids.some((i) => i === 'debian' || i === 'ubuntu')) return 'debian';
-  if (ids.some((i) => ['fedora', 'rhel', 'centos'].includes(i))) return 'fedora';
-  if (ids.some((i) => i.startsWith('suse') || i.startsWith('opensuse'))) return 'suse';
-  if (ids.includes('arch')) return 'arch';
-  return 'other';
-}
+export { distroFamily, type DistroFamily } from '../parse/os-release.js';
+import type { DistroFamily } from '../parse/os-release.js';
 
 export interface Requirement {
   what: string;

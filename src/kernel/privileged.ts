@@ -1,3 +1,4 @@
+import { shellLine } from '../ui/shell-quote.js';
 import { UserError } from '../errors.js';
 
 /**
@@ -50,10 +51,6 @@ export function fromProjectRunner(project: ProjectRunnerLike): KernelRunner {
   };
 }
 
-/** Shell-style quoting, only for showing a command to a person; commands always run as argv. */
-export function showCommand(argv: readonly string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
 
 /** A stand-in until the project-wide runner is wired in: prints, honours dry-run, uses sudo when not root. */
 export function simpleRunner(options: SimpleRunnerOptions = {}): KernelRunner {
@@ -65,7 +62,7 @@ export function simpleRunner(options: SimpleRunnerOptions = {}): KernelRunner {
       if (argv.length === 0) throw new Error('privileged run: empty argv');
       const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
       const full = mutating && !asRoot && options.sudo !== false ? ['sudo', ...argv] : [...argv];
-      if (mutating) print(`${options.dryRun ? '(dry run) would run' : 'running'}: ${showCommand(full)}`);
+      if (mutating) print(`${options.dryRun ? '(dry run) would run' : 'running'}: ${shellLine(full)}`);
       if (mutating && options.dryRun) return { exitCode: 0, stdout: '', stderr: '', skipped: true };
       const { execa } = await import('execa');
       const r = await execa(full[0]!, full.slice(1), { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
@@ -80,7 +77,7 @@ export async function runOrFail(runner: KernelRunner, argv: readonly string[], m
   const r = await runner.run(argv, { mutating });
   if (r.exitCode !== 0) {
     const msg = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n');
-    throw new UserError(`\`${showCommand(argv)}\` failed (exit ${r.exitCode})${msg ? `:\n${msg}` : ''}`, 1);
+    throw new UserError(`\`${shellLine(argv)}\` failed (exit ${r.exitCode})${msg ? `:\n${msg}` : ''}`, 1);
   }
   return r;
 }

@@ -3,14 +3,16 @@ import { configValue } from '../parse/kconfig.js';
 import { kernelVersion } from '../parse/kernel-release.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
+import { distroOf } from '../steps/checks/common.js';
 import type { Step, StepContext, StepResult } from '../steps/step.js';
 import { kernelCacheDir } from './cache.js';
 import { defaultJobs } from './kbuild.js';
 import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { distroFamily, installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
-import { fromProjectRunner, runOrFail, showCommand, type KernelRunner, type ProjectRunnerLike } from './privileged.js';
+import { installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
+import { fromProjectRunner, runOrFail, type KernelRunner, type ProjectRunnerLike } from './privileged.js';
+import { shellLine } from '../ui/shell-quote.js';
 import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
 
 export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
@@ -33,9 +35,7 @@ async function needs(facts: Facts): Promise<Needs> {
 
 const notNeeded = (a: PrAssessment): StepResult => ({ state: 'not-applicable', summary: `nothing to build (${a.reason})` });
 
-async function family(facts: Facts): Promise<DistroFamily> {
-  return distroFamily(await facts.osRelease());
-}
+const family = distroOf;
 
 async function buildInputs(ctx: StepContext) {
   const [rel, cfg, unameV] = await Promise.all([ctx.facts.release(), ctx.facts.kernelConfig(), ctx.facts.command(['uname', '-v'])]);
@@ -45,6 +45,13 @@ async function buildInputs(ctx: StepContext) {
   return { release: rel.value, config: cfg.source, ...(upstream ? { upstream } : {}) };
 }
 
+/** What this host still lacks to build what it needs (nothing is probed when nothing is needed). */
+async function missingTools(ctx: StepContext, o: KernelStepOptions) {
+  const [n, fam] = await Promise.all([needs(ctx.facts), family(ctx.facts)]);
+  const missing = n.kind === 'none' ? [] : await missingRequirements(ctx.host, fam, o.crossCompile, n.kind === 'kernel' ? packagingRequirements(fam) : []);
+  return { n, fam, missing };
+}
+
 function toolsStep(o: KernelStepOptions): Step {
   return {
     id: 'kernel.build-tools',
@@ -52,10 +59,8 @@ function toolsStep(o: KernelStepOptions): Step {
     title: 'Install the kernel build tools',
     severity: 'required',
     async verify(ctx) {
-      const n = await needs(ctx.facts);
+      const { n, fam, missing } = await missingTools(ctx, o);
       if (n.kind === 'none') return notNeeded(n.a);
-      const fam = await family(ctx.facts);
-      const missing = await missingRequirements(ctx.host, fam, o.crossCompile, n.kind === 'kernel' ? packagingRequirements(fam) : []);
       const signing = n.kind === 'module' ? await moduleSigningState(ctx.host) : { warnings: [], refusesUnsigned: false };
       const detail = signing.warnings.length ? signing.warnings.join('\n') : undefined;
       if (missing.length === 0) return { state: 'done', summary: 'compiler, make, flex, bison, bc, libelf and OpenSSL headers are present', ...(detail ? { detail, status: 'warn' as const } : {}) };
@@ -64,13 +69,11 @@ function toolsStep(o: KernelStepOptions): Step {
         state: 'todo',
         summary: `missing: ${missing.map((m) => m.what).join(', ')}`,
         ...(detail ? { detail } : {}),
-        fix: { text: 'Install the kernel build tools.', ...(cmd.length ? { commands: [showCommand(cmd)] } : {}), bySetup: cmd.length > 0 },
+        fix: { text: 'Install the kernel build tools.', ...(cmd.length ? { commands: [shellLine(cmd)] } : {}), bySetup: cmd.length > 0 },
       };
     },
     async apply(ctx) {
-      const fam = await family(ctx.facts);
-      const n = await needs(ctx.facts);
-      const missing = await missingRequirements(ctx.host, fam, o.crossCompile, n.kind === 'kernel' ? packagingRequirements(fam) : []);
+      const { fam, missing } = await missingTools(ctx, o);
       const cmd = installCommand(fam, missing.map((m) => m.package));
       if (cmd.length) await runOrFail(o.runner, cmd);
     },
@@ -133,7 +136,7 @@ function headersStep(o: KernelStepOptions): Step {
       return {
         state: 'todo',
         summary: `no Module.symvers for ${rel}: a module built without it is refused ("no symbol version for module_layout")`,
-        fix: pkg ? { text: `Install ${pkg}.`, commands: [showCommand(installCommand(await family(ctx.facts), [pkg]))], bySetup: true } : { text: "Install this kernel's development headers (they hold Module.symvers)." },
+        fix: pkg ? { text: `Install ${pkg}.`, commands: [shellLine(installCommand(await family(ctx.facts), [pkg]))], bySetup: true } : { text: "Install this kernel's development headers (they hold Module.symvers)." },
       };
     },
     async apply(ctx) {

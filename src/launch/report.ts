@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { shellCommand } from '../guests/argv.js';
+import { shellLine } from '../ui/shell-quote.js';
 import { writeOut } from '../ui/output.js';
 import { tail } from './qemu-errors.js';
 import type { RunResult } from './run.js';
@@ -10,7 +10,7 @@ export const err = (text: string): void => void writeSync(2, text);
 
 /** --print-cmd: the shell-quoted command, or with --json the argv array. */
 export function printCommand(argv: readonly string[], json: boolean): void {
-  writeOut(json ? JSON.stringify(argv) + '\n' : shellCommand(argv) + '\n');
+  writeOut(json ? JSON.stringify(argv) + '\n' : shellLine(argv) + '\n');
 }
 
 /** Turns a QEMU run that did not end well into one clear error (exit 1), never a silent failure. */

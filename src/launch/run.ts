@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { shellCommand } from '../guests/argv.js';
+import { shellLine } from '../ui/shell-quote.js';
 import { explainQemuError, tail, type ErrorContext, type KnownError } from './qemu-errors.js';
 import { QmpClient } from './qmp.js';
 
@@ -46,7 +46,7 @@ export interface RunOptions {
 async function openLog(log: string, argv: readonly string[], label: string): Promise<number> {
   await mkdir(dirname(log), { recursive: true });
   const fd = openSync(log, 'a');
-  writeSync(fd, `\n--- ${new Date().toISOString()} ${label}\n$ ${shellCommand(argv)}\n`);
+  writeSync(fd, `\n--- ${new Date().toISOString()} ${label}\n$ ${shellLine(argv)}\n`);
   return fd;
 }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { commandTimeoutMs, describeCommandFailure, type CommandResult, type Host } from '../host/host.js';
 import { UserError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic, writeNewFile } from './atomic-file.js';
-import { shellLine } from './shell-quote.js';
+import { shellLine } from '../ui/shell-quote.js';
 
 export interface RunnerOptions {
   /** Print what would happen; change nothing. */

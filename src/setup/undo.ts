@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { sha256, type PrivilegedRunner } from '../privileged/runner.js';
-import { shellLine } from '../privileged/shell-quote.js';
+import { shellLine } from '../ui/shell-quote.js';
 import { withShadowRoot } from '../steps/host-changes/access.js';
 import { GRUB_DEFAULT_PATH, removeArgument } from '../steps/host-changes/grub-default.js';
 import { HV_BLACKLIST_FILE, MODULES_LOAD_FILE } from '../steps/host-changes/modules.js';

@@ -1,5 +1,6 @@
 import { describeCommandFailure, type CommandResult, type Host, type PathInfo } from '../host/host.js';
 import { parseCpuInfo, type CpuInfo } from '../parse/cpuinfo.js';
+import { parseOsRelease } from '../parse/os-release.js';
 import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
 import { blsOptions, grubCfgKernelArgs, grubDefaultCmdlines, type GrubCmdlines } from '../parse/bootloader.js';
@@ -166,15 +167,8 @@ export class Facts {
 
   osRelease(): Promise<Map<string, string>> {
     return this.once('os-release', async () => {
-      const map = new Map<string, string>();
       const t = await this.text('/etc/os-release');
-      if (t.ok) {
-        for (const line of t.value.split('\n')) {
-          const m = /^([A-Z_]+)=(.*)$/.exec(line);
-          if (m) map.set(m[1]!, m[2]!.replace(/^["'](.*)["']$/, '$1'));
-        }
-      }
-      return map;
+      return parseOsRelease(t.ok ? t.value : '');
     });
   }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { BOOT_RETRY, buildQemuArgv, KVM_TASKSET, shellCommand } from '../../src/guests/argv.js';
+import { BOOT_RETRY, buildQemuArgv, KVM_TASKSET } from '../../src/guests/argv.js';
+import { shellLine } from '../../src/ui/shell-quote.js';
 import { findOs, G4_7450_SERIES, MAC99_MAX_RAM_MB, OS_CATALOG as CATALOG, type OsEntry } from '../../src/guests/catalog.js';
 import { GuestSchema, type Guest } from '../../src/guests/definition.js';
 import { chooseAccel, type HostKvm } from '../../src/launch/accel.js';
@@ -103,7 +104,7 @@ describe('--print-cmd quoting', () => {
   it('bash reads back exactly the argv, newline and spaces included', () => {
     const os = findOs('tiger')!;
     const argv = buildQemuArgv({ guest: guestFor(os, { disk: "/d/it's a, disk.qcow2" }), os, accel: 'tcg', cpu: 'g4', boot: 'disk', display: 'window', extra: ['-d', 'a b'] });
-    const r = spawnSync('bash', ['-c', `printf '%s\\0' ${shellCommand(argv)}`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `printf '%s\\0' ${shellLine(argv)}`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\0').slice(0, -1), argv);
     assert.ok(argv.some((a) => a.includes("file=/d/it's a,, disk.qcow2,format=qcow2")), 'commas doubled inside -drive');

@@ -1,3 +1,4 @@
+import { distroFamily, type DistroFamily } from '../../parse/os-release.js';
 import type { Facts } from '../facts.js';
 import type { StepContext, StepResult } from '../step.js';
 
@@ -13,21 +14,14 @@ export async function unlessPower(ctx: StepContext): Promise<StepResult | undefi
   return { state: 'not-applicable', summary: `not a POWER host (${arch.value})` };
 }
 
-export type Distro = 'debian' | 'fedora' | 'suse' | 'arch' | 'other';
-
-export async function distroFamily(facts: Facts): Promise<Distro> {
-  const os = await facts.osRelease();
-  const ids = `${os.get('ID') ?? ''} ${os.get('ID_LIKE') ?? ''}`.toLowerCase();
-  if (/\b(debian|ubuntu)\b/.test(ids)) return 'debian';
-  if (/\b(fedora|rhel|centos)\b/.test(ids)) return 'fedora';
-  if (/\bsuse\b/.test(ids)) return 'suse';
-  if (/\barch\b/.test(ids)) return 'arch';
-  return 'other';
+/** This host's distribution family (package names, install tools). */
+export async function distroOf(facts: Facts): Promise<DistroFamily> {
+  return distroFamily(await facts.osRelease());
 }
 
 /** The install command for this distribution; packages named per family. */
-export async function installCommand(facts: Facts, pkgs: Partial<Record<Distro, string>>): Promise<string | undefined> {
-  const family = await distroFamily(facts);
+export async function installCommand(facts: Facts, pkgs: Partial<Record<DistroFamily, string>>): Promise<string | undefined> {
+  const family = await distroOf(facts);
   const pkg = pkgs[family];
   if (!pkg) return undefined;
   switch (family) {

@@ -4,10 +4,10 @@ import { disableRadixValue } from '../../parse/cmdline.js';
 import { mmuFromDmesg } from '../../parse/dmesg.js';
 import type { Facts } from '../facts.js';
 import type { Fix, Step, StepResult } from '../step.js';
-import { distroFamily, unlessPower } from './common.js';
+import { distroOf, unlessPower } from './common.js';
 
 async function addTokenFix(facts: Facts): Promise<Fix> {
-  const family = await distroFamily(facts);
+  const family = await distroOf(facts);
   const commands =
     family === 'fedora'
       ? ['sudo grubby --update-kernel=ALL --args=disable_radix', 'sudo reboot']

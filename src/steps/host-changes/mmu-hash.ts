@@ -3,7 +3,7 @@ import { grubDefaultCmdlines } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { sha256 } from '../../privileged/runner.js';
-import { shellLine } from '../../privileged/shell-quote.js';
+import { shellLine } from '../../ui/shell-quote.js';
 import type { SetupDeps, SetupStepFactory } from '../../setup/deps.js';
 import { BACKUP_DIR } from '../../setup/record.js';
 import { unlessPower } from '../checks/common.js';
