@@ -51,7 +51,7 @@ export async function runDoctor(host: Host, steps: readonly Step[], strict = fal
     facts.cpuinfo(),
     facts.release(),
     assessKvmPr(facts),
-    facts.qemu(),
+    facts.qemu('version'),
   ]);
   const checks: CheckReport[] = outcomes.map(({ step, result }) => ({
     id: step.id,
@@ -81,7 +81,7 @@ export async function runDoctor(host: Host, steps: readonly Step[], strict = fal
       kernelRelease: rel.ok ? rel.value : null,
       kvmPr: pr.verdict,
       kvmPrReason: pr.reason,
-      qemuVersion: qemu.version.exitCode === 0 ? (qemuVersion(qemu.version.stdout) ?? null) : null,
+      qemuVersion: qemu.exitCode === 0 ? (qemuVersion(qemu.stdout) ?? null) : null,
     },
     counts,
     checks,

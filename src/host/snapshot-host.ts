@@ -75,7 +75,9 @@ export class SnapshotHost implements Host {
       const s = await stat(this.local(path));
       return { exists: true, type: fileType(s), readable: true, writable: false };
     } catch {
-      return { exists: false };
+      // Absent either way; `notRecorded` lets a check that needs a real answer say "unknown".
+      const status = this.manifest.files?.[path];
+      return status === undefined ? { exists: false, notRecorded: true } : { exists: false };
     }
   }
 

@@ -39,3 +39,17 @@ export function dataDirs(text: string): string[] {
   }
   return dirs;
 }
+
+/** Backends that open a window on this desktop (cocoa: macOS hosts only). */
+export const WINDOW_BACKENDS: readonly string[] = ['gtk', 'sdl', 'cocoa'];
+
+/**
+ * Backend names from `-display help` ("Available display backend types:" then one per line). QEMU
+ * lists only the modules it could load; Debian's "module ui-ui-gtk not found" notes go to stderr.
+ */
+export function displayBackends(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[a-z][a-z0-9-]*$/.test(l));
+}

@@ -3,6 +3,7 @@ import { parseCpuInfo, type CpuInfo } from '../parse/cpuinfo.js';
 import { parseOsRelease } from '../parse/os-release.js';
 import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
+import { dataDirs } from '../parse/qemu.js';
 import { blsOptions, grubCfgKernelArgs, grubDefaultCmdlines, type GrubCmdlines } from '../parse/bootloader.js';
 
 /** A fact, or why it could not be read: checks turn the reason into an `unknown` state. */
@@ -20,13 +21,26 @@ export interface BootConfig {
   defaultGrub?: GrubCmdlines;
 }
 
-export interface QemuFacts {
-  version: CommandResult;
-  machines: CommandResult;
-  accels: CommandResult;
-  dataDirs: CommandResult;
-  img: CommandResult;
-}
+/** The program talos-mac runs for mac99 guests; every check asks this one. */
+export const QEMU_PROGRAM = 'qemu-system-ppc';
+
+/** What checks ask QEMU itself (argv after the program), each run at most once per Facts. */
+export const QEMU_QUERIES = {
+  version: ['--version'],
+  machines: ['-M', 'help'],
+  accels: ['-accel', 'help'],
+  dataDirs: ['-L', 'help'],
+  displays: ['-display', 'help'],
+} as const;
+export type QemuQuery = keyof typeof QEMU_QUERIES;
+
+/** Where QEMU would find one of its data files (a firmware or ROM), searched as QEMU searches. */
+export type DataFileLookup =
+  | { found: string; dirs: string[] }
+  | { found?: undefined; dirs: string[]; /** Candidates that exist but QEMU cannot use: dangling links, unreadable files. */ unusable: string[]; unknown?: string };
+
+/** Used only when `-L help` gives no answer: QEMU's compiled-in data directory on most builds. */
+const FALLBACK_DATA_DIRS = ['/usr/share/qemu', '/usr/local/share/qemu'];
 
 /** Everything checks read from a host, each read once per run however many checks ask. */
 export class Facts {
@@ -216,17 +230,36 @@ export class Facts {
     });
   }
 
-  qemu(): Promise<QemuFacts> {
-    return this.once('qemu', async () => {
-      const q = 'qemu-system-ppc';
-      const [version, machines, accels, dataDirs, img] = await Promise.all([
-        this.command([q, '--version']),
-        this.command([q, '-M', 'help']),
-        this.command([q, '-accel', 'help']),
-        this.command([q, '-L', 'help']),
-        this.command(['qemu-img', '--version']),
-      ]);
-      return { version, machines, accels, dataDirs, img };
+  qemu(query: QemuQuery): Promise<CommandResult> {
+    return this.command([QEMU_PROGRAM, ...QEMU_QUERIES[query]]);
+  }
+
+  qemuImg(): Promise<CommandResult> {
+    return this.command(['qemu-img', '--version']);
+  }
+
+  /**
+   * QEMU looks a data file up in each directory `-L help` lists, in order, and takes the first it
+   * may read (qemu_find_file: access(R_OK), seen with strace on 7.2): a dangling symlink or an
+   * unreadable file is as good as missing.
+   */
+  qemuDataFile(name: string): Promise<DataFileLookup> {
+    return this.once(`qemu-data:${name}`, async () => {
+      const r = await this.qemu('dataDirs');
+      const listed = r.exitCode === 0 ? dataDirs(r.stdout) : [];
+      const dirs = listed.length > 0 ? listed : FALLBACK_DATA_DIRS;
+      const unusable: string[] = [];
+      for (const dir of dirs) {
+        const path = `${dir}/${name}`;
+        const info = await this.pathInfo(path);
+        if (info.notRecorded) return { dirs, unusable, unknown: `the snapshot has no record of ${path}` };
+        if (!info.exists) continue;
+        if (info.type === 'link') unusable.push(`${path} (a symlink to nothing)`);
+        else if (info.type !== 'file') unusable.push(`${path} (not a file)`);
+        else if (info.readable === false) unusable.push(`${path} (not readable by this user)`);
+        else return { found: path, dirs };
+      }
+      return { dirs, unusable };
     });
   }
 }

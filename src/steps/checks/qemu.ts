@@ -1,40 +1,52 @@
 import { describeCommandFailure } from '../../host/host.js';
-import { accelNames, dataDirs, machineNames, qemuVersion } from '../../parse/qemu.js';
+import { accelNames, displayBackends, machineNames, qemuVersion, WINDOW_BACKENDS } from '../../parse/qemu.js';
 import { compareVersions } from '../../parse/kernel-release.js';
-import type { Facts } from '../facts.js';
+import type { Nic } from '../../guests/catalog.js';
+import { QEMU_PROGRAM, type Facts } from '../facts.js';
 import type { Fix, Step, StepResult } from '../step.js';
 import { installCommand, isPowerArch } from './common.js';
+import type { DistroFamily } from '../../parse/os-release.js';
 
 /** mac99 under KVM-PR works from QEMU 3.0 (the Talospace series used 3.0); older builds are warned about. */
 export const MIN_QEMU = [3, 0, 0] as const;
 
-async function installFix(facts: Facts, what: 'qemu' | 'img' | 'firmware'): Promise<Fix> {
-  const pkgs = {
-    qemu: { debian: 'qemu-system-ppc', fedora: 'qemu-system-ppc', suse: 'qemu-ppc', arch: 'qemu-system-ppc' },
-    img: { debian: 'qemu-utils', fedora: 'qemu-img', suse: 'qemu-tools', arch: 'qemu-img' },
-    firmware: { debian: 'qemu-system-data', fedora: 'openbios', suse: 'qemu-ppc', arch: 'qemu-system-ppc-firmware' },
-  }[what];
+type Packages = Partial<Record<DistroFamily, string>>;
+
+/**
+ * The package that brings each piece. Debian's names were seen on a fresh Debian 12, where
+ * seabios, ipxe-qemu and qemu-system-gui are only Recommends of qemu-system-ppc (KNOWLEDGE §4);
+ * the Fedora names are its usual packaging, not checked on a Fedora machine here.
+ */
+const PACKAGES = {
+  qemu: { debian: 'qemu-system-ppc', fedora: 'qemu-system-ppc', suse: 'qemu-ppc', arch: 'qemu-system-ppc' },
+  img: { debian: 'qemu-utils', fedora: 'qemu-img', suse: 'qemu-tools', arch: 'qemu-img' },
+  openbios: { debian: 'qemu-system-data', fedora: 'openbios', suse: 'qemu-ppc', arch: 'qemu-system-ppc-firmware' },
+  vgaRom: { debian: 'seabios', fedora: 'seavgabios-bin' },
+  ipxeRoms: { debian: 'ipxe-qemu', fedora: 'ipxe-roms-qemu' },
+  window: { debian: 'qemu-system-gui', fedora: 'qemu-ui-gtk' },
+} satisfies Record<string, Packages>;
+
+async function installFix(facts: Facts, pkgs: Packages, what: string): Promise<Fix> {
   const cmd = await installCommand(facts, pkgs);
-  const name = { qemu: 'qemu-system-ppc', img: 'qemu-img', firmware: 'the OpenBIOS firmware for PowerPC (openbios-ppc)' }[what];
-  return { text: `Install ${name}.`, ...(cmd ? { commands: [cmd] } : {}) };
+  return { text: `Install ${what}.`, ...(cmd ? { commands: [cmd] } : {}) };
 }
 
 /** The shared first gate of every QEMU check: the binary must answer --version. */
 async function qemuMissing(facts: Facts): Promise<StepResult | undefined> {
-  const q = await facts.qemu();
-  if (q.version.exitCode === 0) return undefined;
-  return { state: 'blocked', summary: `needs qemu-system-ppc (${describeCommandFailure(q.version)})`, status: 'skip' };
+  const version = await facts.qemu('version');
+  if (version.exitCode === 0) return undefined;
+  return { state: 'blocked', summary: `needs ${QEMU_PROGRAM} (${describeCommandFailure(version)})`, status: 'skip' };
 }
 
-const binary: Step = {
+export const qemuBinary: Step = {
   id: 'qemu.binary',
   category: 'QEMU',
   title: 'Install qemu-system-ppc (3.0 or newer)',
   severity: 'required',
   async verify({ facts }) {
-    const { version } = await facts.qemu();
+    const version = await facts.qemu('version');
     if (version.notRecorded || version.timedOut) return { state: 'unknown', summary: describeCommandFailure(version) };
-    if (version.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(version), fix: await installFix(facts, 'qemu') };
+    if (version.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(version), fix: await installFix(facts, PACKAGES.qemu, QEMU_PROGRAM) };
     const v = qemuVersion(version.stdout);
     if (!v) return { state: 'unknown', summary: `cannot read a version from: ${version.stdout.trim().split('\n')[0]}` };
     const parts = v.split('.').map(Number);
@@ -43,14 +55,14 @@ const binary: Step = {
         state: 'todo',
         status: 'warn',
         summary: `qemu-system-ppc ${v} is older than 3.0: mac99 with KVM-PR and current OpenBIOS need 3.0 or newer`,
-        fix: await installFix(facts, 'qemu'),
+        fix: await installFix(facts, PACKAGES.qemu, QEMU_PROGRAM),
       };
     }
     return { state: 'done', summary: `qemu-system-ppc ${v}`, detail: version.stdout.trim() };
   },
 };
 
-const mac99: Step = {
+export const qemuMac99: Step = {
   id: 'qemu.mac99',
   category: 'QEMU',
   title: 'Have the mac99 machine',
@@ -58,10 +70,10 @@ const mac99: Step = {
   async verify({ facts }) {
     const missing = await qemuMissing(facts);
     if (missing) return missing;
-    const { machines } = await facts.qemu();
+    const machines = await facts.qemu('machines');
     if (machines.exitCode !== 0) return { state: 'unknown', summary: describeCommandFailure(machines) };
     if (machineNames(machines.stdout).has('mac99')) return { state: 'done', summary: 'mac99 (PowerMac G4 "New World") is available' };
-    return { state: 'todo', summary: 'this qemu-system-ppc has no mac99 machine', fix: await installFix(facts, 'qemu') };
+    return { state: 'todo', summary: 'this qemu-system-ppc has no mac99 machine', fix: await installFix(facts, PACKAGES.qemu, QEMU_PROGRAM) };
   },
 };
 
@@ -75,7 +87,7 @@ const kvmAccel: Step = {
     if (arch.ok && !isPowerArch(arch.value)) return { state: 'not-applicable', summary: `KVM-PR needs a POWER host; on ${arch.value} QEMU uses TCG` };
     const missing = await qemuMissing(facts);
     if (missing) return missing;
-    const { accels } = await facts.qemu();
+    const accels = await facts.qemu('accels');
     if (accels.exitCode !== 0) return { state: 'unknown', summary: describeCommandFailure(accels) };
     const names = accelNames(accels.stdout);
     if (names.has('kvm')) return { state: 'done', summary: `accelerators: ${[...names].join(', ')}` };
@@ -93,37 +105,108 @@ const img: Step = {
   title: 'Install qemu-img',
   severity: 'required',
   async verify({ facts }) {
-    const { img: r } = await facts.qemu();
+    const r = await facts.qemuImg();
     if (r.notRecorded || r.timedOut) return { state: 'unknown', summary: describeCommandFailure(r) };
-    if (r.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(r), fix: await installFix(facts, 'img') };
+    if (r.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(r), fix: await installFix(facts, PACKAGES.img, 'qemu-img') };
     return { state: 'done', summary: `qemu-img ${qemuVersion(r.stdout) ?? '(version unknown)'}` };
   },
 };
 
-const FALLBACK_DATA_DIRS = ['/usr/share/qemu', '/usr/local/share/qemu', '/usr/share/openbios'];
+interface DataFile {
+  id: string;
+  title: string;
+  /** The name QEMU looks up in its data directories. */
+  file: string;
+  /** What QEMU needs it for, for the summary. */
+  role: string;
+  packages: Packages;
+  /** How to name what to install when the family has no package name above. */
+  what: string;
+}
 
-const firmware: Step = {
+/** A check that QEMU will find one of its data files, looked up the way QEMU looks (Facts.qemuDataFile). */
+function dataFileStep(d: DataFile): Step {
+  return {
+    id: d.id,
+    category: 'QEMU',
+    title: d.title,
+    severity: 'required',
+    async verify({ facts }) {
+      const missing = await qemuMissing(facts);
+      if (missing) return missing;
+      const r = await facts.qemuDataFile(d.file);
+      if (r.found !== undefined) return { state: 'done', summary: `${d.role}: ${r.found}` };
+      if (r.unknown) return { state: 'unknown', summary: r.unknown };
+      const unusable = r.unusable.length ? `; unusable: ${r.unusable.join(', ')}` : '';
+      const fix = await installFix(facts, d.packages, d.what);
+      return {
+        state: 'todo',
+        summary: `${d.file} not found: QEMU cannot start mac99 without it (looked in ${r.dirs.join(', ')}${unusable})`,
+        fix: { ...fix, text: `Install ${d.what}: QEMU loads ${d.file} as ${d.role}.` },
+      };
+    },
+  };
+}
+
+/** hw/ppc/mac_newworld.c loads PROM_FILENAME "openbios-ppc" from the data directories. */
+export const qemuFirmware = dataFileStep({
   id: 'qemu.firmware',
-  category: 'QEMU',
   title: 'Install the OpenBIOS firmware',
-  severity: 'required',
+  file: 'openbios-ppc',
+  role: "mac99's firmware",
+  packages: PACKAGES.openbios,
+  what: 'the OpenBIOS firmware for PowerPC (openbios-ppc)',
+});
+
+/** mac99 always has a std VGA card (-vga std), whose option ROM QEMU loads even with -display none (hw/display/vga-pci.c). */
+export const qemuVgaRom = dataFileStep({
+  id: 'qemu.vga-rom',
+  title: 'Install the VGA BIOS',
+  file: 'vgabios-stdvga.bin',
+  role: "the ROM of mac99's VGA card",
+  packages: PACKAGES.vgaRom,
+  what: 'the SeaBIOS VGA BIOS',
+});
+
+/**
+ * The option ROM each NIC model of the catalog makes QEMU load: rtl8139's romfile is
+ * efi-rtl8139.rom (hw/net/rtl8139.c); sungem has none (it starts with no ipxe-qemu, seen here).
+ */
+export const NIC_ROMS: Readonly<Record<Nic, string | undefined>> = { rtl8139: 'efi-rtl8139.rom', sungem: undefined };
+
+export const qemuNicRoms: Readonly<Partial<Record<Nic, Step>>> = Object.fromEntries(
+  Object.entries(NIC_ROMS)
+    .filter((e): e is [Nic, string] => e[1] !== undefined)
+    .map(([nic, file]) => [
+      nic,
+      dataFileStep({ id: `qemu.nic-rom.${nic}`, title: `Install the ${nic} network ROM`, file, role: `the option ROM of the ${nic} network card`, packages: PACKAGES.ipxeRoms, what: 'the iPXE option ROMs for QEMU' }),
+    ]),
+);
+
+/**
+ * Without a window backend (gtk, sdl) QEMU does not fail: it quietly serves the screen over VNC on
+ * localhost:5900 instead (ui/vnc default in softmmu/vl.c). So a window is checked, and asked for by name.
+ */
+export const qemuWindow: Step = {
+  id: 'qemu.display-window',
+  category: 'QEMU',
+  title: 'Have a window display for QEMU',
+  severity: 'advisory',
   async verify({ facts }) {
     const missing = await qemuMissing(facts);
     if (missing) return missing;
-    const { dataDirs: r } = await facts.qemu();
-    const dirs = r.exitCode === 0 ? dataDirs(r.stdout) : [];
-    const candidates = [...new Set([...dirs, ...FALLBACK_DATA_DIRS])].map((d) => `${d}/openbios-ppc`);
-    for (const path of candidates) {
-      const info = await facts.pathInfo(path);
-      if (info.exists) return { state: 'done', summary: path };
-      if (info.notRecorded) return { state: 'unknown', summary: `the snapshot has no record of ${path}` };
-    }
+    const r = await facts.qemu('displays');
+    if (r.exitCode !== 0) return { state: 'unknown', summary: describeCommandFailure(r) };
+    const all = displayBackends(r.stdout);
+    const windows = all.filter((b) => WINDOW_BACKENDS.includes(b));
+    if (windows.length > 0) return { state: 'done', summary: `window display: ${windows.join(', ')}` };
+    const fix = await installFix(facts, PACKAGES.window, "QEMU's GTK or SDL display module");
     return {
       state: 'todo',
-      summary: `openbios-ppc not found (looked in ${[...new Set([...dirs, ...FALLBACK_DATA_DIRS])].join(', ')})`,
-      fix: await installFix(facts, 'firmware'),
+      summary: `no window: this QEMU has no GTK or SDL display (it has: ${all.join(', ') || 'none'}); use --display vnc or --display serial`,
+      fix: { ...fix, text: `${fix.text.replace(/\.$/, '')} for a window, or launch with --display vnc (then a VNC viewer) or --display serial.` },
     };
   },
 };
 
-export const qemuSteps: Step[] = [binary, mac99, kvmAccel, img, firmware];
+export const qemuSteps: Step[] = [qemuBinary, qemuMac99, kvmAccel, img, qemuFirmware, qemuVgaRom, ...Object.values(qemuNicRoms), qemuWindow];
