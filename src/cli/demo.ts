@@ -1,5 +1,5 @@
 import { demoCommand } from '../demo/demo.js';
-import { parseAccel, parseSeconds } from './launch.js';
+import { parseAccel, parseSeconds, snapshotFlag } from './launch.js';
 
 export interface DemoFlags {
   accel: string;
@@ -8,6 +8,7 @@ export interface DemoFlags {
   json?: boolean;
   workDir?: string;
   image?: string;
+  snapshot?: string;
   hostSnapshot?: string;
 }
 
@@ -19,6 +20,6 @@ export async function demoCli(f: DemoFlags): Promise<number> {
     json: f.json ?? false,
     workDir: f.workDir,
     image: f.image,
-    hostSnapshot: f.hostSnapshot,
+    snapshot: snapshotFlag(f),
   });
 }

@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import type { AccelRequest } from '../launch/accel.js';
 import { launchCommand } from '../launch/launch.js';
 import type { Display } from '../guests/argv.js';
+import { parseVnc, type VncRequest } from '../launch/vnc.js';
 
 export interface LaunchFlags {
   accel: string;
@@ -13,7 +14,22 @@ export interface LaunchFlags {
   detach?: boolean;
   paused?: boolean;
   timeout?: string;
+  snapshot?: string;
   hostSnapshot?: string;
+}
+
+/** One name for one flag: --host-snapshot was launch's and demo's name for doctor's --snapshot. */
+export function snapshotFlag(f: { snapshot?: string | undefined; hostSnapshot?: string | undefined }): string | undefined {
+  if (f.hostSnapshot !== undefined && f.snapshot !== undefined) throw new UserError('--host-snapshot is the old name of --snapshot: give only --snapshot');
+  if (f.hostSnapshot !== undefined) process.stderr.write('talos-mac: --host-snapshot is now --snapshot (the old name goes away in 0.3)\n');
+  return f.snapshot ?? f.hostSnapshot;
+}
+
+/** `--display window|vnc[=HOST:N]|serial|none`. */
+export function parseDisplay(v: string): { display: Display; vnc?: VncRequest } {
+  if (v === 'window' || v === 'serial' || v === 'none') return { display: v };
+  if (v === 'vnc' || v.startsWith('vnc=')) return { display: 'vnc', vnc: parseVnc(v === 'vnc' ? undefined : v.slice(4)) };
+  throw new UserError(`--display must be window, vnc[=HOST:N], serial or none (got ${JSON.stringify(v)})`);
 }
 
 export function parseAccel(v: string): AccelRequest {
@@ -29,7 +45,7 @@ export function parseSeconds(v: string | undefined, flag: string): number | unde
 }
 
 export async function launchCli(name: string, extra: string[], f: LaunchFlags): Promise<number> {
-  if (!['window', 'serial', 'none'].includes(f.display)) throw new UserError(`--display must be window, serial or none (got "${f.display}")`);
+  const { display, vnc } = parseDisplay(f.display);
   if (f.json && !f.printCmd) throw new UserError('--json goes with --print-cmd');
   const timeout = parseSeconds(f.timeout, '--timeout');
   if (timeout !== undefined && f.detach) throw new UserError('--timeout applies to a launch that waits for QEMU; it cannot be combined with --detach');
@@ -37,11 +53,12 @@ export async function launchCli(name: string, extra: string[], f: LaunchFlags): 
     accel: parseAccel(f.accel),
     install: f.install ?? false,
     force: f.force ?? false,
-    display: f.display as Display,
+    display,
+    vnc,
     paused: f.paused ?? false,
     detach: f.detach ?? false,
     extra,
-    hostSnapshot: f.hostSnapshot,
+    snapshot: snapshotFlag(f),
     printCmd: f.printCmd ?? false,
     json: f.json ?? false,
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,

@@ -211,13 +211,14 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
     .option('--accel <mode>', 'auto | kvm | tcg', 'auto')
     .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
     .option('--force', 'with --accel kvm: try an OS or CPU not known to work under KVM-PR')
-    .option('--display <mode>', 'window | serial (firmware console on this terminal) | none', 'window')
+    .option('--display <mode>', 'window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none', 'window')
     .option('--print-cmd', 'print the QEMU command instead of running it')
     .option('--json', 'with --print-cmd: the argv as a JSON array')
     .option('--detach', 'run in the background (talos-mac status/stop/kill NAME)')
     .option('--paused', 'start with the CPU stopped (QEMU -S)')
     .option('--timeout <seconds>', 'stop QEMU after this long')
-    .addOption(new Option('--host-snapshot <dir>', 'decide KVM-PR against a host snapshot (testing)').hideHelp())
+    .option('--snapshot <dir>', "check QEMU and decide KVM-PR against a host snapshot (doctor --collect) instead of this machine")
+    .addOption(new Option('--host-snapshot <dir>', 'old name of --snapshot (accepted until 0.3)').hideHelp())
     .addHelpText(
       'after',
       `
@@ -225,6 +226,7 @@ Examples:
   $ talos-mac launch tiger                   boot the disk (KVM-PR if ready, else TCG; says why)
   $ talos-mac launch tiger --install         boot the installer CD under TCG
   $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable
+  $ talos-mac launch tiger --display vnc     no window here (ssh, no GUI module): a VNC server on localhost
   $ talos-mac launch tiger --detach          in the background; then talos-mac status tiger
   $ talos-mac launch tiger -- -d guest_errors   extra QEMU arguments
 
@@ -275,7 +277,8 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
     .option('--json', 'with --print-cmd: the argv as a JSON array')
     .option('--image <path>', 'boot this demo image instead of building one (for hosts without xorriso)')
     .addOption(new Option('--work-dir <dir>', 'build the demo image here and keep it').hideHelp())
-    .addOption(new Option('--host-snapshot <dir>', 'decide KVM-PR against a host snapshot (testing)').hideHelp())
+    .option('--snapshot <dir>', "check QEMU and decide KVM-PR against a host snapshot (doctor --collect) instead of this machine")
+    .addOption(new Option('--host-snapshot <dir>', 'old name of --snapshot (accepted until 0.3)').hideHelp())
     .addHelpText(
       'after',
       `

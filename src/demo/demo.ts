@@ -21,7 +21,7 @@ export interface DemoOptions {
   workDir?: string | undefined;
   /** Boot this demo image (built elsewhere) instead of building one: for hosts without xorriso. */
   image?: string | undefined;
-  hostSnapshot?: string | undefined;
+  snapshot?: string | undefined;
 }
 
 /** qcow2 by its magic number, else raw: no qemu-img needed on a host that only runs the demo. */
@@ -63,11 +63,12 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
         paused: false,
         detach: false,
         extra: [],
-        hostSnapshot: o.hostSnapshot,
+        snapshot: o.snapshot,
         bootableDisk: true,
         discardWrites: true,
       },
-      { host, runtime },
+      // A printed command must not name this run's temporary folder, which is gone when it is pasted.
+      { host, runtime: o.printCmd ? undefined : runtime },
     );
     if (o.printCmd) {
       printCommand(plan.argv, o.json);

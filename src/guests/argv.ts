@@ -2,8 +2,8 @@ import type { OsEntry } from './catalog.js';
 import type { Guest } from './definition.js';
 
 export type Accel = 'kvm' | 'tcg';
-/** window: QEMU's own window; serial: firmware console on this terminal, no window; none: headless. */
-export type Display = 'window' | 'serial' | 'none';
+/** window: QEMU's own window; vnc: a VNC server; serial: firmware console on this terminal, no window; none: headless. */
+export type Display = 'window' | 'vnc' | 'serial' | 'none';
 
 export interface QemuPlan {
   guest: Guest;
@@ -13,6 +13,10 @@ export interface QemuPlan {
   /** disk: boot the hard disk; cd: boot the CD (installing). */
   boot: 'disk' | 'cd';
   display: Display;
+  /** With display window: the backend (gtk, sdl) named on the command line. */
+  windowBackend?: string;
+  /** With display vnc: HOST:DISPLAY, e.g. 127.0.0.1:0 (TCP port 5900 + DISPLAY). */
+  vnc?: string;
   /** QMP sockets: `control` for status/stop, `events` for the launcher watching this run. */
   qmp?: { control: string; events?: string };
   pidFile?: string;
@@ -60,8 +64,11 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   }
   if (os.pointer === 'usb-tablet') argv.push('-device', 'usb-tablet');
   // -nographic puts the firmware console on this terminal; -display none alone does not (KNOWLEDGE §2).
+  // Without a named backend QEMU picks one, and with no GUI module it quietly serves VNC instead.
   if (p.display === 'serial') argv.push('-nographic');
   else if (p.display === 'none') argv.push('-display', 'none');
+  else if (p.display === 'window' && p.windowBackend) argv.push('-display', p.windowBackend);
+  else if (p.display === 'vnc') argv.push('-display', 'none', '-vnc', p.vnc ?? '127.0.0.1:0');
   if (p.qmp) {
     argv.push('-qmp', `unix:${optValue(p.qmp.control)},server=on,wait=off`);
     if (p.qmp.events) argv.push('-qmp', `unix:${optValue(p.qmp.events)},server=on,wait=off`);

@@ -20,6 +20,8 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const runtime = runtimeFiles(store.paths, name);
   const plan: LaunchPlan = await planLaunch(guest, file, o, { host: new LiveHost(env), runtime });
   if (o.printCmd) {
+    // As pasted, QEMU creates its pid file and QMP sockets in this folder: it must exist.
+    await prepareRuntimeDir(runtime);
     printCommand(plan.argv, o.json);
     return 0;
   }

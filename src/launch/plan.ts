@@ -7,17 +7,21 @@ import type { Guest } from '../guests/definition.js';
 import { diskIsEmpty } from '../guests/disk.js';
 import { chooseAccel, hostKvmReadiness, type AccelRequest, type HostKvm } from './accel.js';
 import { runningPid, type RuntimeFiles } from './state.js';
+import { qemuPreflight } from './preflight.js';
+import { describeVnc, isLoopback, vncAddress, type VncRequest } from './vnc.js';
 
 export interface LaunchOptions {
   accel: AccelRequest;
   install: boolean;
   force: boolean;
   display: Display;
+  /** With display vnc: where it listens (default: 127.0.0.1, the first free display). */
+  vnc?: VncRequest | undefined;
   paused: boolean;
   detach: boolean;
   extra: readonly string[];
-  /** Decide KVM against a captured host instead of this machine (tests, bug reports). */
-  hostSnapshot?: string | undefined;
+  /** Check QEMU and decide KVM against a captured host instead of this machine (tests, bug reports). */
+  snapshot?: string | undefined;
   /** The disk is known to boot (the demo): skip the empty-disk check. */
   bootableDisk?: boolean;
   /** Never write to the disk (snapshot=on). */
@@ -41,18 +45,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The host QEMU's checks and the KVM decision read: this machine, or a snapshot. */
+async function checkedHost(snapshot: string | undefined, live: Host): Promise<Host> {
+  if (!snapshot) return live;
+  const { SnapshotHost } = await import('../host/snapshot-host.js');
+  return SnapshotHost.open(snapshot);
+}
+
 /** Reads the host for KVM-PR, once, only when the decision needs it. */
-function hostProbe(snapshot: string | undefined): () => Promise<HostKvm> {
+function hostProbe(host: Host): () => Promise<HostKvm> {
   let memo: Promise<HostKvm> | undefined;
-  return () =>
-    (memo ??= (async () => {
-      if (snapshot) {
-        const { SnapshotHost } = await import('../host/snapshot-host.js');
-        return hostKvmReadiness(await SnapshotHost.open(snapshot));
-      }
-      const { LiveHost } = await import('../host/live-host.js');
-      return hostKvmReadiness(new LiveHost());
-    })());
+  return () => (memo ??= hostKvmReadiness(host));
 }
 
 /**
@@ -63,7 +66,8 @@ export async function planLaunch(
   g: Guest,
   file: string,
   opts: LaunchOptions,
-  ctx: { host: Host; runtime: RuntimeFiles },
+  /** runtime: where QEMU puts its pid file and QMP sockets; none for a command printed to run elsewhere. */
+  ctx: { host: Host; runtime?: RuntimeFiles | undefined },
 ): Promise<LaunchPlan> {
   const os = osById(g.os);
   const notes: string[] = [];
@@ -80,7 +84,7 @@ export async function planLaunch(
       );
     }
   }
-  const pid = await runningPid(ctx.runtime);
+  const pid = ctx.runtime ? await runningPid(ctx.runtime) : undefined;
   if (pid !== undefined) throw new UserError(`guest ${g.name} is already running (QEMU pid ${pid}). See talos-mac status ${g.name}; stop it with talos-mac stop ${g.name}.`);
 
   let install = opts.install;
@@ -97,7 +101,15 @@ export async function planLaunch(
       notes.push('The disk is still empty: booting the installer CD (as with --install).');
     }
   }
-  const choice = await chooseAccel({ request: opts.accel, os, cpu: g.cpu, install, force: opts.force, host: hostProbe(opts.hostSnapshot) });
+  const host = await checkedHost(opts.snapshot, ctx.host);
+  const nic = g.net === 'none' ? undefined : (g.nic ?? os.nics[0]);
+  const qemu = await qemuPreflight(host, { nic, display: opts.display }, 'qemu-system-ppc');
+  const vnc = opts.display === 'vnc' ? await vncAddress(opts.vnc ?? { host: '127.0.0.1' }) : undefined;
+  if (vnc) {
+    notes.push(`Connect a VNC viewer to ${describeVnc(vnc)}${isLoopback(vnc.slice(0, vnc.lastIndexOf(':'))) ? '; from another machine, through ssh -L' : ''}.`);
+    if (!isLoopback(vnc.slice(0, vnc.lastIndexOf(':')))) notes.push('This VNC server has no password: anyone who can reach that address sees and controls the guest.');
+  }
+  const choice = await chooseAccel({ request: opts.accel, os, cpu: g.cpu, install, force: opts.force, host: hostProbe(host) });
   if (install) notes.push(...os.notes.filter((n) => /installer/i.test(n)));
   if (install) notes.push(`Booting the CD ${g.cdrom}: after installing, quit and run talos-mac launch ${g.name} to boot the disk${os.kvm.works ? ' (under KVM-PR when the host is ready)' : ''}.`);
   if (os.pointer === 'grab' && opts.display === 'window') notes.push('The mouse is grabbed when you click in the window: Ctrl-Alt-G releases it.');
@@ -108,8 +120,9 @@ export async function planLaunch(
     cpu: choice.cpu,
     boot: install ? 'cd' : 'disk',
     display: opts.display,
-    qmp: { control: ctx.runtime.control, ...(opts.detach ? {} : { events: ctx.runtime.events }) },
-    pidFile: ctx.runtime.pid,
+    ...(qemu.windowBackend ? { windowBackend: qemu.windowBackend } : {}),
+    ...(vnc ? { vnc } : {}),
+    ...(ctx.runtime ? { qmp: { control: ctx.runtime.control, ...(opts.detach ? {} : { events: ctx.runtime.events }) }, pidFile: ctx.runtime.pid } : {}),
     paused: opts.paused,
     ...(opts.discardWrites ? { discardWrites: true } : {}),
     extra: opts.extra,

@@ -1,5 +1,19 @@
 import type { ChalkInstance } from 'chalk';
 import type { LaunchPlan } from '../launch/plan.js';
+import { describeVnc } from '../launch/vnc.js';
+
+function displayRow(p: LaunchPlan): string {
+  switch (p.display) {
+    case 'window':
+      return `window (${p.windowBackend ?? "QEMU's default backend"}), ${p.guest.resolution}`;
+    case 'vnc':
+      return `VNC server on ${describeVnc(p.vnc ?? '127.0.0.1:0')}, ${p.guest.resolution}`;
+    case 'serial':
+      return 'firmware console on this terminal (no window)';
+    case 'none':
+      return 'none (headless)';
+  }
+}
 
 /** The start summary (like quickemu's): what runs, how, and where to look when it does not. */
 export function renderLaunchSummary(p: LaunchPlan, c: ChalkInstance, extra: { log: string; qmp?: string | undefined }): string {
@@ -15,7 +29,7 @@ export function renderLaunchSummary(p: LaunchPlan, c: ChalkInstance, extra: { lo
     ['Boot from', p.boot === 'cd' ? 'the CD (installing)' : 'the disk'],
     ['Network', g.net === 'none' ? 'none' : `${g.net === 'user' ? 'user-mode NAT' : `tap device ${g.net.slice(4)}`}, ${nic}`],
     ['Pointer', p.os.pointer === 'usb-tablet' ? 'USB tablet' : 'mouse grab (Ctrl-Alt-G releases it)'],
-    ['Display', p.display === 'window' ? `window, ${g.resolution}` : p.display === 'serial' ? 'firmware console on this terminal (no window)' : 'none (headless)'],
+    ['Display', displayRow(p)],
     ['Log', extra.log],
   ];
   if (extra.qmp) rows.push(['QMP', extra.qmp]);

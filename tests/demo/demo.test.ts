@@ -25,7 +25,7 @@ describe('talos-mac demo', () => {
   });
 
   it('is bounded in time: a firmware that never powers off ends with the reason', async () => {
-    await w.fakeProgram('qemu-system-ppc', 'echo "Trying hd:,\\\\\\\\:tbxi..."; echo "No valid state has been set by load or init-program"; exec sleep 30');
+    await w.fakeQemu('echo "Trying hd:,\\\\\\\\:tbxi..."; echo "No valid state has been set by load or init-program"; exec sleep 30');
     const t0 = Date.now();
     const r = await w.run(['demo', '--timeout', '2']);
     assert.equal(r.code, 1);

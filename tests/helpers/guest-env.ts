@@ -12,8 +12,16 @@ export interface TestWorld {
   run(args: readonly string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number; node?: string }): Promise<CliResult>;
   /** Puts an executable script called `name` first on PATH. */
   fakeProgram(name: string, script: string): Promise<void>;
+  /**
+   * A fake qemu-system-ppc that answers the queries talos-mac makes before starting QEMU with the
+   * real QEMU's answers (so its checks pass as on this machine), and runs `script` for a launch.
+   */
+  fakeQemu(script: string): Promise<void>;
   cleanup(): Promise<void>;
 }
+
+/** One shell word (for the fake programs' scripts). */
+const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -32,14 +40,23 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
     NO_COLOR: '1',
   };
   delete env['FORCE_COLOR'];
+  const fakeProgram = async (name: string, script: string): Promise<void> => {
+    const p = join(bin, name);
+    await writeFile(p, `#!/bin/sh\n${script}\n`);
+    await chmod(p, 0o755);
+  };
   return {
     dir,
     env,
     run: (args, opts = {}) => runCli([...args], { env: { ...env, ...(opts.env ?? {}) }, timeoutMs: opts.timeoutMs ?? 90_000, ...(opts.node ? { node: opts.node } : {}) }),
-    async fakeProgram(name, script) {
-      const p = join(bin, name);
-      await writeFile(p, `#!/bin/sh\n${script}\n`);
-      await chmod(p, 0o755);
+    fakeProgram,
+    async fakeQemu(script) {
+      const real = process.env['PATH'] ?? '';
+      // The queries go to the real qemu-system-ppc (found on the PATH this test started with).
+      await fakeProgram(
+        'qemu-system-ppc',
+        `case "$1 $2" in\n"--version "|"-M help"|"-L help"|"-display help"|"-accel help") PATH=${shq(real)} exec qemu-system-ppc "$@";;\nesac\n${script}`,
+      );
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };

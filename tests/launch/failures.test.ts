@@ -40,7 +40,7 @@ describe('launch failures are never silent', () => {
   ];
   for (const [what, fixture, re] of fakes) {
     it(`a QEMU that fails to start (${what}, fake qemu-system-ppc on PATH)`, async () => {
-      await w.fakeProgram('qemu-system-ppc', await fakeFromFixture(join(FIXTURES, fixture)));
+      await w.fakeQemu(await fakeFromFixture(join(FIXTURES, fixture)));
       try {
         for (const extra of [[], ['--detach']]) {
           const r = await w.run(['launch', 'g', '--display', 'none', ...extra]);
@@ -54,7 +54,7 @@ describe('launch failures are never silent', () => {
   }
 
   it('an unknown QEMU error shows the log tail', async () => {
-    await w.fakeProgram('qemu-system-ppc', 'echo "first line" >&2; echo "qemu-system-ppc: a brand-new failure" >&2; exit 3');
+    await w.fakeQemu('echo "first line" >&2; echo "qemu-system-ppc: a brand-new failure" >&2; exit 3');
     try {
       const r = await w.run(['launch', 'g', '--display', 'none']);
       assert.equal(r.code, 1);
@@ -73,11 +73,11 @@ describe('launch failures are never silent', () => {
   it('QEMU not installed', async () => {
     const r = await w.run(['launch', 'g', '--display', 'none'], { env: { PATH: join(w.dir, 'fake bin') } });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /qemu-system-ppc is not installed/);
+    assert.match(r.stderr, /qemu-system-ppc cannot run this guest here yet \(nothing was started\):\n  ✗ `qemu-system-ppc` is not installed \(not found on PATH\) \(doctor check qemu.binary\)\n.*\n +\$ sudo apt-get install qemu-system-ppc/);
   });
 
   it('a guest killed from outside is reported, not taken for a clean exit', async () => {
-    await w.fakeProgram('qemu-system-ppc', 'kill -TERM $$');
+    await w.fakeQemu('kill -TERM $$');
     try {
       const r = await w.run(['launch', 'g', '--display', 'none']);
       assert.equal(r.code, 1);

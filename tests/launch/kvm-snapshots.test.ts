@@ -30,17 +30,17 @@ describe('the KVM-PR decision uses doctor\'s checks against captured POWER9 host
   };
 
   it('a host ready for KVM-PR (PR kernel, hash MMU): Tiger runs under KVM, pinned to one SMT4 core, on a G3', async () => {
-    const argv = await json(['launch', 'tiger', '--host-snapshot', snap('pr-kernel-6.1.176-hash')]);
+    const argv = await json(['launch', 'tiger', '--snapshot', snap('pr-kernel-6.1.176-hash')]);
     assert.deepEqual(argv.slice(0, 5), ['taskset', '-a', '-c', '0-3', 'qemu-system-ppc']);
     assert.equal(accelOf(argv), 'kvm');
     assert.equal(argv[argv.indexOf('-cpu') + 1], 'g3');
-    const leo = await json(['launch', 'leo', '--host-snapshot', snap('pr-kernel-6.1.176-hash')]);
+    const leo = await json(['launch', 'leo', '--snapshot', snap('pr-kernel-6.1.176-hash')]);
     assert.equal(leo[leo.indexOf('-cpu') + 1], '7410', 'Leopard needs a G4: Nitro');
   });
 
   it('the same ready host: OS 9 and a 7450 CPU stay on TCG under auto', async () => {
     for (const args of [['launch', 'nine'], ['launch', 'fast']]) {
-      const argv = await json([...args, '--host-snapshot', snap('pr-kernel-6.1.176-hash')]);
+      const argv = await json([...args, '--snapshot', snap('pr-kernel-6.1.176-hash')]);
       assert.equal(accelOf(argv), 'tcg', args.join(' '));
       assert.equal(argv[0], 'qemu-system-ppc');
     }
@@ -52,9 +52,9 @@ describe('the KVM-PR decision uses doctor\'s checks against captured POWER9 host
     ['debian12-6.1.0-50-hash', /kvm_pr is not loaded: it needs a kernel with KVM-PR first/],
   ] as const) {
     it(`${name}: auto falls back to TCG and says why; --accel kvm refuses with doctor's reason`, async () => {
-      const argv = await json(['launch', 'tiger', '--host-snapshot', snap(name)]);
+      const argv = await json(['launch', 'tiger', '--snapshot', snap(name)]);
       assert.equal(accelOf(argv), 'tcg');
-      const refused = await w.run(['launch', 'tiger', '--accel', 'kvm', '--print-cmd', '--host-snapshot', snap(name)]);
+      const refused = await w.run(['launch', 'tiger', '--accel', 'kvm', '--print-cmd', '--snapshot', snap(name)]);
       assert.equal(refused.code, 2);
       assert.match(refused.stderr, /cannot use KVM-PR here: /);
       assert.match(refused.stderr, reason);
@@ -62,19 +62,19 @@ describe('the KVM-PR decision uses doctor\'s checks against captured POWER9 host
   }
 
   it('demo --accel kvm uses KVM on a ready host', async () => {
-    const argv = await json(['demo', '--accel', 'kvm', '--host-snapshot', snap('pr-kernel-6.1.176-hash')]);
+    const argv = await json(['demo', '--accel', 'kvm', '--snapshot', snap('pr-kernel-6.1.176-hash')]);
     assert.equal(accelOf(argv), 'kvm');
     assert.equal(argv[0], 'taskset');
     assert.ok(argv.includes('-nographic'));
   });
 
   it('a KVM launch that QEMU refuses (x86 here) is explained; the checkstop warning is shown once', async () => {
-    const first = await w.run(['launch', 'tiger', '--display', 'none', '--host-snapshot', snap('pr-kernel-6.1.176-hash')]);
+    const first = await w.run(['launch', 'tiger', '--display', 'none', '--snapshot', snap('pr-kernel-6.1.176-hash')]);
     assert.equal(first.code, 1);
     assert.match(first.stderr, /Accelerator\s+KVM-PR: the host is ready/);
     assert.match(first.stderr, /checkstop/);
     assert.match(first.stderr, /QEMU failed: This QEMU cannot use KVM on this host/);
-    const second = await w.run(['launch', 'tiger', '--display', 'none', '--host-snapshot', snap('pr-kernel-6.1.176-hash')]);
+    const second = await w.run(['launch', 'tiger', '--display', 'none', '--snapshot', snap('pr-kernel-6.1.176-hash')]);
     assert.equal(second.code, 1);
     assert.doesNotMatch(second.stderr, /checkstop/);
     assert.ok((await readdir(join(w.env['XDG_STATE_HOME']!, 'talos-mac'))).includes('kvm-checkstop-warning.shown'));
