@@ -1,4 +1,5 @@
 import { writeOut } from '../ui/output.js';
+import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
 import { logFile } from '../guests/paths.js';
 import { GuestStore } from '../guests/store.js';
@@ -24,6 +25,13 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
     await prepareRuntimeDir(runtime);
     printCommand(plan.argv, o.json);
     return 0;
+  }
+  // GTK and SDL need a desktop session; over ssh QEMU would only fail with "gtk initialization failed".
+  if (plan.display === 'window' && !env['DISPLAY'] && !env['WAYLAND_DISPLAY']) {
+    throw new UserError(
+      `no desktop session here for a window (DISPLAY and WAYLAND_DISPLAY are unset: an ssh login?). Launch with --display vnc (a VNC server on localhost; from another machine: ssh -L 5900:127.0.0.1:5900 this-host, then a VNC viewer on localhost:5900) or --display serial.`,
+      1,
+    );
   }
   const log = logFile(store.paths, name);
   const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('../ui/launch-summary.js');

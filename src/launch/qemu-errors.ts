@@ -107,9 +107,18 @@ const RULES: Rule[] = [
     },
   },
   {
+    // Raw -device arguments can still ask for a ROM the checks did not cover (fixtures/qemu-7.2/errors/missing-*-rom.txt).
+    id: 'rom-missing',
+    test: /failed to find romfile "([^"]*)"/,
+    explain: (m) => ({
+      message: `QEMU could not find ${m[1]}, a ROM this command line needs.`,
+      fix: `Run \`talos-mac doctor QEMU\`: it names the package (Debian: seabios for vgabios-*.bin, ipxe-qemu for efi-*.rom).`,
+    }),
+  },
+  {
     id: 'no-display',
     test: /gtk initialization failed|Could not initialize SDL|could not connect to display|Display '[^']*' is not available/,
-    explain: () => ({ message: 'QEMU could not open a window (no graphical display here).', fix: 'Run from a desktop session, or use --display serial (firmware console here) or --display none.' }),
+    explain: () => ({ message: 'QEMU could not open a window (no graphical display here).', fix: 'Run from a desktop session, or use --display vnc, --display serial (firmware console here) or --display none.' }),
   },
 ];
 

@@ -64,10 +64,17 @@ describe('launch failures are never silent', () => {
     }
   });
 
-  it('no graphical display for the default window: the real QEMU message is explained', async () => {
+  it('no desktop session for the default window: refused before QEMU starts, with VNC and serial offered', async () => {
     const r = await w.run(['launch', 'g'], { env: { DISPLAY: undefined, WAYLAND_DISPLAY: undefined } });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /QEMU could not open a window[\s\S]*--display serial/);
+    assert.match(r.stderr, /no desktop session here for a window \(DISPLAY and WAYLAND_DISPLAY are unset[\s\S]*--display vnc[\s\S]*--display serial/);
+    assert.doesNotMatch(r.stderr, /Starting g/, 'nothing was started');
+  });
+
+  it('a window on a display that is not there: the real QEMU message is explained', async () => {
+    const r = await w.run(['launch', 'g'], { env: { DISPLAY: ':93', WAYLAND_DISPLAY: undefined } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /QEMU could not open a window[\s\S]*--display vnc/);
   });
 
   it('QEMU not installed', async () => {

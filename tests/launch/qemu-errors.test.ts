@@ -15,6 +15,8 @@ describe('QEMU stderr becomes a sentence with a fix (real captured messages)', (
     ['qemu-7.2/errors/kvm-on-x86.txt', 'no-kvm-accel', /cannot use KVM/],
     ['qemu-7.2/errors/missing-disk.txt', 'file-missing', /\/nonexistent.qcow2 does not exist/],
     ['qemu-7.2/errors/ram-too-big.txt', 'ram-too-big', /at most 2 GiB/],
+    ['qemu-7.2/errors/missing-vga-rom.txt', 'rom-missing', /could not find vgabios-stdvga\.bin/],
+    ['qemu-7.2/errors/missing-nic-rom.txt', 'rom-missing', /could not find efi-rtl8139\.rom/],
     ['power9/pr-kernel-6.1.176-radix/probe-transcript.txt', 'kvm-pr-missing', /kvm_pr module is not loaded/],
   ];
   for (const [file, id, re] of cases) {
