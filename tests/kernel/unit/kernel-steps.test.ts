@@ -94,7 +94,7 @@ test('a PR-capable kernel without kvm-pr.ko: module build is todo; a stale talos
   assert.equal(r['kernel.build-module']!.state, 'todo');
   assert.match(r['kernel.build-module']!.summary, /kvm-pr\.ko must be built for 6\.1\.176/);
   assert.equal(r['kernel.source']!.state, 'todo');
-  assert.deepEqual(r['kernel.source']!.fix!.commands, ['apt-get install linux-source-6.1']);
+  assert.deepEqual(r['kernel.source']!.fix!.commands, ['apt-get install -y --no-install-recommends linux-source-6.1']);
   assert.equal(r['kernel.headers']!.state, 'todo');
   assert.deepEqual(r['kernel.headers']!.fix!.commands, ['apt-get install -y --no-install-recommends linux-headers-6.1.176']);
   assert.equal(r['kernel.module-installed']!.state, 'todo');
