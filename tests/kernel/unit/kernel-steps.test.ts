@@ -80,6 +80,34 @@ test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no 
   assert.equal(r['kernel.source']!.state, 'done');
 });
 
+test("Debian 12's kernel without --build-kernel: the source is planned, not installed; with it, installed", async () => {
+  const rel = '6.1.0-50-powerpc64le';
+  const host = new TableHost(
+    {
+      [`/boot/config-${rel}`]: await readFile(`${fixtures}debian12-6.1.0-50-powerpc64le.config`, 'utf8'),
+      '/proc/modules': '',
+      [`/lib/modules/${rel}/modules.dep`]: '',
+      '/etc/os-release': osRelease,
+    },
+    { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` },
+  );
+  const ctx = () => ({ host, facts: new Facts(host) });
+  const ran: string[][] = [];
+  const recording: KernelRunner = { dryRun: false, describe: () => {}, run: async (argv) => (ran.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
+  const source = (buildKernel: boolean) => kernelPipelineSteps({ runner: recording, buildKernel }).find((s) => s.id === 'kernel.source')!;
+  const later = await source(false).verify(ctx());
+  assert.equal(later.state, 'todo');
+  assert.equal(later.fix!.bySetup, false);
+  assert.match(later.summary, /planned for `talos-mac setup --build-kernel`/);
+  assert.deepEqual(later.fix!.commands, ['apt-get install -y --no-install-recommends linux-source-6.1']);
+  await source(false).apply!(ctx());
+  assert.deepEqual(ran, [], 'apply installs nothing when the build does not follow');
+  const now = await source(true).verify(ctx());
+  assert.equal(now.fix!.bySetup, true);
+  await source(true).apply!(ctx());
+  assert.deepEqual(ran, [['apt-get', 'install', '-y', '--no-install-recommends', 'linux-source-6.1']]);
+});
+
 test('a PR-capable kernel without kvm-pr.ko: module build is todo; a stale talos-mac module is noticed', async () => {
   const rel = '6.1.176';
   const files: Record<string, string> = {
