@@ -58,18 +58,23 @@ async function verifyAll(host: Host): Promise<Record<string, StepResult>> {
 
 const osRelease = 'ID=debian\nVERSION_ID="12"\n';
 
-test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no module build", async () => {
+/** Debian 12's captured kernel (its config, kvm-hv only in modules.dep), plus `extra` files. */
+async function debian12Host(extra: Record<string, string> = {}): Promise<TableHost> {
   const rel = '6.1.0-50-powerpc64le';
-  const host = new TableHost(
+  return new TableHost(
     {
       [`/boot/config-${rel}`]: await readFile(`${fixtures}debian12-6.1.0-50-powerpc64le.config`, 'utf8'),
       '/proc/modules': 'kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n',
       [`/lib/modules/${rel}/modules.dep`]: 'kernel/arch/powerpc/kvm/kvm-hv.ko.xz: kernel/arch/powerpc/kvm/kvm.ko.xz\n',
       '/etc/os-release': osRelease,
-      '/usr/src/linux-source-6.1.tar.xz': 'x',
+      ...extra,
     },
     { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n`, 'uname -v': '#1 SMP Debian 6.1.176-1 (2026-06-01)\n' },
   );
+}
+
+test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no module build", async () => {
+  const host = await debian12Host({ '/usr/src/linux-source-6.1.tar.xz': 'x' });
   const r = await verifyAll(host);
   assert.equal(r['kernel.build-kernel']!.state, 'todo');
   assert.match(r['kernel.build-kernel']!.detail!, /about 25 GB of free disk/);
@@ -81,16 +86,7 @@ test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no 
 });
 
 test("Debian 12's kernel without --build-kernel: the source is planned, not installed; with it, installed", async () => {
-  const rel = '6.1.0-50-powerpc64le';
-  const host = new TableHost(
-    {
-      [`/boot/config-${rel}`]: await readFile(`${fixtures}debian12-6.1.0-50-powerpc64le.config`, 'utf8'),
-      '/proc/modules': '',
-      [`/lib/modules/${rel}/modules.dep`]: '',
-      '/etc/os-release': osRelease,
-    },
-    { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` },
-  );
+  const host = await debian12Host();
   const ctx = () => ({ host, facts: new Facts(host) });
   const ran: string[][] = [];
   const recording: KernelRunner = { dryRun: false, describe: () => {}, run: async (argv) => (ran.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
