@@ -45,7 +45,8 @@ export function fromProjectRunner(project: ProjectRunnerLike): KernelRunner {
     describe: (line) => project.describe(line),
     async run(argv, { mutating }) {
       if (!mutating) return local.run(argv, { mutating: false });
-      const r = await project.run(argv, { allowFailure: true });
+      // A failure is thrown by the project runner, naming the command with its last lines of output.
+      const r = await project.run(argv);
       return { exitCode: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr, ...(project.dryRun ? { skipped: true } : {}) };
     },
   };

@@ -20,6 +20,11 @@ export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
   /** Also install a built module under /lib/modules/<release>/updates/ (default true). */
   installModule?: boolean;
   localVersion?: string;
+  /**
+   * A whole kernel build may start in this run (setup --build-kernel). Without it, the tools and
+   * source that only that build needs are planned (listed, with the command) but not installed.
+   */
+  buildKernel?: boolean;
 }
 
 const CATEGORY = 'Kernel build';
@@ -34,6 +39,24 @@ async function needs(facts: Facts): Promise<Needs> {
 }
 
 const notNeeded = (a: PrAssessment): StepResult => ({ state: 'not-applicable', summary: `nothing to build (${a.reason})` });
+
+const purpose = (n: Needs): string => (n.kind === 'kernel' ? 'building a new kernel' : 'building kvm-pr.ko');
+
+/** A new kernel is needed but its build was not asked for: what it needs is only planned. */
+const buildNotStarted = (n: Needs, o: KernelStepOptions): boolean => n.kind === 'kernel' && !o.buildKernel;
+
+/** The result for a preparation that waits for `setup --build-kernel`: setup does not apply it. */
+function planned(summary: string, what: string, install: string[]): StepResult {
+  return {
+    state: 'todo',
+    summary: `${summary}; planned for \`talos-mac setup --build-kernel\``,
+    fix: {
+      text: `Not installed by this run: \`talos-mac setup --build-kernel\` installs ${what}, then builds the kernel.`,
+      ...(install.length ? { commands: [shellLine(install)] } : {}),
+      bySetup: false,
+    },
+  };
+}
 
 const family = distroOf;
 
@@ -65,15 +88,18 @@ function toolsStep(o: KernelStepOptions): Step {
       const detail = signing.warnings.length ? signing.warnings.join('\n') : undefined;
       if (missing.length === 0) return { state: 'done', summary: 'compiler, make, flex, bison, bc, libelf and OpenSSL headers are present', ...(detail ? { detail, status: 'warn' as const } : {}) };
       const cmd = installCommand(fam, missing.map((m) => m.package));
+      const summary = `missing for ${purpose(n)}: ${missing.map((m) => m.what).join(', ')}`;
+      if (buildNotStarted(n, o)) return planned(summary, `them (${missing.map((m) => m.package).join(', ')})`, cmd);
       return {
         state: 'todo',
-        summary: `missing: ${missing.map((m) => m.what).join(', ')}`,
+        summary,
         ...(detail ? { detail } : {}),
         fix: { text: 'Install the kernel build tools.', ...(cmd.length ? { commands: [shellLine(cmd)] } : {}), bySetup: cmd.length > 0 },
       };
     },
     async apply(ctx) {
-      const { fam, missing } = await missingTools(ctx, o);
+      const { n, fam, missing } = await missingTools(ctx, o);
+      if (buildNotStarted(n, o)) return;
       const cmd = installCommand(fam, missing.map((m) => m.package));
       if (cmd.length) await runOrFail(o.runner, cmd);
     },
@@ -100,15 +126,18 @@ function sourceStep(o: KernelStepOptions): Step {
       const rel = n.a.release ?? '';
       for (const t of distroSourceTarballs(rel)) if ((await ctx.host.pathInfo(t)).exists) return { state: 'done', summary: `using ${t}` };
       const pkg = sourcePackage(rel);
+      const summary = `no source for ${rel} (needed for ${purpose(n)})`;
       if ((await family(ctx.facts)) === 'debian' && pkg) {
-        return { state: 'todo', summary: `no source for ${rel}`, fix: { text: `Install ${pkg} (or pass --kernel-src DIR|TARBALL).`, commands: [`apt-get install ${pkg}`], bySetup: true } };
+        const cmd = installCommand('debian', [pkg]);
+        if (buildNotStarted(n, o)) return planned(summary, `${pkg} (or pass --kernel-src DIR|TARBALL)`, cmd);
+        return { state: 'todo', summary, fix: { text: `Install ${pkg} (or pass --kernel-src DIR|TARBALL).`, commands: [shellLine(cmd)], bySetup: true } };
       }
-      return { state: 'blocked', summary: `no source for ${rel}`, fix: { text: 'Pass --kernel-src with the source your kernel was built from (the distribution source package, or a kernel.org tarball: talos-mac kernel fetch-source VERSION).' } };
+      return { state: 'blocked', summary, fix: { text: 'Pass --kernel-src with the source your kernel was built from (the distribution source package, or a kernel.org tarball: talos-mac kernel fetch-source VERSION).' } };
     },
     async apply(ctx) {
-      const rel = await ctx.facts.release();
-      const pkg = rel.ok ? sourcePackage(rel.value) : undefined;
-      if (pkg) await runOrFail(o.runner, ['apt-get', 'install', '-y', '--no-install-recommends', pkg]);
+      const n = await needs(ctx.facts);
+      const pkg = n.a.release ? sourcePackage(n.a.release) : undefined;
+      if (pkg && !buildNotStarted(n, o)) await runOrFail(o.runner, installCommand('debian', [pkg]));
     },
   };
 }
@@ -274,6 +303,12 @@ export function kernelPipelineSteps(options: KernelStepOptions): Step[] {
  * The same steps as one-step factories for setup's plan (src/setup/plan.ts: SetupStepFactory),
  * each wired to setup's PrivilegedRunner: `[hashMmuNextBoot, ...kernelSetupFactories(), loadKvmPr, …]`.
  */
-export function kernelSetupFactories(options: Omit<KernelStepOptions, 'runner'> = {}): ((deps: { runner: ProjectRunnerLike }) => Step)[] {
-  return STEP_MAKERS.map((make) => (deps: { runner: ProjectRunnerLike }) => make({ ...options, runner: fromProjectRunner(deps.runner) }));
+export function kernelSetupFactories(options: Omit<KernelStepOptions, 'runner'> = {}): ((deps: KernelSetupDeps) => Step)[] {
+  return STEP_MAKERS.map((make) => (deps: KernelSetupDeps) => make({ ...options, buildKernel: deps.buildKernel ?? options.buildKernel ?? false, runner: fromProjectRunner(deps.runner) }));
+}
+
+/** What the kernel steps take from setup's SetupDeps. */
+export interface KernelSetupDeps {
+  runner: ProjectRunnerLike;
+  buildKernel?: boolean;
 }

@@ -3,7 +3,7 @@ import { access, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
-import { commandTimeoutMs, describeCommandFailure, type CommandResult, type Host } from '../host/host.js';
+import { commandTimeoutMs, type CommandResult, type Host } from '../host/host.js';
 import { UserError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic, writeNewFile } from './atomic-file.js';
 import { shellLine } from '../ui/shell-quote.js';
@@ -29,6 +29,21 @@ export interface RunMutationOptions {
   allowFailure?: boolean;
   timeoutMs?: number;
 }
+
+/** A command's result, with stdout and stderr also interleaved as it printed them. */
+export interface RunResult extends CommandResult {
+  output: string;
+}
+
+/** How many lines of a failed command's output its error shows. */
+export const FAILURE_TAIL_LINES = 15;
+
+/**
+ * Installing packages (a compiler, a kernel source tarball) can take many minutes on a slow mirror,
+ * and killing apt-get or dnf midway leaves the package database half-configured: no short timeout.
+ */
+const PACKAGE_MANAGERS = new Set(['apt-get', 'apt', 'dnf', 'yum', 'zypper', 'pacman']);
+const PACKAGE_TIMEOUT_MS = 60 * 60_000;
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -68,17 +83,17 @@ export class PrivilegedRunner {
   }
 
   /** Runs a command that changes the machine. */
-  async run(argv: readonly string[], opts: RunMutationOptions = {}): Promise<CommandResult> {
+  async run(argv: readonly string[], opts: RunMutationOptions = {}): Promise<RunResult> {
     const full = this.withSudo(argv);
     await this.ensureSudo();
     this.say(`$ ${shellLine(full)}`);
-    if (this.dryRun) return { argv: full, exitCode: 0, stdout: '', stderr: '', notFound: false, timedOut: false };
-    const r = await this.exec(full, opts.timeoutMs);
-    if (r.exitCode !== 0 && !opts.allowFailure) throw new UserError(`${describeCommandFailure(r)}${tail(r.stderr)}`, 1);
+    if (this.dryRun) return { argv: full, exitCode: 0, stdout: '', stderr: '', output: '', notFound: false, timedOut: false };
+    const r = await this.exec(full, opts.timeoutMs ?? (PACKAGE_MANAGERS.has(argv[0] ?? '') ? PACKAGE_TIMEOUT_MS : undefined));
+    if (r.exitCode !== 0 && !opts.allowFailure) throw new UserError(failureReport(r), 1);
     return r;
   }
 
-  private async exec(argv: readonly string[], timeoutMs?: number): Promise<CommandResult> {
+  private async exec(argv: readonly string[], timeoutMs?: number): Promise<RunResult> {
     const { execa } = await import('execa');
     const [file, ...args] = argv;
     const sudoPrompt = argv[0] === 'sudo' && this.options.interactive;
@@ -91,12 +106,14 @@ export class PrivilegedRunner {
       extendEnv: false,
       stripFinalNewline: false,
       maxBuffer: 16 * 1024 * 1024,
+      all: true,
     });
-    const result: CommandResult = {
+    const result: RunResult = {
       argv: [...argv],
       exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
       stdout: String(r.stdout ?? ''),
       stderr: String(r.stderr ?? ''),
+      output: String(r.all ?? ''),
       notFound: (r as { code?: string }).code === 'ENOENT',
       timedOut: r.timedOut === true,
     };
@@ -201,9 +218,21 @@ function ignoreMissing(err: NodeJS.ErrnoException): void {
   if (err.code !== 'ENOENT') throw err;
 }
 
-function tail(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter(Boolean).slice(-6);
-  return lines.length > 1 ? `\n${lines.map((l) => `    ${l}`).join('\n')}` : '';
+/**
+ * Why a command failed, naming it as it ran (with sudo), with the last lines it printed: apt-get
+ * says what went wrong ("E: Unable to locate package …") after pages of progress on stdout.
+ */
+export function failureReport(r: RunResult): string {
+  const cmd = `\`${shellLine(r.argv)}\``;
+  if (r.notFound) return `${cmd}: ${r.argv[0]} is not installed (not found on PATH)`;
+  // Progress meters redraw a line with \r: only what was left on screen counts.
+  const lines = r.output.split('\n').map((l) => l.split('\r').filter((p) => p.trim()).pop()?.trimEnd() ?? '').filter(Boolean);
+  const how = r.timedOut ? 'did not finish in time and was stopped' : `exited with status ${r.exitCode}`;
+  if (lines.length === 0) return `${cmd} ${how} (it printed nothing)`;
+  if (lines.length === 1) return `${cmd} ${how}: ${lines[0]}`;
+  const last = lines.slice(-FAILURE_TAIL_LINES);
+  const which = last.length < lines.length ? `its last ${last.length} lines of output` : 'its output';
+  return `${cmd} ${how}; ${which}:\n${last.map((l) => `    ${l}`).join('\n')}`;
 }
 
 function sudoRefused(r: CommandResult): UserError {

@@ -36,6 +36,11 @@ export interface SetupIo {
   chalk?: ChalkInstance;
   /** Replaces the terminal prompts (tests). */
   prompts?: Prompts;
+  /**
+   * Replaces the live host for the running system (tests: a sandbox's files and fake tools, so the
+   * kernel steps, which never run under --root, can run against a captured POWER9 host).
+   */
+  host?: Host;
 }
 
 const KVM_HV_CHOICES: readonly KvmHvChoice[] = ['keep', 'unload', 'blacklist'];
@@ -85,6 +90,13 @@ function fixLines(r: StepResult): string[] {
   return [`          → ${r.fix.text}`, ...(r.fix.commands ?? []).map((cmd) => `            $ ${cmd}`)];
 }
 
+/** Will setup apply this step now? Not when its fix says setup does not do it in this run (bySetup: false). */
+function setupApplies(step: Step, r: StepResult): boolean {
+  return r.state === 'todo' && step.apply !== undefined && r.fix?.bySetup !== false;
+}
+
+const NOT_THIS_RUN = '  (not done by setup in this run: see the fix above)';
+
 /** Dry run: every step's state, and the commands and file changes apply would make. */
 async function planOnly(steps: Step[], ctx: StepContext, io: SetupIo): Promise<number> {
   let pending = 0;
@@ -100,15 +112,15 @@ async function planOnly(steps: Step[], ctx: StepContext, io: SetupIo): Promise<n
     io.out(stateLine(step, r, io.chalk));
     fixLines(r).forEach((l) => io.out(l));
     if (r.state === 'todo' || r.state === 'blocked' || r.state === 'reboot-required') pending++;
-    if (r.state === 'todo' && step.apply) {
+    if (setupApplies(step, r)) {
       try {
-        await step.apply(ctx);
+        await step.apply!(ctx);
       } catch (err) {
         if (!(err instanceof UserError)) throw err;
         io.out(`  would stop: ${err.message}`);
       }
     } else if (r.state === 'todo') {
-      io.out('  (not done by setup in this run: see the fix above)');
+      io.out(NOT_THIS_RUN);
     }
   }
   io.out('');
@@ -149,6 +161,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     host = await SnapshotHost.open(opts.snapshot);
   } else if (root !== '/') {
     host = new RootedHost(root, io.env);
+  } else if (io.host) {
+    host = io.host;
   } else {
     const { LiveHost } = await import('../host/live-host.js');
     host = new LiveHost(io.env);
@@ -187,6 +201,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     const asked = new Set<Step>();
     const outcomes = await applyInOrder(steps, newContext, {
       async confirm(step, before) {
+        if (!setupApplies(step, before)) return false;
         asked.add(step);
         io.out(stateLine(step, before, io.chalk));
         if (step.id === 'kvm.hv-unload' && deps.kvmHv) return deps.kvmHv !== 'keep';
@@ -198,7 +213,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         fixLines(o.result).forEach((l) => io.out(l));
-        if (o.result.state === 'todo' && !o.step.apply) io.out('  (not done by setup in this run: see the fix above)');
+        if (o.result.state === 'todo' && !asked.has(o.step)) io.out(NOT_THIS_RUN);
       },
     });
     return finished(outcomes, steps, io);

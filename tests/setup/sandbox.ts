@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, runCli, SNAPSHOTS, type CliResult } from '../helpers/cli.js';
 
 export const SETUP_FIXTURES = join(REPO, 'tests', 'fixtures', 'setup');
 export const FAKEBIN = join(SETUP_FIXTURES, 'fakebin');
-export const ALL_TOOLS = ['update-grub', 'grub-mkconfig', 'grub2-mkconfig', 'grubby', 'modprobe', 'usermod', 'gpasswd', 'sudo'] as const;
+export const ALL_TOOLS = ['update-grub', 'grub-mkconfig', 'grub2-mkconfig', 'grubby', 'modprobe', 'usermod', 'gpasswd', 'sudo', 'apt-get'] as const;
 export const KVM_GID = 108;
 
 export interface SandboxOptions {
@@ -22,7 +23,14 @@ export interface SandboxOptions {
   tools?: readonly string[];
   /** Where the generated grub.cfg lives (default /boot/grub). */
   grubDir?: string;
+  /**
+   * PATH holds the fakes and only the few programs they and the build-tool probes use (sh,
+   * basename, …): the probes (`command -v gcc`, `gcc -E`) then find none of this machine's tools.
+   */
+  onlyFakes?: boolean;
 }
+
+const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep', 'mv', 'mkdir'] as const;
 
 export interface Sandbox {
   root: string;
@@ -56,11 +64,18 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
     await cp(join(FAKEBIN, tool), join(bin, tool));
     await chmod(join(bin, tool), 0o755);
   }
+  if (o.onlyFakes) {
+    for (const name of FAKES_NEED) {
+      const real = ['/usr/bin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
+      if (!real) throw new Error(`sandbox: no ${name} on this machine`);
+      await symlink(real, join(bin, name));
+    }
+  }
   await writeFile(log, '', { mode: 0o666 });
   await chmod(log, 0o666);
   const uname = await manifestUname(o.snapshot);
   const env: NodeJS.ProcessEnv = {
-    PATH: `${bin}:/usr/bin:/bin`,
+    PATH: o.onlyFakes ? bin : `${bin}:/usr/bin:/bin`,
     FAKE_ROOT: root,
     FAKE_LOG: log,
     FAKE_UNAME_R: uname.r,

@@ -58,18 +58,23 @@ async function verifyAll(host: Host): Promise<Record<string, StepResult>> {
 
 const osRelease = 'ID=debian\nVERSION_ID="12"\n';
 
-test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no module build", async () => {
+/** Debian 12's captured kernel (its config, kvm-hv only in modules.dep), plus `extra` files. */
+async function debian12Host(extra: Record<string, string> = {}): Promise<TableHost> {
   const rel = '6.1.0-50-powerpc64le';
-  const host = new TableHost(
+  return new TableHost(
     {
       [`/boot/config-${rel}`]: await readFile(`${fixtures}debian12-6.1.0-50-powerpc64le.config`, 'utf8'),
       '/proc/modules': 'kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n',
       [`/lib/modules/${rel}/modules.dep`]: 'kernel/arch/powerpc/kvm/kvm-hv.ko.xz: kernel/arch/powerpc/kvm/kvm.ko.xz\n',
       '/etc/os-release': osRelease,
-      '/usr/src/linux-source-6.1.tar.xz': 'x',
+      ...extra,
     },
     { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n`, 'uname -v': '#1 SMP Debian 6.1.176-1 (2026-06-01)\n' },
   );
+}
+
+test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no module build", async () => {
+  const host = await debian12Host({ '/usr/src/linux-source-6.1.tar.xz': 'x' });
   const r = await verifyAll(host);
   assert.equal(r['kernel.build-kernel']!.state, 'todo');
   assert.match(r['kernel.build-kernel']!.detail!, /about 25 GB of free disk/);
@@ -78,6 +83,25 @@ test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no 
   assert.equal(r['kernel.headers']!.state, 'not-applicable');
   assert.equal(r['kernel.build-tools']!.state, 'done');
   assert.equal(r['kernel.source']!.state, 'done');
+});
+
+test("Debian 12's kernel without --build-kernel: the source is planned, not installed; with it, installed", async () => {
+  const host = await debian12Host();
+  const ctx = () => ({ host, facts: new Facts(host) });
+  const ran: string[][] = [];
+  const recording: KernelRunner = { dryRun: false, describe: () => {}, run: async (argv) => (ran.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
+  const source = (buildKernel: boolean) => kernelPipelineSteps({ runner: recording, buildKernel }).find((s) => s.id === 'kernel.source')!;
+  const later = await source(false).verify(ctx());
+  assert.equal(later.state, 'todo');
+  assert.equal(later.fix!.bySetup, false);
+  assert.match(later.summary, /planned for `talos-mac setup --build-kernel`/);
+  assert.deepEqual(later.fix!.commands, ['apt-get install -y --no-install-recommends linux-source-6.1']);
+  await source(false).apply!(ctx());
+  assert.deepEqual(ran, [], 'apply installs nothing when the build does not follow');
+  const now = await source(true).verify(ctx());
+  assert.equal(now.fix!.bySetup, true);
+  await source(true).apply!(ctx());
+  assert.deepEqual(ran, [['apt-get', 'install', '-y', '--no-install-recommends', 'linux-source-6.1']]);
 });
 
 test('a PR-capable kernel without kvm-pr.ko: module build is todo; a stale talos-mac module is noticed', async () => {
@@ -94,7 +118,7 @@ test('a PR-capable kernel without kvm-pr.ko: module build is todo; a stale talos
   assert.equal(r['kernel.build-module']!.state, 'todo');
   assert.match(r['kernel.build-module']!.summary, /kvm-pr\.ko must be built for 6\.1\.176/);
   assert.equal(r['kernel.source']!.state, 'todo');
-  assert.deepEqual(r['kernel.source']!.fix!.commands, ['apt-get install linux-source-6.1']);
+  assert.deepEqual(r['kernel.source']!.fix!.commands, ['apt-get install -y --no-install-recommends linux-source-6.1']);
   assert.equal(r['kernel.headers']!.state, 'todo');
   assert.deepEqual(r['kernel.headers']!.fix!.commands, ['apt-get install -y --no-install-recommends linux-headers-6.1.176']);
   assert.equal(r['kernel.module-installed']!.state, 'todo');
