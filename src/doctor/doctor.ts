@@ -35,12 +35,20 @@ function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], 
     const why = unknown > 0 ? `${unknown} check${unknown === 1 ? '' : 's'} could not tell (see the warnings)` : 'KVM-PR readiness was not fully checked';
     return { kind: 'tcg-only', text: `No failures, but ${why}: assume TCG only.${reboot}` };
   }
-  const n = problems.length;
-  const list = problems.map((c) => c.title).join('; ');
   const pr = kvmPr === 'not-applicable' || kvmPr === 'ready' || kvmPr === 'unknown' ? '' : ` KVM-PR: ${PR_VERDICT_TEXT[kvmPr]}.`;
-  const bySetup = problems.some((c) => c.fix?.bySetup) ? ' `talos-mac setup` can fix what it marks.' : '';
   const tcg = qemuOk && kvmPr !== 'ready' ? ' TCG guests work meanwhile.' : '';
-  return { kind: 'problems', text: `${n} problem${n === 1 ? '' : 's'}: ${list}.${pr}${reboot}${tcg}${bySetup}` };
+  // A blocked check waits on another one: only what can be done now is counted and named.
+  const actionable = problems.filter((c) => c.state !== 'blocked');
+  const waiting = problems.filter((c) => c.state === 'blocked').map((c) => c.title);
+  const first = actionable[0];
+  if (!first) {
+    const now = reboot || ' Each blocked check says what it waits for.';
+    return { kind: 'problems', text: `Nothing to fix right now.${now} Waiting: ${waiting.join('; ')}.${pr}${tcg}` };
+  }
+  const n = actionable.length;
+  const then = n > 1 ? ` Then: ${actionable.slice(1).map((c) => c.title).join('; ')}.` : '';
+  const bySetup = actionable.some((c) => c.fix?.bySetup) ? ' `talos-mac setup` can fix what it marks.' : '';
+  return { kind: 'problems', text: `${n} problem${n === 1 ? '' : 's'} to fix now. First: ${first.title}.${then}${pr}${reboot}${tcg}${bySetup}` };
 }
 
 export async function runDoctor(host: Host, steps: readonly Step[], strict = false): Promise<DoctorReport> {

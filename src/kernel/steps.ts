@@ -13,6 +13,7 @@ import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kerne
 import { installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
 import { fromProjectRunner, runOrFail, type KernelRunner, type ProjectRunnerLike } from './privileged.js';
 import { shellLine } from '../ui/shell-quote.js';
+import { hashOnlyReason } from '../steps/checks/mmu.js';
 import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
 
 export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
@@ -268,7 +269,8 @@ function newKernelStep(o: KernelStepOptions): Step {
       for (const r of installed) {
         const ko = await ctx.host.readDir(`/lib/modules/${r}/kernel/arch/powerpc/kvm`);
         if (ko.ok && ko.entries.some((e) => e.startsWith('kvm-pr.ko'))) {
-          return { state: 'reboot-required', summary: `${r} is installed: reboot into it (with disable_radix on the kernel command line)` };
+          const hashOnly = await hashOnlyReason(ctx.facts);
+          return { state: 'reboot-required', summary: `${r} is installed: reboot into it${hashOnly ? '' : ' (with disable_radix on the kernel command line)'}` };
         }
       }
       const cfg = await ctx.facts.kernelConfig();

@@ -54,15 +54,30 @@ export function mmuFromCpuInfo(info: CpuInfo): MmuMode | undefined {
   return undefined;
 }
 
+/** A pSeries guest (PowerVM LPAR or QEMU/KVM): `platform : pSeries`, `machine : CHRP …` (KNOWLEDGE §1). */
+export function isPseries(info: CpuInfo): boolean {
+  return info.platform === 'pSeries' || /^CHRP\b/.test(info.machine ?? '');
+}
+
+/** Radix translation is ISA 3.0 (POWER9 and later): older CPUs have only the hash MMU. */
+export function cpuHasRadix(info: CpuInfo): boolean | undefined {
+  const gen = cpuGeneration(info);
+  if (gen === 'POWER9' || gen === 'POWER10') return true;
+  if (gen === 'POWER8' || gen === 'other-power') return false;
+  return undefined;
+}
+
 /** Raptor board names as OPAL reports them in `machine` (KNOWLEDGE §1). */
 const BOARDS: ReadonlyArray<[RegExp, string]> = [
   [/T2P9D01/, 'Raptor Talos II'],
   [/C1P9S01/, 'Raptor Blackbird'],
-  [/emulated by qemu/i, 'QEMU-emulated PowerNV'],
 ];
 
+/** The machine in words; a guest is named as one, never as PowerNV. */
 export function boardName(info: CpuInfo): string | undefined {
   const text = `${info.machine ?? ''} ${info.model ?? ''}`;
+  const qemu = /emulated by qemu/i.test(text);
+  if (isPseries(info)) return qemu ? 'QEMU/KVM pSeries guest' : info.model ? `pSeries LPAR (${info.model})` : undefined;
   for (const [re, name] of BOARDS) if (re.test(text)) return name;
-  return undefined;
+  return qemu && info.platform === 'PowerNV' ? 'QEMU-emulated PowerNV' : undefined;
 }

@@ -50,9 +50,22 @@ const hvLoaded: Step = {
     const mods = await ctx.facts.loadedModules();
     if (!mods.ok) return { state: 'unknown', summary: `cannot list loaded modules: ${mods.reason}` };
     if (!mods.value.has('kvm_hv')) return { state: 'done', summary: 'kvm_hv is not loaded' };
+    const pr = await assessKvmPr(ctx.facts);
+    if (pr.verdict !== 'ready' && pr.verdict !== 'module-needs-loading') {
+      // No kvm_pr to run beside it: unloading kvm_hv would change nothing for mac99 yet.
+      return {
+        state: 'done',
+        status: 'info',
+        summary: 'kvm_hv is loaded: it runs POWER (HV) guests only; mac99 needs kvm_pr, which this kernel does not have yet (see kvm.pr-loaded)',
+        detail: pr.reason,
+      };
+    }
     return {
       state: 'todo',
-      summary: 'kvm_hv is loaded too: mac99 still gets a PR VM, but the Talospace guide advises unloading it',
+      summary:
+        pr.verdict === 'ready'
+          ? 'kvm_hv is loaded too: mac99 still gets a PR VM, but the Talospace guide advises unloading it'
+          : 'kvm_hv is loaded: once kvm_pr loads too, mac99 gets a PR VM all the same, but the Talospace guide advises unloading kvm_hv',
       detail: 'QEMU\'s mac99 machine always asks for a PR VM, so kvm_hv beside kvm_pr does not stop it. Keep kvm_hv if you run POWER (HV) guests too.',
       fix: { text: 'If no KVM-HV guest is running, unload it.', commands: ['sudo modprobe -r kvm_hv'], bySetup: true },
     };

@@ -1,10 +1,44 @@
-import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
+import { cpuGeneration, cpuHasRadix, isPseries, mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { coverage } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
 import { mmuFromDmesg } from '../../parse/dmesg.js';
+import { configValue } from '../../parse/kconfig.js';
 import type { Facts } from '../facts.js';
-import type { Fix, Step, StepResult } from '../step.js';
+import type { Fix, Step, StepContext, StepResult } from '../step.js';
 import { distroOf, unlessPower } from './common.js';
+import { assessKvmPr } from './kvm-pr-verdict.js';
+
+/**
+ * Why this host runs only the hash MMU, so there is no disable_radix to set: radix translation is
+ * ISA 3.0 (POWER9 and later), and a kernel built without CONFIG_PPC_RADIX_MMU always uses hash.
+ */
+export async function hashOnlyReason(facts: Facts): Promise<string | undefined> {
+  const info = await facts.cpuinfo();
+  if (info.ok && mmuFromCpuInfo(info.value) === 'radix') return undefined;
+  if (info.ok && cpuHasRadix(info.value) === false) {
+    const gen = cpuGeneration(info.value);
+    return `the MMU is already hash: ${gen === 'POWER8' ? 'POWER8' : (info.value.cpu ?? 'this CPU')} has only the hash MMU (radix needs POWER9), so there is nothing to switch`;
+  }
+  const cfg = await facts.kernelConfig();
+  if (cfg.ok && configValue(cfg.value, 'CONFIG_PPC_RADIX_MMU') !== 'y') {
+    return 'the MMU is already hash: this kernel is built without radix support (CONFIG_PPC_RADIX_MMU is not set), so there is nothing to switch';
+  }
+  return undefined;
+}
+
+/** For MMU steps: not-applicable off POWER and on hosts that have only the hash MMU. */
+export async function unlessRadixPossible(ctx: StepContext): Promise<StepResult | undefined> {
+  const skip = await unlessPower(ctx);
+  if (skip) return skip;
+  const hashOnly = await hashOnlyReason(ctx.facts);
+  return hashOnly ? { state: 'not-applicable', summary: hashOnly } : undefined;
+}
+
+/** Petitboot reads the installed OS's boot configuration on bare metal; a pSeries guest boots its own. */
+async function inGuest(facts: Facts): Promise<boolean> {
+  const info = await facts.cpuinfo();
+  return info.ok && isPseries(info.value);
+}
 
 async function addTokenFix(facts: Facts): Promise<Fix> {
   const family = await distroOf(facts);
@@ -15,7 +49,7 @@ async function addTokenFix(facts: Facts): Promise<Fix> {
         ? ['sudoedit /etc/default/grub   # add disable_radix to GRUB_CMDLINE_LINUX="…"', 'sudo update-grub', 'sudo reboot']
         : undefined;
   return {
-    text: 'Boot with the hash MMU: add disable_radix to the kernel command line in your boot loader configuration (Petitboot reads the OS\'s GRUB and BootLoaderSpec files), then reboot.',
+    text: `Boot with the hash MMU: add disable_radix to the kernel command line in ${(await inGuest(facts)) ? "this guest's boot loader configuration" : "your boot loader configuration (Petitboot reads the OS's GRUB and BootLoaderSpec files)"}, then reboot.`,
     ...(commands ? { commands } : {}),
     bySetup: true,
   };
@@ -52,7 +86,7 @@ const active: Step = {
   title: 'Run the hash MMU',
   severity: 'required',
   async verify(ctx) {
-    const skip = await unlessPower(ctx);
+    const skip = await unlessRadixPossible(ctx);
     if (skip) return skip;
     const [info, dmesg] = await Promise.all([ctx.facts.cpuinfo(), ctx.facts.dmesg()]);
     const fromCpu = info.ok ? mmuFromCpuInfo(info.value) : undefined;
@@ -75,9 +109,17 @@ const active: Step = {
         fix: { text: 'Reboot into the configured kernel command line.', commands: ['sudo reboot'] },
       };
     }
+    // The -EIO of kvmppc_core_check_processor_compat_pr() needs a kvm-pr.ko to load (KNOWLEDGE §1).
+    const pr = await assessKvmPr(ctx.facts);
+    const why =
+      pr.verdict === 'module-needs-loading'
+        ? 'kvm_pr refuses to load on POWER9 with radix (modprobe: Input/output error)'
+        : pr.verdict === 'new-kernel-needed' || pr.verdict === 'module-must-be-built'
+          ? 'KVM-PR on POWER9 needs the hash MMU (and this kernel has no kvm_pr yet: see Kernel)'
+          : 'kvm_pr cannot load on POWER9 with radix';
     return {
       state: 'todo',
-      summary: 'Radix MMU: kvm_pr refuses to load on POWER9 with radix (modprobe: Input/output error)',
+      summary: `Radix MMU: ${why}`,
       detail,
       fix: await addTokenFix(ctx.facts),
     };
@@ -90,7 +132,7 @@ const cmdline: Step = {
   title: 'Show disable_radix on the running command line',
   severity: 'info',
   async verify(ctx) {
-    const skip = await unlessPower(ctx);
+    const skip = await unlessRadixPossible(ctx);
     if (skip) return skip;
     const c = await ctx.facts.cmdline();
     if (!c.ok) return { state: 'unknown', summary: `cannot read the kernel command line: ${c.reason}` };
@@ -114,7 +156,7 @@ const nextBoot: Step = {
   title: 'Keep disable_radix for the next boot',
   severity: 'advisory',
   async verify(ctx): Promise<StepResult> {
-    const skip = await unlessPower(ctx);
+    const skip = await unlessRadixPossible(ctx);
     if (skip) return skip;
     const next = await nextBootState(ctx.facts);
     const info = await ctx.facts.cpuinfo();
@@ -148,7 +190,7 @@ const nextBoot: Step = {
               state: 'unknown',
               summary: `cannot check the boot loader: ${next.where}`,
               fix: {
-                text: 'Add disable_radix to the kernel command line wherever this system keeps it: GRUB_CMDLINE_LINUX in /etc/default/grub (then update-grub), or the options line of each /boot/loader/entries/*.conf. Petitboot reads both.',
+                text: `Add disable_radix to the kernel command line wherever this system keeps it: GRUB_CMDLINE_LINUX in /etc/default/grub (then update-grub), or the options line of each /boot/loader/entries/*.conf.${(await inGuest(ctx.facts)) ? '' : ' Petitboot reads both.'}`,
               },
             };
     }

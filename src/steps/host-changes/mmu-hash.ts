@@ -6,8 +6,7 @@ import { sha256 } from '../../privileged/runner.js';
 import { shellLine } from '../../ui/shell-quote.js';
 import type { SetupDeps, SetupStepFactory } from '../../setup/deps.js';
 import { BACKUP_DIR } from '../../setup/record.js';
-import { unlessPower } from '../checks/common.js';
-import { nextBootState } from '../checks/mmu.js';
+import { nextBootState, unlessRadixPossible } from '../checks/mmu.js';
 import type { Step, StepContext, StepResult } from '../step.js';
 import { BY_HAND, detectBootMethod } from './boot-method.js';
 import { addArgument, GRUB_DEFAULT_PATH } from './grub-default.js';
@@ -76,7 +75,7 @@ export const hashMmuNextBoot: SetupStepFactory = (deps): Step => ({
   title: 'Boot with the hash MMU (disable_radix)',
   severity: 'required',
   async verify(ctx): Promise<StepResult> {
-    const skip = await unlessPower(ctx);
+    const skip = await unlessRadixPossible(ctx);
     if (skip) return skip;
     const info = await ctx.facts.cpuinfo();
     const mmu = info.ok ? mmuFromCpuInfo(info.value) : undefined;

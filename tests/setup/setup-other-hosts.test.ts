@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { cp, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli, SNAPSHOTS, withTempDir } from '../helpers/cli.js';
+import { SETUP_FIXTURES } from './sandbox.js';
+
+// setup --dry-run on the hosts the captures do not show (tests/fixtures/README.md, "Other hosts").
+
+const stateOf = (stdout: string, id: string) => new RegExp(`^\\[([a-z/-]+)\\]\\s+${id.replace('.', '\\.')}: (.*)$`, 'm').exec(stdout);
+
+async function dryRun(name: string, withGrub: boolean): Promise<string> {
+  return withTempDir(async (tmp) => {
+    const dir = join(tmp, name);
+    await cp(join(SNAPSHOTS, name), dir, { recursive: true });
+    if (withGrub) {
+      await mkdir(join(dir, 'etc/default'), { recursive: true });
+      await cp(join(SETUP_FIXTURES, 'grub', 'debian12'), join(dir, 'etc/default/grub'));
+    }
+    const r = await runCli(['setup', '--dry-run', '--snapshot', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  });
+}
+
+describe('setup --dry-run --snapshot on other hosts', () => {
+  for (const withGrub of [false, true]) {
+    it(`POWER8 ${withGrub ? 'with' : 'without'} /etc/default/grub: the MMU step is not-applicable, disable_radix never suggested`, async () => {
+      const out = await dryRun('varied-power8', withGrub);
+      const mmu = stateOf(out, 'mmu.hash-next-boot');
+      assert.equal(mmu?.[1], 'n/a', out);
+      assert.match(mmu?.[2] ?? '', /already hash.*POWER8/);
+      assert.doesNotMatch(out, /disable_radix|update-grub|\/etc\/default\/grub/, out);
+      assert.equal(stateOf(out, 'kernel.build-kernel')?.[1], 'todo', 'the kernel is still what this host needs');
+    });
+  }
+
+  it('pSeries guest booted with disable_radix: the MMU step is done, not asked again', async () => {
+    const out = await dryRun('varied-pseries-hash', false);
+    assert.equal(stateOf(out, 'mmu.hash-next-boot')?.[1], 'done', out);
+    assert.doesNotMatch(out, /would: replace \/etc\/default\/grub/);
+  });
+
+  it('pSeries radix guest with its GRUB configuration: add disable_radix (a POWER9 guest can switch)', async () => {
+    const out = await dryRun('varied-pseries-radix', true);
+    assert.equal(stateOf(out, 'mmu.hash-next-boot')?.[1], 'todo', out);
+    assert.match(out, /Radix MMU now/);
+    assert.doesNotMatch(out, /PowerNV/);
+  });
+});
