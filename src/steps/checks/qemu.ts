@@ -122,6 +122,12 @@ interface DataFile {
   packages: Packages;
   /** How to name what to install when the family has no package name above. */
   what: string;
+  /** info: QEMU starts without it, something inside the guest is missing (default: required). */
+  severity?: 'required' | 'info';
+  /** What happens without it, when QEMU still starts. */
+  without?: string;
+  /** The fix when no package has it. */
+  manualFix?: string;
 }
 
 /** A check that QEMU will find one of its data files, looked up the way QEMU looks (Facts.qemuDataFile). */
@@ -130,7 +136,7 @@ function dataFileStep(d: DataFile): Step {
     id: d.id,
     category: 'QEMU',
     title: d.title,
-    severity: 'required',
+    severity: d.severity ?? 'required',
     async verify({ facts }) {
       const missing = await qemuMissing(facts);
       if (missing) return missing;
@@ -138,11 +144,11 @@ function dataFileStep(d: DataFile): Step {
       if (r.found !== undefined) return { state: 'done', summary: `${d.role}: ${r.found}` };
       if (r.unknown) return { state: 'unknown', summary: r.unknown };
       const unusable = r.unusable.length ? `; unusable: ${r.unusable.join(', ')}` : '';
-      const fix = await installFix(facts, d.packages, d.what);
+      const fix = d.manualFix ? { text: d.manualFix } : { ...(await installFix(facts, d.packages, d.what)), text: `Install ${d.what}: QEMU loads ${d.file} as ${d.role}.` };
       return {
         state: 'todo',
-        summary: `${d.file} not found: QEMU cannot start mac99 without it (looked in ${r.dirs.join(', ')}${unusable})`,
-        fix: { ...fix, text: `Install ${d.what}: QEMU loads ${d.file} as ${d.role}.` },
+        summary: `${d.file} not found: ${d.without ?? 'QEMU cannot start mac99 without it'} (looked in ${r.dirs.join(', ')}${unusable})`,
+        fix,
       };
     },
   };
@@ -172,6 +178,23 @@ export const qemuVgaRom = dataFileStep({
  * The option ROM each NIC model of the catalog makes QEMU load: rtl8139's romfile is
  * efi-rtl8139.rom (hw/net/rtl8139.c); sungem has none (it starts with no ipxe-qemu, seen here).
  */
+/**
+ * Mac OS 9's display driver: with `vga-ndrv?=true` (the catalog's OS 9 entry) OpenBIOS hands it to
+ * the guest, which can then change resolution and depth. QEMU looks for it (seen with strace on
+ * 7.2) and starts without it; Debian's qemu-system-data does not ship it.
+ */
+export const qemuVgaNdrv = dataFileStep({
+  id: 'qemu.vga-ndrv',
+  title: 'Have the Mac OS 9 VGA driver (qemu_vga.ndrv)',
+  file: 'qemu_vga.ndrv',
+  role: "Mac OS 9's driver for QEMU's VGA card",
+  packages: {},
+  what: "QEMU's qemu_vga.ndrv",
+  severity: 'info',
+  without: 'Mac OS 9 guests keep the firmware resolution (no resolution or depth switching)',
+  manualFix: "Only if you run Mac OS 9 and want other resolutions: copy qemu_vga.ndrv from QEMU's source (pc-bios/qemu_vga.ndrv, the version matching this QEMU) into one of QEMU's data directories (qemu-system-ppc -L help).",
+});
+
 export const NIC_ROMS: Readonly<Record<Nic, string | undefined>> = { rtl8139: 'efi-rtl8139.rom', sungem: undefined };
 
 export const qemuNicRoms: Readonly<Partial<Record<Nic, Step>>> = Object.fromEntries(
@@ -209,4 +232,4 @@ export const qemuWindow: Step = {
   },
 };
 
-export const qemuSteps: Step[] = [qemuBinary, qemuMac99, kvmAccel, img, qemuFirmware, qemuVgaRom, ...Object.values(qemuNicRoms), qemuWindow];
+export const qemuSteps: Step[] = [qemuBinary, qemuMac99, kvmAccel, img, qemuFirmware, qemuVgaRom, ...Object.values(qemuNicRoms), qemuVgaNdrv, qemuWindow];
