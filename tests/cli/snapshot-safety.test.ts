@@ -153,15 +153,20 @@ describe('a snapshot with links, FIFOs or devices in it is refused, and nothing 
 });
 
 describe('a manifest that names a path outside the snapshot is refused', () => {
+  // uname -r's output is shown in every report, so an escaped read would show the marker.
+  const unameFrom = (file: string) => (m: Record<string, any>) => {
+    delete m['commands'][0]['stdout'];
+    m['commands'][0]['stdoutFile'] = file;
+  };
   const cases: [string, (m: Record<string, any>) => void, RegExp][] = [
     ['".." in a files key', (m) => (m['files']['/../../etc/shadow'] = 'ok'), /files names "\/\.\.\/\.\.\/etc\/shadow"/],
     ['".." in the middle of a paths key', (m) => (m['paths'] = { '/dev/../../etc/shadow': { exists: true } }), /paths names "\/dev\/\.\.\/\.\.\/etc\/shadow"/],
     ['a relative dirs key', (m) => (m['dirs'] = { 'etc': ['shadow'] }), /dirs names "etc"/],
     ['a listed name with ".."', (m) => (m['dirs'] = { '/boot/loader/entries': ['../../../etc/shadow'] }), /dirs lists "\.\.\/\.\.\/\.\.\/etc\/shadow" in "\/boot\/loader\/entries"/],
-    ['".." in stdoutFile', (m) => (m['commands'][0]['stdoutFile'] = '../outside/secret'), /stdoutFile "\.\.\/outside\/secret"/],
-    ['".." in stdoutFile to a sibling that shares the prefix', (m) => (m['commands'][0]['stdoutFile'] = `../snap-${n}x/secret`), /stdoutFile "\.\.\/snap-\d+x\/secret"/],
-    ['an absolute stdoutFile', (m) => (m['commands'][0]['stdoutFile'] = outside('secret')), /stdoutFile "\/.*\/outside\/secret"/],
-    ['a stdoutFile that does not exist', (m) => (m['commands'][0]['stdoutFile'] = 'commands/nope.txt'), /names "commands\/nope\.txt" as the output of \["uname","-r"\], but there is no such file/],
+    ['".." in stdoutFile', unameFrom('../outside/secret'), /stdoutFile "\.\.\/outside\/secret"/],
+    ['".." in stdoutFile to a sibling that shares the prefix', (m) => unameFrom(`../snap-${n}x/secret`)(m), /stdoutFile "\.\.\/snap-\d+x\/secret"/],
+    ['an absolute stdoutFile', (m) => unameFrom(outside('secret'))(m), /stdoutFile "\/.*\/outside\/secret"/],
+    ['a stdoutFile that does not exist', unameFrom('commands/nope.txt'), /names "commands\/nope\.txt" as the output of \["uname","-r"\], but there is no such file/],
   ];
   for (const [what, edit, quoted] of cases) {
     it(`${what}: exit 2, quoting it`, async () => {
@@ -169,12 +174,7 @@ describe('a manifest that names a path outside the snapshot is refused', () => {
         // A sibling directory whose name starts with the snapshot's (the old check was a string prefix).
         await mkdir(`${d}x`);
         await writeFile(join(`${d}x`, 'secret'), `${MARKER}\n`);
-        await editManifest(d, (m) => {
-          // uname -r's output is shown in every report, so an escaped read would show the marker.
-          delete m['commands'][0]['stdout'];
-          m['commands'][0]['stdoutFile'] = 'commands/dmesg.txt';
-          edit(m);
-        });
+        await editManifest(d, edit);
       });
       await allRefuse(dir, quoted);
     });
