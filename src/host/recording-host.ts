@@ -1,9 +1,11 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { CommandResult, DirResult, Host, PathInfo, ReadResult, RunOptions } from './host.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_MANIFEST, SNAPSHOT_VERSION, type SnapshotManifest } from './snapshot-format.js';
 import { pathInSnapshot } from './snapshot-path.js';
 import { UserError } from '../errors.js';
+
+const q = JSON.stringify;
 
 /** Wraps a host and remembers every answer it gives, so that `doctor --collect` can write them as a snapshot. */
 export class RecordingHost implements Host {
@@ -41,19 +43,48 @@ export class RecordingHost implements Host {
     return r;
   }
 
-  /** Refuses a directory that already holds anything: collecting never overwrites. */
+  /**
+   * Refuses a target that already holds anything, or is not a real directory: collecting never
+   * overwrites and never writes through a link. Checked before doctor runs, so a refusal is quick;
+   * `save` does not rely on it (see there).
+   */
   static async prepareTarget(dir: string): Promise<void> {
+    const target = resolve(dir);
     try {
-      const entries = await readdir(dir);
-      if (entries.length > 0) throw new UserError(`${dir} is not empty; choose a new directory for the snapshot (nothing was written).`);
+      const s = await lstat(target);
+      if (s.isSymbolicLink()) throw new UserError(`${q(dir)} is a symbolic link; choose a new directory for the snapshot (nothing was written).`);
+      if (!s.isDirectory()) throw new UserError(`${q(dir)} exists and is not a directory; choose a new directory for the snapshot (nothing was written).`);
+      if ((await readdir(target)).length > 0) throw new UserError(`${q(dir)} is not empty; choose a new directory for the snapshot (nothing was written).`);
     } catch (err) {
       if (err instanceof UserError) throw err;
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UserError(`cannot use ${dir}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UserError(`cannot use ${q(dir)}: ${(err as Error).message}`);
+      await mkdir(dirname(target), { recursive: true }).catch((e: Error) => {
+        throw new UserError(`cannot create ${q(dirname(dir))}: ${e.message}`);
+      });
     }
-    await mkdir(dir, { recursive: true });
   }
 
+  /**
+   * Writes the snapshot into a fresh private directory next to the target (mkdtemp: mode 0700,
+   * a name nobody else can predict, so nothing can be planted in it), then renames that onto the
+   * target. rename(2) replaces only an absent or empty directory, atomically, so a target that was
+   * filled or replaced by a link while doctor ran is refused with nothing written to it.
+   */
   async save(dir: string, tool: string): Promise<void> {
+    const target = resolve(dir);
+    const stage = await mkdtemp(join(dirname(target), `.${basename(target)}.talos-mac-`));
+    try {
+      await this.writeInto(stage, tool);
+      await rename(stage, target).catch((err: NodeJS.ErrnoException) => {
+        throw new UserError(`${q(dir)} was filled or replaced while doctor ran (${err.code ?? err.message}); the snapshot was not written.`);
+      });
+    } catch (err) {
+      await rm(stage, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async writeInto(dir: string, tool: string): Promise<void> {
     const manifest: Required<Pick<SnapshotManifest, 'files' | 'dirs' | 'paths' | 'commands'>> & SnapshotManifest = {
       format: SNAPSHOT_FORMAT,
       version: SNAPSHOT_VERSION,

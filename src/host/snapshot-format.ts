@@ -48,3 +48,43 @@ export function formatIssues(error: z.core.$ZodError): string {
     .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`)
     .join('\n');
 }
+
+const q = JSON.stringify;
+const badParts = (parts: string[]): boolean => parts.some((p) => p === '' || p === '.' || p === '..');
+
+/** A host path a manifest may name: absolute, with no empty, "." or ".." component. */
+function hostPathProblem(path: string): string | undefined {
+  if (path.includes('\0')) return 'contains a NUL byte';
+  if (path === '/') return undefined;
+  if (!path.startsWith('/') || badParts(path.slice(1).split('/'))) return 'is not an absolute path without "." or ".." components';
+  return undefined;
+}
+
+/**
+ * Every path a manifest names stays inside the snapshot: host paths are absolute without "..",
+ * listed names are single names, and `stdoutFile` is relative without "..". The schema checks the
+ * shapes; this checks where they point, so that each problem quotes the path.
+ */
+export function manifestPathProblems(m: SnapshotManifest): string[] {
+  const problems: string[] = [];
+  for (const field of ['files', 'dirs', 'paths'] as const) {
+    for (const key of Object.keys(m[field] ?? {})) {
+      const p = hostPathProblem(key);
+      if (p) problems.push(`${field} names ${q(key)}, which ${p}`);
+    }
+  }
+  for (const [key, listing] of Object.entries(m.dirs ?? {})) {
+    if (!Array.isArray(listing)) continue;
+    for (const name of listing) {
+      if (name.includes('/') || name.includes('\0') || badParts([name])) problems.push(`dirs lists ${q(name)} in ${q(key)}, which is not a single file name`);
+    }
+  }
+  for (const c of m.commands ?? []) {
+    const f = c.stdoutFile;
+    if (f === undefined) continue;
+    if (f.includes('\0') || f.startsWith('/') || badParts(f.split('/'))) {
+      problems.push(`the output of ${q(c.argv)} is stdoutFile ${q(f)}, which is not a path inside the snapshot (relative, without "." or "..")`);
+    }
+  }
+  return problems;
+}

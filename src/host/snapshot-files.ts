@@ -1,0 +1,100 @@
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+
+/**
+ * Reading a snapshot directory without ever leaving it. A snapshot holds plain files and
+ * directories only: a symbolic link would make "the snapshot" any file on this machine, a FIFO
+ * blocks the reader forever (no writer) and a device such as /dev/zero never ends. So every path
+ * is walked one component at a time with lstat, nothing is opened that is not a regular file, and
+ * the file opened is the one lstat saw (O_NOFOLLOW, O_NONBLOCK, then fstat).
+ */
+
+const q = JSON.stringify;
+
+export function invalidSnapshot(root: string, problem: string): UserError {
+  return new UserError(`${q(root)} is not a valid host snapshot: ${problem} (see docs/host-snapshot.md; nothing outside the snapshot was read).`);
+}
+
+type Kind = Pick<Stats, 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>;
+
+function kindOf(s: Kind): string {
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  return 'not a file or directory';
+}
+
+async function refuseEntry(root: string, rel: string, s: Kind): Promise<never> {
+  let what = kindOf(s);
+  if (s.isSymbolicLink()) {
+    const target = await readlink(join(root, rel)).catch(() => undefined);
+    if (target !== undefined) what += ` (to ${q(target)})`;
+  }
+  throw invalidSnapshot(root, `${q(rel)} is ${what}; a snapshot holds plain files and directories only`);
+}
+
+const LIMIT = 100_000;
+
+/** Every entry under root is a plain file or a directory (readdir never follows a link). */
+export async function checkTree(root: string): Promise<void> {
+  const pending = [''];
+  let seen = 0;
+  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(root, rel), { withFileTypes: true });
+    } catch (err) {
+      throw invalidSnapshot(root, `cannot list ${q(rel || '.')}: ${(err as Error).message}`);
+    }
+    for (const e of entries) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (++seen > LIMIT) throw invalidSnapshot(root, `it holds more than ${LIMIT} entries`);
+      if (e.isDirectory()) pending.push(child);
+      else if (!e.isFile()) await refuseEntry(root, child, e);
+    }
+  }
+}
+
+/** lstat of root/rel, refusing a link or special file at any component; undefined when absent. */
+export async function statInside(root: string, rel: string): Promise<Stats | undefined> {
+  let s = await lstat(root);
+  const parts = rel.split('/').filter((p) => p !== '');
+  for (let i = 0; i < parts.length; i++) {
+    if (!s.isDirectory()) return undefined;
+    const sub = parts.slice(0, i + 1).join('/');
+    try {
+      s = await lstat(join(root, sub));
+    } catch {
+      return undefined;
+    }
+    if (!s.isFile() && !s.isDirectory()) await refuseEntry(root, sub, s);
+  }
+  return s;
+}
+
+/** The bytes of the regular file root/rel; undefined when there is none (absent, or a directory). */
+export async function readInside(root: string, rel: string): Promise<Buffer | undefined> {
+  const seen = await statInside(root, rel);
+  if (!seen?.isFile()) return undefined;
+  const fh = await open(join(root, rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY).catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    const s = await fh.stat();
+    // Replaced between the lstat and the open: refuse rather than read whatever it is now.
+    if (!s.isFile() || s.ino !== seen.ino || s.dev !== seen.dev) throw invalidSnapshot(root, `${q(rel)} changed while it was being read`);
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The names in the directory root/rel; undefined when there is none. */
+export async function listInside(root: string, rel: string): Promise<string[] | undefined> {
+  const s = await statInside(root, rel);
+  if (!s?.isDirectory()) return undefined;
+  return readdir(join(root, rel)).catch(() => undefined);
+}
