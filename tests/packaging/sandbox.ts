@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { REPO, type CliResult } from '../helpers/cli.js';
@@ -24,6 +24,8 @@ export interface Sandbox {
   npm(args: readonly string[], cwd?: string): Promise<CliResult>;
   /** The installed `talos-mac` (its #!/usr/bin/env node shebang) with `node` first on PATH. */
   cli(args: readonly string[], node: string): Promise<CliResult>;
+  /** Gives `path` to the sandbox's user (nobody), when it is not root. */
+  own(path: string): void;
   cleanup(): Promise<void>;
 }
 
@@ -43,8 +45,16 @@ export function run(cmd: string, args: readonly string[], options: { env: NodeJS
   });
 }
 
-export async function makeSandbox(prefix = 'talos-mac-pack-'): Promise<Sandbox> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
+/** `setpriv` to `nobody` (as the setup tests do), for installs by a normal user. */
+export const AS_NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+export const canBeNobody = process.getuid?.() === 0 && spawnSync('setpriv', [...AS_NOBODY, 'true']).status === 0;
+
+/**
+ * With `nobody`, npm and the CLI run as nobody, the sandbox is nobody's and npm uses a copy of
+ * the cache (npm writes to its cache, and root's is not nobody's to write).
+ */
+export async function makeSandbox(options: { nobody?: boolean } = {}): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), 'talos-mac-pack-'));
   const home = join(dir, 'home');
   const globalPrefix = join(dir, 'prefix');
   await Promise.all([home, globalPrefix, join(dir, 'tmp')].map((d) => mkdir(d, { recursive: true })));
@@ -61,17 +71,26 @@ export async function makeSandbox(prefix = 'talos-mac-pack-'): Promise<Sandbox> 
     TMPDIR: join(dir, 'tmp'),
     PATH: [dirname(NODE), ...path].join(delimiter),
     NO_COLOR: '1',
-    npm_config_cache: NPM_CACHE,
+    npm_config_cache: options.nobody ? join(dir, 'npm-cache') : NPM_CACHE,
     npm_config_update_notifier: 'false',
   });
   const withNode = (node: string): NodeJS.ProcessEnv => ({ ...env, PATH: [dirname(node), ...path].join(delimiter) });
+  const own = (path: string): void => {
+    if (!options.nobody) return;
+    const chown = spawnSync('chown', ['-R', '65534:65534', path], { encoding: 'utf8' });
+    if (chown.status !== 0) throw new Error(`chown nobody ${path}: ${chown.stderr}`);
+  };
+  if (options.nobody) await cp(NPM_CACHE, join(dir, 'npm-cache'), { recursive: true });
+  own(dir);
+  const exec: typeof run = options.nobody ? (cmd, args, o) => run('setpriv', [...AS_NOBODY, cmd, ...args], o) : run;
   return {
     dir,
     prefix: globalPrefix,
     installed: join(globalPrefix, 'lib', 'node_modules', 'talos-mac'),
     env,
-    npm: (args, cwd = dir) => (NPM_CLI ? run(NODE, [NPM_CLI, ...args], { env, cwd }) : run('npm', args, { env, cwd })),
-    cli: (args, node) => run(join(globalPrefix, 'bin', 'talos-mac'), args, { env: withNode(node), cwd: dir, timeoutMs: 90_000 }),
+    npm: (args, cwd = dir) => (NPM_CLI ? exec(NODE, [NPM_CLI, ...args], { env, cwd }) : exec('npm', args, { env, cwd })),
+    cli: (args, node) => exec(join(globalPrefix, 'bin', 'talos-mac'), args, { env: withNode(node), cwd: dir, timeoutMs: 90_000 }),
+    own,
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
