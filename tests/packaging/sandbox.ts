@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { REPO, type CliResult } from '../helpers/cli.js';
@@ -80,7 +80,12 @@ export async function makeSandbox(options: { nobody?: boolean } = {}): Promise<S
     const chown = spawnSync('chown', ['-R', '65534:65534', path], { encoding: 'utf8' });
     if (chown.status !== 0) throw new Error(`chown nobody ${path}: ${chown.stderr}`);
   };
-  if (options.nobody) await cp(NPM_CACHE, join(dir, 'npm-cache'), { recursive: true });
+  if (options.nobody) {
+    // cp(1): three times faster than fs.cp on cacache's thousands of small files.
+    await mkdir(join(dir, 'npm-cache'));
+    const copied = spawnSync('cp', ['-r', join(NPM_CACHE, '_cacache'), join(dir, 'npm-cache')], { encoding: 'utf8' });
+    if (copied.status !== 0) throw new Error(`copying npm's cache: ${copied.stderr}`);
+  }
   own(dir);
   const exec: typeof run = options.nobody ? (cmd, args, o) => run('setpriv', [...AS_NOBODY, cmd, ...args], o) : run;
   return {
