@@ -36,7 +36,7 @@ function step(what, [cmd, ...args]) {
 
 function resolvable(name) {
   try {
-    require.resolve(`${name}/package.json`);
+    require.resolve(name);
     return true;
   } catch {
     return false;
