@@ -64,7 +64,8 @@ test('npm install -g git+file://… builds in the clone and installs a real pack
   await gitInstall(t, await makeSandbox());
 });
 
-// Opt-in: with its copy of npm's cache (nobody may not write root's) it took 110 s here (2 cores, load 9).
+// Opt-in: with its own copy of npm's cache (nobody may not write root's) it took 55-110 s here
+// (2 cores shared with other work), twice the root test.
 const nobodySkip =
   (!hasGit && 'git not installed') || (!canBeNobody && 'needs root and setpriv') || (process.env['TALOS_MAC_PACKAGING_NOBODY'] !== '1' && 'set TALOS_MAC_PACKAGING_NOBODY=1');
 
