@@ -26,7 +26,7 @@ function alive(pid: number): boolean {
 }
 
 /** Removes temp files an interrupted earlier run left beside `path` (their writer is gone). */
-async function removeStaleTemps(path: string): Promise<void> {
+export async function removeStaleTemps(path: string): Promise<void> {
   const prefix = `.${basename(path)}.talos-mac-`;
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   for (const name of names) {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { removeStaleTemps } from '../privileged/atomic-file.js';
 import { sha256, type PrivilegedRunner } from '../privileged/runner.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { withShadowRoot } from '../steps/host-changes/access.js';
@@ -49,6 +50,7 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | und
       if (c.sha256Before !== undefined && sha256(now) === c.sha256Before) {
         // The run that recorded it was stopped before the new file took its place.
         if (c.backup) await removeBackup(runner, c.backup, c.sha256Before);
+        if (!runner.dryRun) await removeStaleTemps(runner.local(c.path));
         return c.state === 'started' ? `${c.path} was never changed (that setup run was interrupted first): nothing to revert` : `${c.path} is as it was before setup: nothing to revert`;
       }
       let restored: Buffer | undefined;

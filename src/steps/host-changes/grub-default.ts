@@ -149,6 +149,8 @@ export function addArgument(text: string, token: string): EditResult {
  */
 function conflictingSetting(text: string, a: Assignment | { missing: true }, token: string): string | undefined {
   const d = effectiveAssignment(text, `${NAME}_DEFAULT`);
+  // _DEFAULT follows GRUB_CMDLINE_LINUX on the kernel line, so what it holds must be certain too.
+  if ('unsupported' in d) return `talos-mac cannot be certain what ${NAME}_DEFAULT holds: ${d.unsupported}`;
   const linux = 'value' in a ? a.value : '';
   const linuxDefault = 'value' in d ? d.value : '';
   for (const [name, value] of [[NAME, linux], [`${NAME}_DEFAULT`, linuxDefault]] as const) {

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blsOptions, grubCfgKernelArgs } from '../../parse/bootloader.js';
+import { disableRadixValue } from '../../parse/cmdline.js';
 
 /**
  * Proofs that an edit of the boot configuration says what it should, read the way the system reads
@@ -57,6 +58,8 @@ export async function proveEditWithBash(before: Buffer, after: Buffer, token: st
   const want = [...words(b.linux), token];
   if (words(a.linux).join(' ') !== want.join(' ')) return `bash would read GRUB_CMDLINE_LINUX as ${quote(a.linux)}, not ${quote(want.join(' '))}`;
   if (a.linuxDefault !== b.linuxDefault) return `bash would read GRUB_CMDLINE_LINUX_DEFAULT as ${quote(a.linuxDefault)} instead of ${quote(b.linuxDefault)}`;
+  // The normal entry gets "$GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT"; the last setting wins.
+  if (disableRadixValue(`${a.linux} ${a.linuxDefault}`) !== true) return `${token} would not win on the kernel line ${quote(`${a.linux} ${a.linuxDefault}`)}`;
   return undefined;
 }
 

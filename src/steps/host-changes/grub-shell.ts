@@ -186,6 +186,8 @@ export function scanShell(text: string): ShellScan {
       before = op;
       i += op.length;
     } else if (c === '(' || c === ')') {
+      // "(" starts a subshell only at a command's start; after words it is `name()` or a syntax error.
+      if (c === '(' && words.length > 0 && !(words.length === 1 && /^\(\s*\)/.test(text.slice(i)))) return fail('a "(" inside a command', i);
       flush(c);
       if (c === '(') stack.push('(');
       else if (stack[stack.length - 1] === '(') stack.pop();
