@@ -45,29 +45,42 @@ export function lineAt(text: string, offset: number): number {
   return n;
 }
 
+/**
+ * Offset just past the quoting or expansion that starts at `i` ('…', $'…', "…", `…`, $(…), ${…}):
+ * undefined when it never closes, -1 when none starts there.
+ */
+function skipConstruct(text: string, i: number): number | undefined {
+  const c = text[i];
+  if (c === "'" || (c === '$' && text[i + 1] === "'")) {
+    const ansi = c === '$';
+    let e = ansi ? i + 2 : i + 1;
+    // $'…' honours backslash escapes; '…' does not.
+    while (e < text.length && text[e] !== "'") e += ansi && text[e] === '\\' ? 2 : 1;
+    return e >= text.length ? undefined : e + 1;
+  }
+  if (c === '"' || c === '`') return skipQuoted(text, i + 1, c);
+  if (c === '$' && (text[i + 1] === '(' || text[i + 1] === '{')) return skipNested(text, i + 2, text[i + 1]!, text[i + 1] === '(' ? ')' : '}');
+  return -1;
+}
+
 /** Offset just past the closing `close` (quotes honoured inside), or undefined when it never closes. */
 function skipNested(text: string, i: number, open: string, close: string): number | undefined {
   let depth = 1;
   while (i < text.length) {
     const c = text[i]!;
-    if (c === '\\') i += 2;
-    else if (c === "'") {
-      const e = text.indexOf("'", i + 1);
-      if (e < 0) return undefined;
-      i = e + 1;
-    } else if (c === '"' || c === '`') {
-      const e = skipQuoted(text, i + 1, c);
-      if (e === undefined) return undefined;
-      i = e;
-    } else if (c === '$' && (text[i + 1] === '(' || text[i + 1] === '{')) {
-      const e = skipNested(text, i + 2, text[i + 1]!, text[i + 1] === '(' ? ')' : '}');
-      if (e === undefined) return undefined;
-      i = e;
-    } else {
-      if (c === open) depth++;
-      else if (c === close && --depth === 0) return i + 1;
-      i++;
+    if (c === '\\') {
+      i += 2;
+      continue;
     }
+    const e = skipConstruct(text, i);
+    if (e === undefined) return undefined;
+    if (e >= 0) {
+      i = e;
+      continue;
+    }
+    if (c === open) depth++;
+    else if (c === close && --depth === 0) return i + 1;
+    i++;
   }
   return undefined;
 }
@@ -94,24 +107,13 @@ function skipQuoted(text: string, i: number, q: '"' | '`'): number | undefined {
 /** Offset just past the shell word that starts at `i`, or undefined when a quote never closes. */
 export function wordEnd(text: string, i: number): number | undefined {
   while (i < text.length && !META.includes(text[i]!)) {
-    const c = text[i]!;
-    if (c === '\\') i += 2;
-    else if (c === "'" || (c === '$' && text[i + 1] === "'")) {
-      const from = c === '$' ? i + 2 : i + 1;
-      let e = from;
-      // $'…' honours backslash escapes; '…' does not.
-      while (e < text.length && text[e] !== "'") e += c === '$' && text[e] === '\\' ? 2 : 1;
-      if (e >= text.length) return undefined;
-      i = e + 1;
-    } else if (c === '"' || c === '`') {
-      const e = skipQuoted(text, i + 1, c);
-      if (e === undefined) return undefined;
-      i = e;
-    } else if (c === '$' && (text[i + 1] === '(' || text[i + 1] === '{')) {
-      const e = skipNested(text, i + 2, text[i + 1]!, text[i + 1] === '(' ? ')' : '}');
-      if (e === undefined) return undefined;
-      i = e;
-    } else i++;
+    if (text[i] === '\\') {
+      i += 2;
+      continue;
+    }
+    const e = skipConstruct(text, i);
+    if (e === undefined) return undefined;
+    i = e >= 0 ? e : i + 1;
   }
   return Math.min(i, text.length);
 }
