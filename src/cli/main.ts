@@ -31,7 +31,8 @@ Examples:
   $ talos-mac setup --yes                 unattended (kvm_hv is unloaded only if idle, never blacklisted)
   $ talos-mac setup --undo                revert what setup changed (from its record)
   $ talos-mac setup --dry-run --snapshot report/   the plan for a captured host
-  $ talos-mac setup --root /mnt --yes     edit a mounted system's files (see docs/setup.md)
+  $ talos-mac setup --root /mnt --dry-run   the plan for a mounted system's files (applying it would
+                                          run update-grub and modprobe on this machine: docs/setup.md)
 
 Exit status: 0 done (or stopped for a reboot), 1 a step failed or is still open, 2 usage error.`;
 
@@ -76,7 +77,7 @@ Examples:
     .option('--undo', 'revert what talos-mac setup changed, from its record')
     .option('--user <name>', 'the user to give /dev/kvm access (default: you, or SUDO_USER)')
     .addOption(new Option('--kvm-hv <choice>', 'what to do with a loaded kvm_hv (default: ask)').choices(['keep', 'unload', 'blacklist']))
-    .option('--root <dir>', 'change files under <dir> (a mounted system or a sandbox) instead of /')
+    .option('--root <dir>', 'read and change files under <dir> instead of / (commands still act on this machine: use with --dry-run for a mounted system)')
     .option('--snapshot <dir>', 'with --dry-run: the plan for a host snapshot')
     .option('--build-kernel', 'when this kernel cannot do KVM-PR, build and install one (takes hours; off by default)')
     .addHelpText('after', SETUP_EXAMPLES)

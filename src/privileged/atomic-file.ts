@@ -1,19 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, link, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-
-/**
- * Test hook: when set to a path, the writer creates that file and waits (up to a minute) just before
- * the rename, so a test can kill the process between write and rename.
- */
-export const PAUSE_BEFORE_RENAME_ENV = 'TALOS_MAC_TEST_PAUSE_BEFORE_RENAME';
-
-async function pauseForTest(): Promise<void> {
-  const marker = process.env[PAUSE_BEFORE_RENAME_ENV];
-  if (!marker) return;
-  await writeFile(marker, String(process.pid));
-  await new Promise((resolve) => setTimeout(resolve, 60_000));
-}
+import { pauseForTest } from './test-pause.js';
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -38,7 +26,7 @@ function alive(pid: number): boolean {
 }
 
 /** Removes temp files an interrupted earlier run left beside `path` (their writer is gone). */
-async function removeStaleTemps(path: string): Promise<void> {
+export async function removeStaleTemps(path: string): Promise<void> {
   const prefix = `.${basename(path)}.talos-mac-`;
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   for (const name of names) {
@@ -67,7 +55,7 @@ export async function writeFileAtomic(path: string, data: Buffer, newFileMode = 
       await chmod(tmp, old.mode & 0o7777);
       if (process.getuid?.() === 0) await chown(tmp, old.uid, old.gid);
     }
-    await pauseForTest();
+    await pauseForTest(`rename:${basename(path)}`);
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);

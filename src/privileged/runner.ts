@@ -7,6 +7,7 @@ import { commandTimeoutMs, type CommandResult, type Host } from '../host/host.js
 import { UserError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic, writeNewFile } from './atomic-file.js';
 import { shellLine } from '../ui/shell-quote.js';
+import { pathInSnapshot } from '../host/snapshot-path.js';
 
 export interface RunnerOptions {
   /** Print what would happen; change nothing. */
@@ -60,12 +61,20 @@ export class PrivilegedRunner {
     return this.options.dryRun;
   }
 
-  /** Where a path of the managed system lives on this machine. */
+  /**
+   * Where a path of the managed system lives on this machine, with its symbolic links resolved
+   * inside the root (src/host/snapshot-path.ts): writes replace the file a link names, never the
+   * link, and nothing under --root leads outside it.
+   */
   local(hostPath: string): string {
     if (!hostPath.startsWith('/')) throw new Error(`not an absolute path: ${hostPath}`);
     const normal = posix.normalize(hostPath);
     if (normal.split('/').includes('..')) throw new Error(`path escapes the root: ${hostPath}`);
-    return this.options.root === '/' ? normal : join(this.options.root, normal);
+    try {
+      return pathInSnapshot(this.options.root, normal);
+    } catch (err) {
+      throw new UserError(`cannot look up ${hostPath}: ${(err as Error).message}`, 1);
+    }
   }
 
   private say(line: string): void {
@@ -141,18 +150,44 @@ export class PrivilegedRunner {
     if (r.exitCode === 1 && /^sudo: /m.test(r.stderr)) throw sudoRefused(r);
   }
 
-  /** Atomically replaces (or creates) a system file; returns the backup's path when one was taken. */
-  async writeFile(hostPath: string, data: Buffer, opts: { backupDir?: string; newFileMode?: number } = {}): Promise<string | undefined> {
+  /**
+   * Atomically replaces (or creates) a system file; with `backup`, first copies the old file there
+   * (a new file under the state directory). Returns whether a backup was taken. When the write
+   * fails, the backup is removed again and the error says why in words, not as a stack trace.
+   */
+  async writeFile(hostPath: string, data: Buffer, opts: { backup?: string; newFileMode?: number } = {}): Promise<boolean> {
     const old = await this.readOld(hostPath);
-    let backup: string | undefined;
-    if (old && opts.backupDir) {
-      backup = posix.join(opts.backupDir, `${new Date().toISOString().replace(/[:.]/g, '-')}${hostPath.replace(/\//g, '_')}`);
-    }
+    const backup = old && opts.backup ? opts.backup : undefined;
     this.say(old ? `replace ${hostPath} atomically${backup ? ` (backup of the old file: ${backup})` : ''}` : `create ${hostPath}`);
-    if (this.dryRun) return backup;
-    if (backup && old) await this.putFile(backup, old, { fresh: true, mode: 0o600 });
-    await this.putFile(hostPath, data, { fresh: false, mode: opts.newFileMode ?? 0o644 });
-    return backup;
+    if (this.dryRun) return backup !== undefined;
+    if (backup && old) await this.guarded(backup, () => this.putFile(backup, old, { fresh: true, mode: 0o600 }));
+    try {
+      await this.guarded(hostPath, () => this.putFile(hostPath, data, { fresh: false, mode: opts.newFileMode ?? 0o644 }));
+    } catch (err) {
+      if (backup) await this.removeQuietly(backup);
+      throw err;
+    }
+    return backup !== undefined;
+  }
+
+  /** A fresh name for a backup of `hostPath` under `dir`. */
+  backupPath(hostPath: string, dir: string): string {
+    return posix.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}${hostPath.replace(/\//g, '_')}`);
+  }
+
+  private async guarded(hostPath: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError(`cannot write ${hostPath}${this.options.root === '/' ? '' : ` (${this.local(hostPath)})`}: ${errnoText(err as NodeJS.ErrnoException)}`, 1);
+    }
+  }
+
+  private async removeQuietly(hostPath: string): Promise<void> {
+    const target = this.local(hostPath);
+    if (await this.canWrite(target)) await unlink(target).catch(() => undefined);
+    else await this.run(['rm', '-f', '--', target], { allowFailure: true });
   }
 
   private async readOld(hostPath: string): Promise<Buffer | undefined> {
@@ -166,14 +201,14 @@ export class PrivilegedRunner {
   /** Writes runner-owned bookkeeping (the undo record) without announcing it as a change. */
   async writeQuietly(hostPath: string, data: Buffer): Promise<void> {
     if (this.dryRun) return;
-    await this.putFile(hostPath, data, { fresh: false, mode: 0o600 });
+    await this.guarded(hostPath, () => this.putFile(hostPath, data, { fresh: false, mode: 0o600 }));
   }
 
   async removeFile(hostPath: string): Promise<void> {
     this.say(`remove ${hostPath}`);
     if (this.dryRun) return;
     const target = this.local(hostPath);
-    if (await this.canWrite(target)) await unlink(target).catch(ignoreMissing);
+    if (await this.canWrite(target)) await this.guarded(hostPath, () => unlink(target).catch(ignoreMissing));
     else await this.run(['rm', '-f', '--', target]);
   }
 
@@ -212,6 +247,23 @@ export class PrivilegedRunner {
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
+}
+
+/** An operating-system error in words, with what to do about the usual ones. */
+function errnoText(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EROFS':
+      return 'the file system is mounted read-only (remount it read-write, or change the file by hand)';
+    case 'EPERM':
+      return 'operation not permitted: the file or its directory may be immutable (`lsattr` shows an "i" flag; `chattr -i FILE` clears it)';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'no space left on the device';
+    default:
+      return err.code ? `${err.code}: ${err.message.replace(/^\w+: /, '')}` : err.message;
+  }
 }
 
 function ignoreMissing(err: NodeJS.ErrnoException): void {

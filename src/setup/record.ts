@@ -8,7 +8,16 @@ export const STATE_DIR = '/var/lib/talos-mac';
 export const RECORD_PATH = `${STATE_DIR}/setup-record.json`;
 export const BACKUP_DIR = `${STATE_DIR}/backups`;
 
-const Base = { step: z.string(), at: z.string() };
+const Base = {
+  step: z.string(),
+  at: z.string(),
+  /**
+   * "started": recorded before the change was made (intent first, so that a run killed at any
+   * instant leaves a record of what it may have done); "finished" once it was made and checked.
+   * Records without it come from runs that wrote the record after the change.
+   */
+  state: z.optional(z.enum(['started', 'finished'])),
+};
 
 export const ChangeSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -17,6 +26,8 @@ export const ChangeSchema = z.discriminatedUnion('kind', [
     path: z.string(),
     token: z.string(),
     backup: z.optional(z.string()),
+    /** The file as it was before: a backup is restored only when it still holds these bytes. */
+    sha256Before: z.optional(z.string()),
     sha256Written: z.string(),
     /** The command that regenerates the boot configuration after the file changes. */
     regenerate: z.optional(z.array(z.string())),
@@ -65,7 +76,10 @@ export async function readRecord(runner: PrivilegedRunner): Promise<SetupRecord>
   return parsed.data;
 }
 
-/** Appends changes as they happen, so that an interrupted run can still be undone. */
+/**
+ * Writes each change into the record before it is made (state "started") and marks it "finished"
+ * after: a run killed at any instant leaves the record of everything it may have touched.
+ */
 export class ChangeRecorder {
   private record: SetupRecord | undefined;
   /** Changes recorded (and not retracted) by this run. */
@@ -73,32 +87,64 @@ export class ChangeRecorder {
 
   constructor(private readonly runner: PrivilegedRunner) {}
 
-  async add(change: NewChange): Promise<void> {
-    if (this.runner.dryRun) return;
-    this.record ??= await readRecord(this.runner);
-    this.record.changes.push({ ...change, at: new Date().toISOString() } as Change);
+  async current(): Promise<SetupRecord> {
+    return (this.record ??= await readRecord(this.runner));
+  }
+
+  /** Records the intent to make a change; returns the entry, for finish() or retract(). */
+  async start(change: NewChange): Promise<Change> {
+    const entry = { ...change, state: 'started', at: new Date().toISOString() } as Change;
+    if (this.runner.dryRun) return entry;
+    (await this.current()).changes.push(entry);
     this.addedThisRun++;
+    await this.save();
+    return entry;
+  }
+
+  async finish(entry: Change): Promise<void> {
+    if (this.runner.dryRun) return;
+    entry.state = 'finished';
     await this.save();
   }
 
-  /** Forgets the last change, after it was reverted on the spot (a failed regeneration). */
-  async retractLast(): Promise<void> {
+  /**
+   * Records the change, makes it, marks it finished; when making it fails, the record forgets it.
+   * (A kill in between leaves it "started": --undo then reverts what may have happened.)
+   */
+  async around<T>(change: NewChange, make: () => Promise<T>): Promise<T> {
+    const entry = await this.start(change);
+    let result: T;
+    try {
+      result = await make();
+    } catch (err) {
+      await this.retract(entry);
+      throw err;
+    }
+    await this.finish(entry);
+    return result;
+  }
+
+  /** Forgets a change that did not happen or was reverted on the spot (a failed write or regeneration). */
+  async retract(entry: Change): Promise<void> {
     if (this.runner.dryRun || !this.record) return;
-    this.record.changes.pop();
+    const i = this.record.changes.indexOf(entry);
+    if (i < 0) return;
+    this.record.changes.splice(i, 1);
     this.addedThisRun--;
     await this.save();
   }
 
   async markUndone(remaining: Change[], undone: Change[]): Promise<void> {
     if (this.runner.dryRun) return;
-    this.record ??= await readRecord(this.runner);
+    const record = await this.current();
     const at = new Date().toISOString();
-    this.record.changes = remaining;
-    this.record.undone.push(...undone.map((c) => ({ ...c, undoneAt: at })));
+    record.changes = remaining;
+    record.undone.push(...undone.map((c) => ({ ...c, undoneAt: at })));
     await this.save();
   }
 
-  private async save(): Promise<void> {
+  async save(): Promise<void> {
+    if (this.runner.dryRun || !this.record) return;
     await this.runner.writeQuietly(RECORD_PATH, Buffer.from(JSON.stringify(this.record, null, 2) + '\n'));
   }
 }

@@ -1,10 +1,11 @@
-import type { Host } from '../host/host.js';
+import type { DirResult, Host, PathInfo, ReadResult } from '../host/host.js';
 import { LiveHost } from '../host/live-host.js';
 import { pathInSnapshot } from '../host/snapshot-path.js';
 
 /**
- * `setup --root DIR`: every file is read under DIR (a mounted system or a test sandbox); commands
- * run on this machine unchanged, exactly as LiveHost runs them.
+ * `setup --root DIR`: every file is read under DIR (a mounted system or a test sandbox), with its
+ * symbolic links resolved inside DIR (never out of it); commands run on this machine unchanged,
+ * exactly as LiveHost runs them.
  */
 export class RootedHost implements Host {
   readonly description: string;
@@ -15,16 +16,28 @@ export class RootedHost implements Host {
     this.live = new LiveHost(env);
   }
 
-  readFile(path: string) {
-    return this.live.readFile(pathInSnapshot(this.root, path));
+  readFile(path: string): Promise<ReadResult> {
+    const local = this.inside(path);
+    return typeof local === 'string' ? this.live.readFile(local) : Promise.resolve(local);
   }
 
-  readDir(path: string) {
-    return this.live.readDir(pathInSnapshot(this.root, path));
+  readDir(path: string): Promise<DirResult> {
+    const local = this.inside(path);
+    return typeof local === 'string' ? this.live.readDir(local) : Promise.resolve(local);
   }
 
-  pathInfo(path: string) {
-    return this.live.pathInfo(pathInSnapshot(this.root, path));
+  async pathInfo(path: string): Promise<PathInfo> {
+    const local = this.inside(path);
+    return typeof local === 'string' ? this.live.pathInfo(local) : { exists: false };
+  }
+
+  /** The path inside the root (symbolic links followed inside it), or why it cannot be looked up. */
+  private inside(path: string): string | { ok: false; reason: 'error'; message: string } {
+    try {
+      return pathInSnapshot(this.root, path);
+    } catch (err) {
+      return { ok: false, reason: 'error', message: (err as Error).message };
+    }
   }
 
   run(argv: readonly string[], options?: Parameters<Host['run']>[1]) {

@@ -13,6 +13,7 @@ import type { KvmHvChoice, SetupDeps } from './deps.js';
 import { buildPlan } from './plan.js';
 import { makePrompts, type Prompts } from './prompts.js';
 import { ChangeRecorder, RECORD_PATH } from './record.js';
+import { resumeInterrupted } from './resume.js';
 import { RootedHost } from './rooted-host.js';
 import { undoSetup } from './undo.js';
 
@@ -56,8 +57,24 @@ function validate(opts: SetupOptions): void {
 async function rootDir(root: string): Promise<string> {
   const abs = resolve(root);
   const s = await stat(abs).catch(() => undefined);
-  if (!s?.isDirectory()) throw new UserError(`--root ${root}: not a directory.`);
+  if (!s?.isDirectory()) throw new UserError(`--root ${JSON.stringify(root)}: not a directory.`);
   return abs;
+}
+
+/**
+ * --user must name a local user of the system being set up, checked before anything changes (not
+ * left to usermod, after modprobe has already run).
+ */
+async function checkUser(host: Host, user: string, snapshot: boolean, where: string): Promise<void> {
+  const passwd = await host.readFile('/etc/passwd');
+  if (!passwd.ok) {
+    if (snapshot) return;
+    throw new UserError(`--user ${JSON.stringify(user)}: cannot check that this user exists (/etc/passwd: ${passwd.message}). Nothing was changed.`);
+  }
+  const names = passwd.data.toString('utf8').split('\n').map((l) => l.split(':')[0]);
+  if (!names.includes(user)) {
+    throw new UserError(`--user ${JSON.stringify(user)}: no such user in /etc/passwd${where}. Give the login name of an existing local user. Nothing was changed.`);
+  }
 }
 
 function onPath(env: NodeJS.ProcessEnv): (name: string) => Promise<boolean> {
@@ -148,7 +165,9 @@ function finished(outcomes: Outcome[], steps: Step[], io: SetupIo): number {
     io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
     return 0;
   }
+  // Each open step with its state and why, so the last line is never just "not finished".
   io.out(`Not finished: ${open.map((o) => o.step.id).join(', ') || `${skipped} step(s) not reached`}.`);
+  for (const o of open) io.out(`  ${o.step.id} (${TAG[o.result.state]}): ${o.result.summary}`);
   return 1;
 }
 
@@ -190,6 +209,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     buildKernel: opts.buildKernel ?? false,
     hasCommand: opts.snapshot ? async () => true : onPath(io.env),
   };
+  if (opts.user !== undefined) await checkUser(host, opts.user, opts.snapshot !== undefined, where);
   const steps = buildPlan(deps);
   const newContext = (): StepContext => ({ host, facts: new Facts(host) });
   io.out(`talos-mac setup${where}${dryRun ? ' (dry run: nothing will be changed)' : ''}`);
@@ -198,6 +218,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   if (dryRun) return planOnly(steps, newContext(), io);
 
   try {
+    await resumeInterrupted(deps);
     const asked = new Set<Step>();
     const outcomes = await applyInOrder(steps, newContext, {
       async confirm(step, before) {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { removeStaleTemps } from '../privileged/atomic-file.js';
 import { sha256, type PrivilegedRunner } from '../privileged/runner.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { withShadowRoot } from '../steps/host-changes/access.js';
@@ -13,7 +14,7 @@ const OWN_FILES = [GRUB_DEFAULT_PATH, MODULES_LOAD_FILE, HV_BLACKLIST_FILE];
  * Only commands and paths setup itself records are acted on: a record is a file on disk (and,
  * with --root, may come from another system), so it must not be able to run anything else.
  */
-function trusted(c: Change): boolean {
+export function trusted(c: Change): boolean {
   const argvOk = (argv: readonly string[] | undefined): boolean => {
     if (!argv) return true;
     const line = argv.join(' ');
@@ -29,8 +30,14 @@ function trusted(c: Change): boolean {
   }
 }
 
-async function current(runner: PrivilegedRunner, path: string): Promise<Buffer | undefined> {
+export async function current(runner: PrivilegedRunner, path: string): Promise<Buffer | undefined> {
   return readFile(runner.local(path)).catch(() => undefined);
+}
+
+/** Removes a backup that an interrupted run took of a file it then never replaced. */
+export async function removeBackup(runner: PrivilegedRunner, backup: string, sha: string): Promise<void> {
+  const b = await current(runner, backup);
+  if (b && sha256(b) === sha) await runner.removeFile(backup);
 }
 
 /** Reverts one recorded change; returns a note when it was left alone (and why). */
@@ -40,9 +47,19 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | und
     case 'grub-argument': {
       const now = await current(runner, c.path);
       if (!now) return `${c.path} is gone: nothing to revert`;
+      if (c.sha256Before !== undefined && sha256(now) === c.sha256Before) {
+        // The run that recorded it was stopped before the new file took its place.
+        if (c.backup) await removeBackup(runner, c.backup, c.sha256Before);
+        if (!runner.dryRun) await removeStaleTemps(runner.local(c.path));
+        return c.state === 'started' ? `${c.path} was never changed (that setup run was interrupted first): nothing to revert` : `${c.path} is as it was before setup: nothing to revert`;
+      }
       let restored: Buffer | undefined;
-      // Untouched since talos-mac wrote it: the backup holds the exact original bytes.
-      if (sha256(now) === c.sha256Written && c.backup) restored = await current(runner, c.backup);
+      // Untouched since talos-mac wrote it: the backup holds the exact original bytes (when it
+      // still hashes to them: a replaced backup is not trusted).
+      if (sha256(now) === c.sha256Written && c.backup) {
+        const b = await current(runner, c.backup);
+        if (b && (c.sha256Before === undefined || sha256(b) === c.sha256Before)) restored = b;
+      }
       if (!restored) {
         const edit = removeArgument(now.toString('latin1'), c.token);
         if (!edit.ok) return `${c.path}: ${edit.reason}`;
@@ -104,7 +121,7 @@ export async function undoSetup(runner: PrivilegedRunner): Promise<{ reverted: n
   return { reverted: done.length, notes };
 }
 
-function describe(c: Change): string {
+export function describe(c: Change): string {
   switch (c.kind) {
     case 'grub-argument':
       return `remove ${c.token} from ${c.path}`;

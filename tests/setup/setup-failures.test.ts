@@ -148,7 +148,7 @@ describe('setup failure paths', () => {
       const marker = join(sb.root, '..', 'paused');
       const child = spawn(process.execPath, [BIN, 'setup', '--root', sb.root, '--yes', '--user', 'alice'], {
         cwd: REPO,
-        env: { ...process.env, ...sb.env, NO_COLOR: '1', TALOS_MAC_TEST_PAUSE_BEFORE_RENAME: marker },
+        env: { ...process.env, ...sb.env, NO_COLOR: '1', TALOS_MAC_TEST_PAUSE: `rename:grub=${marker}` },
         stdio: 'ignore',
       });
       const exited = new Promise((resolve) => child.on('exit', resolve));

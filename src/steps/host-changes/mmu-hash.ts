@@ -1,52 +1,144 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { UserError } from '../../errors.js';
 import { grubDefaultCmdlines } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { sha256 } from '../../privileged/runner.js';
+import { pauseForTest } from '../../privileged/test-pause.js';
 import { shellLine } from '../../ui/shell-quote.js';
 import type { SetupDeps, SetupStepFactory } from '../../setup/deps.js';
-import { BACKUP_DIR } from '../../setup/record.js';
+import { BACKUP_DIR, type Change } from '../../setup/record.js';
 import { nextBootState, unlessRadixPossible } from '../checks/mmu.js';
 import type { Step, StepContext, StepResult } from '../step.js';
 import { BY_HAND, detectBootMethod } from './boot-method.js';
 import { addArgument, GRUB_DEFAULT_PATH } from './grub-default.js';
+import { proveBlsEntries, proveEditWithBash, proveGrubCfg } from './grub-proof.js';
 
 const TOKEN = 'disable_radix';
 const ID = 'mmu.hash-next-boot';
 
-/** Adds the token to /etc/default/grub; undefined when it was there already. */
-async function editDefaultGrub(ctx: StepContext, deps: SetupDeps, regenerate?: string[]): Promise<{ original: Buffer; backup?: string } | undefined> {
+/** An edit of /etc/default/grub this run made: its record entry and the bytes it replaced. */
+export interface GrubEdit {
+  original: Buffer;
+  entry: Change;
+}
+
+const refused = (why: string): UserError => new UserError(`cannot edit ${GRUB_DEFAULT_PATH} with certainty: ${why}. Nothing was changed. ${BY_HAND}`, 1);
+
+/**
+ * Adds the token to /etc/default/grub, proven first by bash reading the edited text; records the
+ * intent before the file changes. Undefined when the token was there already.
+ */
+async function editDefaultGrub(ctx: StepContext, deps: SetupDeps, regenerate?: string[]): Promise<GrubEdit | undefined> {
   const r = await ctx.host.readFile(GRUB_DEFAULT_PATH);
   if (!r.ok) throw new UserError(`cannot read ${GRUB_DEFAULT_PATH}: ${r.message}`, 1);
   const edit = addArgument(r.data.toString('latin1'), TOKEN);
-  if (!edit.ok) throw new UserError(`cannot edit ${GRUB_DEFAULT_PATH} safely (${edit.reason}); nothing was changed. ${BY_HAND}`, 1);
+  if (!edit.ok) throw refused(edit.reason);
   if (!edit.changed) return undefined;
   const data = Buffer.from(edit.text, 'latin1');
-  const backup = await deps.runner.writeFile(GRUB_DEFAULT_PATH, data, { backupDir: BACKUP_DIR });
-  await deps.recorder.add({
+  if (!deps.runner.dryRun) {
+    const why = await proveEditWithBash(r.data, data, TOKEN, deps.runner.options.env ?? process.env);
+    if (why) throw refused(why);
+  }
+  await pauseForTest('record');
+  const backup = deps.runner.backupPath(GRUB_DEFAULT_PATH, BACKUP_DIR);
+  const entry = await deps.recorder.start({
     kind: 'grub-argument',
     step: ID,
     path: GRUB_DEFAULT_PATH,
     token: TOKEN,
+    backup,
+    sha256Before: sha256(r.data),
     sha256Written: sha256(data),
-    ...(backup ? { backup } : {}),
     ...(regenerate ? { regenerate } : {}),
   });
-  return { original: r.data, ...(backup ? { backup } : {}) };
+  try {
+    await deps.runner.writeFile(GRUB_DEFAULT_PATH, data, { backup });
+  } catch (err) {
+    await deps.recorder.retract(entry);
+    throw err;
+  }
+  await pauseForTest('regenerate');
+  return { original: r.data, entry };
 }
 
-/** Runs the regeneration; when it fails, puts the original file back and says so. */
-export async function regenerateOrRestore(deps: SetupDeps, regenerate: string[], edited: { original: Buffer; backup?: string } | undefined): Promise<void> {
+/** The file a regeneration command writes. */
+export function generatedConfig(regenerate: readonly string[]): string {
+  const o = regenerate.indexOf('-o');
+  return o >= 0 && regenerate[o + 1] ? regenerate[o + 1]! : '/boot/grub/grub.cfg';
+}
+
+async function readLocal(deps: SetupDeps, path: string): Promise<Buffer | undefined> {
+  return readFile(deps.runner.local(path)).catch(() => undefined);
+}
+
+/**
+ * Runs the regeneration and proves its result (every linux line carries the token exactly once and
+ * keeps its old arguments). When either fails, puts back the generated configuration, then the
+ * original /etc/default/grub (in that order: a kill in between leaves the new file, which the next
+ * run finishes), forgets the change, and says which check failed.
+ */
+export async function regenerateAndProve(deps: SetupDeps, regenerate: string[], edited: GrubEdit | undefined): Promise<void> {
+  const cfgPath = generatedConfig(regenerate);
+  const cfgBefore = deps.runner.dryRun ? undefined : await readLocal(deps, cfgPath);
   const r = await deps.runner.run(regenerate, { allowFailure: true });
-  if (r.exitCode === 0) return;
-  const why = r.notFound ? 'is not installed' : `exited with status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-1)[0]}` : ''}`;
-  if (!edited) throw new UserError(`\`${shellLine(regenerate)}\` ${why}. ${GRUB_DEFAULT_PATH} was not changed by this run.`, 1);
+  if (deps.runner.dryRun) return;
+  let failure: string | undefined;
+  let cfgNow: Buffer | undefined;
+  if (r.exitCode !== 0) {
+    failure = `\`${shellLine(regenerate)}\` ${r.notFound ? 'is not installed' : `exited with status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-1)[0]}` : ''}`}`;
+  } else {
+    cfgNow = await readLocal(deps, cfgPath);
+    const why = proveGrubCfg(cfgPath, cfgBefore?.toString('latin1'), cfgNow?.toString('latin1'), TOKEN);
+    if (!why) return;
+    failure = `\`${shellLine(regenerate)}\` ran, but the check of its result failed: ${why}`;
+  }
+  const restored: string[] = [];
+  if (cfgNow !== undefined && !(cfgBefore && cfgNow.equals(cfgBefore))) {
+    if (cfgBefore) await deps.runner.writeFile(cfgPath, cfgBefore);
+    else await deps.runner.removeFile(cfgPath);
+    restored.push(cfgPath);
+  }
+  if (!edited) {
+    throw new UserError(`${failure}. ${GRUB_DEFAULT_PATH} was not changed by this run${restored.length ? `; ${cfgPath} was restored to what it was` : ''}.`, 1);
+  }
   await deps.runner.writeFile(GRUB_DEFAULT_PATH, edited.original);
-  await deps.recorder.retractLast();
+  await deps.recorder.retract(edited.entry);
+  const backup = edited.entry.kind === 'grub-argument' ? edited.entry.backup : undefined;
   throw new UserError(
-    `\`${shellLine(regenerate)}\` ${why}. ${GRUB_DEFAULT_PATH} was restored to its original content${edited.backup ? ` (a copy stays at ${edited.backup})` : ''}; the boot configuration was not changed by talos-mac.`,
+    `${failure}. ${GRUB_DEFAULT_PATH} was restored to its original content${backup ? ` (a copy stays at ${backup})` : ''}${restored.length ? ` and ${cfgPath} to what it was` : '; the boot configuration was not changed by talos-mac'}. ${BY_HAND}`,
     1,
   );
+}
+
+/** The BootLoaderSpec entries' text by file name (and grubenv, for $kernelopts). */
+async function blsState(deps: SetupDeps): Promise<{ entries: Map<string, string>; grubenv?: string }> {
+  const dir = deps.runner.local('/boot/loader/entries');
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.conf'));
+  const entries = new Map<string, string>();
+  for (const n of names) {
+    const t = await readLocal(deps, `/boot/loader/entries/${n}`);
+    if (t) entries.set(n, t.toString('latin1'));
+  }
+  const env = await readLocal(deps, '/boot/grub2/grubenv');
+  return { entries, ...(env ? { grubenv: env.toString('latin1') } : {}) };
+}
+
+/** grubby, proven on every entry; when the proof fails, the entries get their old bytes back. */
+async function grubbyAndProve(deps: SetupDeps, argv: string[], noneHadIt: boolean): Promise<void> {
+  const before = deps.runner.dryRun ? undefined : await blsState(deps);
+  // Only an all-or-nothing undo is safe: entries that had the token before keep it.
+  await deps.recorder.around({ kind: 'command', step: ID, argv, ...(noneHadIt ? { undo: ['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`] } : {}) }, async () => {
+    await deps.runner.run(argv);
+    if (!before) return;
+    const after = await blsState(deps);
+    const why = proveBlsEntries(before.entries, after.entries, after.grubenv, TOKEN);
+    if (!why) return;
+    for (const [name, text] of before.entries) {
+      if (after.entries.get(name) !== text) await deps.runner.writeFile(`/boot/loader/entries/${name}`, Buffer.from(text, 'latin1'));
+    }
+    throw new UserError(`\`${shellLine(argv)}\` ran, but the check of its result failed: ${why}. The BootLoaderSpec entries were restored to what they were. ${BY_HAND}`, 1);
+  });
 }
 
 /**
@@ -130,21 +222,17 @@ export const hashMmuNextBoot: SetupStepFactory = (deps): Step => ({
     if (method.kind === 'none') throw new UserError(`${method.reason}. ${BY_HAND}`, 1);
     if (method.kind === 'grub-default') {
       const edited = await editDefaultGrub(ctx, deps, method.regenerate);
-      await regenerateOrRestore(deps, method.regenerate, edited);
+      await regenerateAndProve(deps, method.regenerate, edited);
+      if (edited) await deps.recorder.finish(edited.entry);
       return;
     }
     const boot = await ctx.facts.bootConfig();
-    const noneHadIt = boot.cmdlines.every((c) => !c.split(/\s+/).includes(TOKEN));
-    await deps.runner.run(method.argv);
-    await deps.recorder.add({
-      kind: 'command',
-      step: ID,
-      argv: method.argv,
-      // Only an all-or-nothing undo is safe: entries that had the token before keep it.
-      ...(noneHadIt ? { undo: ['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`] } : {}),
-    });
+    await grubbyAndProve(deps, method.argv, boot.cmdlines.every((c) => !c.split(/\s+/).includes(TOKEN)));
     // grub2-mkconfig on BLS systems rewrites the entries' options from GRUB_CMDLINE_LINUX (Fedora's
     // 10_linux update_bls_cmdline), so the token goes there too or a later regeneration drops it. [I]
-    if (method.defaultGrub) await editDefaultGrub(ctx, deps);
+    if (method.defaultGrub) {
+      const edited = await editDefaultGrub(ctx, deps);
+      if (edited) await deps.recorder.finish(edited.entry);
+    }
   },
 });

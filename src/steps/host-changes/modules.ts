@@ -49,8 +49,7 @@ async function procModules(facts: Facts): Promise<string | undefined> {
 /** Writes a file talos-mac owns (a new file), recorded so that --undo removes it. */
 async function writeOwnedFile(deps: SetupDeps, step: string, path: string, text: string): Promise<void> {
   const data = Buffer.from(text);
-  await deps.runner.writeFile(path, data);
-  await deps.recorder.add({ kind: 'file-created', step, path, sha256Written: sha256(data) });
+  await deps.recorder.around({ kind: 'file-created', step, path, sha256Written: sha256(data) }, () => deps.runner.writeFile(path, data));
 }
 
 export const loadKvmPr: SetupStepFactory = (deps): Step => ({
@@ -85,9 +84,10 @@ export const loadKvmPr: SetupStepFactory = (deps): Step => ({
     const mods = await procModules(ctx.facts);
     if (mods === undefined || moduleUseCount(mods, 'kvm_pr') === undefined) {
       const argv = ['modprobe', 'kvm_pr'];
-      const r = await deps.runner.run(argv, { allowFailure: true });
-      if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r), 1);
-      await deps.recorder.add({ kind: 'command', step: 'kvm.pr-load', argv, undo: ['modprobe', '-r', 'kvm_pr'] });
+      await deps.recorder.around({ kind: 'command', step: 'kvm.pr-load', argv, undo: ['modprobe', '-r', 'kvm_pr'] }, async () => {
+        const r = await deps.runner.run(argv, { allowFailure: true });
+        if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r), 1);
+      });
     }
     if (!(await loadedAtBoot(ctx, 'kvm_pr'))) {
       await writeOwnedFile(deps, 'kvm.pr-load', MODULES_LOAD_FILE, '# Written by talos-mac setup: load KVM-PR at boot (remove with: talos-mac setup --undo)\nkvm_pr\n');
@@ -129,9 +129,10 @@ export const unloadKvmHv: SetupStepFactory = (deps): Step => ({
             unattended: false,
           });
     const argv = ['modprobe', '-r', 'kvm_hv'];
-    const r = await deps.runner.run(argv, { allowFailure: true });
-    if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r, 'kvm_hv'), 1);
-    await deps.recorder.add({ kind: 'command', step: 'kvm.hv-unload', argv, undo: ['modprobe', 'kvm_hv'] });
+    await deps.recorder.around({ kind: 'command', step: 'kvm.hv-unload', argv, undo: ['modprobe', 'kvm_hv'] }, async () => {
+      const r = await deps.runner.run(argv, { allowFailure: true });
+      if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r, 'kvm_hv'), 1);
+    });
     if (blacklist) {
       await writeOwnedFile(deps, 'kvm.hv-unload', HV_BLACKLIST_FILE, '# Written by talos-mac setup: KVM-PR Mac guests do not need KVM-HV (remove with: talos-mac setup --undo)\nblacklist kvm_hv\n');
     }
