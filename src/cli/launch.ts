@@ -44,6 +44,23 @@ export function parseSeconds(v: string | undefined, flag: string): number | unde
   return n;
 }
 
+/**
+ * The raw QEMU words: only what follows a literal `--`. Commander gathers every operand after the
+ * name into [qemu-args...]; one before `--` (a typo, a stray file name) would reach QEMU, which
+ * could open it read-write as a disk image. That is a usage error.
+ */
+export function qemuWords(rawArgs: readonly string[], operands: readonly string[]): string[] {
+  const dd = rawArgs.indexOf('--');
+  const after = dd >= 0 ? rawArgs.length - dd - 1 : 0;
+  const before = operands.length - after;
+  if (before > 0) {
+    const stray = operands.slice(0, before).map((w) => JSON.stringify(w)).join(' ');
+    throw new UserError(`unexpected argument${before > 1 ? 's' : ''} ${stray}: launch takes one guest name; extra QEMU arguments go after --, e.g. talos-mac launch NAME -- -d guest_errors`);
+  }
+  if (before < 0) throw new UserError('the guest name goes before --: talos-mac launch NAME -- QEMU-ARGS');
+  return operands.slice(before);
+}
+
 export async function launchCli(name: string, extra: string[], f: LaunchFlags): Promise<number> {
   const { display, vnc } = parseDisplay(f.display);
   if (f.json && !f.printCmd) throw new UserError('--json goes with --print-cmd');
