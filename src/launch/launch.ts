@@ -21,7 +21,8 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const file = store.file(name);
   const runtime = runtimeFiles(store.paths, name);
   const lock = guestLockFile(store.paths, name);
-  const plan: LaunchPlan = await planLaunch(guest, file, o, { host: new LiveHost(env), runtime, lock });
+  const host = new LiveHost(env);
+  const plan: LaunchPlan = await planLaunch(guest, file, o, { host, runtime, lock });
   if (o.printCmd) {
     // As pasted, QEMU creates its pid file and QMP sockets in this folder: it must exist.
     await prepareRuntimeDir(runtime);
@@ -41,6 +42,9 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const c = await makeChalk(process.stderr);
   err(renderLaunchSummary(plan, c, { log, qmp: runtime.control }));
   if (plan.accel === 'kvm' && (await firstTime(store.paths, 'kvm-checkstop-warning'))) err(c.yellow(`\n${CHECKSTOP_WARNING}\n\n`));
+  if ((await host.run(['flock', '--version'])).notFound) {
+    throw new UserError('flock (util-linux) is not installed: talos-mac runs QEMU under it so that a guest never runs twice. sudo apt-get install util-linux', 1);
+  }
   await prepareRuntimeDir(runtime);
   await prepareLockDir(lock);
   const errorContext = { file, name };
@@ -84,12 +88,12 @@ async function untilNotTransient<T>(lock: string, name: string, start: () => Pro
   for (let attempt = 0; ; attempt++) {
     const { d, conflict } = await start();
     if (!conflict) return d;
-    let holder: number | undefined;
     for (let i = 0; i < 10; i++) {
-      holder = await lockHolder(lock);
+      const holder = await lockHolder(lock);
       if (holder === undefined || !alive(holder)) break;
       if (i === 9 || attempt >= 5) throw alreadyRunning(name, holder);
       await new Promise((r) => setTimeout(r, 30));
     }
+    if (attempt >= 5) throw new UserError(`guest ${name}: its lock ${JSON.stringify(lock)} stayed busy; nothing was started. Try again.`, 1);
   }
 }
