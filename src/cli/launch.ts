@@ -34,13 +34,13 @@ export function parseDisplay(v: string): { display: Display; vnc?: VncRequest } 
 
 export function parseAccel(v: string): AccelRequest {
   if (v === 'auto' || v === 'kvm' || v === 'tcg') return v;
-  throw new UserError(`--accel must be auto, kvm or tcg (got "${v}")`);
+  throw new UserError(`--accel must be auto, kvm or tcg (got ${JSON.stringify(v)})`);
 }
 
 export function parseSeconds(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number of seconds (got "${v}")`);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number of seconds (got ${JSON.stringify(v)})`);
   return n;
 }
 

@@ -61,7 +61,7 @@ async function adoptDisk(store: GuestStore, host: Host, name: string, disk: stri
 export async function createGuest(store: GuestStore, host: Host, name: string, o: CreateOptions): Promise<{ guest: Guest; file: string; createdDisk: boolean }> {
   checkName(name);
   const os = findOs(o.os);
-  if (!os) throw new UserError(`unknown OS "${o.os}": use one of ${OS_CATALOG.map((e) => `${e.id} (${e.aliases.filter((a) => /[a-z]/.test(a)).slice(0, 2).join(', ')})`).join(', ')}`);
+  if (!os) throw new UserError(`unknown OS ${JSON.stringify(o.os)}: use one of ${OS_CATALOG.map((e) => `${e.id} (${e.aliases.filter((a) => /[a-z]/.test(a)).slice(0, 2).join(', ')})`).join(', ')}`);
   if (o.disk !== undefined && o.diskSize !== undefined) throw new UserError('--disk uses an existing image; --disk-size is for a new one: give one of them.');
   if (await store.exists(name)) throw new UserError(`a guest named "${name}" already exists (${store.file(name)}); pick another name or talos-mac rm ${name}`);
   if (o.shareDisk && o.disk === undefined) throw new UserError('--share-disk goes with --disk (a new disk is never shared)');
