@@ -7,7 +7,13 @@ import { EXIT } from './exit-codes.js';
 
 export async function createCommand(name: string, opts: CreateOptions): Promise<number> {
   const store = new GuestStore();
-  const { guest, file, createdDisk } = await createGuest(store, new LiveHost(), name, opts);
+  const confirmRaw = process.stdin.isTTY
+    ? async (path: string) => {
+        const { confirm } = await import('@inquirer/prompts');
+        return confirm({ message: `${JSON.stringify(path)} has no disk image header: use it as a raw disk image (QEMU writes to it)?`, default: false });
+      }
+    : undefined;
+  const { guest, file, createdDisk } = await createGuest(store, new LiveHost(), name, { ...opts, confirmRaw });
   const os = guestOs(guest);
   const lines = [
     `Created ${guest.name}: ${os.title}, ${guest.ram} MiB`,

@@ -34,14 +34,31 @@ export function parseDisplay(v: string): { display: Display; vnc?: VncRequest } 
 
 export function parseAccel(v: string): AccelRequest {
   if (v === 'auto' || v === 'kvm' || v === 'tcg') return v;
-  throw new UserError(`--accel must be auto, kvm or tcg (got "${v}")`);
+  throw new UserError(`--accel must be auto, kvm or tcg (got ${JSON.stringify(v)})`);
 }
 
 export function parseSeconds(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number of seconds (got "${v}")`);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number of seconds (got ${JSON.stringify(v)})`);
   return n;
+}
+
+/**
+ * The raw QEMU words: only what follows a literal `--`. Commander gathers every operand after the
+ * name into [qemu-args...]; one before `--` (a typo, a stray file name) would reach QEMU, which
+ * could open it read-write as a disk image. That is a usage error.
+ */
+export function qemuWords(rawArgs: readonly string[], operands: readonly string[]): string[] {
+  const dd = rawArgs.indexOf('--');
+  const after = dd >= 0 ? rawArgs.length - dd - 1 : 0;
+  const before = operands.length - after;
+  if (before > 0) {
+    const stray = operands.slice(0, before).map((w) => JSON.stringify(w)).join(' ');
+    throw new UserError(`unexpected argument${before > 1 ? 's' : ''} ${stray}: launch takes one guest name; extra QEMU arguments go after --, e.g. talos-mac launch NAME -- -d guest_errors`);
+  }
+  if (before < 0) throw new UserError('the guest name goes before --: talos-mac launch NAME -- QEMU-ARGS');
+  return operands.slice(before);
 }
 
 export async function launchCli(name: string, extra: string[], f: LaunchFlags): Promise<number> {

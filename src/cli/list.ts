@@ -1,13 +1,15 @@
 import { writeOut } from '../ui/output.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
-import { runningPid, runtimeFiles } from '../launch/state.js';
+import { LiveHost } from '../host/live-host.js';
+import { findRunning } from '../launch/running.js';
 import { EXIT } from './exit-codes.js';
 
 export async function listCommand(opts: { json?: boolean }): Promise<number> {
   const store = new GuestStore();
+  const host = new LiveHost();
   const rows = await Promise.all(
-    (await store.list()).map(async (e) => ({ ...e, running: (await runningPid(runtimeFiles(store.paths, e.name))) !== undefined })),
+    (await store.list()).map(async (e) => ({ ...e, running: (await findRunning(host, store.paths, { name: e.name, disk: e.guest?.disk, disk_format: e.guest?.disk_format })) !== undefined })),
   );
   if (opts.json) {
     const doc = rows.map((r) => (r.guest ? { ...r.guest, file: store.file(r.name), running: r.running, valid: true } : { name: r.name, file: store.file(r.name), valid: false, problem: r.problem }));

@@ -148,8 +148,10 @@ function registerGuestCommands(program: Command, setExit: (code: number) => void
     .argument('<name>', 'guest name: letters, digits, ".", "_", "-"')
     .requiredOption('--os <os>', `the Mac OS: ${OS_HELP}`)
     .option('--ram <mb>', 'RAM in MiB (at most 2048: mac99 limit; default per OS)')
-    .option('--disk-size <size>', 'size of the new disk, e.g. 20G (default per OS)')
-    .option('--disk <path>', 'use an existing disk image instead of creating one')
+    .option('--disk-size <size>', 'size of the new disk, 1M to 2T, e.g. 20G (default per OS)')
+    .option('--disk <path>', 'use an existing disk image (qcow2 or another format qemu-img knows) instead of creating one')
+    .option('--raw', 'with --disk: the image is raw data (no header), and that is meant')
+    .option('--share-disk', "with --disk: the image is already another guest's, share it knowingly (never run both at once)")
     .option('--cdrom <path>', 'installer CD/DVD image')
     .option('--cpu <name>', 'CPU model, e.g. g3, g4, 7410 (default per OS and accelerator)')
     .option('--net <mode>', 'user | tap:IFACE | none', 'user')
@@ -234,8 +236,9 @@ Examples:
 QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are explained.`,
     )
     .action(async (name: string, extra: string[], opts: import('./launch.js').LaunchFlags) => {
-      const { launchCli } = await import('./launch.js');
-      setExit(await launchCli(name, extra, opts));
+      const { launchCli, qemuWords } = await import('./launch.js');
+      // rawArgs (commander sets it in parse(), untyped): where the literal -- was.
+      setExit(await launchCli(name, qemuWords((program as Command & { rawArgs: string[] }).rawArgs, extra), opts));
     });
 
   program

@@ -1,8 +1,10 @@
 import { writeOut } from '../ui/output.js';
 import { unlink } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { disksCreatedFor, forgetDisk, ownership, type DiskRecord } from '../guests/owned-disks.js';
 import { GuestStore } from '../guests/store.js';
-import { runningPid, runtimeFiles } from '../launch/state.js';
+import { LiveHost } from '../host/live-host.js';
+import { describeOutside, findRunning } from '../launch/running.js';
 import { EXIT } from './exit-codes.js';
 
 export interface RmOptions {
@@ -10,24 +12,49 @@ export interface RmOptions {
   yes?: boolean;
 }
 
+/** The disk `rm --delete-disk` may delete: created by talos-mac, still that file, no other guest's. */
+async function deletableDisk(store: GuestStore, name: string, disk: string | undefined): Promise<DiskRecord> {
+  const q = JSON.stringify;
+  const keep = `Remove the guest without --delete-disk to keep the disk.`;
+  if (disk === undefined) {
+    // The definition no longer says which disk: only one talos-mac made for this guest qualifies.
+    const mine = await disksCreatedFor(store.paths, name);
+    const still = (await Promise.all(mine.map(async (r) => ({ r, o: await ownership(store.paths, r.path) })))).filter(({ o }) => 'record' in o);
+    if (still.length !== 1) throw new UserError(`--delete-disk: the definition of ${q(name)} does not say which disk is its own, and talos-mac created none it can prove. ${keep}`);
+    disk = still[0]!.r.path;
+  }
+  const o = await ownership(store.paths, disk);
+  if ('problem' in o) throw new UserError(`--delete-disk: ${q(disk)} is not deleted: ${o.problem}; talos-mac deletes only disks it created. ${keep}`);
+  const users = await store.guestsUsingDisk(disk, name);
+  if (users.length > 0) throw new UserError(`--delete-disk: ${q(disk)} is also the disk of ${users.map((u) => q(u)).join(', ')}. ${keep}`);
+  return o.record;
+}
+
 export async function rmCommand(name: string, opts: RmOptions): Promise<number> {
   const store = new GuestStore();
-  const g = await store.read(name);
-  if ((await runningPid(runtimeFiles(store.paths, name))) !== undefined) throw new UserError(`${name} is running: stop it first (talos-mac stop ${name}).`);
-  if (opts.deleteDisk && !opts.yes) {
-    if (!process.stdin.isTTY) throw new UserError(`--delete-disk deletes ${g.disk}: confirm with --yes (no terminal to ask on).`);
+  const entry = await store.readForRemoval(name);
+  const g = 'guest' in entry ? entry.guest : undefined;
+  const disk = g?.disk ?? ('disk' in entry ? entry.disk : undefined);
+  const running = await findRunning(new LiveHost(), store.paths, { name, disk, disk_format: g?.disk_format });
+  if (running?.by === 'talos-mac') throw new UserError(`${name} is running (QEMU pid ${running.pid}): stop it first (talos-mac stop ${name}).`);
+  if (running && opts.deleteDisk) throw new UserError(`${name} cannot be removed with its disk: ${describeOutside(running, disk!)}.`);
+  const record = opts.deleteDisk ? await deletableDisk(store, name, disk) : undefined;
+  if (record && !opts.yes) {
+    if (!process.stdin.isTTY) throw new UserError(`--delete-disk deletes ${JSON.stringify(record.path)}: confirm with --yes (no terminal to ask on).`);
     const { confirm } = await import('@inquirer/prompts');
-    if (!(await confirm({ message: `Delete the disk ${g.disk} for good?`, default: false }))) {
+    if (!(await confirm({ message: `Delete the disk ${JSON.stringify(record.path)} for good?`, default: false }))) {
       writeOut('Nothing removed.\n');
       return EXIT.OK;
     }
   }
   await store.remove(name);
-  if (opts.deleteDisk) {
-    await unlink(g.disk).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw new UserError(`removed the definition, but could not delete ${g.disk}: ${err.message}`, 1);
+  const broken = 'problem' in entry ? ' (its definition did not parse)' : '';
+  if (record) {
+    await unlink(record.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw new UserError(`removed the definition, but could not delete ${JSON.stringify(record.path)}: ${err.message}`, 1);
     });
-    writeOut(`Removed ${name} and deleted its disk ${g.disk}.\n`);
-  } else writeOut(`Removed ${name}. Its disk is kept: ${g.disk}\n`);
+    await forgetDisk(store.paths, record);
+    writeOut(`Removed ${name}${broken} and deleted its disk ${record.path}.\n`);
+  } else writeOut(`Removed ${name}${broken}. Its disk is kept${disk ? `: ${disk}` : ''}.\n`);
   return EXIT.OK;
 }

@@ -1,11 +1,13 @@
-import { access, constants, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { findOs, OS_CATALOG } from './catalog.js';
 import { describeIssues, GuestSchema, type Guest } from './definition.js';
-import { createDisk, detectFormat } from './disk.js';
+import { createDisk, detectFormat, parseDiskSize } from './disk.js';
+import { imageFileProblem, isBlockDevice } from './image-file.js';
 import { checkName } from './names.js';
+import { forgetDisk, recordCreatedDisk, type DiskRecord } from './owned-disks.js';
 import { defaultDiskFile } from './paths.js';
 import type { GuestStore } from './store.js';
 
@@ -19,14 +21,37 @@ export interface CreateOptions {
   net?: string | undefined;
   nic?: string | undefined;
   resolution?: string | undefined;
+  /** --disk is already another guest's: share it knowingly. */
+  shareDisk?: boolean | undefined;
+  /** --disk is a raw image: the user says so (qemu-img calls anything it does not recognise raw). */
+  raw?: boolean | undefined;
+  /** Asked when --disk looks raw and --raw was not given (a terminal); refused without one. */
+  confirmRaw?: ((path: string) => Promise<boolean>) | undefined;
 }
 
-async function mustExist(path: string, what: string): Promise<void> {
-  try {
-    await access(path, constants.R_OK);
-  } catch {
-    throw new UserError(`${what} ${path} does not exist (or is not readable).`);
+async function mustBeImage(path: string, flag: string, given: string): Promise<void> {
+  const problem = await imageFileProblem(path);
+  if (problem) throw new UserError(`${flag} ${JSON.stringify(given)}${given === path ? '' : ` (${JSON.stringify(path)})`} ${problem}.`);
+}
+
+/** What QEMU can use as this guest's disk: an image format qemu-img recognises, or raw data the user vouches for. */
+async function adoptDisk(store: GuestStore, host: Host, name: string, disk: string, o: CreateOptions): Promise<string> {
+  await mustBeImage(disk, '--disk', o.disk!);
+  const users = await store.guestsUsingDisk(disk, name);
+  if (users.length > 0 && !o.shareDisk) {
+    throw new UserError(
+      `--disk ${JSON.stringify(o.disk)} is already the disk of ${users.map((u) => JSON.stringify(u)).join(', ')}: two guests writing one disk corrupt it. ` +
+        `Give --share-disk to share it knowingly (never run them at once; talos-mac then never deletes it while another guest uses it).`,
+    );
   }
+  const format = (await isBlockDevice(disk)) ? 'raw' : await detectFormat(host, disk);
+  if (o.raw && format !== 'raw') throw new UserError(`--raw given, but ${JSON.stringify(o.disk)} is a ${format} image: leave out --raw (using it as raw would corrupt it).`);
+  if (format === 'raw' && !o.raw) {
+    const what = `${JSON.stringify(o.disk)} is not a disk image format qemu-img knows (qcow2, vmdk, …): QEMU would use it as a raw disk and write to it`;
+    if (!o.confirmRaw) throw new UserError(`${what}. If it is a raw disk image, say so with --raw.`);
+    if (!(await o.confirmRaw(disk))) throw new UserError(`${what}; not confirmed, nothing was created.`);
+  }
+  return format;
 }
 
 /**
@@ -36,14 +61,18 @@ async function mustExist(path: string, what: string): Promise<void> {
 export async function createGuest(store: GuestStore, host: Host, name: string, o: CreateOptions): Promise<{ guest: Guest; file: string; createdDisk: boolean }> {
   checkName(name);
   const os = findOs(o.os);
-  if (!os) throw new UserError(`unknown OS "${o.os}": use one of ${OS_CATALOG.map((e) => `${e.id} (${e.aliases.filter((a) => /[a-z]/.test(a)).slice(0, 2).join(', ')})`).join(', ')}`);
+  if (!os) throw new UserError(`unknown OS ${JSON.stringify(o.os)}: use one of ${OS_CATALOG.map((e) => `${e.id} (${e.aliases.filter((a) => /[a-z]/.test(a)).slice(0, 2).join(', ')})`).join(', ')}`);
   if (o.disk !== undefined && o.diskSize !== undefined) throw new UserError('--disk uses an existing image; --disk-size is for a new one: give one of them.');
   if (await store.exists(name)) throw new UserError(`a guest named "${name}" already exists (${store.file(name)}); pick another name or talos-mac rm ${name}`);
+  if (o.shareDisk && o.disk === undefined) throw new UserError('--share-disk goes with --disk (a new disk is never shared)');
+  if (o.raw && o.disk === undefined) throw new UserError('--raw goes with --disk (new disks are qcow2)');
+  const bytes = o.disk === undefined ? parseDiskSize(o.diskSize ?? `${os.diskGb}G`) : undefined;
 
-  const disk = o.disk !== undefined ? resolve(o.disk) : defaultDiskFile(store.paths, name);
-  const cdrom = o.cdrom !== undefined ? resolve(o.cdrom) : undefined;
-  if (cdrom !== undefined) await mustExist(cdrom, 'CD image');
-  if (o.disk !== undefined) await mustExist(disk, 'disk image');
+  // resolve('') is the current directory: an empty value is refused, never taken for a path.
+  const disk = o.disk !== undefined && o.disk !== '' ? resolve(o.disk) : o.disk === '' ? '' : defaultDiskFile(store.paths, name);
+  const cdrom = o.cdrom !== undefined && o.cdrom !== '' ? resolve(o.cdrom) : o.cdrom;
+  if (cdrom !== undefined) await mustBeImage(cdrom, '--cdrom', o.cdrom!);
+  const format = o.disk !== undefined ? await adoptDisk(store, host, name, disk, o) : 'qcow2';
   const ram = o.ram === undefined ? os.ramMb : /^\d+$/.test(o.ram) ? Number(o.ram) : NaN;
   const candidate = {
     name,
@@ -51,7 +80,7 @@ export async function createGuest(store: GuestStore, host: Host, name: string, o
     ram: Number.isNaN(ram) ? o.ram : ram,
     ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
     disk,
-    disk_format: o.disk !== undefined ? await detectFormat(host, disk) : 'qcow2',
+    disk_format: format,
     ...(cdrom !== undefined ? { cdrom } : {}),
     net: o.net ?? 'user',
     ...(o.nic !== undefined ? { nic: o.nic } : {}),
@@ -61,14 +90,17 @@ export async function createGuest(store: GuestStore, host: Host, name: string, o
   if (!parsed.success) throw new UserError(`cannot create ${name}:\n${describeIssues(parsed.error).replace(/^ {2}(\w+):/gm, (_m, f: string) => `  --${f.replace('_', '-')}:`)}`);
 
   let createdDisk = false;
-  if (o.disk === undefined) {
-    await createDisk(host, disk, o.diskSize ?? `${os.diskGb}G`);
+  if (bytes !== undefined) {
+    await createDisk(host, disk, bytes);
     createdDisk = true;
   }
+  let record: DiskRecord | undefined;
   try {
+    if (createdDisk) record = await recordCreatedDisk(store.paths, disk, name);
     const file = await store.create(parsed.data);
     return { guest: parsed.data, file, createdDisk };
   } catch (err) {
+    if (record) await forgetDisk(store.paths, record);
     if (createdDisk) await unlink(disk).catch(() => undefined);
     throw err;
   }

@@ -48,7 +48,7 @@ export function parseDefinition(text: string, file: string, expectedName?: strin
   const parsed = GuestSchema.safeParse(raw);
   if (!parsed.success) throw new UserError(`${file} is not a valid guest definition; nothing was started:\n${describeIssues(parsed.error)}`);
   if (expectedName !== undefined && parsed.data.name !== expectedName) {
-    throw new UserError(`${file}: name: "${parsed.data.name}" does not match the file name; it must be "${expectedName}" (rename the file to change a guest's name)`);
+    throw new UserError(`${file}: name: ${JSON.stringify(parsed.data.name)} does not match the file name; it must be "${expectedName}" (rename the file to change a guest's name)`);
   }
   return parsed.data;
 }

@@ -20,7 +20,7 @@ export const GuestSchema = z
       .transform((v, ctx) => {
         const os = findOs(v);
         if (!os) {
-          ctx.issues.push({ code: 'custom', input: v, message: `unknown OS "${v}": use one of ${OS_CATALOG.map((o) => o.id).join(', ')} (or a codename such as tiger)` });
+          ctx.issues.push({ code: 'custom', input: v, message: `unknown OS ${JSON.stringify(v)}: use one of ${OS_CATALOG.map((o) => o.id).join(', ')} (or a codename such as tiger)` });
           return z.NEVER;
         }
         return os.id;
@@ -43,7 +43,7 @@ export const GuestSchema = z
     if (g.cpu === undefined) return;
     const os = osById(g.os);
     if (!os.tcg.cpus.includes(g.cpu)) {
-      ctx.issues.push({ code: 'custom', path: ['cpu'], input: g.cpu, message: `"${g.cpu}" is not a CPU for ${os.title}: use one of ${os.tcg.cpus.join(', ')}` });
+      ctx.issues.push({ code: 'custom', path: ['cpu'], input: g.cpu, message: `${JSON.stringify(g.cpu)} is not a CPU for ${os.title}: use one of ${os.tcg.cpus.join(', ')}` });
     }
   });
 

@@ -1,4 +1,5 @@
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, realpath, unlink } from 'node:fs/promises';
+import { parse } from 'smol-toml';
 import { UserError } from '../errors.js';
 import { parseDefinition, renderDefinition } from './definition-file.js';
 import type { Guest } from './definition.js';
@@ -41,6 +42,42 @@ export class GuestStore {
       throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
     }
     return parseDefinition(text, file, name);
+  }
+
+  /**
+   * The guest for `rm`: its definition if it parses, else whatever `disk` line can still be read
+   * from it (a definition that no longer parses can still be removed).
+   */
+  async readForRemoval(name: string): Promise<{ guest: Guest } | { problem: string; disk?: string }> {
+    try {
+      return { guest: await this.read(name) };
+    } catch (err) {
+      if (!(err instanceof UserError) || !(await this.exists(name))) throw err;
+      const disk = await this.rawDisk(name);
+      return { problem: err.message, ...(disk !== undefined ? { disk } : {}) };
+    }
+  }
+
+  /** The `disk` value of a definition, read without validating the rest. */
+  private async rawDisk(name: string): Promise<string | undefined> {
+    try {
+      const disk = (parse(await readFile(this.file(name), 'utf8')) as { disk?: unknown }).disk;
+      return typeof disk === 'string' && disk.startsWith('/') ? disk : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The other guests whose disk is `path` (compared after realpath), valid definitions or not. */
+  async guestsUsingDisk(path: string, except?: string): Promise<string[]> {
+    const real = await realpath(path).catch(() => path);
+    const users: string[] = [];
+    for (const name of await this.names()) {
+      if (name === except) continue;
+      const disk = await this.rawDisk(name);
+      if (disk !== undefined && (await realpath(disk).catch(() => disk)) === real) users.push(name);
+    }
+    return users;
   }
 
   async names(): Promise<string[]> {

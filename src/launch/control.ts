@@ -1,8 +1,11 @@
 import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
+import { LiveHost } from '../host/live-host.js';
+import { guestLockFile } from './guest-lock.js';
 import { QmpClient } from './qmp.js';
-import { alive, clearRuntime, runningPid, runtimeFiles, type RuntimeFiles } from './state.js';
+import { describeOutside, findRunning } from './running.js';
+import { alive, clearRuntime, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface GuestStatus {
   name: string;
@@ -12,6 +15,8 @@ export interface GuestStatus {
   state?: string;
   accel?: 'kvm' | 'tcg';
   qmp?: string;
+  /** Running, but not started by talos-mac: some QEMU has its disk open. */
+  outside?: { pids: number[]; disk: string };
 }
 
 const out = writeOut;
@@ -28,10 +33,12 @@ async function ask<T>(socket: string, fn: (q: QmpClient) => Promise<T>): Promise
 
 export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process.env): Promise<GuestStatus> {
   const store = new GuestStore(env);
-  await store.read(name);
+  const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
-  const pid = await runningPid(f);
-  if (pid === undefined) return { name, running: false };
+  const r = await findRunning(new LiveHost(env), store.paths, g);
+  if (r === undefined) return { name, running: false };
+  if (r.by === 'outside') return { name, running: true, ...(r.pids[0] !== undefined ? { pid: r.pids[0] } : {}), state: 'started outside talos-mac', outside: { pids: r.pids, disk: g.disk } };
+  const pid = r.pid;
   const info = await ask(f.control, async (q) => {
     const status = await q.execute<{ status: string }>('query-status');
     const kvm = await q.execute<{ enabled: boolean }>('query-kvm');
@@ -44,6 +51,7 @@ export async function statusCommand(name: string, o: { json?: boolean }, env = p
   const s = await guestStatus(name, env);
   if (o.json) out(JSON.stringify(s, null, 2) + '\n');
   else if (!s.running) out(`${name}: not running\n`);
+  else if (s.outside) out(`${name}: running outside talos-mac: ${describeOutside(s.outside, s.outside.disk)}\n`);
   else out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);
   return s.running ? 0 : 1;
 }
@@ -58,13 +66,14 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 }
 
 /** The runtime files and pid of a running guest, or a "not running" error. */
-async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number }> {
+async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; lock: string }> {
   const store = new GuestStore(env);
-  await store.read(name);
+  const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
-  const pid = await runningPid(f);
-  if (pid === undefined) throw new UserError(`${name} is not running.`, 1);
-  return { f, pid };
+  const r = await findRunning(new LiveHost(env), store.paths, g);
+  if (r === undefined) throw new UserError(`${name} is not running.`, 1);
+  if (r.by === 'outside') throw new UserError(`${name} was not started by talos-mac: ${describeOutside(r, g.disk)}. Stop that QEMU where it was started.`, 1);
+  return { f, pid: r.pid, lock: guestLockFile(store.paths, name) };
 }
 
 /** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown, KNOWLEDGE §2). */
@@ -78,10 +87,10 @@ export async function stopCommand(name: string, env = process.env): Promise<numb
 }
 
 export async function killCommand(name: string, env = process.env): Promise<number> {
-  const { f, pid } = await runningGuest(name, env);
+  const { f, pid, lock } = await runningGuest(name, env);
   process.kill(pid, 'SIGKILL');
   if (!(await waitGone(pid, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
-  await clearRuntime(f);
+  await clearRuntime(f, lock);
   out(`${name} killed (pid ${pid}). Its disk may need the guest's disk check on next boot.\n`);
   return 0;
 }

@@ -3,10 +3,11 @@ import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
 import { logFile } from '../guests/paths.js';
 import { GuestStore } from '../guests/store.js';
-import { planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
+import { guestLockFile, lockHolder, prepareLockDir, underLock } from './guest-lock.js';
+import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
 import { endLine, err, failureOf, printCommand } from './report.js';
-import { runDetached, runForeground } from './run.js';
-import { clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles } from './state.js';
+import { runDetached, runForeground, type DetachResult, type RunResult } from './run.js';
+import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles } from './state.js';
 
 export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;
@@ -19,7 +20,9 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const guest = await store.read(name);
   const file = store.file(name);
   const runtime = runtimeFiles(store.paths, name);
-  const plan: LaunchPlan = await planLaunch(guest, file, o, { host: new LiveHost(env), runtime });
+  const lock = guestLockFile(store.paths, name);
+  const host = new LiveHost(env);
+  const plan: LaunchPlan = await planLaunch(guest, file, o, { host, runtime, lock });
   if (o.printCmd) {
     // As pasted, QEMU creates its pid file and QMP sockets in this folder: it must exist.
     await prepareRuntimeDir(runtime);
@@ -39,28 +42,58 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const c = await makeChalk(process.stderr);
   err(renderLaunchSummary(plan, c, { log, qmp: runtime.control }));
   if (plan.accel === 'kvm' && (await firstTime(store.paths, 'kvm-checkstop-warning'))) err(c.yellow(`\n${CHECKSTOP_WARNING}\n\n`));
+  if ((await host.run(['flock', '--version'])).notFound) {
+    throw new UserError('flock (util-linux) is not installed: talos-mac runs QEMU under it so that a guest never runs twice. sudo apt-get install util-linux', 1);
+  }
   await prepareRuntimeDir(runtime);
+  await prepareLockDir(lock);
   const errorContext = { file, name };
+  const argv = underLock(lock, plan.argv);
   if (o.detach) {
-    const d = await runDetached(plan.argv, { log, control: runtime.control, errorContext });
+    const d = await untilNotTransient<DetachResult>(lock, name, async () => {
+      const d = await runDetached(argv, { log, control: runtime.control, errorContext, lock });
+      return d.started ? { d } : { d, conflict: d.result.conflict };
+    });
     if (d.started) {
       err(`${name} is running (QEMU pid ${d.pid}, ${d.status}). talos-mac status ${name} | stop ${name} | kill ${name}\n`);
       return 0;
     }
-    await clearRuntime(runtime);
+    await clearRuntime(runtime, lock);
     throw failureOf(d.result, log, `QEMU for ${name}`)!;
   }
-  const r = await runForeground(plan.argv, {
-    log,
-    events: runtime.events,
-    errorContext,
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    ...(plan.display === 'serial' ? { onConsole: (chunk: string) => writeOut(chunk) } : {}),
+  const r = await untilNotTransient<RunResult>(lock, name, async () => {
+    const r = await runForeground(argv, {
+      log,
+      events: runtime.events,
+      errorContext,
+      lock,
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(plan.display === 'serial' ? { onConsole: (chunk: string) => writeOut(chunk) } : {}),
+    });
+    return { d: r, conflict: r.conflict };
   });
-  // A second QEMU refused by the first one's pid-file lock must not remove the first one's files.
-  if (r.known?.id !== 'pidfile-locked') await clearRuntime(runtime);
+  await clearRuntime(runtime, lock);
   const failure = failureOf(r, log, `QEMU for ${name}`);
   if (failure) throw failure;
   err(`${endLine(r)}\n`);
   return 0;
+}
+
+/**
+ * Runs `start` until it is not refused by the guest lock; a refusal from a QEMU that holds it is
+ * "already running" (nothing was started, nothing of the winner's touched). The lock is also held
+ * for a moment by a clean-up after a run (state.ts clearRuntime): that refusal is retried.
+ */
+async function untilNotTransient<T>(lock: string, name: string, start: () => Promise<{ d: T; conflict?: true | undefined }>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const { d, conflict } = await start();
+    if (!conflict) return d;
+    for (let i = 0; i < 10; i++) {
+      const holder = await lockHolder(lock);
+      if (holder === undefined || !alive(holder)) break;
+      if (i === 9 || attempt >= 5) throw alreadyRunning(name, holder);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    if (attempt >= 5) throw new UserError(`guest ${name}: its lock ${JSON.stringify(lock)} stayed busy; nothing was started. Try again.`, 1);
+  }
 }

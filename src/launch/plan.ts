@@ -4,8 +4,10 @@ import type { Host } from '../host/host.js';
 import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
 import { osById } from '../guests/catalog.js';
 import type { Guest } from '../guests/definition.js';
-import { diskIsEmpty } from '../guests/disk.js';
+import { diskInUse, diskIsEmpty } from '../guests/disk.js';
+import { imageFileProblem } from '../guests/image-file.js';
 import { chooseAccel, hostKvmReadiness, type AccelRequest, type HostKvm } from './accel.js';
+import { processesWithOpen } from './running.js';
 import { runningPid, type RuntimeFiles } from './state.js';
 import { qemuPreflight } from './preflight.js';
 import { describeVnc, isLoopback, vncAddress, type VncRequest } from './vnc.js';
@@ -58,6 +60,9 @@ function hostProbe(host: Host): () => Promise<HostKvm> {
   return () => (memo ??= hostKvmReadiness(host));
 }
 
+export const alreadyRunning = (name: string, pid: number): UserError =>
+  new UserError(`guest ${name} is already running (QEMU pid ${pid}). See talos-mac status ${name}; stop it with talos-mac stop ${name}.`);
+
 /**
  * Everything `launch` decides before starting QEMU, and every refusal: `--print-cmd` runs exactly
  * this, so it refuses exactly what launch refuses.
@@ -67,15 +72,15 @@ export async function planLaunch(
   file: string,
   opts: LaunchOptions,
   /** runtime: where QEMU puts its pid file and QMP sockets; none for a command printed to run elsewhere. */
-  ctx: { host: Host; runtime?: RuntimeFiles | undefined },
+  ctx: { host: Host; runtime?: RuntimeFiles | undefined; lock?: string | undefined },
 ): Promise<LaunchPlan> {
   const os = osById(g.os);
   const notes: string[] = [];
   if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
-  if (!(await exists(g.disk))) throw new UserError(`${file}: disk: ${g.disk} does not exist. Point disk at an existing image, or create the guest again.`);
-  if (g.cdrom !== undefined && !(await exists(g.cdrom))) {
-    throw new UserError(`${file}: cdrom: ${g.cdrom} does not exist. Fix the path, or remove the cdrom line to boot without a CD.`);
-  }
+  const diskProblem = await imageFileProblem(g.disk);
+  if (diskProblem) throw new UserError(`${file}: disk: ${JSON.stringify(g.disk)} ${diskProblem}. Point disk at an existing image, or create the guest again.`);
+  const cdProblem = g.cdrom !== undefined ? await imageFileProblem(g.cdrom) : undefined;
+  if (cdProblem) throw new UserError(`${file}: cdrom: ${JSON.stringify(g.cdrom)} ${cdProblem}. Fix the path, or remove the cdrom line to boot without a CD.`);
   if (g.net.startsWith('tap:')) {
     const dev = g.net.slice(4);
     if (!(await exists(`/sys/class/net/${dev}`))) {
@@ -84,8 +89,15 @@ export async function planLaunch(
       );
     }
   }
-  const pid = ctx.runtime ? await runningPid(ctx.runtime) : undefined;
-  if (pid !== undefined) throw new UserError(`guest ${g.name} is already running (QEMU pid ${pid}). See talos-mac status ${g.name}; stop it with talos-mac stop ${g.name}.`);
+  const pid = ctx.runtime ? await runningPid(ctx.runtime, ctx.lock) : undefined;
+  if (pid !== undefined) throw alreadyRunning(g.name, pid);
+  if (ctx.lock !== undefined && (await diskInUse(ctx.host, g.disk, g.disk_format)) === true) {
+    const pids = await processesWithOpen(g.disk);
+    throw new UserError(
+      `The disk ${JSON.stringify(g.disk)} is in use by another running QEMU${pids.length ? ` (pid ${pids.join(', ')})` : ''}: a guest using it is already running. Nothing was started.`,
+      1,
+    );
+  }
 
   let install = opts.install;
   if (install && g.cdrom === undefined) {

@@ -73,7 +73,7 @@ const RULES: Rule[] = [
   {
     id: 'bad-cpu',
     test: /unable to find CPU model '([^']*)'/,
-    explain: (m, ctx) => ({ message: `This QEMU has no CPU model "${m[1]}".`, fix: `${edit(ctx, 'the cpu line')} Mac CPUs: g3, g4, 7410 (nitro), 7450, 7447a; \`qemu-system-ppc -cpu help\` lists all.` }),
+    explain: (m, ctx) => ({ message: `This QEMU has no CPU model ${JSON.stringify(m[1])}.`, fix: `${edit(ctx, 'the cpu line')} Mac CPUs: g3, g4, 7410 (nitro), 7450, 7447a; \`qemu-system-ppc -cpu help\` lists all.` }),
   },
   {
     id: 'bad-via',

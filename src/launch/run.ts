@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { shellLine } from '../ui/shell-quote.js';
 import { explainQemuError, tail, type ErrorContext, type KnownError } from './qemu-errors.js';
+import { LOCK_CONFLICT, lockHolder } from './guest-lock.js';
 import { QmpClient } from './qmp.js';
 
 export type Outcome =
@@ -29,6 +30,8 @@ export interface RunResult {
   reason?: string;
   stderr: string;
   known?: KnownError;
+  /** flock refused: another QEMU holds this guest's lock, and none was started. */
+  conflict?: true;
   ms: number;
 }
 
@@ -41,6 +44,8 @@ export interface RunOptions {
   /** Stop QEMU after this long (QMP quit, then SIGKILL). */
   timeoutMs?: number;
   errorContext?: ErrorContext;
+  /** argv runs under this guest lock (guest-lock.ts): QMP is only spoken to once our process holds it. */
+  lock?: string;
 }
 
 async function openLog(log: string, argv: readonly string[], label: string): Promise<number> {
@@ -89,6 +94,23 @@ function spawnQemu(argv: readonly string[], stdio: import('node:child_process').
   });
 }
 
+/**
+ * Until the process we started holds the guest lock, the sockets in the runtime folder may be
+ * another QEMU's: a launch that lost the race must never talk to the winner.
+ */
+async function holdsLock(lock: string | undefined, pid: number | undefined, alive: () => boolean, timeoutMs = 15_000): Promise<boolean> {
+  if (lock === undefined) return true;
+  const end = Date.now() + timeoutMs;
+  while (alive() && Date.now() < end) {
+    if (pid !== undefined && (await lockHolder(lock)) === pid) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+/** flock's conflict exit (QEMU itself exits 0 or 1). */
+const isConflict = (lock: string | undefined, exitCode: number | null): boolean => lock !== undefined && exitCode === LOCK_CONFLICT;
+
 /** Runs QEMU in the foreground: stderr to the log and read, the console (if any) to `onConsole`. */
 export async function runForeground(argv: readonly string[], o: RunOptions): Promise<RunResult> {
   const fd = await openLog(o.log, argv, 'launch');
@@ -109,7 +131,8 @@ export async function runForeground(argv: readonly string[], o: RunOptions): Pro
   let reason: string | undefined;
   let qmp: QmpClient | undefined;
   const watching = o.events
-    ? QmpClient.connectWhenReady(o.events, () => running).then((c) => {
+    ? holdsLock(o.lock, sub.pid, () => running).then(async (ours) => {
+        const c = ours ? await QmpClient.connectWhenReady(o.events!, () => running) : undefined;
         qmp = c;
         c?.onEvent((e) => {
           if (e.event === 'SHUTDOWN') reason = String(e.data?.['reason'] ?? '');
@@ -136,13 +159,14 @@ export async function runForeground(argv: readonly string[], o: RunOptions): Pro
   closeSync(fd);
   const outcome = outcomeOf(exitCode, signal, reason, timedOut);
   const known = outcome === 'failed' ? explainQemuError(stderr, o.errorContext) : undefined;
-  return { outcome, exitCode, ...(signal ? { signal } : {}), ...(reason ? { reason } : {}), stderr, ...(known ? { known } : {}), ms: Date.now() - t0 };
+  const conflict = isConflict(o.lock, exitCode) ? { conflict: true as const } : {};
+  return { outcome, exitCode, ...(signal ? { signal } : {}), ...(reason ? { reason } : {}), stderr, ...(known ? { known } : {}), ...conflict, ms: Date.now() - t0 };
 }
 
 export type DetachResult = { started: true; pid: number; status: string } | { started: false; result: RunResult };
 
 /** Starts QEMU in the background and returns once its QMP answers (started) or it has died (why). */
-export async function runDetached(argv: readonly string[], o: { log: string; control: string; errorContext?: ErrorContext }): Promise<DetachResult> {
+export async function runDetached(argv: readonly string[], o: { log: string; control: string; errorContext?: ErrorContext; lock?: string }): Promise<DetachResult> {
   const fd = await openLog(o.log, argv, 'launch --detach');
   const start = Date.now();
   // The log's own file descriptor goes to the detached QEMU: it outlives this process.
@@ -152,7 +176,8 @@ export async function runDetached(argv: readonly string[], o: { log: string; con
     if (r.error) writeSync(fd, `talos-mac: ${r.error.message}\n`);
     exited = { exitCode: r.exitCode, ...(r.signal ? { signal: r.signal } : {}) };
   });
-  const qmp = await QmpClient.connectWhenReady(o.control, () => exited === undefined, 15_000);
+  const ours = await holdsLock(o.lock, sub.pid, () => exited === undefined);
+  const qmp = ours ? await QmpClient.connectWhenReady(o.control, () => exited === undefined, 15_000) : undefined;
   if (qmp && exited === undefined) {
     const status = await qmp.execute<{ status: string }>('query-status').then((s) => s.status, () => 'unknown');
     qmp.close();
@@ -168,8 +193,9 @@ export async function runDetached(argv: readonly string[], o: { log: string; con
   const lastRun = logText.slice(logText.lastIndexOf('\n--- '));
   const known = explainQemuError(lastRun, o.errorContext);
   const ex = exited ?? { exitCode: null };
+  const conflict = isConflict(o.lock, ex.exitCode) ? { conflict: true as const } : {};
   return {
     started: false,
-    result: { outcome: 'failed', exitCode: ex.exitCode, ...(ex.signal ? { signal: ex.signal } : {}), stderr: tail(lastRun), ...(known ? { known } : {}), ms: Date.now() - start },
+    result: { outcome: 'failed', exitCode: ex.exitCode, ...(ex.signal ? { signal: ex.signal } : {}), stderr: tail(lastRun), ...(known ? { known } : {}), ...conflict, ms: Date.now() - start },
   };
 }

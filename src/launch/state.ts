@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno, writeNewFile } from '../guests/files.js';
 import type { GuestPaths } from '../guests/paths.js';
+import { lockHolder, whileLocked } from './guest-lock.js';
 
 export interface RuntimeFiles {
   dir: string;
@@ -38,8 +39,13 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** The pid of this guest's QEMU when one is running (pid file present, process alive and still that QEMU). */
-export async function runningPid(f: RuntimeFiles): Promise<number | undefined> {
+/**
+ * The pid of this guest's QEMU when one is running: the holder of the guest lock, else (a QEMU
+ * started from a pasted --print-cmd) the pid file's process if it is still that QEMU.
+ */
+export async function runningPid(f: RuntimeFiles, lock?: string): Promise<number | undefined> {
+  const holder = lock !== undefined ? await lockHolder(lock) : undefined;
+  if (holder !== undefined && alive(holder)) return holder;
   let pid: number;
   try {
     pid = Number((await readFile(f.pid, 'utf8')).trim());
@@ -57,8 +63,12 @@ export async function runningPid(f: RuntimeFiles): Promise<number | undefined> {
   return pid;
 }
 
-export async function clearRuntime(f: RuntimeFiles): Promise<void> {
-  await rm(f.dir, { recursive: true, force: true });
+/**
+ * Removes what a QEMU killed without its own clean-up left behind, only while holding the guest
+ * lock: a newer QEMU's pid file and sockets are never touched.
+ */
+export async function clearRuntime(f: RuntimeFiles, lock: string): Promise<boolean> {
+  return whileLocked(lock, ['rm', '-f', '--', f.pid, f.control, f.events]);
 }
 
 /** True the first time it is asked for `key` in this state dir (remembers it). */

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { LaunchPlan } from '../launch/plan.js';
 import { describeVnc } from '../launch/vnc.js';
+import { shellLine } from './shell-quote.js';
 
 function displayRow(p: LaunchPlan): string {
   switch (p.display) {
@@ -33,6 +34,8 @@ export function renderLaunchSummary(p: LaunchPlan, c: ChalkInstance, extra: { lo
     ['Log', extra.log],
   ];
   if (extra.qmp) rows.push(['QMP', extra.qmp]);
+  // Words given after --, passed to QEMU unchecked: said out loud, never hidden in the argv.
+  if (p.extra?.length) rows.push(['Raw QEMU args', shellLine(p.extra)]);
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = [c.bold(`Starting ${g.name}`), ...rows.map(([k, v]) => `  ${c.dim(k.padEnd(w))}  ${v}`)];
   for (const n of p.notes) lines.push(`  ${n}`);

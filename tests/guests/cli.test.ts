@@ -56,14 +56,14 @@ describe('create, list, show, rm (real qemu-img, private XDG dirs with spaces)',
     const before = await tree(w.dir);
     const r = await w.run(['create', 'panther', '--os', 'panther', '--disk-size', '32M']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /panther\.qcow2 already exists: talos-mac never overwrites a disk/);
+    assert.match(r.stderr, /panther\.qcow2" already exists: talos-mac never overwrites a disk/);
     assert.equal(await readFile(disk, 'utf8'), 'precious data');
     assert.deepEqual(await tree(w.dir), before);
   });
 
   const refusals: Array<[string, string[], RegExp]> = [
-    ['a missing CD file', ['create', 'a', '--os', 'tiger', '--cdrom', '/nonexistent/x.iso'], /CD image \/nonexistent\/x\.iso does not exist/],
-    ['a missing --disk', ['create', 'a', '--os', 'tiger', '--disk', '/nonexistent/x.qcow2'], /disk image \/nonexistent\/x\.qcow2 does not exist/],
+    ['a missing CD file', ['create', 'a', '--os', 'tiger', '--cdrom', '/nonexistent/x.iso'], /--cdrom "\/nonexistent\/x\.iso" does not exist/],
+    ['a missing --disk', ['create', 'a', '--os', 'tiger', '--disk', '/nonexistent/x.qcow2'], /--disk "\/nonexistent\/x\.qcow2" does not exist/],
     ['an unknown OS', ['create', 'a', '--os', 'sequoia'], /unknown OS "sequoia": use one of os9/],
     ['a path in the name', ['create', '../evil', '--os', 'tiger'], /invalid guest name "\.\.\/evil": a name cannot contain a path separator/],
     ['a shell-looking name', ['create', '$(reboot)', '--os', 'tiger'], /invalid guest name/],

@@ -1,4 +1,5 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, runCli, type CliResult } from './cli.js';
@@ -62,3 +63,38 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
   };
 }
 
+
+/** Live processes whose command line has a word containing `needle` (e.g. a guest's pid file path). */
+export async function processesWith(needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const cmd = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+    if (cmd.split('\0').some((w) => w.includes(needle))) pids.push(Number(e));
+  }
+  return pids;
+}
+
+/**
+ * A real qemu-system-ppc started by hand, outside talos-mac, with `disk` open (paused, headless):
+ * resolves once QEMU holds the disk's lock.
+ */
+export async function handStartedQemu(disk: string): Promise<ChildProcess> {
+  const q = spawn('qemu-system-ppc', ['-M', 'mac99', '-display', 'none', '-S', '-nic', 'none', '-drive', `file=${disk},format=qcow2,if=none,id=hd0`, '-device', 'ide-hd,drive=hd0,bus=ide.0'], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 200; i++) {
+    if ((await processesWithOpenFile(q.pid!, disk)) || q.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (q.exitCode !== null) throw new Error(`hand-started QEMU exited ${q.exitCode}`);
+  return q;
+}
+
+async function processesWithOpenFile(pid: number, path: string): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === path) return true;
+  return false;
+}

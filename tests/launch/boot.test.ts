@@ -30,7 +30,7 @@ describe('launch boots real images in qemu-system-ppc', () => {
     assert.match(r.stderr, /Accelerator\s+TCG: not a POWER host/);
     assert.match(r.stderr, /The guest powered itself off/);
     const log = await readFile(join(w.env['XDG_STATE_HOME']!, 'talos-mac', 'logs', 'fromdisk.log'), 'utf8');
-    assert.match(log, /\$ qemu-system-ppc -name fromdisk/);
+    assert.match(log, /\$ flock --nonblock --conflict-exit-code 75 --no-fork \S+\/locks\/fromdisk\.lock qemu-system-ppc -name fromdisk/);
     assert.match(log, /QEMU ended: exit 0 \(guest-shutdown\)/);
   });
 
@@ -98,7 +98,7 @@ describe('launch boots real images in qemu-system-ppc', () => {
   });
 
   it('detach, status, a second launch, stop, kill', async () => {
-    assert.equal((await w.run(['create', 'bg', '--os', 'leopard', '--disk', disk])).code, 0);
+    assert.equal((await w.run(['create', 'bg', '--os', 'leopard', '--disk', disk, '--share-disk'])).code, 0);
     const start = await w.run(['launch', 'bg', '--detach', '--paused', '--display', 'none']);
     assert.equal(start.code, 0, start.stderr);
     assert.match(start.stderr, /bg is running \(QEMU pid \d+/);
@@ -111,13 +111,13 @@ describe('launch boots real images in qemu-system-ppc', () => {
     assert.match(again.stderr, /guest bg is already running \(QEMU pid \d+\)/);
     const list = await w.run(['list']);
     assert.match(list.stdout, /bg\s+Mac OS X 10\.5 Leopard.*running/);
-    assert.equal((await w.run(['create', 'twin', '--os', 'tiger', '--disk', disk])).code, 0);
+    assert.equal((await w.run(['create', 'twin', '--os', 'tiger', '--disk', disk, '--share-disk'])).code, 0);
     const twin = await w.run(['launch', 'twin', '--display', 'none']);
     assert.equal(twin.code, 1);
-    assert.ok(twin.stderr.includes(`The disk ${disk} is in use by another running QEMU`), twin.stderr);
+    assert.ok(twin.stderr.includes(`The disk ${JSON.stringify(disk)} is in use by another running QEMU (pid ${s.pid})`), twin.stderr);
     const rm = await w.run(['rm', 'bg']);
     assert.equal(rm.code, 2);
-    assert.match(rm.stderr, /bg is running: stop it first/);
+    assert.match(rm.stderr, /bg is running \(QEMU pid \d+\): stop it first/);
     const stop = await w.run(['stop', 'bg']);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(alive(s.pid), false);
@@ -134,7 +134,7 @@ describe('launch boots real images in qemu-system-ppc', () => {
   });
 
   it('a stop from another terminal ends a foreground launch as a clean quit', async () => {
-    assert.equal((await w.run(['create', 'fg', '--os', 'tiger', '--disk', disk])).code, 0);
+    assert.equal((await w.run(['create', 'fg', '--os', 'tiger', '--disk', disk, '--share-disk'])).code, 0);
     const running = w.run(['launch', 'fg', '--paused', '--display', 'none']);
     // Wait until it runs, and give the launcher a moment to attach to its QMP event socket.
     let up = false;

@@ -101,7 +101,7 @@ describe('launch failures are never silent', () => {
       await writeFile(def, good.replace(/^# cdrom = .*$/m, 'cdrom = "/nonexistent/install.iso"'));
       const cd = await w.run(['launch', 'g', '--install', '--print-cmd']);
       assert.equal(cd.code, 2);
-      assert.match(cd.stderr, /g\.toml: cdrom: \/nonexistent\/install\.iso does not exist/);
+      assert.match(cd.stderr, /g\.toml: cdrom: "\/nonexistent\/install\.iso" does not exist/);
       await writeFile(def, good.replace(/^net = .*$/m, 'net = "tap:tapnope9"'));
       const tap = await w.run(['launch', 'g', '--print-cmd']);
       assert.equal(tap.code, 2);
@@ -124,7 +124,7 @@ describe('launch failures are never silent', () => {
     const kvm = await w.run(['launch', 'g', '--accel', 'kvm', '--print-cmd']);
     assert.equal(kvm.code, 2);
     assert.match(kvm.stderr, /cannot use KVM-PR here: not a POWER host \(x86_64\)/);
-    const os9 = await w.run(['create', 'nine', '--os', 'os9', '--disk', disk]);
+    const os9 = await w.run(['create', 'nine', '--os', 'os9', '--disk', disk, '--share-disk']);
     assert.equal(os9.code, 0);
     const refused = await w.run(['launch', 'nine', '--accel', 'kvm', '--print-cmd']);
     assert.equal(refused.code, 2);

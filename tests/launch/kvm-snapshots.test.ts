@@ -17,7 +17,7 @@ describe('the KVM-PR decision uses doctor\'s checks against captured POWER9 host
     w = await makeWorld();
     disk = await buildBootImage(new LiveHost(), w.dir, 'disk');
     for (const [name, os, cpu] of [['tiger', 'tiger', undefined], ['nine', 'os9', undefined], ['leo', 'leopard', undefined], ['fast', 'tiger', '7450']] as const) {
-      const r = await w.run(['create', name, '--os', os, '--disk', disk, ...(cpu ? ['--cpu', cpu] : [])]);
+      const r = await w.run(['create', name, '--os', os, '--disk', disk, '--share-disk', ...(cpu ? ['--cpu', cpu] : [])]);
       assert.equal(r.code, 0, r.stderr);
     }
   });

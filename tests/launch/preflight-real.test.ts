@@ -49,7 +49,7 @@ describe('QEMU file checks on the real QEMU, with its files really missing', { s
     w = await makeWorld();
     const disk = await buildBootImage(new LiveHost(), w.dir, 'disk', 'TEST-DISK');
     for (const [name, nic] of [['rtl', 'rtl8139'], ['gem', 'sungem']] as const) {
-      assert.equal((await w.run(['create', name, '--os', 'tiger', '--disk', disk, '--nic', nic])).code, 0);
+      assert.equal((await w.run(['create', name, '--os', 'tiger', '--disk', disk, '--share-disk', '--nic', nic])).code, 0);
     }
   });
   after(() => w.cleanup());

@@ -79,10 +79,10 @@ describe('launch and demo run the same checks before QEMU starts, and refuse wit
     // Any real start of this fake QEMU leaves a mark: a refusal must leave none.
     await w.fakeQemu(`touch '${marker}'; exit 0`);
     for (const [name, nic] of [['rtl', 'rtl8139'], ['gem', 'sungem']] as const) {
-      const r = await w.run(['create', name, '--os', 'tiger', '--disk', disk, '--nic', nic]);
+      const r = await w.run(['create', name, '--os', 'tiger', '--disk', disk, '--share-disk', '--nic', nic]);
       assert.equal(r.code, 0, r.stderr);
     }
-    const r = await w.run(['create', 'offline', '--os', 'tiger', '--disk', disk, '--net', 'none', '--nic', 'rtl8139']);
+    const r = await w.run(['create', 'offline', '--os', 'tiger', '--disk', disk, '--share-disk', '--net', 'none', '--nic', 'rtl8139']);
     assert.equal(r.code, 0, r.stderr);
   });
   after(() => w.cleanup());
