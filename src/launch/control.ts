@@ -2,7 +2,7 @@ import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
-import { guestLockFile } from './guest-lock.js';
+import { guestLockFile, lockHolder } from './guest-lock.js';
 import { QmpClient } from './qmp.js';
 import { describeOutside, findRunning } from './running.js';
 import { alive, clearRuntime, runtimeFiles, type RuntimeFiles } from './state.js';
@@ -56,10 +56,15 @@ export async function statusCommand(name: string, o: { json?: boolean }, env = p
   return s.running ? 0 : 1;
 }
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
+/**
+ * Gone means the lock is free too: a killed QEMU's main thread is a zombie while its other threads
+ * still exit, and their shared files (the lock among them) close only with the last one (seen here:
+ * about 1 kill in 4 left the lock held just after the leader turned 'Z').
+ */
+async function waitGone(pid: number, lock: string, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (!alive(pid)) return true;
+    if (!alive(pid) && (await lockHolder(lock)) !== pid) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
@@ -78,10 +83,10 @@ async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: 
 
 /** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown, KNOWLEDGE §2). */
 export async function stopCommand(name: string, env = process.env): Promise<number> {
-  const { f, pid } = await runningGuest(name, env);
+  const { f, pid, lock } = await runningGuest(name, env);
   const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));
   if (!ok) throw new UserError(`${name} (pid ${pid}) does not answer on QMP (${f.control}): use talos-mac kill ${name}.`, 1);
-  if (!(await waitGone(pid, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
+  if (!(await waitGone(pid, lock, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
   out(`${name} stopped.\n`);
   return 0;
 }
@@ -89,7 +94,7 @@ export async function stopCommand(name: string, env = process.env): Promise<numb
 export async function killCommand(name: string, env = process.env): Promise<number> {
   const { f, pid, lock } = await runningGuest(name, env);
   process.kill(pid, 'SIGKILL');
-  if (!(await waitGone(pid, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
+  if (!(await waitGone(pid, lock, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
   await clearRuntime(f, lock);
   out(`${name} killed (pid ${pid}). Its disk may need the guest's disk check on next boot.\n`);
   return 0;
