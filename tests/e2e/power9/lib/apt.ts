@@ -72,15 +72,8 @@ export class PpcArchive {
     return (await run(['apt-cache', ...this.options(), ...args])).stdout;
   }
 
-  /** Package names matching re, newest version first (dpkg's version order). */
-  async newestFirst(re: RegExp): Promise<Array<{ name: string; version: string }>> {
-    await this.update();
-    const names = (await this.cache(['pkgnames'])).split('\n').filter((n) => re.test(n));
-    const found: Array<{ name: string; version: string }> = [];
-    for (const name of names) {
-      const v = (await this.cache(['show', '--no-all-versions', name])).match(/^Version: (\S+)/m)?.[1];
-      if (v) found.push({ name, version: v });
-    }
+  /** Candidates, newest version first (dpkg's version order). */
+  private async sortNewestFirst(found: Array<{ name: string; version: string }>): Promise<Array<{ name: string; version: string }>> {
     const sorted: typeof found = [];
     for (const f of found) {
       let i = 0;
@@ -90,10 +83,38 @@ export class PpcArchive {
     return sorted;
   }
 
+  /** Package names matching re, each at its candidate version, newest first. */
+  async newestFirst(re: RegExp): Promise<Array<{ name: string; version: string }>> {
+    await this.update();
+    const names = (await this.cache(['pkgnames'])).split('\n').filter((n) => re.test(n));
+    const found: Array<{ name: string; version: string }> = [];
+    for (const name of names) {
+      const v = (await this.cache(['show', '--no-all-versions', name])).match(/^Version: (\S+)/m)?.[1];
+      if (v) found.push({ name, version: v });
+    }
+    return this.sortNewestFirst(found);
+  }
+
+  /** Every version of name the indexes list, newest first. */
+  async versions(name: string): Promise<Array<{ name: string; version: string }>> {
+    await this.update();
+    const vs = [...new Set([...(await this.cache(['show', name])).matchAll(/^Version: (\S+)/gm)].map((m) => m[1]!))];
+    return this.sortNewestFirst(vs.map((version) => ({ name, version })));
+  }
+
+  /** The newest of candidates that downloads (an index can list a file the mirror does not have yet). */
+  async downloadNewest(candidates: ReadonlyArray<{ name: string; version: string }>, dest: string): Promise<{ name: string; version: string; deb: string } | undefined> {
+    for (const c of candidates) {
+      const deb = await this.download(`${c.name}=${c.version}`, dest);
+      if (deb) return { ...c, deb };
+    }
+    return undefined;
+  }
+
   /** apt-get download NAME into dest; the .deb's path, or undefined when the archive does not serve it (yet). */
   async download(name: string, dest: string): Promise<string | undefined> {
     await this.update();
-    const tmp = join(dest, `.dl-${name}`);
+    const tmp = join(dest, `.dl-${name.replace(/[^a-z0-9.+-]/gi, '_')}`);
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
     const r = await run(['apt-get', ...this.options(), 'download', name], { cwd: tmp, check: false });

@@ -149,15 +149,16 @@ export async function bootBox(b: BoxBoot): Promise<BoxResults> {
     });
     const tail = () => r.console.split('\n').slice(-40).join('\n');
     if (r.timedOut) throw new Error(`${b.label}: the box did not power off within its time limit and was killed; console tail:\n${tail()}`);
-    const framed = parseFramed(r.console, nonce);
-    if (!framed.done) throw new Error(`${b.label}: the box ended (QEMU exit ${r.code}) before sending all results; console tail:\n${tail()}`);
-    const uptime = framed.results.get('uptime')?.toString().trim().split(' ').map(Number);
-    log(`${b.label}: ${b.kernel.release} [${append}] boot ${r.seconds.toFixed(1)} s (QEMU CPU ${r.cpuSeconds.toFixed(1)} s)` + (uptime ? ` (scenario ${(uptime[1]! - uptime[0]!).toFixed(1)} s of it)` : ''));
-    // Kept for reading after a failure: the last boot of each label, its console and every result.
     const keep = join(cacheRoot(), 'results', b.label.replace(/[^a-z0-9.-]+/gi, '_'));
     await rm(keep, { recursive: true, force: true });
     await mkdir(keep, { recursive: true });
     await writeFile(join(keep, 'console.log'), r.console);
+    const framed = parseFramed(r.console, nonce);
+    if (!framed.done) throw new Error(`${b.label}: the box ended (QEMU exit ${r.code}) before sending all results; console tail:\n${tail()}`);
+    const uptime = framed.results.get('uptime')?.toString().trim().split(' ').map(Number);
+    log(`${b.label}: ${b.kernel.release} [${append}] boot ${r.seconds.toFixed(1)} s (QEMU CPU ${r.cpuSeconds.toFixed(1)} s)` + (uptime ? ` (scenario ${(uptime[1]! - uptime[0]!).toFixed(1)} s of it)` : '') +
+      (framed.repaired ? `; ${framed.repaired} console line(s) damaged by other output, taken from the second copy` : ''));
+    // Kept for reading after a failure: the last boot of each label, its console and every result.
     for (const [name, data] of framed.results) await writeFile(join(keep, name), data);
     const persist = framed.results.get('persist.tar.gz');
     if (persist) await b.root.save(persist);

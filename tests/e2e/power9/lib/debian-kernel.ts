@@ -36,13 +36,8 @@ export async function debianKernel(suite: Suite, image: RegExp): Promise<BootKer
   }
   if (!resolved) {
     const archive = new PpcArchive(suite);
-    for (const c of await archive.newestFirst(image)) {
-      const deb = await archive.download(c.name, root);
-      if (deb) {
-        resolved = { package: c.name, version: c.version, deb };
-        break;
-      }
-    }
+    const got = await archive.downloadNewest(await archive.newestFirst(image), root);
+    if (got) resolved = { package: got.name, version: got.version, deb: got.deb };
     if (!resolved) throw new Error(`no ${image} package of ${suite} downloads from the mirror`);
     await writeFile(resolvedFile, JSON.stringify(resolved, null, 2));
   }

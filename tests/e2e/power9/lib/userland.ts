@@ -64,8 +64,9 @@ export async function packageFile(suite: Suite, pkg: string, member: string): Pr
   const out = join(root, 'tree', member);
   if (!existsSync(out)) {
     await mkdir(root, { recursive: true });
-    const deb = await new PpcArchive(suite).download(pkg, root);
-    if (!deb) throw new Error(`${pkg} (${suite}) does not download`);
+    const archive = new PpcArchive(suite);
+    const deb = (await archive.downloadNewest(await archive.versions(pkg), root))?.deb;
+    if (!deb) throw new Error(`no version of ${pkg} (${suite}) downloads from the mirror`);
     await unpackDebMembers(deb, join(root, 'tree'), [`./${member}`]);
     log(`${suite}: ${basename(deb)} → ${member}`);
   }
