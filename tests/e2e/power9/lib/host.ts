@@ -5,13 +5,16 @@ import type { KernelRow } from '../kernels.js';
 import { cacheRoot } from './cache.js';
 import type { CpioEntry } from './cpio.js';
 import type { BootKernel } from './debian-kernel.js';
-import { debianDefaultGrub, grubCfg } from './grub.js';
+import { debianDefaultGrub, grubCfg, updateGrubStandIn } from './grub.js';
 import { PersistentRoot } from './persistent-root.js';
-import { packageFile } from './userland.js';
+import { suiteFile } from './userland.js';
 
 /** Files of the host that setup does not change: written into every boot. */
 export async function hostFiles(row: KernelRow): Promise<CpioEntry[]> {
-  return [{ path: 'etc/os-release', type: 'file', data: await packageFile(row.suite, 'base-files', 'usr/lib/os-release') }];
+  return [
+    { path: 'etc/os-release', type: 'file', data: await suiteFile(row.suite, 'base-files', 'usr/lib/os-release') },
+    { path: 'usr/sbin/update-grub', type: 'file', data: updateGrubStandIn(), mode: 0o755 },
+  ];
 }
 
 /** A fresh persistent root (state of earlier runs forgotten), optionally with GRUB's files as Debian installs them. */

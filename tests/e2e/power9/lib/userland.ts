@@ -72,3 +72,15 @@ export async function packageFile(suite: Suite, pkg: string, member: string): Pr
   }
   return readFile(out);
 }
+
+/** packageFile from the suite, else from bookworm (said in the log): this mirror lists trixie's
+ *  grub2-common and base-files but answers 404 for them. */
+export async function suiteFile(suite: Suite, pkg: string, member: string): Promise<Buffer> {
+  try {
+    return await packageFile(suite, pkg, member);
+  } catch (e) {
+    if (suite === 'bookworm') throw e;
+    log(`${suite}: ${(e as Error).message}; using bookworm's ${member} instead`);
+    return packageFile('bookworm', pkg, member);
+  }
+}
