@@ -76,11 +76,19 @@ export async function packageFile(suite: Suite, pkg: string, member: string): Pr
 /** packageFile from the suite, else from bookworm (said in the log): this mirror lists trixie's
  *  grub2-common and base-files but answers 404 for them. */
 export async function suiteFile(suite: Suite, pkg: string, member: string): Promise<Buffer> {
+  const marker = join(cacheRoot(), 'files', suite, pkg, 'use-bookworm');
+  if (suite !== 'bookworm' && existsSync(marker)) {
+    log(`${suite}: ${await readFile(marker, 'utf8')}`);
+    return packageFile('bookworm', pkg, member);
+  }
   try {
     return await packageFile(suite, pkg, member);
   } catch (e) {
     if (suite === 'bookworm') throw e;
-    log(`${suite}: ${(e as Error).message}; using bookworm's ${member} instead`);
+    const why = `${(e as Error).message}; using bookworm's ${member} instead`;
+    log(`${suite}: ${why}`);
+    await mkdir(join(cacheRoot(), 'files', suite, pkg), { recursive: true });
+    await writeFile(marker, why);
     return packageFile('bookworm', pkg, member);
   }
 }
