@@ -1,38 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { DoctorReportSchema, type DoctorReport } from '../../../../src/doctor/report-schema.js';
+import { DoctorReportSchema } from '../../../../src/doctor/report-schema.js';
+import { assertDoctorVerdicts } from '../verdicts.js';
 import { REPO } from '../lib/box.js';
 import { receiveSnapshot } from '../lib/snapshots.js';
 import type { StockBoot } from '../lib/stock-scenario.js';
-
-const check = (report: DoctorReport, id: string) => {
-  const c = report.checks.find((x) => x.id === id);
-  assert.ok(c, `check ${id} present`);
-  return c;
-};
-
-/** The verdicts of issue 10's scenarios 1 and 2, on the box's own doctor and on the snapshot it collected. */
-export function assertDoctorVerdicts(report: DoctorReport, mmu: 'radix' | 'hash', release: string): void {
-  assert.equal(report.ok, false);
-  assert.equal(report.host.board, 'QEMU-emulated PowerNV');
-  assert.equal(check(report, 'platform.machine').status, 'pass');
-  assert.match(check(report, 'platform.machine').summary, /bare metal \(PowerNV/);
-  assert.match(check(report, 'platform.cpu').summary, /POWER9/);
-  assert.equal(check(report, 'kernel.release').summary, `Linux ${release}`);
-  assert.equal(report.host.mmu, mmu);
-  assert.equal(check(report, 'mmu.active').status, mmu === 'radix' ? 'fail' : 'pass');
-  assert.equal(report.host.kvmPr, 'new-kernel-needed');
-  assert.equal(check(report, 'kernel.pr-support').status, 'fail');
-  assert.match(report.host.kvmPrReason, /CONTEXT_TRACKING_USER=y.*NO_HZ_FULL/);
-  assert.equal(check(report, 'kvm.pr-loaded').state, 'blocked');
-  assert.equal(report.verdict.kind, 'problems');
-  assert.match(report.verdict.text, /new kernel is needed/);
-  if (mmu === 'radix') assert.match(report.verdict.text, /Run the hash MMU/);
-  else assert.doesNotMatch(report.verdict.text, /hash MMU/);
-  // The box has Debian's GRUB files: doctor reads the next boot's command line from grub.cfg.
-  assert.match(check(report, 'mmu.next-boot').summary, /\/boot\/grub\/grub\.cfg/);
-}
 
 export async function assertStockVerdicts(boot: StockBoot, o: { mmu: 'radix' | 'hash'; series: string; fixture: string }): Promise<void> {
   const { results, kernel } = boot;
