@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { DoctorReportSchema } from '../../../../src/doctor/report-schema.js';
+import { assertDoctorVerdicts } from '../verdicts.js';
+import { REPO } from '../lib/box.js';
+import { receiveSnapshot } from '../lib/snapshots.js';
+import type { StockBoot } from '../lib/stock-scenario.js';
+
+export async function assertStockVerdicts(boot: StockBoot, o: { mmu: 'radix' | 'hash'; series: string; fixture: string }): Promise<void> {
+  const { results, kernel } = boot;
+  const doctor = results.command('doctor');
+  assert.equal(doctor.stderr, 'snapshot written to /tmp/snapshot\n', 'doctor says only where the snapshot went on stderr');
+  assert.equal(doctor.code, 1, 'doctor exits 1: problems');
+  const report = DoctorReportSchema.parse(JSON.parse(doctor.stdout));
+  assertDoctorVerdicts(report, o.mmu, kernel.release);
+
+  const setup = results.command('setup');
+  assert.equal(setup.code, 0, setup.stdout + setup.stderr);
+  assert.match(setup.stdout, /dry run: nothing will be changed/);
+  // Radix: switch at the next boot. Hash (from -append only): keep it, GRUB does not carry it yet.
+  assert.match(setup.stdout, /\[todo\]\s+mmu\.hash-next-boot:.*disable_radix/);
+  if (o.mmu === 'hash') assert.match(setup.stdout, /Hash MMU now, but the boot configuration does not keep it/);
+  assert.match(setup.stdout, /would: \$ update-grub/);
+  assert.match(setup.stdout, /\[todo\]\s+kernel\.build-kernel:.*a new kernel must be built/);
+  assert.match(setup.stdout, /takes hours/, 'the plan says what the new kernel costs');
+  assert.match(setup.stdout, new RegExp(`linux-source-${o.series.replace('.', '\\.')}\\b`));
+
+  // The kernel's own KVM module, found and loaded by kmod's modprobe (6.12: kvm-hv.ko.xz).
+  const ext = o.series === '6.12' ? '.ko.xz' : '.ko';
+  assert.match(results.command('modinfo-hv').stdout.trim(), new RegExp(`/kernel/arch/powerpc/kvm/kvm-hv${ext.replace('.', '\\.')}$`));
+  assert.equal(results.command('modprobe-hv').code, 0, results.command('modprobe-hv').stderr);
+  assert.match(results.command('modules').stdout, /^kvm_hv /m);
+  const pr = results.command('modprobe-pr');
+  assert.notEqual(pr.code, 0, 'the stock kernel has no kvm_pr');
+  assert.match(pr.stderr, /kvm_pr not found/);
+
+  // Scenario 6: the snapshot it collected gives the same diagnosis here.
+  const snapshot = await receiveSnapshot(results, 'snapshot.tar.gz', o.fixture);
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'talos-mac.js'), 'doctor', '--json', '--snapshot', snapshot], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  assert.equal(r.stderr, '');
+  const replay = DoctorReportSchema.parse(JSON.parse(r.stdout));
+  assertDoctorVerdicts(replay, o.mmu, kernel.release);
+  assert.deepEqual(
+    replay.checks.map((c) => [c.id, c.status]),
+    report.checks.map((c) => [c.id, c.status]),
+    'every check has the same outcome from the snapshot as on the box',
+  );
+}
