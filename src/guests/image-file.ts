@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { isErrno } from './files.js';
+import { describeFileKind } from '../host/file-kind.js';
 
 /**
  * Why `path` cannot be a guest's disk or CD, by stat(2) alone: a FIFO is never opened (opening
@@ -15,11 +16,8 @@ export async function imageFileProblem(path: string): Promise<string | undefined
     if (isErrno(err, 'ELOOP')) return 'is a symlink loop';
     return `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
-  if (st.isDirectory()) return 'is a directory, not an image file';
-  if (st.isFIFO()) return 'is a FIFO (named pipe), not an image file';
-  if (st.isSocket()) return 'is a socket, not an image file';
-  if (st.isCharacterDevice()) return 'is a character device, not an image file';
-  if (st.isFile() && st.size === 0) return 'is empty (0 bytes)';
+  if (st.isFile()) return st.size === 0 ? 'is empty (0 bytes)' : undefined;
+  if (!st.isBlockDevice()) return `is ${describeFileKind(st)}, not an image file`;
   return undefined;
 }
 

@@ -2,6 +2,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { describeFileKind } from './file-kind.js';
 
 /**
  * Reading a snapshot directory without ever leaving it. A snapshot holds plain files and
@@ -17,19 +18,10 @@ export function invalidSnapshot(root: string, problem: string): UserError {
   return new UserError(`${q(root)} is not a valid host snapshot: ${problem} (see docs/host-snapshot.md; nothing outside the snapshot was read).`);
 }
 
-type Kind = Pick<Stats, 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>;
-
-function kindOf(s: Kind): string {
-  if (s.isSymbolicLink()) return 'a symbolic link';
-  if (s.isFIFO()) return 'a FIFO';
-  if (s.isSocket()) return 'a socket';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  return 'not a file or directory';
-}
+type Kind = Parameters<typeof describeFileKind>[0];
 
 async function refuseEntry(root: string, rel: string, s: Kind): Promise<never> {
-  let what = kindOf(s);
+  let what = describeFileKind(s);
   if (s.isSymbolicLink()) {
     const target = await readlink(join(root, rel)).catch(() => undefined);
     if (target !== undefined) what += ` (to ${q(target)})`;
