@@ -38,7 +38,10 @@ function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], 
   const pr = kvmPr === 'not-applicable' || kvmPr === 'ready' || kvmPr === 'unknown' ? '' : ` KVM-PR: ${PR_VERDICT_TEXT[kvmPr]}.`;
   const tcg = qemuOk && kvmPr !== 'ready' ? ' TCG guests work meanwhile.' : '';
   // A blocked check waits on another one: only what can be done now is counted and named.
-  const actionable = problems.filter((c) => c.state !== 'blocked');
+  // When the kernel itself must be replaced, that is the long job to start first: switching the MMU
+  // alone gains nothing, and the new kernel and disable_radix can share one reboot.
+  const kernelFirst = (c: CheckReport): number => (kvmPr === 'new-kernel-needed' && c.category === 'Kernel' ? 0 : 1);
+  const actionable = problems.filter((c) => c.state !== 'blocked').sort((a, b) => kernelFirst(a) - kernelFirst(b));
   const waiting = problems.filter((c) => c.state === 'blocked').map((c) => c.title);
   const first = actionable[0];
   if (!first) {

@@ -28,7 +28,7 @@ test('human output: grouped categories, fixes under problems, verdict last; no c
   assert.match(r.stdout, /→ Boot with the hash MMU.*\(talos-mac setup does this\)/);
   assert.match(r.stdout, /\$ sudo update-grub/);
   const lines = r.stdout.trimEnd().split('\n');
-  assert.match(lines.at(-2) ?? '', /^✗ 2 problems to fix now\. First: Run the hash MMU\./);
+  assert.match(lines.at(-2) ?? "", /^✗ 2 problems to fix now\. First: Run a kernel that can do KVM-PR\. Then: Run the hash MMU\./);
 });
 
 test('colour only when forced or on a terminal, never with NO_COLOR', async () => {
