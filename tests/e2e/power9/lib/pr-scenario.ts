@@ -44,6 +44,9 @@ export async function prBoxFiles(disk: Buffer): Promise<CpioEntry[]> {
 /** sh: the `retry NAME ARGV…` function: runs like `run`, again (at most RACE_ATTEMPTS) while the IDE race shows; NAME.attempts says how often. */
 export const retryFunction = `retry() { n=$1; shift; i=0; while [ $i -lt ${RACE_ATTEMPTS} ]; do i=$((i+1)); run "$n" "$@"; grep -q ${shq(IDE_RACE)} "/box/out/$n.stdout" "/box/out/$n.stderr" || break; done; echo $i > "/box/out/$n.attempts"; }`;
 
+/** What a Debian host has and the box's /init does not make: /var/tmp (QEMU's snapshot=on writes its overlay there). */
+export const HOST_DIRS = 'mkdir -p /var/tmp && chmod 1777 /var/tmp';
+
 export const retry = (name: string, argv: readonly string[]): string => cmd(name, argv).replace(/^run /, 'retry ');
 
 /** argv run as USER through busybox su (initgroups: the user's groups, as at a login), with the box's PATH. */

@@ -12,7 +12,7 @@ import { log } from '../lib/cache.js';
 import { grubCfgCmdlines } from '../lib/grub.js';
 import { freshRoot, hostFiles } from '../lib/host.js';
 import { prKernelMissing } from '../lib/pr-kernel.js';
-import { asUser, debianAccounts, demoDisk, prBoxFiles, qmpProbe, reportRetries, retry, retryFunction } from '../lib/pr-scenario.js';
+import { HOST_DIRS, asUser, debianAccounts, demoDisk, prBoxFiles, qmpProbe, reportRetries, retry, retryFunction } from '../lib/pr-scenario.js';
 import { receiveSnapshot } from '../lib/snapshots.js';
 import { userland } from '../lib/userland.js';
 import { check } from '../verdicts.js';
@@ -44,6 +44,7 @@ function assertUnderKvm(p: Probe, who: string): void {
   assert.deepEqual(p.queryKvm, { enabled: true, present: true }, `${who}: QEMU's query-kvm`);
   assert.equal(p.timedOut, false, `${who}: the demo guest powered off in time; console:\n${p.console}\n${p.stderr}`);
   assert.equal(p.code, 0, `${who}: QEMU exit; ${p.stderr}`);
+  assert.match(p.console, /TALOS-MAC-DEMO booted from/, `${who}: the firmware booted the demo disk`);
   assert.ok(p.events.includes('SHUTDOWN'), `${who}: QMP saw the guest's SHUTDOWN (${p.events.join(', ')})`);
 }
 
@@ -131,6 +132,7 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
       cmdline,
       files,
       script: [
+        HOST_DIRS,
         retryFunction,
         cmd('setup', ['talos-mac', 'setup', '--yes']),
         cmd('modules', ['cat', '/proc/modules']),
