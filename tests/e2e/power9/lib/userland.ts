@@ -11,8 +11,9 @@ import { gzipCpio, treeEntries } from './cpio.js';
 import { unpackDeb, unpackDebMembers } from './deb.js';
 
 // qemu-utils: doctor checks for qemu-img, and a host that runs guests has it. bash (essential on
-// Debian): setup sources /etc/default/grub with it before editing the file.
-export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'busybox-static', 'bash'] as const;
+// Debian): setup sources /etc/default/grub with it before editing the file. util-linux (essential
+// too): launch runs QEMU under its flock.
+export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'busybox-static', 'bash', 'util-linux'] as const;
 const BUILDER_VERSION = '1';
 /** Not needed in the box, and a third of the unpacked size. */
 const DROP = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bug'];

@@ -162,9 +162,11 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
         sendDir('snapshot.tar.gz', '/tmp/snapshot'),
         retry('demo', ['talos-mac', 'demo', ...demoArgs, '--image', '/opt/demo.qcow2']),
         ...qmpProbe('probe', demoArgs),
-        cmd('create', ['talos-mac', 'create', 'g1', '--os', '10.4', '--disk-size', '64M']),
-        cmd('launch-cmd', ['talos-mac', 'launch', 'g1', '--accel', 'auto', '--print-cmd', '--json']),
-        cmd('launch', ['talos-mac', 'launch', 'g1', '--accel', 'auto', '--display', 'serial', '--timeout', '15']),
+        // A guest whose disk is a copy of the demo's (an empty disk is refused without an installer CD).
+        'cp /opt/demo.qcow2 /root/g1.qcow2',
+        cmd('create', ['talos-mac', 'create', 'g1', '--os', '10.4', '--disk', '/root/g1.qcow2']),
+        cmd('launch-cmd', ['talos-mac', 'launch', 'g1', '--accel', 'auto', '--display', 'serial', '--print-cmd', '--json']),
+        retry('launch', ['talos-mac', 'launch', 'g1', '--accel', 'auto', '--display', 'serial', '--timeout', '60']),
         // Scenario 5: alice is in group kvm, bob is not.
         'useradd -m -s /bin/sh alice && usermod -aG kvm alice && useradd -m -s /bin/sh bob',
         cmd('alice-doctor', asUser('alice', ['talos-mac', 'doctor', '--json'])),
@@ -173,7 +175,7 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
         cmd('bob-setup', asUser('bob', ['talos-mac', 'setup', '--dry-run'])),
       ],
     });
-    reportRetries('pr journey boot 2', attempts(two, ['demo', 'probe', 'alice-probe']));
+    reportRetries('pr journey boot 2', attempts(two, ['demo', 'probe', 'launch', 'alice-probe']));
 
     const setup2 = two.command('setup');
     assert.equal(setup2.code, 0, setup2.stdout + setup2.stderr);
@@ -191,9 +193,12 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
     assertUnderKvm(probeOf(two, 'probe'), 'root');
 
     assert.equal(two.command('create').code, 0, two.command('create').stderr);
+    assert.equal(two.command('launch-cmd').code, 0, two.command('launch-cmd').stderr);
     const argv = JSON.parse(two.command('launch-cmd').stdout) as string[];
     assert.ok(argv.join(' ').includes('kvm'), `launch --accel auto picks KVM: ${argv.join(' ')}`);
-    assert.match(two.command('launch').stderr, /Accelerator\s+KVM-PR: /);
+    const launch = two.command('launch');
+    assert.match(launch.stderr, /Accelerator\s+KVM-PR: /, launch.stderr);
+    assert.match(launch.stdout + launch.stderr, /TALOS-MAC-DEMO booted from/);
 
     const alice = doctorOf(two, 'alice-doctor');
     assert.equal(alice.verdict.kind, 'ready', alice.verdict.text);
