@@ -24,6 +24,21 @@ export interface BuildModuleOptions extends KernelCommonOptions {
 
 export interface ConfigureKernelOptions extends KernelCommonOptions {
   localVersion?: string;
+  reduceToHost?: boolean;
+  reduceModules?: string;
+  imageOnly?: boolean;
+}
+
+async function reduction(o: ConfigureKernelOptions) {
+  if (o.reduceToHost && o.reduceModules) throw new UserError('--reduce-to-host and --reduce-modules are alternatives: give one');
+  const file = o.reduceModules ?? (o.reduceToHost ? '/proc/modules' : undefined);
+  if (!file) return {};
+  const { readReduction } = await import('../kernel/reduce.js');
+  return { reduce: await readReduction(file) };
+}
+
+function droppedLines(d: { summary: string; listFile: string } | undefined): string[] {
+  return d ? [d.summary, `the options dropped are listed in ${d.listFile} (and the build log)`] : [];
 }
 
 async function unameR(): Promise<string> {
@@ -92,9 +107,10 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
 export async function configureKernelCommand(o: ConfigureKernelOptions): Promise<number> {
   const [{ configureNewKernel, newKernelCost }, { formatDiff }] = await Promise.all([import('../kernel/new-kernel.js'), import('../kernel/config.js')]);
   const base = await common(o);
-  const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}) });
+  const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) });
   const out = [
     `configured ${r.tree} for Linux ${r.newRelease}`,
+    ...droppedLines(r.dropped),
     'changes requested (scripts/config):',
     ...r.edits.map((e) => `  ${e.op} ${e.key}${e.op === 'set-str' ? ` "${e.value}"` : ''}: ${e.why}`),
     `differences from ${base.config} after olddefconfig (${r.diff.length}):`,
@@ -108,17 +124,24 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
 }
 
 export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<number> {
-  const [{ buildNewKernel }, { simpleRunner }, { distroFamily, parseOsRelease }, { readFile }] = await Promise.all([
+  const [{ buildNewKernel, buildKernelImage }, { simpleRunner }, { distroFamily, parseOsRelease }, { readFile }] = await Promise.all([
     import('../kernel/new-kernel.js'),
     import('../kernel/privileged.js'),
     import('../parse/os-release.js'),
     import('node:fs/promises'),
   ]);
-  const base = await common(o);
+  const base = { ...(await common(o)), ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) };
+  if (o.imageOnly) {
+    const t0 = Date.now();
+    const img = await buildKernelImage(base);
+    const cached = img.resumed.includes('build-image');
+    process.stdout.write([...droppedLines(img.configured.dropped), `vmlinux: ${img.vmlinux}`, `modules: ${img.modulesRoot}/lib/modules/${img.release}`, `release: ${img.release}`,
+      `${cached ? 'cached: nothing was built' : 'built'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`, `log:     ${img.log}`].join('\n') + '\n');
+    return EXIT.OK;
+  }
   const osRelease = parseOsRelease(await readFile('/etc/os-release', 'utf8').catch(() => ''));
   const r = await buildNewKernel({
     ...base,
-    ...(o.localVersion ? { localVersion: o.localVersion } : {}),
     family: distroFamily(osRelease),
     runner: simpleRunner({ dryRun: o.dryRun ?? false }),
     onCost: (text) => process.stderr.write(`${text}\n`),

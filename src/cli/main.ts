@@ -22,6 +22,7 @@ Examples:
   $ talos-mac kernel build-module --kernel-src /usr/src/linux-source-6.1.tar.xz \\
       --release 6.1.0-50-powerpc64le --config config-6.1.0-50-powerpc64le --cross powerpc64le-linux-gnu-
   $ talos-mac kernel configure-kernel                  show what a KVM-PR kernel would change
+  $ talos-mac kernel build-kernel --reduce-to-host     only what this host has loaded (far faster)
   $ talos-mac kernel fetch-source 6.1.176              kernel.org tarball, checksum verified`;
 
 const SETUP_EXAMPLES = `
@@ -113,14 +114,19 @@ Examples:
       const { buildModuleCommand } = await import('./kernel.js');
       setExit(await buildModuleCommand(opts));
     });
-  buildOptions(kernel.command('configure-kernel').description("configure the distro kernel source with the running config + KVM-PR, and show the difference"))
+  const reduceOptions = (c: Command) =>
+    c
+      .option('--reduce-to-host', "keep only the modules this host has loaded (/proc/modules), like make localmodconfig; KVM-PR is always kept")
+      .option('--reduce-modules <file>', 'the same, from a saved lsmod or /proc/modules list (e.g. of the machine the kernel is for)');
+  reduceOptions(buildOptions(kernel.command('configure-kernel').description("configure the distro kernel source with the running config + KVM-PR, and show the difference")))
     .option('--local-version <suffix>', 'release suffix marking the kernel as ours', '-talosmac')
     .action(async (opts: import('./kernel.js').ConfigureKernelOptions) => {
       const { configureKernelCommand } = await import('./kernel.js');
       setExit(await configureKernelCommand(opts));
     });
-  buildOptions(kernel.command('build-kernel').description('build, package and install the distro kernel with KVM-PR (long: see the cost it prints); reboot after'))
+  reduceOptions(buildOptions(kernel.command('build-kernel').description('build, package and install the distro kernel with KVM-PR (long: see the cost it prints); reboot after')))
     .option('--local-version <suffix>', 'release suffix marking the kernel as ours', '-talosmac')
+    .option('--image-only', 'build vmlinux and the modules only (installed under the build directory), for booting elsewhere; nothing is packaged or installed')
     .option('--dry-run', 'print the install commands instead of running them (the build still runs)')
     .action(async (opts: import('./kernel.js').ConfigureKernelOptions & { dryRun?: boolean }) => {
       const { buildKernelCommand } = await import('./kernel.js');

@@ -138,7 +138,7 @@ export async function locateSource(o: CommonBuildOptions, release: string, match
 /** .config = the given text, then scripts/config edits, then olddefconfig; returns the result. */
 export async function writeConfig(a: { tree: string; text: string; edits: readonly ConfigEdit[]; make: string[]; log: string; env: NodeJS.ProcessEnv }): Promise<KernelConfig> {
   await writeFile(join(a.tree, '.config'), a.text);
-  await runLogged({ argv: scriptsConfigArgv(a.tree, a.edits), log: a.log, env: a.env, nice: 0 });
+  if (a.edits.length) await runLogged({ argv: scriptsConfigArgv(a.tree, a.edits), log: a.log, env: a.env, nice: 0 });
   await runLogged({ argv: a.make, log: a.log, env: a.env });
   const after = parseKernelConfig(await readFile(join(a.tree, '.config'), 'utf8'));
   if (!after) throw new UserError(`olddefconfig left no usable ${join(a.tree, '.config')}; see ${a.log}`, 1);

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -7,6 +7,7 @@ import { kernelCacheDir } from './cache.js';
 import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, type ConfigChange, type ConfigEdit } from './config.js';
 import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
+import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
 import type { DistroFamily } from './preflight.js';
 import { runOrFail, type KernelRunner } from './privileged.js';
 import type { PreparedSource } from './source.js';
@@ -19,6 +20,8 @@ export interface NewKernelOptions extends CommonBuildOptions {
   release: string;
   /** Appended to the release so the kernel is recognisably ours (default "-talosmac"). */
   localVersion?: string;
+  /** Reduce the configuration to these loaded modules (make localmodconfig) before the KVM-PR edits. */
+  reduce?: Reduction;
 }
 
 export interface ConfiguredKernel {
@@ -35,12 +38,19 @@ export interface ConfiguredKernel {
   source: PreparedSource;
   markers: StageMarkers;
   resumed: string[];
+  /** With `reduce`: what localmodconfig (and the reduction's own edits) turned off, and the one-line summary. */
+  dropped?: Dropped & { summary: string; listFile: string };
 }
 
 /** What a full distro-config build costs, said before it starts. Figures are estimates. */
 export function newKernelCost(config: KernelConfig, cpuCount: number): { diskGiB: number; text: string } {
   const debug = isEnabled(config, 'CONFIG_DEBUG_INFO') && configValue(config, 'CONFIG_DEBUG_INFO_NONE') !== 'y';
   const diskGiB = debug ? 25 : 8;
+  const modules = [...config.values()].filter((v) => v === 'm').length;
+  // A localmodconfig-reduced config builds vmlinux and a handful of modules: measured 7–25 min on 2 cores (docs/kernel.md).
+  if (modules < 300) {
+    return { diskGiB: debug ? 8 : 3, text: `A reduced configuration (${modules} modules): about ${debug ? 8 : 3} GB of free disk and roughly 10–40 minutes with ${cpuCount} CPU${cpuCount === 1 ? '' : 's'} (an estimate). It is resumable if interrupted.` };
+  }
   return {
     diskGiB,
     text:
@@ -60,7 +70,8 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
   const { source, patches } = await locateSource(o, o.release, 'series');
   const localVersion = o.localVersion ?? DEFAULT_LOCALVERSION;
   if (!/^-[\w.+-]*$/.test(localVersion)) throw new UserError(`--local-version must start with "-" and hold only letters, digits, ".", "+", "-", "_" (got "${localVersion}")`);
-  const buildDir = join(cacheDir, 'builds', await buildKey('kernel', o, { localVersion }, source, patches));
+  const reduceKey = o.reduce ? { reduce: o.reduce.modules } : {};
+  const buildDir = join(cacheDir, 'builds', await buildKey('kernel', o, { localVersion, ...reduceKey }, source, patches));
   const tree = join(buildDir, 'linux');
   const log = join(buildDir, 'build.log');
   const markers = new StageMarkers(join(buildDir, 'stages'));
@@ -75,7 +86,8 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
       title: 'Configure: running config + KVM-PR',
       resumable: true,
       run: async () => {
-        const after = await writeConfig({ tree, text, edits, make: make(['olddefconfig']), log, env });
+        const start = o.reduce ? await reducedConfig(o.reduce, { tree, text, buildDir, log, env, make }) : text;
+        const after = await writeConfig({ tree, text: start, edits, make: make(['olddefconfig']), log, env });
         if (!prConfigured(after)) {
           const why = configValue(after, 'CONFIG_CONTEXT_TRACKING_USER') === 'y' ? ': CONTEXT_TRACKING_USER is still selected by another option' : '';
           throw new UserError(`after olddefconfig the configuration still has no KVM-PR module${why}; see ${join(tree, '.config')}`);
@@ -88,7 +100,37 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
   const resumed = await runStages(stages, markers, o.ui);
   const after = parseKernelConfig(await readFile(join(tree, '.config'), 'utf8'))!;
   const newRelease = (await readFile(join(tree, 'include', 'config', 'kernel.release'), 'utf8')).trim();
-  return { buildDir, tree, log, edits, before, after, diff: configDiff(before, after), newRelease, source, markers, resumed };
+  const dropped = o.reduce ? { ...(JSON.parse(await readFile(join(buildDir, 'reduction.json'), 'utf8')) as Dropped & { summary: string }), listFile: dropListFile(buildDir) } : undefined;
+  return { buildDir, tree, log, edits, before, after, diff: configDiff(before, after), newRelease, source, markers, resumed, ...(dropped ? { dropped } : {}) };
+}
+
+/**
+ * The distro config brought to this source (olddefconfig), then `make localmodconfig` with the
+ * host's module list as LSMOD, then the reduction's edits. Returns the reduced .config text; what
+ * was dropped is kept beside the build (reduction.json, dropped-options.txt) and in the log.
+ */
+async function reducedConfig(
+  r: Reduction,
+  a: { tree: string; text: string; buildDir: string; log: string; env: NodeJS.ProcessEnv; make: (targets: string[]) => string[] },
+): Promise<string> {
+  const base = await writeConfig({ tree: a.tree, text: a.text, edits: [], make: a.make(['olddefconfig']), log: a.log, env: a.env });
+  const lsmod = join(a.buildDir, 'lsmod.txt');
+  await writeLsmod(lsmod, r);
+  await runLogged({ argv: [...a.make(['localmodconfig']).slice(0, -1), `LSMOD=${lsmod}`, 'localmodconfig'], log: a.log, env: a.env });
+  const localmod = await readFile(join(a.tree, '.config'), 'utf8');
+  const reduced = await writeConfig({ tree: a.tree, text: localmod, edits: reductionEdits(), make: a.make(['olddefconfig']), log: a.log, env: a.env });
+  const d = droppedOptions(base, reduced);
+  const summary = droppedSummary(d, r);
+  const list = droppedList(d);
+  await writeFile(dropListFile(a.buildDir), `${summary}
+${list}
+`);
+  await writeFile(join(a.buildDir, 'reduction.json'), JSON.stringify({ ...d, summary }));
+  await appendFile(a.log, `
+${summary}
+${list}
+`);
+  return readFile(join(a.tree, '.config'), 'utf8');
 }
 
 export interface PackagePlan {
@@ -163,4 +205,38 @@ async function findRpms(dirs: string[], releaseFragment: string): Promise<string
     for (const e of entries) if (/kernel-.*\.rpm$/.test(e) && !/devel|headers|debug/.test(e) && e.replace(/-/g, '_').includes(releaseFragment)) out.push(join(dir, e));
   }
   return out;
+}
+
+export interface KernelImage {
+  release: string;
+  vmlinux: string;
+  /** Holds lib/modules/RELEASE/ (make modules_install INSTALL_MOD_PATH=…). */
+  modulesRoot: string;
+  config: string;
+  log: string;
+  configured: ConfiguredKernel;
+  /** Stages skipped because an earlier run finished them. */
+  resumed: string[];
+}
+
+/**
+ * vmlinux and the modules only, installed under the build directory, not packaged or installed
+ * on this host: for booting the kernel elsewhere (a VM, a test box). Cached like the rest.
+ */
+export async function buildKernelImage(o: NewKernelOptions): Promise<KernelImage> {
+  await assertBuildTools(o.env, o.crossCompile);
+  const configured = await configureNewKernel(o);
+  const env = o.env ?? process.env;
+  const { tree, log } = configured;
+  const modulesRoot = join(configured.buildDir, 'image');
+  const make = (targets: string[], vars: Record<string, string> = {}) => makeArgv(targets, { tree, ...o, vars });
+  const resumed = await runStages(
+    [
+      { id: 'build-image', title: `Build vmlinux and modules of Linux ${configured.newRelease}`, resumable: true, run: (progress) => runLogged({ argv: make(['vmlinux', 'modules']), log, env, onProgress: progress }) },
+      { id: 'install-image', title: `Install the modules under ${modulesRoot}`, resumable: true, run: () => runLogged({ argv: make(['modules_install'], { INSTALL_MOD_PATH: modulesRoot, INSTALL_MOD_STRIP: '1', DEPMOD: 'true' }), log, env }) },
+    ],
+    configured.markers,
+    o.ui,
+  );
+  return { release: configured.newRelease, vmlinux: join(tree, 'vmlinux'), modulesRoot, config: join(tree, '.config'), log, configured, resumed: [...configured.resumed, ...resumed] };
 }

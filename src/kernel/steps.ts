@@ -15,6 +15,7 @@ import { fromProjectRunner, runOrFail, type KernelRunner, type ProjectRunnerLike
 import { shellLine } from '../ui/shell-quote.js';
 import { hashOnlyReason } from '../steps/checks/mmu.js';
 import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
+import type { Reduction } from './reduce.js';
 
 export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
   runner: KernelRunner;
@@ -26,6 +27,8 @@ export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
    * source that only that build needs are planned (listed, with the command) but not installed.
    */
   buildKernel?: boolean;
+  /** Reduce the new kernel's configuration to these loaded modules (make localmodconfig). */
+  reduce?: Reduction;
 }
 
 const CATEGORY = 'Kernel build';
@@ -278,7 +281,7 @@ function newKernelStep(o: KernelStepOptions): Step {
       return {
         state: 'todo',
         summary: `this kernel ${n.a.reason.replace(/^this kernel /, '')}; a new kernel must be built`,
-        detail: `${cost}\nChanges to the running configuration: CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off (and VIRT_CPU_ACCOUNTING_GEN off) so CONTEXT_TRACKING_USER goes, LOCALVERSION=${suffix}. Build cache: ${kernelCacheDir(o.env)}.`,
+        detail: `${cost}\nChanges to the running configuration: CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off (and VIRT_CPU_ACCOUNTING_GEN off) so CONTEXT_TRACKING_USER goes, LOCALVERSION=${suffix}${o.reduce ? `; reduced to the ${o.reduce.modules.length} modules loaded per ${o.reduce.from} (make localmodconfig), KVM-PR kept` : ''}. Build cache: ${kernelCacheDir(o.env)}.`,
         fix: { text: 'Build the distribution kernel with KVM-PR enabled, install it, reboot.', commands: ['talos-mac setup'], bySetup: true },
       };
     },

@@ -3,6 +3,7 @@
 // talos-mac's own pipeline) is a new row whose fetch returns a BootKernel.
 import type { Suite } from './lib/apt.js';
 import { debianKernel, type BootKernel } from './lib/debian-kernel.js';
+import { prKernel } from './lib/pr-kernel.js';
 
 export interface KernelRow {
   id: string;
@@ -29,5 +30,11 @@ export const KERNELS = {
     title: 'Debian 13 stock kernel (6.12)',
     suite: 'trixie',
     fetch: once(() => debianKernel('trixie', /^linux-image-6\.12\.\d+\+deb13(\.\d+)?-powerpc64le$/)),
+  },
+  pr: {
+    id: 'pr',
+    title: "KVM-PR kernel built by talos-mac's pipeline (linux-source-6.1, Debian 12's config reduced to the box)",
+    suite: 'bookworm',
+    fetch: once(async (): Promise<BootKernel> => prKernel(await KERNELS.debian12.fetch())),
   },
 } satisfies Record<string, KernelRow>;

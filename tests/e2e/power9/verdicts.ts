@@ -33,3 +33,27 @@ export function assertDoctorVerdicts(report: DoctorReport, mmu: 'radix' | 'hash'
   assert.match(check(report, 'mmu.next-boot').summary, /\/boot\/grub\/grub\.cfg/);
 }
 
+
+/** Scenario 3: talos-mac's PR kernel under radix: the kernel can do PR, the MMU stops kvm_pr. */
+export function assertPrRadixVerdicts(report: DoctorReport): void {
+  assert.equal(report.ok, false);
+  assert.equal(report.host.board, 'QEMU-emulated PowerNV');
+  assert.match(report.host.kernelRelease ?? '', /-talosmac$/);
+  assert.equal(report.host.mmu, 'radix');
+  assert.equal(check(report, 'mmu.active').status, 'fail');
+  assert.equal(check(report, 'kernel.pr-support').status, 'pass', 'this kernel has KVM-PR');
+  assert.equal(check(report, 'kvm.pr-loaded').state, 'blocked');
+  assert.match(check(report, 'kvm.pr-loaded').summary, /cannot be while the radix MMU runs/);
+  assert.match(report.verdict.text, /Run the hash MMU/);
+  assert.doesNotMatch(report.verdict.text, /new kernel is needed/);
+}
+
+/** Scenario 4's second boot: hash MMU, kvm_pr loaded, /dev/kvm usable: ready. */
+export function assertReadyVerdicts(report: DoctorReport): void {
+  assert.equal(report.verdict.kind, 'ready', report.verdict.text);
+  assert.equal(report.ok, true);
+  assert.match(report.host.kernelRelease ?? '', /-talosmac$/);
+  assert.equal(report.host.mmu, 'hash');
+  assert.equal(report.host.kvmPr, 'ready');
+  assert.equal(check(report, 'kvm.pr-loaded').status, 'pass');
+}

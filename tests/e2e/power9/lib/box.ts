@@ -42,7 +42,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 exec 0</dev/null
 cd /
 [ -f /box/persist.tar.gz ] && tar -xzpf /box/persist.tar.gz -C /
-depmod -a "$(uname -r)" > /box/out/depmod.log 2>&1
+# kmod's depmod by path: busybox sh runs its own applets first, and busybox depmod writes no
+# modules.dep.bin, which kmod's modprobe (the one talos-mac runs, as on a Debian host) needs.
+/sbin/depmod -a "$(uname -r)" > /box/out/depmod.log 2>&1
 up() { cut -d' ' -f1 /proc/uptime; }
 run() { n=$1; shift; t=$(up); "$@" > "/box/out/$n.stdout" 2> "/box/out/$n.stderr"; echo $? > "/box/out/$n.code"; echo "$t $(up)" > "/box/out/$n.uptime"; }
 ${emitFunction(nonce)}

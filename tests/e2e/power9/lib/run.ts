@@ -7,10 +7,10 @@ export interface Ran {
 }
 
 /** Runs argv (no shell) and collects its output; throws with the command's stderr when it fails and `check` is set. */
-export function run(argv: readonly string[], options: { cwd?: string; check?: boolean; timeoutMs?: number } = {}): Promise<Ran> {
+export function run(argv: readonly string[], options: { cwd?: string; check?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
   const [file, ...args] = argv;
   return new Promise((resolve, reject) => {
-    const child = spawn(file!, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(file!, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env, LC_ALL: 'C' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -10,8 +10,10 @@ import { cacheRoot, log, timed } from './cache.js';
 import { gzipCpio, treeEntries } from './cpio.js';
 import { unpackDeb, unpackDebMembers } from './deb.js';
 
-// qemu-utils: doctor checks for qemu-img, and a host that runs guests has it.
-export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'busybox-static'] as const;
+// qemu-utils: doctor checks for qemu-img, and a host that runs guests has it. bash (essential on
+// Debian): setup sources /etc/default/grub with it before editing the file. util-linux (essential
+// too): launch runs QEMU under its flock.
+export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'busybox-static', 'bash', 'util-linux'] as const;
 const BUILDER_VERSION = '1';
 /** Not needed in the box, and a third of the unpacked size. */
 const DROP = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bug'];
@@ -38,7 +40,8 @@ export interface Userland {
 export async function userland(suite: Suite = 'bookworm'): Promise<Userland> {
   const root = join(cacheRoot(), 'userland', suite);
   await mkdir(root, { recursive: true });
-  const debs = await cachedList(join(root, 'closure.json'), async () => {
+  const closure = `closure-${createHash('sha256').update(USERLAND_PACKAGES.join(' ')).digest('hex').slice(0, 12)}.json`;
+  const debs = await cachedList(join(root, closure), async () => {
     const archive = new PpcArchive(suite);
     return timed(`${suite} userland download`, () => archive.downloadClosure(USERLAND_PACKAGES, join(root, 'debs')));
   });
