@@ -1,6 +1,6 @@
 import { writeOut } from '../ui/output.js';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { privateTempDir } from '../host/temp-dir.js';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
@@ -45,7 +45,7 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
   if (!(o.timeoutSeconds > 0)) throw new UserError('--timeout must be a positive number of seconds');
   const host = new LiveHost(env);
   const paths = guestPaths(env);
-  const dir = o.workDir ? resolve(o.workDir) : await mkdtemp(join(tmpdir(), 'talos-mac-demo-'));
+  const dir = o.workDir ? resolve(o.workDir) : await privateTempDir('talos-mac-demo-');
   try {
     await mkdir(dir, { recursive: true });
     const disk = o.image ? resolve(o.image) : o.workDir ? await buildBootImage(host, dir, 'disk') : await cachedDemoDisk(host, paths.cache);

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { privateTempDir } from '../host/temp-dir.js';
+import { access, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { commandTimeoutMs, type CommandResult, type Host } from '../host/host.js';
@@ -230,7 +230,7 @@ export class PrivilegedRunner {
     }
     // Not ours to write: stage the bytes in a private temp dir, then let sudo install them beside the
     // target and rename (mv within one directory is rename(2), so the replacement stays atomic).
-    const stage = await mkdtemp(join(tmpdir(), 'talos-mac-'));
+    const stage = await privateTempDir('talos-mac-');
     try {
       const staged = join(stage, basename(target));
       await writeFile(staged, data, { mode: 0o600 });

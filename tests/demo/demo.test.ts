@@ -34,6 +34,13 @@ describe('talos-mac demo', () => {
     await rm(join(w.dir, 'fake bin', 'qemu-system-ppc'));
   });
 
+  it('a TMPDIR it cannot use is a clear error, not a crash', async () => {
+    const r = await w.run(['demo'], { env: { TMPDIR: join(w.dir, 'no such dir') } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot create a temporary folder in ".*no such dir" \(ENOENT\): set TMPDIR to a folder you can write/);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
+
   it('says what is missing when xorriso is not installed', async () => {
     const r = await w.run(['demo'], { env: { PATH: join(w.dir, 'fake bin'), XDG_CACHE_HOME: join(w.dir, 'empty cache') } });
     assert.equal(r.code, 1);

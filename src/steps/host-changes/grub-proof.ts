@@ -1,5 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
+import { privateTempDir } from '../../host/temp-dir.js';
 import { join } from 'node:path';
 import { blsOptions, grubCfgKernelArgs } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
@@ -25,7 +25,7 @@ const SOURCE = 'set -a; . "$1" >/dev/null 2>&1 </dev/null; printf "talos-mac\\0%
 
 /** GRUB_CMDLINE_LINUX and _DEFAULT after bash sources `data` (argv only; a clean environment). */
 export async function sourceWithBash(data: Buffer, env: NodeJS.ProcessEnv): Promise<Sourced | { error: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'talos-mac-grub-'));
+  const dir = await privateTempDir('talos-mac-grub-');
   try {
     const file = join(dir, 'grub');
     await writeFile(file, data, { mode: 0o600 });
