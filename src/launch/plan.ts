@@ -118,7 +118,7 @@ export async function planLaunch(
   }
   const host = await checkedHost(opts.snapshot, ctx.host);
   const nic = g.net === 'none' ? undefined : (g.nic ?? os.nics[0]);
-  const qemu = await qemuPreflight(host, { nic, display: opts.display }, 'qemu-system-ppc');
+  const qemu = await qemuPreflight(host, { nic, display: opts.display });
   const vnc = opts.display === 'vnc' ? await vncAddress(opts.vnc ?? { host: '127.0.0.1' }) : undefined;
   if (vnc) {
     notes.push(`Connect a VNC viewer to ${describeVnc(vnc)}${isLoopback(vnc.slice(0, vnc.lastIndexOf(':'))) ? '; from another machine, through ssh -L' : ''}.`);

@@ -4,7 +4,7 @@ import type { Nic } from '../guests/catalog.js';
 import type { Display } from '../guests/argv.js';
 import { WINDOW_BACKENDS, displayBackends } from '../parse/qemu.js';
 import { qemuBinary, qemuFirmware, qemuMac99, qemuNicRoms, qemuVgaRom, qemuWindow } from '../steps/checks/qemu.js';
-import { Facts } from '../steps/facts.js';
+import { Facts, QEMU_PROGRAM } from '../steps/facts.js';
 import { verifyAll } from '../steps/runner.js';
 import type { Step } from '../steps/step.js';
 
@@ -29,7 +29,7 @@ export interface Preflight {
  * Runs doctor's own checks for this command line before QEMU starts, and refuses with their fixes
  * rather than letting QEMU die on a missing ROM. A check that cannot tell does not refuse.
  */
-export async function qemuPreflight(host: Host, needs: QemuNeeds, program: string): Promise<Preflight> {
+export async function qemuPreflight(host: Host, needs: QemuNeeds): Promise<Preflight> {
   const facts = new Facts(host);
   // Every query at once (each QEMU start is ~20 ms; in turn they would add up before every launch).
   await Promise.all([facts.qemu('version'), facts.qemu('machines'), facts.qemu('dataDirs'), ...(needs.display === 'window' ? [facts.qemu('displays')] : [])]);
@@ -41,7 +41,7 @@ export async function qemuPreflight(host: Host, needs: QemuNeeds, program: strin
       `  ✗ ${result.summary} (doctor check ${step.id})`,
       ...(result.fix ? [`    → ${result.fix.text}`, ...(result.fix.commands ?? []).map((c) => `      $ ${c}`)] : []),
     ]);
-    throw new UserError(`${program} cannot run this guest here yet (nothing was started):\n${lines.join("\n")}`, 1);
+    throw new UserError(`${QEMU_PROGRAM} cannot run this guest here yet (nothing was started):\n${lines.join("\n")}`, 1);
   }
   if (needs.display !== 'window') return {};
   const r = await facts.qemu('displays');
