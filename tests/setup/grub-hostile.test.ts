@@ -52,6 +52,8 @@ function refusedOrProven(text: string): 'refused' | 'edited' | 'unchanged' {
 describe('grub editor: files written by people (each edit proven by bash sourcing it)', () => {
   const refused: Record<string, string> = {
     'command substitution in the value': 'GRUB_CMDLINE_LINUX="$(cat /proc/cmdline) quiet"\n',
+    // Found by the property test below (seed 1238608004): the continuation makes "if" a command name, so "then" is a syntax error.
+    'a line continuation that turns "if" into a command': 'GRUB_TIMEOUT=5 \\\nif false; then GRUB_CMDLINE_LINUX=""; fi\n',
     'backticks in the value': 'GRUB_CMDLINE_LINUX="`echo quiet`"\n',
     'a variable in the value': 'GRUB_CMDLINE_LINUX="$EXTRA quiet"\n',
     'the name inside another multi-line string, after the real one': 'GRUB_CMDLINE_LINUX="quiet"\nGRUB_NOTE="remember:\nGRUB_CMDLINE_LINUX=\\"splash\\"\n"\n',

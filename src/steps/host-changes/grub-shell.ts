@@ -131,6 +131,8 @@ export function scanShell(text: string): ShellScan {
   const stack: string[] = [];
   let words: Word[] = [];
   let before = 'start';
+  // A "then", "do" or "fi" with no open compound command: bash refuses the file, so no edit is certain.
+  let stray: number | undefined;
   const fail = (why: string, at: number): ShellScan => ({ assignments, comments, exported, unsupported: `${why} at line ${lineAt(text, at)}` });
 
   const flush = (after: string): void => {
@@ -139,12 +141,15 @@ export function scanShell(text: string): ShellScan {
     const word = (w: Word) => text.slice(w.start, w.end);
     // Reserved words open and close compound commands, and may start a new command on the same line.
     while (ws.length > 0 && !ws[0]!.redirect && LEADERS.has(word(ws[0]!))) {
-      const w = word(ws.shift()!);
+      const lead = ws.shift()!;
+      const w = word(lead);
       if (OPENERS.has(w)) stack.push(w);
+      else if (w !== '!' && stack.length === 0) stray ??= lead.start;
     }
     if (ws.length === 0) return;
     const first = word(ws[0]!);
     if (CLOSERS.has(first)) {
+      if (stack.length === 0) stray ??= ws[0]!.start;
       stack.pop();
       return;
     }
@@ -213,6 +218,7 @@ export function scanShell(text: string): ShellScan {
     }
   }
   flush('end');
+  if (stray !== undefined) return fail(`a stray ${JSON.stringify(text.slice(stray).split(/\s/)[0])} (bash would stop with a syntax error)`, stray);
   if (stack.length > 0) return { assignments, comments, exported, unsupported: `a compound command (${stack[stack.length - 1]}) that is never closed` };
   return { assignments, comments, exported };
 }
