@@ -1,0 +1,57 @@
+/**
+ * How a distribution installs, removes and queries packages: argv arrays only (never a shell
+ * line). Rows of the distribution table (src/distro/table.ts) name one of these; the privileged
+ * runner records what it installed with the matching `remove`, so `setup --undo` can revert it.
+ */
+export interface PackageManager {
+  /** The program, e.g. "apt-get": shown in plans and used to pick a long timeout. */
+  readonly program: string;
+  /** argv that installs these packages without asking. */
+  install(packages: readonly string[]): string[];
+  /** argv that removes exactly these packages (and nothing that depends on them silently). */
+  remove(packages: readonly string[]): string[];
+  /** argv whose exit status is 0 exactly when this one package is installed. */
+  query(pkg: string): string[];
+}
+
+const manager = (m: PackageManager): PackageManager => m;
+
+/** apt-get(8), dpkg-query(1): ${db:Status-Abbrev} is "ii " for an installed package. */
+export const APT = manager({
+  program: 'apt-get',
+  install: (p) => ['apt-get', 'install', '-y', '--no-install-recommends', ...p],
+  remove: (p) => ['apt-get', 'remove', '-y', ...p],
+  query: (p) => ['sh', '-c', 'dpkg-query -W -f \'${db:Status-Abbrev}\' "$1" 2>/dev/null | grep -q "^ii"', 'sh', p],
+});
+
+/** dnf(8), rpm(8). */
+export const DNF = manager({
+  program: 'dnf',
+  install: (p) => ['dnf', 'install', '-y', ...p],
+  remove: (p) => ['dnf', 'remove', '-y', ...p],
+  query: (p) => ['rpm', '-q', '--quiet', p],
+});
+
+/** zypper(8), rpm(8). */
+export const ZYPPER = manager({
+  program: 'zypper',
+  install: (p) => ['zypper', '--non-interactive', 'install', ...p],
+  remove: (p) => ['zypper', '--non-interactive', 'remove', ...p],
+  query: (p) => ['rpm', '-q', '--quiet', p],
+});
+
+/** apk(8) of apk-tools 3 (Chimera Linux): `apk info -e` exits 0 when installed. */
+export const APK = manager({
+  program: 'apk',
+  install: (p) => ['apk', 'add', ...p],
+  remove: (p) => ['apk', 'del', ...p],
+  query: (p) => ['apk', 'info', '-e', p],
+});
+
+/** pacman(8). */
+export const PACMAN = manager({
+  program: 'pacman',
+  install: (p) => ['pacman', '-S', '--needed', '--noconfirm', ...p],
+  remove: (p) => ['pacman', '-R', '--noconfirm', ...p],
+  query: (p) => ['pacman', '-Q', p],
+});
