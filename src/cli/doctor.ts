@@ -18,7 +18,9 @@ export interface DoctorOptions {
 const write = writeOut;
 
 export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise<number> {
-  const steps = selectChecks(ids);
+  const notes: string[] = [];
+  const steps = selectChecks(ids, notes);
+  for (const n of notes) process.stderr.write(`note: ${n}\n`);
   if (opts.listChecks) {
     if (opts.json) {
       write(JSON.stringify(steps.map(({ id, category, title, severity }) => ({ id, category, title, severity })), null, 2) + '\n');

@@ -1,26 +1,31 @@
 import type { Host } from '../host/host.js';
 import { boardName, mmuFromCpuInfo } from '../parse/cpuinfo.js';
 import { qemuVersion } from '../parse/qemu.js';
-import { doctorChecks } from '../steps/checks/index.js';
+import { STEPS, stepById } from '../steps/registry.js';
 import { assessKvmPr, PR_VERDICT_TEXT } from '../steps/checks/kvm-pr-verdict.js';
 import { Facts } from '../steps/facts.js';
 import { verifyAll } from '../steps/runner.js';
-import { statusOf, type CheckStatus, type Step } from '../steps/step.js';
+import { bySetup, DEFAULT_HOST_OPTIONS, statusOf, type CheckStatus, type Step } from '../steps/step.js';
 import type { CheckReport, DoctorReport } from './report-schema.js';
 import { UserError } from '../errors.js';
 
-/** Resolves `doctor ID…` arguments: a check id, or a category name for all its checks. */
-export function selectChecks(ids: readonly string[]): Step[] {
-  if (ids.length === 0) return [...doctorChecks];
+/**
+ * Resolves `doctor ID…` arguments: a check id (or an id it had before: `notes` says so), or a
+ * category name for all its checks.
+ */
+export function selectChecks(ids: readonly string[], notes: string[] = []): Step[] {
+  if (ids.length === 0) return [...STEPS];
   const picked = new Set<Step>();
   for (const id of ids) {
-    const matches = doctorChecks.filter((s) => s.id === id || s.category.toLowerCase() === id.toLowerCase());
+    const byId = stepById(id);
+    const matches = byId ? [byId.step] : STEPS.filter((s) => s.category.toLowerCase() === id.toLowerCase());
+    if (byId?.renamedFrom) notes.push(`check "${id}" is now "${byId.step.id}" (the old id is accepted until 0.3)`);
     if (matches.length === 0) {
-      throw new UserError(`unknown check "${id}". Known checks: ${doctorChecks.map((s) => s.id).join(', ')} (or a category: ${[...new Set(doctorChecks.map((s) => s.category.toLowerCase()))].join(', ')})`);
+      throw new UserError(`unknown check "${id}". Known checks: ${STEPS.map((s) => s.id).join(', ')} (or a category: ${[...new Set(STEPS.map((s) => s.category.toLowerCase()))].join(', ')})`);
     }
     matches.forEach((m) => picked.add(m));
   }
-  return doctorChecks.filter((s) => picked.has(s));
+  return STEPS.filter((s) => picked.has(s));
 }
 
 function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], strict: boolean): DoctorReport['verdict'] {
@@ -57,7 +62,7 @@ function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], 
 export async function runDoctor(host: Host, steps: readonly Step[], strict = false): Promise<DoctorReport> {
   const facts = new Facts(host);
   const [outcomes, arch, cpu, rel, pr, qemu] = await Promise.all([
-    verifyAll(steps, { host, facts }),
+    verifyAll(steps, { host, facts, options: DEFAULT_HOST_OPTIONS }),
     facts.arch(),
     facts.cpuinfo(),
     facts.release(),
@@ -72,7 +77,7 @@ export async function runDoctor(host: Host, steps: readonly Step[], strict = fal
     state: result.state,
     summary: result.summary,
     detail: result.detail ?? null,
-    fix: result.fix ? { text: result.fix.text, commands: result.fix.commands ?? [], bySetup: result.fix.bySetup ?? false } : null,
+    fix: result.fix ? { text: result.fix.text, commands: result.fix.commands ?? [], bySetup: bySetup(step, result) } : null,
   }));
   const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, info: 0, skip: 0 };
   for (const c of checks) counts[c.status]++;

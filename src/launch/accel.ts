@@ -5,8 +5,6 @@ import type { Accel } from '../guests/argv.js';
 
 export type AccelRequest = 'auto' | 'kvm' | 'tcg';
 
-/** The doctor checks KVM-PR launches depend on (issue 3): hash MMU, kvm_pr loaded, /dev/kvm usable, QEMU with KVM. */
-export const KVM_HOST_CHECKS = ['mmu.active', 'kvm.pr-loaded', 'kvm.device', 'qemu.kvm-accel'] as const;
 
 export interface HostKvm {
   ready: boolean;
@@ -18,12 +16,13 @@ export interface HostKvm {
 
 /** Runs doctor's own checks (not a re-implementation) against a host: live, or a snapshot in tests. */
 export async function hostKvmReadiness(host: Host): Promise<HostKvm> {
-  const [{ selectChecks }, { verifyAll }, { Facts }] = await Promise.all([
-    import('../doctor/doctor.js'),
+  const [{ KVM_HOST_CHECKS }, { verifyAll }, { Facts }, { DEFAULT_HOST_OPTIONS }] = await Promise.all([
+    import('../steps/registry.js'),
     import('../steps/runner.js'),
     import('../steps/facts.js'),
+    import('../steps/step.js'),
   ]);
-  const outcomes = await verifyAll(selectChecks([...KVM_HOST_CHECKS]), { host, facts: new Facts(host) });
+  const outcomes = await verifyAll(KVM_HOST_CHECKS, { host, facts: new Facts(host), options: DEFAULT_HOST_OPTIONS });
   const bad = outcomes.filter((o) => o.result.state !== 'done');
   if (bad.length === 0) return { ready: true, reason: 'the host is ready for KVM-PR (hash MMU, kvm_pr loaded, /dev/kvm usable)', fixes: [] };
   const first = bad[0]!;

@@ -6,7 +6,7 @@ import { WINDOW_BACKENDS, displayBackends } from '../parse/qemu.js';
 import { qemuBinary, qemuFirmware, qemuMac99, qemuNicRoms, qemuVgaRom, qemuWindow } from '../steps/checks/qemu.js';
 import { Facts, QEMU_PROGRAM } from '../steps/facts.js';
 import { verifyAll } from '../steps/runner.js';
-import type { Step } from '../steps/step.js';
+import { DEFAULT_HOST_OPTIONS, type Step } from '../steps/step.js';
 
 export interface QemuNeeds {
   /** The NIC model on the command line, if any. */
@@ -33,7 +33,7 @@ export async function qemuPreflight(host: Host, needs: QemuNeeds): Promise<Prefl
   const facts = new Facts(host);
   // Every query at once (each QEMU start is ~20 ms; in turn they would add up before every launch).
   await Promise.all([facts.qemu('version'), facts.qemu('machines'), facts.qemu('dataDirs'), ...(needs.display === 'window' ? [facts.qemu('displays')] : [])]);
-  const outcomes = await verifyAll(checksFor(needs), { host, facts });
+  const outcomes = await verifyAll(checksFor(needs), { host, facts, options: DEFAULT_HOST_OPTIONS });
   // blocked checks follow from the failing one before them (no QEMU at all): that one is named.
   const failing = outcomes.filter((o) => o.result.state === 'todo' && o.result.status !== 'warn');
   if (failing.length > 0) {

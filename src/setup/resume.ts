@@ -1,7 +1,7 @@
 import { sha256 } from '../privileged/runner.js';
 import { removeArgument } from '../steps/host-changes/grub-default.js';
 import { regenerateAndProve } from '../steps/host-changes/mmu-hash.js';
-import type { SetupDeps } from './deps.js';
+import type { Changes } from '../steps/step.js';
 import { current, describe, removeBackup, trusted } from './undo.js';
 
 /**
@@ -9,7 +9,7 @@ import { current, describe, removeBackup, trusted } from './undo.js';
  * record entries still "started"). A file that still holds its old bytes was never changed, so the
  * entry goes; one that holds the new bytes is finished (regenerated and proven) like a fresh edit.
  */
-export async function resumeInterrupted(deps: SetupDeps): Promise<void> {
+export async function resumeInterrupted(deps: Changes): Promise<void> {
   const { runner, recorder } = deps;
   const out = runner.options.out;
   const record = await recorder.current();

@@ -1,16 +1,14 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { PrivilegedRunner } from '../privileged/runner.js';
 import { Facts } from '../steps/facts.js';
+import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
-import type { Step, StepContext, StepResult, StepState } from '../steps/step.js';
-import type { KvmHvChoice, SetupDeps } from './deps.js';
-import { buildPlan } from './plan.js';
+import { appliesNow, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
 import { makePrompts, type Prompts } from './prompts.js';
 import { ChangeRecorder, RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
@@ -77,16 +75,6 @@ async function checkUser(host: Host, user: string, snapshot: boolean, where: str
   }
 }
 
-function onPath(env: NodeJS.ProcessEnv): (name: string) => Promise<boolean> {
-  const dirs = (env['PATH'] ?? '').split(delimiter).filter(Boolean);
-  return async (name) => {
-    for (const d of dirs) {
-      if (await access(join(d, name), constants.X_OK).then(() => true, () => false)) return true;
-    }
-    return false;
-  };
-}
-
 const TAG: Record<StepState, string> = {
   done: 'done',
   todo: 'todo',
@@ -107,41 +95,12 @@ function fixLines(r: StepResult): string[] {
   return [`          → ${r.fix.text}`, ...(r.fix.commands ?? []).map((cmd) => `            $ ${cmd}`)];
 }
 
-/** Will setup apply this step now? Not when its fix says setup does not do it in this run (bySetup: false). */
-function setupApplies(step: Step, r: StepResult): boolean {
-  return r.state === 'todo' && step.apply !== undefined && r.fix?.bySetup !== false;
-}
+const notThisRun = (why: string): string => `  (not done by setup in this run: ${why})`;
 
-const NOT_THIS_RUN = '  (not done by setup in this run: see the fix above)';
-
-/** Dry run: every step's state, and the commands and file changes apply would make. */
-async function planOnly(steps: Step[], ctx: StepContext, io: SetupIo): Promise<number> {
-  let pending = 0;
-  const results: StepResult[] = [];
-  for (const step of steps) {
-    let r: StepResult;
-    try {
-      r = await step.verify(ctx);
-    } catch (err) {
-      r = { state: 'unknown', summary: `could not check: ${(err as Error).message}` };
-    }
-    results.push(r);
-    io.out(stateLine(step, r, io.chalk));
-    fixLines(r).forEach((l) => io.out(l));
-    if (r.state === 'todo' || r.state === 'blocked' || r.state === 'reboot-required') pending++;
-    if (setupApplies(step, r)) {
-      try {
-        await step.apply!(ctx);
-      } catch (err) {
-        if (!(err instanceof UserError)) throw err;
-        io.out(`  would stop: ${err.message}`);
-      }
-    } else if (r.state === 'todo') {
-      io.out(NOT_THIS_RUN);
-    }
-  }
+function planned(outcomes: Outcome[], io: SetupIo): number {
+  const pending = outcomes.filter((o) => ['todo', 'blocked', 'reboot-required'].includes(o.result.state)).length;
   io.out('');
-  io.out(pending === 0 ? nothingToDo(results) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
+  io.out(pending === 0 ? nothingToDo(outcomes.map((o) => o.result)) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
   return 0;
 }
 
@@ -151,7 +110,7 @@ function nothingToDo(results: StepResult[]): string {
     : 'Nothing to do: this host is set up for KVM-PR.';
 }
 
-function finished(outcomes: Outcome[], steps: Step[], io: SetupIo): number {
+function finished(outcomes: Outcome[], steps: readonly Step[], io: SetupIo): number {
   const last = outcomes[outcomes.length - 1];
   if (last?.result.state === 'reboot-required') {
     io.out('');
@@ -199,44 +158,50 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
 
   const recorder = new ChangeRecorder(runner);
   const prompts = io.prompts ?? makePrompts({ yes: opts.yes ?? false, interactive: io.interactive });
-  const deps: SetupDeps = {
-    runner,
-    recorder,
-    prompts,
-    targetUser: opts.user ?? (io.uid === 0 ? io.env['SUDO_USER'] || 'root' : userInfo().username),
+  const changes: Changes = { runner, recorder, prompts };
+  const options: HostOptions = {
+    user: opts.user ?? (io.uid === 0 ? io.env['SUDO_USER'] || 'root' : userInfo().username),
     ...(opts.kvmHv ? { kvmHv: opts.kvmHv as KvmHvChoice } : {}),
     root,
     buildKernel: opts.buildKernel ?? false,
-    hasCommand: opts.snapshot ? async () => true : onPath(io.env),
+    kernel: {},
   };
   if (opts.user !== undefined) await checkUser(host, opts.user, opts.snapshot !== undefined, where);
-  const steps = buildPlan(deps);
-  const newContext = (): StepContext => ({ host, facts: new Facts(host) });
+  const steps = SETUP_STEPS;
+  const newContext = (): StepContext => ({ host, facts: new Facts(host), options });
   io.out(`talos-mac setup${where}${dryRun ? ' (dry run: nothing will be changed)' : ''}`);
   if (root !== '/') io.out(`Files are read and changed under ${root}; commands (update-grub, grubby, modprobe) act on the running system (docs/setup.md).`);
   io.out('');
-  if (dryRun) return planOnly(steps, newContext(), io);
 
   try {
-    await resumeInterrupted(deps);
+    if (!dryRun) await resumeInterrupted(changes);
     const asked = new Set<Step>();
-    const outcomes = await applyInOrder(steps, newContext, {
+    const outcomes = await applyInOrder(steps, newContext, changes, {
       async confirm(step, before) {
-        if (!setupApplies(step, before)) return false;
+        if (!appliesNow(step, before, options)) return false;
         asked.add(step);
         io.out(stateLine(step, before, io.chalk));
-        if (step.id === 'kvm.hv-unload' && deps.kvmHv) return deps.kvmHv !== 'keep';
+        if (dryRun) {
+          fixLines(before).forEach((l) => io.out(l));
+          return true;
+        }
+        const preset = step.preset?.(options);
+        if (preset !== undefined) return preset;
         const yes = await prompts.confirm({ message: `${step.title}?`, default: step.severity !== 'advisory' });
         if (!yes) io.out('  skipped');
         return yes;
       },
       onResult(o) {
+        if (o.wouldStop) io.out(`  would stop: ${o.wouldStop}`);
+        if (dryRun && asked.has(o.step)) return;
         if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         fixLines(o.result).forEach((l) => io.out(l));
-        if (o.result.state === 'todo' && !asked.has(o.step)) io.out(NOT_THIS_RUN);
+        const why = asked.has(o.step) ? undefined : whyNotNow(o.step, o.result, options);
+        if (why) io.out(notThisRun(why));
       },
     });
+    if (dryRun) return planned(outcomes, io);
     return finished(outcomes, steps, io);
   } catch (err) {
     if (err instanceof UserError) {

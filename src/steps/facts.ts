@@ -157,6 +157,19 @@ export class Facts {
     });
   }
 
+  /**
+   * Is a program on the host's PATH? Asked through the host (`command -v`), so a collected
+   * snapshot answers it too. A snapshot without the answer counts as "yes": a plan then shows the
+   * command that would run rather than refusing for want of a record.
+   */
+  hasCommand(name: string): Promise<boolean> {
+    return this.once(`has:${name}`, async () => {
+      const r = await this.host.run(['sh', '-c', 'command -v "$1"', 'sh', name]);
+      if (r.notRecorded) return true;
+      return r.exitCode === 0 && r.stdout.trim() !== '';
+    });
+  }
+
   /** Numeric uid and the names of this user's groups. */
   identity(): Promise<Fact<{ uid: number; groups: string[] }>> {
     return this.once('identity', async () => {

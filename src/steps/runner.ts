@@ -1,4 +1,5 @@
-import type { Step, StepContext, StepResult } from './step.js';
+import { UserError } from '../errors.js';
+import type { Changes, Step, StepContext, StepResult } from './step.js';
 
 export interface Outcome {
   step: Step;
@@ -6,6 +7,8 @@ export interface Outcome {
   /** The result before apply, when apply ran. */
   before?: StepResult;
   applied?: boolean;
+  /** Dry run: why the apply would stop (a refusal it would raise). */
+  wouldStop?: string;
 }
 
 /** A verify that throws is a bug somewhere below; the report says so instead of crashing. */
@@ -23,20 +26,20 @@ export function verifyAll(steps: readonly Step[], ctx: StepContext): Promise<Out
 }
 
 export interface ApplyHooks {
-  /** Asked before each apply; false skips the step. */
+  /** Asked before each apply of a todo step; false skips it. */
   confirm(step: Step, before: StepResult): Promise<boolean>;
   onResult?(outcome: Outcome): void;
 }
 
 /**
  * setup: in order, verify → (confirm) → apply → verify again. Stops after a step that needs a
- * reboot, or one that is still not done after apply, because later steps build on earlier ones.
+ * reboot, or one still not done after apply, because later steps build on earlier ones.
+ *
+ * With a dry-run runner this is the plan: apply only prints what it would do, nothing changes, so
+ * the state after is the state before, a refusal is reported instead of raised, and every step is shown.
  */
-export async function applyInOrder(
-  steps: readonly Step[],
-  newContext: () => StepContext,
-  hooks: ApplyHooks,
-): Promise<Outcome[]> {
+export async function applyInOrder(steps: readonly Step[], newContext: () => StepContext, changes: Changes, hooks: ApplyHooks): Promise<Outcome[]> {
+  const dryRun = changes.runner.dryRun;
   const outcomes: Outcome[] = [];
   // Facts are memoised per context: after an apply changed the host, read it afresh.
   let ctx = newContext();
@@ -44,14 +47,27 @@ export async function applyInOrder(
     const before = await safeVerify(step, ctx);
     let outcome: Outcome = { step, result: before };
     if (before.state === 'todo' && step.apply && (await hooks.confirm(step, before))) {
-      await step.apply(ctx);
-      ctx = newContext();
-      outcome = { step, before, result: await safeVerify(step, ctx), applied: true };
+      if (dryRun) {
+        outcome = { step, before, result: before, applied: true };
+        try {
+          await step.apply(ctx, changes);
+        } catch (err) {
+          if (!(err instanceof UserError)) throw err;
+          outcome.wouldStop = err.message;
+        }
+      } else {
+        await step.apply(ctx, changes);
+        ctx = newContext();
+        outcome = { step, before, result: await safeVerify(step, ctx), applied: true };
+      }
     }
     outcomes.push(outcome);
     hooks.onResult?.(outcome);
+    if (dryRun) continue;
     const s = outcome.result.state;
-    if (s === 'reboot-required' || (outcome.applied && s !== 'done')) break;
+    // A todo that setup cannot do (a new login, say) does not hold back the steps after it.
+    const leftToUser = s === 'todo' && outcome.result.manual !== undefined;
+    if (s === 'reboot-required' || (outcome.applied && s !== 'done' && !leftToUser)) break;
   }
   return outcomes;
 }

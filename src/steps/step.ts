@@ -1,4 +1,8 @@
 import type { Host } from '../host/host.js';
+import type { PrivilegedRunner } from '../privileged/runner.js';
+import type { Prompts } from '../setup/prompts.js';
+import type { ChangeRecorder } from '../setup/record.js';
+import type { KernelStepOptions } from '../kernel/options.js';
 import type { Facts } from './facts.js';
 
 /**
@@ -18,8 +22,6 @@ export interface Fix {
   text: string;
   /** Commands to copy and paste, one per line. */
   commands?: string[];
-  /** `talos-mac setup` can do it for you. */
-  bySetup?: boolean;
 }
 
 export interface StepResult {
@@ -31,22 +33,60 @@ export interface StepResult {
   fix?: Fix;
   /** Overrides the status derived from state and severity (e.g. an old QEMU is a warning). */
   status?: CheckStatus;
+  /** Why talos-mac cannot make this change itself (the fix says what the user does instead). */
+  manual?: string;
+  /** The setup flag this change waits for (e.g. "--build-kernel": hours of work start only when asked). */
+  onlyWith?: string;
 }
+
+export type KvmHvChoice = 'keep' | 'unload' | 'blacklist';
+
+/** What was chosen for the host being checked or set up; doctor uses the defaults. */
+export interface HostOptions {
+  /** The user who should get /dev/kvm access (doctor: the user running it). */
+  user?: string;
+  /** --root: where files are changed ("/" for the running system). */
+  root: string;
+  /** --build-kernel: a whole kernel build (hours) was asked for. */
+  buildKernel: boolean;
+  /** --kvm-hv: decided up front, or undefined to ask. */
+  kvmHv?: KvmHvChoice;
+  /** What the kernel pipeline builds with (source, cross compiler, jobs, cache, reduction). */
+  kernel: KernelStepOptions;
+}
+
+export const DEFAULT_HOST_OPTIONS: HostOptions = { root: '/', buildKernel: false, kernel: {} };
 
 export interface StepContext {
   host: Host;
   facts: Facts;
+  options: HostOptions;
+}
+
+/** How an apply changes the host: every change goes through the runner, recorded for --undo. */
+export interface Changes {
+  runner: PrivilegedRunner;
+  recorder: ChangeRecorder;
+  prompts: Prompts;
 }
 
 export interface Step {
   id: string;
+  /** Earlier ids of this step, still accepted (docs/checks.md lists the renames). */
+  aliases?: readonly string[];
   category: string;
   /** Imperative title, e.g. "Load the kvm_pr module". */
   title: string;
   /** required: a todo fails; advisory: a todo warns; info: the step only reports. */
   severity: 'required' | 'advisory' | 'info';
   verify(ctx: StepContext): Promise<StepResult>;
-  apply?(ctx: StepContext): Promise<void>;
+  apply?(ctx: StepContext, changes: Changes): Promise<void>;
+  /** The step whose apply fixes this one (e.g. the boot configuration fixes the running MMU after a reboot). */
+  fixedBy?: Step;
+  /** The answer to "apply this?" that a flag already gave (e.g. --kvm-hv), or undefined to ask. */
+  preset?(options: HostOptions): boolean | undefined;
+  /** apply builds for and installs into the running system, so it never runs under --root. */
+  runningSystemOnly?: boolean;
 }
 
 export function statusOf(step: Step, r: StepResult): CheckStatus {
@@ -63,4 +103,24 @@ export function statusOf(step: Step, r: StepResult): CheckStatus {
     case 'blocked':
       return step.severity === 'required' ? 'fail' : step.severity === 'advisory' ? 'warn' : 'info';
   }
+}
+
+/** Can `talos-mac setup` make this change (perhaps with a flag)? Follows from the step having an apply. */
+export function bySetup(step: Step, r: StepResult): boolean {
+  return r.state === 'todo' && r.manual === undefined && (step.apply !== undefined || step.fixedBy?.apply !== undefined);
+}
+
+/** Will this setup run apply the step now? */
+export function appliesNow(step: Step, r: StepResult, options: HostOptions): boolean {
+  return bySetup(step, r) && step.apply !== undefined && r.onlyWith === undefined && !(step.runningSystemOnly && options.root !== '/');
+}
+
+/** Why setup leaves a todo alone in this run, in words (undefined when it applies it). */
+export function whyNotNow(step: Step, r: StepResult, options: HostOptions): string | undefined {
+  if (r.state !== 'todo' || appliesNow(step, r, options)) return undefined;
+  if (r.manual) return r.manual;
+  if (r.onlyWith) return `setup does it only when asked: add ${r.onlyWith}`;
+  if (step.runningSystemOnly && options.root !== '/') return 'not under --root: it builds for and installs into the running system';
+  if (step.fixedBy) return `setup fixes it through ${step.fixedBy.id}`;
+  return 'setup does not make this change: see the fix';
 }

@@ -3,6 +3,7 @@ import type { Step } from '../step.js';
 import { unlessPower } from './common.js';
 import { assessKvmPr, prConfigProblem } from './kvm-pr-verdict.js';
 import { kernelVersion } from '../../parse/kernel-release.js';
+import { buildAndInstallKernel, buildAndLoadModule, buildTools, kernelHeaders, kernelSource, moduleBuildResult, moduleInstalled, newKernelResult } from '../../kernel/steps.js';
 
 const CONFIG_KEYS = [
   'CONFIG_KVM_BOOK3S_PR_POSSIBLE',
@@ -15,10 +16,6 @@ const CONFIG_KEYS = [
   'CONFIG_MODULE_SIG_FORCE',
 ];
 
-const NEW_KERNEL_FIX = {
-  text: 'Install a kernel built with CONFIG_KVM_BOOK3S_64_PR=m (and NO_HZ_FULL off on 6.1+). talos-mac setup can build one from your distribution\'s kernel source.',
-  bySetup: true,
-};
 
 const release: Step = {
   id: 'kernel.release',
@@ -42,9 +39,12 @@ const release: Step = {
 
 const prSupport: Step = {
   id: 'kernel.pr-support',
+  aliases: ['kernel.build-kernel'],
   category: 'Kernel',
   title: 'Run a kernel that can do KVM-PR',
   severity: 'required',
+  runningSystemOnly: true,
+  apply: buildAndInstallKernel,
   async verify(ctx) {
     const skip = await unlessPower(ctx);
     if (skip) return skip;
@@ -61,16 +61,23 @@ const prSupport: Step = {
     }
     const detail = [`from ${cfg.source}:`, ...CONFIG_KEYS.map((k) => `  ${k}=${configValue(cfg.value, k)}`)].join('\n');
     const problem = prConfigProblem(cfg.value, rel.ok ? kernelVersion(rel.value) : undefined);
-    if (problem) return { state: 'todo', summary: `this kernel was ${problem}: a new kernel is needed`, detail, fix: NEW_KERNEL_FIX };
+    if (problem) {
+      const built = await newKernelResult(ctx, await assessKvmPr(ctx.facts));
+      if (built.state === 'reboot-required') return { ...built, detail };
+      return { ...built, summary: `this kernel was ${problem}: a new kernel is needed`, detail: `${detail}\n${built.detail ?? ''}` };
+    }
     return { state: 'done', summary: `KVM-PR supported (CONFIG_KVM_BOOK3S_64_PR=${configValue(cfg.value, 'CONFIG_KVM_BOOK3S_64_PR')})`, detail };
   },
 };
 
 const prModule: Step = {
   id: 'kernel.pr-module',
+  aliases: ['kernel.build-module'],
   category: 'Kernel',
   title: 'Install a kvm-pr module for the running kernel',
   severity: 'required',
+  runningSystemOnly: true,
+  apply: buildAndLoadModule,
   async verify(ctx) {
     const skip = await unlessPower(ctx);
     if (skip) return skip;
@@ -80,12 +87,13 @@ const prModule: Step = {
       case 'module-needs-loading':
         return { state: 'done', summary: a.moduleFile === 'builtin' ? 'kvm_pr is built into the kernel' : a.moduleFile ? a.moduleFile : a.reason };
       case 'module-must-be-built':
+        if (!a.needsPatch) return moduleBuildResult(ctx, a);
         return {
           state: 'todo',
           summary: a.reason,
-          fix: a.needsPatch
-            ? { text: 'Kernels before 4.18 need kvm-pr patched for POWER9 by hand (see the 2018 Talospace recipe), or install a kernel >= 4.18.' }
-            : { text: 'Build kvm-pr.ko for this kernel (source matching uname -r, make M=arch/powerpc/kvm). talos-mac setup does it.', bySetup: true },
+          detail: 'The upstream change could not be verified, so no patch is guessed at.',
+          manual: 'kernels before 4.18 need a POWER9 enablement patch to kvm-pr, which talos-mac does not ship',
+          fix: { text: 'Kernels before 4.18 need kvm-pr patched for POWER9 by hand (see the 2018 Talospace recipe), or install a kernel >= 4.18.' },
         };
       case 'new-kernel-needed':
         return { state: 'not-applicable', summary: 'no module can help: the kernel itself lacks KVM-PR (see kernel.pr-support)' };
@@ -95,4 +103,5 @@ const prModule: Step = {
   },
 };
 
-export const kernelSteps: Step[] = [release, prSupport, prModule];
+/** In setup's order: what a build needs comes before the builds. */
+export const kernelSteps: Step[] = [release, buildTools, kernelSource, kernelHeaders, prSupport, prModule, moduleInstalled];

@@ -1,10 +1,15 @@
+import { UserError } from '../../errors.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
-import type { Step, StepResult } from '../step.js';
+import { membership, withShadowRoot } from '../host-changes/access.js';
+import { explainModprobeFailure } from '../host-changes/modprobe-errors.js';
+import { HV_BLACKLIST_FILE, loadedAtBoot, MODULES_LOAD_FILE, moduleUseCount, procModules, writeOwnedFile } from '../host-changes/modules.js';
+import type { Step, StepContext, StepResult } from '../step.js';
 import { unlessPower } from './common.js';
 import { assessKvmPr } from './kvm-pr-verdict.js';
 
-const prLoaded: Step = {
+export const kvmPrLoaded: Step = {
   id: 'kvm.pr-loaded',
+  aliases: ['kvm.pr-load'],
   category: 'KVM',
   title: 'Load the kvm_pr module',
   severity: 'required',
@@ -19,14 +24,14 @@ const prLoaded: Step = {
     if (a.verdict === 'new-kernel-needed' || a.verdict === 'module-must-be-built') {
       return {
         state: 'blocked',
-        summary: `kvm_pr is not loaded: it needs ${a.verdict === 'new-kernel-needed' ? 'a kernel with KVM-PR' : 'the module built'}${radix ? ' and the hash MMU' : ''} first`,
+        summary: `kvm_pr is not loaded: it needs ${a.verdict === 'new-kernel-needed' ? 'a kernel with KVM-PR (kernel.pr-support)' : 'the module built (kernel.pr-module)'}${radix ? ' and the hash MMU' : ''} first`,
         detail: a.reason,
       };
     }
     if (radix) {
       return {
         state: 'blocked',
-        summary: 'kvm_pr is not loaded, and cannot be while the radix MMU runs (modprobe fails with Input/output error)',
+        summary: 'kvm_pr is not loaded, and cannot be while the radix MMU runs (modprobe fails with Input/output error): after the reboot into hash, run talos-mac setup again',
         detail: `${a.reason}\nSwitch to the hash MMU first (mmu.active), then load it.`,
       };
     }
@@ -34,46 +39,119 @@ const prLoaded: Step = {
       state: 'todo',
       summary: 'kvm_pr is installed but not loaded',
       detail: a.reason,
-      fix: { text: 'Load the module (and list it in /etc/modules-load.d/ to load it at boot).', commands: ['sudo modprobe kvm_pr'], bySetup: true },
+      fix: { text: 'Load the module.', commands: ['sudo modprobe kvm_pr'] },
     };
+  },
+  async apply(ctx, changes) {
+    const mods = await procModules(ctx.facts);
+    if (mods !== undefined && moduleUseCount(mods, 'kvm_pr') !== undefined) return;
+    const argv = ['modprobe', 'kvm_pr'];
+    await changes.recorder.around({ kind: 'command', step: 'kvm.pr-loaded', argv, undo: ['modprobe', '-r', 'kvm_pr'] }, async () => {
+      const r = await changes.runner.run(argv, { allowFailure: true });
+      if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r), 1);
+    });
   },
 };
 
-const hvLoaded: Step = {
-  id: 'kvm.hv-loaded',
+const prAtBoot: Step = {
+  id: 'kvm.pr-at-boot',
   category: 'KVM',
-  title: 'Unload kvm_hv (advice)',
+  title: 'Load kvm_pr at every boot',
   severity: 'advisory',
-  async verify(ctx) {
+  async verify(ctx): Promise<StepResult> {
     const skip = await unlessPower(ctx);
     if (skip) return skip;
-    const mods = await ctx.facts.loadedModules();
-    if (!mods.ok) return { state: 'unknown', summary: `cannot list loaded modules: ${mods.reason}` };
-    if (!mods.value.has('kvm_hv')) return { state: 'done', summary: 'kvm_hv is not loaded' };
-    const pr = await assessKvmPr(ctx.facts);
-    if (pr.verdict !== 'ready' && pr.verdict !== 'module-needs-loading') {
-      // No kvm_pr to run beside it: unloading kvm_hv would change nothing for mac99 yet.
-      return {
-        state: 'done',
-        status: 'info',
-        summary: 'kvm_hv is loaded: it runs POWER (HV) guests only; mac99 needs kvm_pr, which this kernel does not have yet (see kvm.pr-loaded)',
-        detail: pr.reason,
-      };
+    const a = await assessKvmPr(ctx.facts);
+    if (a.verdict === 'unknown') return { state: 'unknown', summary: a.reason };
+    if (a.moduleFile === 'builtin') return { state: 'done', summary: 'kvm_pr is built into the kernel' };
+    if (a.verdict !== 'ready' && a.verdict !== 'module-needs-loading') {
+      // Counted once, under kvm.pr-loaded.
+      return { state: 'blocked', status: 'skip', summary: 'nothing to load at boot until the kernel has kvm_pr (kvm.pr-loaded)' };
     }
+    const atBoot = await loadedAtBoot(ctx, 'kvm_pr');
+    if (atBoot) return { state: 'done', summary: `kvm_pr loads at boot (${atBoot})` };
     return {
       state: 'todo',
-      summary:
-        pr.verdict === 'ready'
-          ? 'kvm_hv is loaded too: mac99 still gets a PR VM, but the Talospace guide advises unloading it'
-          : 'kvm_hv is loaded: once kvm_pr loads too, mac99 gets a PR VM all the same, but the Talospace guide advises unloading kvm_hv',
-      detail: 'QEMU\'s mac99 machine always asks for a PR VM, so kvm_hv beside kvm_pr does not stop it. Keep kvm_hv if you run POWER (HV) guests too.',
-      fix: { text: 'If no KVM-HV guest is running, unload it.', commands: ['sudo modprobe -r kvm_hv'], bySetup: true },
+      summary: `nothing loads kvm_pr at boot: after a reboot it is gone until someone runs modprobe kvm_pr`,
+      fix: { text: `List kvm_pr in ${MODULES_LOAD_FILE}.`, commands: [`echo kvm_pr | sudo tee ${MODULES_LOAD_FILE}`] },
     };
+  },
+  async apply(ctx, changes) {
+    if (await loadedAtBoot(ctx, 'kvm_pr')) return;
+    await writeOwnedFile(changes, 'kvm.pr-at-boot', MODULES_LOAD_FILE, '# Written by talos-mac setup: load KVM-PR at boot (remove with: talos-mac setup --undo)\nkvm_pr\n');
   },
 };
 
-const device: Step = {
+const UDEV_COMMANDS = [
+  'sudo groupadd -f kvm',
+  `echo 'KERNEL=="kvm", GROUP="kvm", MODE="0660"' | sudo tee /etc/udev/rules.d/65-talos-mac-kvm.rules`,
+  'sudo udevadm trigger --name-match=kvm',
+];
+
+/** doctor: may the user running talos-mac open /dev/kvm read-write now? */
+async function accessForSelf(ctx: StepContext, perms: string, owner: string | undefined, pr: 'ready' | 'not-ready'): Promise<StepResult> {
+  const dev = await ctx.facts.pathInfo('/dev/kvm');
+  if (dev.readable && dev.writable) {
+    if (pr !== 'ready') {
+      return { state: 'done', status: 'warn', summary: `/dev/kvm is usable, but proves nothing by itself: without kvm_pr, mac99 fails with KVM_CREATE_VM: Invalid argument`, detail: perms };
+    }
+    return { state: 'done', summary: `/dev/kvm is read-write for this user (${perms})` };
+  }
+  const id = await ctx.facts.identity();
+  const inGroup = id.ok && owner !== undefined && id.value.groups.includes(owner);
+  const group = owner && owner !== 'root' ? owner : 'kvm';
+  const summary = `/dev/kvm is not read-write for this user (${perms})`;
+  if (inGroup) {
+    return {
+      state: 'todo',
+      summary,
+      detail: `You are in group ${owner} already, but this login predates it: log out and back in.`,
+      manual: 'a new login is needed for the group membership to take effect',
+      fix: { text: 'Start a new login session (log out and in) so the group membership takes effect.' },
+    };
+  }
+  if (owner === 'root' || owner === undefined) {
+    return {
+      state: 'todo',
+      summary,
+      detail: '/dev/kvm belongs to root only: give it a kvm group with a udev rule.',
+      manual: 'talos-mac does not write udev rules',
+      fix: { text: 'Add yourself to the kvm group, then log out and back in.', commands: [...UDEV_COMMANDS, 'sudo usermod -aG kvm "$USER"'] },
+    };
+  }
+  return {
+    state: 'todo',
+    summary,
+    detail: `Members of group ${owner} may use /dev/kvm.`,
+    fix: { text: `Add yourself to the ${group} group, then log out and back in.`, commands: [`sudo usermod -aG ${group} "$USER"`] },
+  };
+}
+
+/** setup --user NAME: is that user in the group that owns /dev/kvm? (Membership, not this session.) */
+async function accessForUser(ctx: StepContext, user: string): Promise<StepResult> {
+  const dev = await ctx.facts.pathInfo('/dev/kvm');
+  if (user === 'root') return { state: 'done', summary: 'root may use /dev/kvm (to set up another user: --user NAME)' };
+  const mode = dev.mode ? parseInt(dev.mode, 8) : 0;
+  const { group, member } = dev.gid !== undefined ? await membership(ctx, user, dev.gid) : { member: false };
+  if (!group || group === 'root' || (mode & 0o060) !== 0o060) {
+    return {
+      state: 'todo',
+      summary: `/dev/kvm (${dev.mode ?? '?'}, group ${group ?? dev.gid ?? '?'}) is not read-write for a group`,
+      manual: 'talos-mac does not write udev rules',
+      fix: { text: 'Give /dev/kvm a kvm group with a udev rule, then run setup again.', commands: UDEV_COMMANDS },
+    };
+  }
+  if (member) {
+    const id = await ctx.facts.identity();
+    const session = id.ok && id.value.groups.includes(group);
+    return { state: 'done', summary: `${user} is in group ${group}, which owns /dev/kvm${session ? '' : ' — a new login is needed for it to take effect (log out and back in)'}` };
+  }
+  return { state: 'todo', summary: `${user} is not in group ${group}, which owns /dev/kvm (${dev.mode}): usermod -aG ${group} ${user}`, fix: { text: `Add ${user} to group ${group}, then log out and back in.`, commands: [`sudo usermod -aG ${group} ${user}`] } };
+}
+
+export const kvmDevice: Step = {
   id: 'kvm.device',
+  aliases: ['kvm.dev-access'],
   category: 'KVM',
   title: 'Give this user read-write access to /dev/kvm',
   severity: 'required',
@@ -87,50 +165,83 @@ const device: Step = {
       return {
         state: 'todo',
         summary: '/dev/kvm does not exist although kvm_pr is loaded (is devtmpfs/udev running?)',
+        manual: 'talos-mac does not create device nodes',
         fix: { text: 'Create the device node, or reload the module.', commands: ['sudo modprobe -r kvm_pr kvm', 'sudo modprobe kvm_pr'] },
       };
     }
+    if (ctx.options.user !== undefined) return accessForUser(ctx, ctx.options.user);
     const owner = dev.gid !== undefined ? await ctx.facts.groupName(dev.gid) : undefined;
-    const perms = `${dev.mode ?? '?'} ${dev.uid ?? '?'}:${owner ?? dev.gid ?? '?'}`;
-    if (dev.readable && dev.writable) {
-      if (a.verdict !== 'ready') {
-        return {
-          state: 'done',
-          status: 'warn',
-          summary: `/dev/kvm is usable, but proves nothing by itself: without kvm_pr, mac99 fails with KVM_CREATE_VM: Invalid argument`,
-          detail: perms,
-        };
-      }
-      return { state: 'done', summary: `/dev/kvm is read-write for this user (${perms})` };
-    }
-    const id = await ctx.facts.identity();
-    const inGroup = id.ok && owner !== undefined && id.value.groups.includes(owner);
-    const group = owner && owner !== 'root' ? owner : 'kvm';
-    return {
-      state: 'todo',
-      summary: `/dev/kvm is not read-write for this user (${perms})`,
-      detail: inGroup
-        ? `You are in group ${owner} already, but this login predates it: log out and back in.`
-        : owner === 'root' || owner === undefined
-          ? '/dev/kvm belongs to root only: give it a kvm group with a udev rule.'
-          : `Members of group ${owner} may use /dev/kvm.`,
-      fix: inGroup
-        ? { text: 'Start a new login session (log out and in) so the group membership takes effect.' }
-        : {
-            text: `Add yourself to the ${group} group, then log out and back in.`,
-            commands:
-              owner === 'root' || owner === undefined
-                ? [
-                    'sudo groupadd -f kvm',
-                    `echo 'KERNEL=="kvm", GROUP="kvm", MODE="0660"' | sudo tee /etc/udev/rules.d/65-talos-mac-kvm.rules`,
-                    'sudo udevadm trigger --name-match=kvm',
-                    'sudo usermod -aG kvm "$USER"',
-                  ]
-                : [`sudo usermod -aG ${group} "$USER"`],
-            bySetup: true,
-          },
-    };
+    return accessForSelf(ctx, `${dev.mode ?? '?'} ${dev.uid ?? '?'}:${owner ?? dev.gid ?? '?'}`, owner, a.verdict === 'ready' ? 'ready' : 'not-ready');
+  },
+  async apply(ctx, changes) {
+    const user = ctx.options.user;
+    if (user === undefined) throw new Error('kvm.device: no user to give /dev/kvm access to');
+    const dev = await ctx.facts.pathInfo('/dev/kvm');
+    const { group } = await membership(ctx, user, dev.gid ?? -1);
+    if (!group) return;
+    const argv = withShadowRoot(['usermod', '-aG', group, user], changes.runner.options.root);
+    await changes.recorder.around({ kind: 'command', step: 'kvm.device', argv, undo: ['gpasswd', '-d', user, group] }, () => changes.runner.run(argv));
+    if (!changes.runner.dryRun) changes.runner.options.out(`  ${user} joins group ${group} at the next login: log out and back in (or reboot) before using KVM.`);
   },
 };
 
-export const kvmSteps: Step[] = [prLoaded, hvLoaded, device];
+const hvLoaded: Step = {
+  id: 'kvm.hv-loaded',
+  aliases: ['kvm.hv-unload'],
+  category: 'KVM',
+  title: 'Unload kvm_hv (advised by the Talospace guide)',
+  severity: 'advisory',
+  preset: (options) => (options.kvmHv === undefined ? undefined : options.kvmHv !== 'keep'),
+  async verify(ctx) {
+    const skip = await unlessPower(ctx);
+    if (skip) return skip;
+    const mods = await procModules(ctx.facts);
+    if (mods === undefined) return { state: 'unknown', summary: 'cannot read /proc/modules' };
+    const used = moduleUseCount(mods, 'kvm_hv');
+    if (used === undefined) return { state: 'done', summary: 'kvm_hv is not loaded' };
+    const pr = await assessKvmPr(ctx.facts);
+    if (pr.verdict !== 'ready' && pr.verdict !== 'module-needs-loading') {
+      // No kvm_pr to run beside it: unloading kvm_hv would change nothing for mac99 yet.
+      return {
+        state: 'done',
+        status: 'info',
+        summary: 'kvm_hv is loaded: it runs POWER (HV) guests only; mac99 needs kvm_pr, which this kernel does not have yet (see kvm.pr-loaded)',
+        detail: pr.reason,
+      };
+    }
+    const inUse = used > 0 ? ` and in use (use count ${used}: KVM-HV guests running?)` : '';
+    return {
+      state: 'todo',
+      summary:
+        pr.verdict === 'ready'
+          ? `kvm_hv is loaded too${inUse}: mac99 still gets a PR VM, but the Talospace guide advises unloading it`
+          : `kvm_hv is loaded${inUse}: once kvm_pr loads too, mac99 gets a PR VM all the same, but the Talospace guide advises unloading kvm_hv`,
+      detail: "QEMU's mac99 machine always asks for a PR VM, so kvm_hv beside kvm_pr does not stop it. Keep kvm_hv if you run POWER (HV) guests too. Unloading lasts until the next boot unless you also choose to blacklist it.",
+      ...(used > 0 ? { manual: 'kvm_hv is in use: stop the KVM-HV guests first' } : {}),
+      fix: { text: 'If no KVM-HV guest is running, unload it.', commands: ['sudo modprobe -r kvm_hv'] },
+    };
+  },
+  async apply(ctx, changes) {
+    const mods = (await procModules(ctx.facts)) ?? '';
+    const used = moduleUseCount(mods, 'kvm_hv') ?? 0;
+    if (used > 0) {
+      changes.runner.options.out(`  kvm_hv is in use (use count ${used}): left loaded. Stop the KVM-HV guests first, then run setup again.`);
+      return;
+    }
+    const blacklist =
+      ctx.options.kvmHv !== undefined
+        ? ctx.options.kvmHv === 'blacklist'
+        : await changes.prompts.confirm({ message: `Also keep kvm_hv from loading at boot (writes ${HV_BLACKLIST_FILE})?`, default: false, unattended: false });
+    const argv = ['modprobe', '-r', 'kvm_hv'];
+    await changes.recorder.around({ kind: 'command', step: 'kvm.hv-loaded', argv, undo: ['modprobe', 'kvm_hv'] }, async () => {
+      const r = await changes.runner.run(argv, { allowFailure: true });
+      if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r, 'kvm_hv'), 1);
+    });
+    if (blacklist) {
+      await writeOwnedFile(changes, 'kvm.hv-loaded', HV_BLACKLIST_FILE, '# Written by talos-mac setup: KVM-PR Mac guests do not need KVM-HV (remove with: talos-mac setup --undo)\nblacklist kvm_hv\n');
+    }
+  },
+};
+
+/** In setup's order: load, persist, give access; kvm_hv last (advice: a "no" must not stop the rest). */
+export const kvmSteps: Step[] = [kvmPrLoaded, prAtBoot, kvmDevice, hvLoaded];

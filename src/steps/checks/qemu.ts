@@ -77,7 +77,7 @@ export const qemuMac99: Step = {
   },
 };
 
-const kvmAccel: Step = {
+export const qemuKvmAccel: Step = {
   id: 'qemu.kvm-accel',
   category: 'QEMU',
   title: 'Use a QEMU built with KVM',
@@ -232,4 +232,4 @@ export const qemuWindow: Step = {
   },
 };
 
-export const qemuSteps: Step[] = [qemuBinary, qemuMac99, kvmAccel, img, qemuFirmware, qemuVgaRom, ...Object.values(qemuNicRoms), qemuVgaNdrv, qemuWindow];
+export const qemuSteps: Step[] = [qemuBinary, qemuMac99, qemuKvmAccel, img, qemuFirmware, qemuVgaRom, ...Object.values(qemuNicRoms), qemuVgaNdrv, qemuWindow];

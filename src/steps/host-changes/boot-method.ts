@@ -1,4 +1,3 @@
-import type { SetupDeps } from '../../setup/deps.js';
 import type { StepContext } from '../step.js';
 import { GRUB_DEFAULT_PATH } from './grub-default.js';
 
@@ -15,20 +14,21 @@ export const BY_HAND =
  * How this system puts arguments on the kernel command line: BootLoaderSpec entries managed by
  * grubby (Fedora/RHEL family), or /etc/default/grub plus a regeneration command (Debian/Ubuntu and most others).
  */
-export async function detectBootMethod(ctx: StepContext, deps: SetupDeps): Promise<BootMethod> {
+export async function detectBootMethod(ctx: StepContext): Promise<BootMethod> {
+  const has = (name: string) => ctx.facts.hasCommand(name);
   const boot = await ctx.facts.bootConfig();
   const hasDefault = (await ctx.facts.text(GRUB_DEFAULT_PATH)).ok;
   if (boot.kind === 'bls') {
-    if (await deps.hasCommand('grubby')) return { kind: 'bls', argv: ['grubby', '--update-kernel=ALL', '--args=disable_radix'], defaultGrub: hasDefault };
+    if (await has('grubby')) return { kind: 'bls', argv: ['grubby', '--update-kernel=ALL', '--args=disable_radix'], defaultGrub: hasDefault };
     return { kind: 'none', reason: 'this system boots BootLoaderSpec entries (/boot/loader/entries), but grubby is not installed' };
   }
   if (!hasDefault) return { kind: 'none', reason: `neither ${GRUB_DEFAULT_PATH} nor BootLoaderSpec entries were found` };
   const grub2 = (await ctx.facts.pathInfo('/boot/grub2')).exists;
   const grub = (await ctx.facts.pathInfo('/boot/grub')).exists;
-  if (await deps.hasCommand('update-grub')) return { kind: 'grub-default', regenerate: ['update-grub'] };
+  if (await has('update-grub')) return { kind: 'grub-default', regenerate: ['update-grub'] };
   // grub2-mkconfig is the Fedora/SUSE name; its configuration lives in /boot/grub2.
   for (const [tool, dir] of [['grub-mkconfig', grub || !grub2 ? '/boot/grub' : '/boot/grub2'], ['grub2-mkconfig', grub2 || !grub ? '/boot/grub2' : '/boot/grub']] as const) {
-    if (await deps.hasCommand(tool)) return { kind: 'grub-default', regenerate: [tool, '-o', `${dir}/grub.cfg`] };
+    if (await has(tool)) return { kind: 'grub-default', regenerate: [tool, '-o', `${dir}/grub.cfg`] };
   }
   return { kind: 'none', reason: `${GRUB_DEFAULT_PATH} exists, but none of update-grub, grub-mkconfig, grub2-mkconfig is installed to regenerate the boot configuration` };
 }

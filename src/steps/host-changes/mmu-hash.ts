@@ -6,16 +6,15 @@ import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { sha256 } from '../../privileged/runner.js';
 import { pauseForTest } from '../../privileged/test-pause.js';
 import { shellLine } from '../../ui/shell-quote.js';
-import type { SetupDeps, SetupStepFactory } from '../../setup/deps.js';
 import { BACKUP_DIR, type Change } from '../../setup/record.js';
-import { nextBootState, unlessRadixPossible } from '../checks/mmu.js';
-import type { Step, StepContext, StepResult } from '../step.js';
+import { addTokenFix, inGuest, nextBootState, unlessRadixPossible } from '../checks/mmu-state.js';
+import type { Changes, Step, StepContext, StepResult } from '../step.js';
 import { BY_HAND, detectBootMethod } from './boot-method.js';
 import { addArgument, GRUB_DEFAULT_PATH } from './grub-default.js';
 import { proveBlsEntries, proveEditWithBash, proveGrubCfg } from './grub-proof.js';
 
 const TOKEN = 'disable_radix';
-const ID = 'mmu.hash-next-boot';
+const ID = 'mmu.next-boot';
 
 /** An edit of /etc/default/grub this run made: its record entry and the bytes it replaced. */
 export interface GrubEdit {
@@ -29,7 +28,7 @@ const refused = (why: string): UserError => new UserError(`cannot edit ${GRUB_DE
  * Adds the token to /etc/default/grub, proven first by bash reading the edited text; records the
  * intent before the file changes. Undefined when the token was there already.
  */
-async function editDefaultGrub(ctx: StepContext, deps: SetupDeps, regenerate?: string[]): Promise<GrubEdit | undefined> {
+async function editDefaultGrub(ctx: StepContext, deps: Changes, regenerate?: string[]): Promise<GrubEdit | undefined> {
   const r = await ctx.host.readFile(GRUB_DEFAULT_PATH);
   if (!r.ok) throw new UserError(`cannot read ${GRUB_DEFAULT_PATH}: ${r.message}`, 1);
   const edit = addArgument(r.data.toString('latin1'), TOKEN);
@@ -68,7 +67,7 @@ export function generatedConfig(regenerate: readonly string[]): string {
   return o >= 0 && regenerate[o + 1] ? regenerate[o + 1]! : '/boot/grub/grub.cfg';
 }
 
-async function readLocal(deps: SetupDeps, path: string): Promise<Buffer | undefined> {
+async function readLocal(deps: Changes, path: string): Promise<Buffer | undefined> {
   return readFile(deps.runner.local(path)).catch(() => undefined);
 }
 
@@ -78,7 +77,7 @@ async function readLocal(deps: SetupDeps, path: string): Promise<Buffer | undefi
  * original /etc/default/grub (in that order: a kill in between leaves the new file, which the next
  * run finishes), forgets the change, and says which check failed.
  */
-export async function regenerateAndProve(deps: SetupDeps, regenerate: string[], edited: GrubEdit | undefined): Promise<void> {
+export async function regenerateAndProve(deps: Changes, regenerate: string[], edited: GrubEdit | undefined): Promise<void> {
   const cfgPath = generatedConfig(regenerate);
   const cfgBefore = deps.runner.dryRun ? undefined : await readLocal(deps, cfgPath);
   const r = await deps.runner.run(regenerate, { allowFailure: true });
@@ -112,7 +111,7 @@ export async function regenerateAndProve(deps: SetupDeps, regenerate: string[], 
 }
 
 /** The BootLoaderSpec entries' text by file name (and grubenv, for $kernelopts). */
-async function blsState(deps: SetupDeps): Promise<{ entries: Map<string, string>; grubenv?: string }> {
+async function blsState(deps: Changes): Promise<{ entries: Map<string, string>; grubenv?: string }> {
   const dir = deps.runner.local('/boot/loader/entries');
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.conf'));
   const entries = new Map<string, string>();
@@ -125,7 +124,7 @@ async function blsState(deps: SetupDeps): Promise<{ entries: Map<string, string>
 }
 
 /** grubby, proven on every entry; when the proof fails, the entries get their old bytes back. */
-async function grubbyAndProve(deps: SetupDeps, argv: string[], noneHadIt: boolean): Promise<void> {
+async function grubbyAndProve(deps: Changes, argv: string[], noneHadIt: boolean): Promise<void> {
   const before = deps.runner.dryRun ? undefined : await blsState(deps);
   // Only an all-or-nothing undo is safe: entries that had the token before keep it.
   await deps.recorder.around({ kind: 'command', step: ID, argv, ...(noneHadIt ? { undo: ['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`] } : {}) }, async () => {
@@ -161,64 +160,70 @@ async function overridingDropIn(ctx: StepContext): Promise<string | undefined> {
   return undefined;
 }
 
-export const hashMmuNextBoot: SetupStepFactory = (deps): Step => ({
+export const nextBoot: Step = {
   id: ID,
+  aliases: ['mmu.hash-next-boot'],
   category: 'MMU',
-  title: 'Boot with the hash MMU (disable_radix)',
-  severity: 'required',
+  title: 'Keep disable_radix for the next boot',
+  severity: 'advisory',
   async verify(ctx): Promise<StepResult> {
     const skip = await unlessRadixPossible(ctx);
     if (skip) return skip;
-    const info = await ctx.facts.cpuinfo();
-    const mmu = info.ok ? mmuFromCpuInfo(info.value) : undefined;
-    const next = await nextBootState(ctx.facts);
-    const now = mmu ? `${mmu === 'hash' ? 'Hash' : 'Radix'} MMU now` : 'MMU now unknown';
-    if (next.state === 'set') {
-      if (mmu === 'radix') {
-        return {
-          state: 'reboot-required',
-          summary: `${now}; disable_radix is set for the next boot (${next.where}): reboot, then run talos-mac setup again`,
-          fix: { text: 'Reboot into the new kernel command line.', commands: ['sudo reboot'] },
-        };
+    const [next, info] = await Promise.all([nextBootState(ctx.facts), ctx.facts.cpuinfo()]);
+    const hashNow = info.ok && mmuFromCpuInfo(info.value) === 'hash';
+    if (next.state === 'set') return { state: 'done', summary: `the boot loader passes disable_radix (${next.where})` };
+    const method = await detectBootMethod(ctx);
+    if (method.kind === 'none') {
+      if (next.state === 'unknown') {
+        return hashNow
+          ? {
+              state: 'unknown',
+              status: 'info',
+              summary: `cannot check the boot loader (${next.where}); the running kernel already uses hash`,
+              fix: { text: 'Make sure your boot loader keeps passing disable_radix after a reboot.' },
+            }
+          : {
+              state: 'unknown',
+              summary: `cannot check the boot loader: ${next.where}`,
+              fix: {
+                text: `Add disable_radix to the kernel command line wherever this system keeps it: GRUB_CMDLINE_LINUX in /etc/default/grub (then update-grub), or the options line of each /boot/loader/entries/*.conf.${(await inGuest(ctx.facts)) ? '' : ' Petitboot reads both.'}`,
+              },
+            };
       }
-      return { state: 'done', summary: `${now}; the boot configuration passes disable_radix (${next.where})` };
-    }
-    const method = await detectBootMethod(ctx, deps);
-    if (method.kind === 'none' && mmu === 'hash') {
       return {
-        state: 'done',
-        summary: `${now}; talos-mac cannot see where this system keeps its kernel arguments (${method.reason}): make sure disable_radix stays on the command line after a reboot`,
+        state: 'todo',
+        summary: `${next.state === 'partial' ? 'only some' : 'no'} boot entries pass disable_radix (${next.where})`,
+        manual: `talos-mac cannot recognise how this system sets kernel arguments: ${method.reason}`,
         fix: { text: BY_HAND },
       };
     }
-    if (method.kind === 'none') {
+    if (next.state === 'needs-regeneration' && method.kind === 'grub-default') {
       return {
-        state: 'blocked',
-        summary: `${now}; talos-mac cannot recognise how this system sets kernel arguments: ${method.reason}`,
-        detail: `boot configuration: ${next.where}`,
-        fix: { text: BY_HAND },
+        state: 'todo',
+        summary: 'disable_radix is in /etc/default/grub but the generated configuration lacks it',
+        detail: next.where,
+        fix: { text: 'Regenerate the GRUB configuration.', commands: [`sudo ${shellLine(method.regenerate)}`] },
       };
     }
     const dropIn = method.kind === 'grub-default' ? await overridingDropIn(ctx) : undefined;
     if (dropIn) {
       return {
         state: 'blocked',
-        summary: `${now}; ${dropIn} sets GRUB_CMDLINE_LINUX after ${GRUB_DEFAULT_PATH} and would drop disable_radix: talos-mac does not edit drop-ins`,
+        summary: `${dropIn} sets GRUB_CMDLINE_LINUX after ${GRUB_DEFAULT_PATH} and would drop disable_radix: talos-mac does not edit drop-ins`,
         fix: { text: `Add disable_radix inside the quotes of GRUB_CMDLINE_LINUX in ${dropIn}, then run ${shellLine(method.kind === 'grub-default' ? method.regenerate : [])} and reboot.` },
       };
     }
     const how = method.kind === 'bls' ? shellLine(method.argv) : `${GRUB_DEFAULT_PATH} + ${shellLine(method.regenerate)}`;
+    const entries = next.state === 'partial' ? 'only some boot entries pass' : next.state === 'unknown' ? 'cannot confirm that the boot entries pass' : 'no boot entries pass';
     return {
       state: 'todo',
-      summary:
-        mmu === 'hash'
-          ? `${now}, but the boot configuration does not keep it (${next.where}): add disable_radix via ${how}`
-          : `${now} (kvm_pr cannot load): add disable_radix for the next boot via ${how}, then reboot`,
+      summary: `${entries} disable_radix (${next.where})${hashNow ? ': the next boot would bring radix back' : ''}; setup adds it via ${how}`,
       detail: `boot configuration: ${next.where}`,
+      fix: await addTokenFix(ctx.facts),
     };
   },
-  async apply(ctx) {
-    const method = await detectBootMethod(ctx, deps);
+  async apply(ctx, deps) {
+    const method = await detectBootMethod(ctx);
     if (method.kind === 'none') throw new UserError(`${method.reason}. ${BY_HAND}`, 1);
     if (method.kind === 'grub-default') {
       const edited = await editDefaultGrub(ctx, deps, method.regenerate);
@@ -235,4 +240,4 @@ export const hashMmuNextBoot: SetupStepFactory = (deps): Step => ({
       if (edited) await deps.recorder.finish(edited.entry);
     }
   },
-});
+};

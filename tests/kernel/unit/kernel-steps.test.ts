@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { CommandResult, DirResult, Host, PathInfo, ReadResult } from '../../../src/host/host.js';
 import { Facts } from '../../../src/steps/facts.js';
-import { kernelPipelineSteps } from '../../../src/kernel/steps.js';
-import type { KernelRunner } from '../../../src/kernel/privileged.js';
-import type { StepResult } from '../../../src/steps/step.js';
+import { kernelSteps } from '../../../src/steps/checks/kernel.js';
+import { DEFAULT_HOST_OPTIONS, bySetup, type Changes, type StepResult } from '../../../src/steps/step.js';
+import { PrivilegedRunner } from '../../../src/privileged/runner.js';
+import { ChangeRecorder } from '../../../src/setup/record.js';
 
 const fixtures = fileURLToPath(new URL('../../../../tests/fixtures/kernel/', import.meta.url));
 
@@ -41,19 +42,18 @@ class TableHost implements Host {
   }
 }
 
-const noRunner: KernelRunner = {
-  dryRun: false,
-  describe: () => {},
-  run: async () => {
-    throw new Error('verify must not run mutating commands');
-  },
-};
-
 async function verifyAll(host: Host): Promise<Record<string, StepResult>> {
   const out: Record<string, StepResult> = {};
-  const ctx = { host, facts: new Facts(host) };
-  for (const s of kernelPipelineSteps({ runner: noRunner })) out[s.id] = await s.verify(ctx);
+  const ctx = { host, facts: new Facts(host), options: DEFAULT_HOST_OPTIONS };
+  for (const s of kernelSteps) out[s.id] = await s.verify(ctx);
   return out;
+}
+
+/** A runner that records the commands it is asked to run instead of running them. */
+function recordingChanges(ran: string[][]): Changes {
+  const runner = new PrivilegedRunner({ dryRun: false, root: '/', out: () => {}, uid: 0, interactive: false });
+  runner.run = async (argv) => (ran.push([...argv]), { argv: [...argv], exitCode: 0, stdout: '', stderr: '', output: '', notFound: false, timedOut: false });
+  return { runner, recorder: new ChangeRecorder(runner), prompts: { confirm: async () => true } };
 }
 
 const osRelease = 'ID=debian\nVERSION_ID="12"\n';
@@ -76,10 +76,10 @@ async function debian12Host(extra: Record<string, string> = {}): Promise<TableHo
 test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no module build", async () => {
   const host = await debian12Host({ '/usr/src/linux-source-6.1.tar.xz': 'x' });
   const r = await verifyAll(host);
-  assert.equal(r['kernel.build-kernel']!.state, 'todo');
-  assert.match(r['kernel.build-kernel']!.detail!, /about 25 GB of free disk/);
-  assert.match(r['kernel.build-kernel']!.detail!, /CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off/);
-  assert.equal(r['kernel.build-module']!.state, 'not-applicable');
+  assert.equal(r['kernel.pr-support']!.state, 'todo');
+  assert.match(r['kernel.pr-support']!.detail!, /about 25 GB of free disk/);
+  assert.match(r['kernel.pr-support']!.detail!, /CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off/);
+  assert.equal(r['kernel.pr-module']!.state, 'not-applicable');
   assert.equal(r['kernel.headers']!.state, 'not-applicable');
   assert.equal(r['kernel.build-tools']!.state, 'done');
   assert.equal(r['kernel.source']!.state, 'done');
@@ -87,20 +87,21 @@ test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no 
 
 test("Debian 12's kernel without --build-kernel: the source is planned, not installed; with it, installed", async () => {
   const host = await debian12Host();
-  const ctx = () => ({ host, facts: new Facts(host) });
+  const ctx = (buildKernel: boolean) => ({ host, facts: new Facts(host), options: { ...DEFAULT_HOST_OPTIONS, buildKernel } });
   const ran: string[][] = [];
-  const recording: KernelRunner = { dryRun: false, describe: () => {}, run: async (argv) => (ran.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
-  const source = (buildKernel: boolean) => kernelPipelineSteps({ runner: recording, buildKernel }).find((s) => s.id === 'kernel.source')!;
-  const later = await source(false).verify(ctx());
+  const changes = recordingChanges(ran);
+  const source = kernelSteps.find((s) => s.id === 'kernel.source')!;
+  const later = await source.verify(ctx(false));
   assert.equal(later.state, 'todo');
-  assert.equal(later.fix!.bySetup, false);
+  assert.equal(later.onlyWith, '--build-kernel');
   assert.match(later.summary, /planned for `talos-mac setup --build-kernel`/);
   assert.deepEqual(later.fix!.commands, ['apt-get install -y --no-install-recommends linux-source-6.1']);
-  await source(false).apply!(ctx());
+  await source.apply!(ctx(false), changes);
   assert.deepEqual(ran, [], 'apply installs nothing when the build does not follow');
-  const now = await source(true).verify(ctx());
-  assert.equal(now.fix!.bySetup, true);
-  await source(true).apply!(ctx());
+  const now = await source.verify(ctx(true));
+  assert.equal(now.onlyWith, undefined);
+  assert.equal(bySetup(source, now), true);
+  await source.apply!(ctx(true), changes);
   assert.deepEqual(ran, [['apt-get', 'install', '-y', '--no-install-recommends', 'linux-source-6.1']]);
 });
 
@@ -115,15 +116,15 @@ test('a PR-capable kernel without kvm-pr.ko: module build is todo; a stale talos
   };
   const host = new TableHost(files, { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` });
   const r = await verifyAll(host);
-  assert.equal(r['kernel.build-module']!.state, 'todo');
-  assert.match(r['kernel.build-module']!.summary, /kvm-pr\.ko must be built for 6\.1\.176/);
+  assert.equal(r['kernel.pr-module']!.state, 'todo');
+  assert.match(r['kernel.pr-module']!.summary, /kvm-pr\.ko must be built for 6\.1\.176/);
   assert.equal(r['kernel.source']!.state, 'todo');
   assert.deepEqual(r['kernel.source']!.fix!.commands, ['apt-get install -y --no-install-recommends linux-source-6.1']);
   assert.equal(r['kernel.headers']!.state, 'todo');
   assert.deepEqual(r['kernel.headers']!.fix!.commands, ['apt-get install -y --no-install-recommends linux-headers-6.1.176']);
   assert.equal(r['kernel.module-installed']!.state, 'todo');
   assert.match(r['kernel.module-installed']!.summary, /built for 6\.1\.170, not for the running 6\.1\.176/);
-  assert.equal(r['kernel.build-kernel']!.state, 'not-applicable');
+  assert.equal(r['kernel.pr-support']!.state, 'done', 'this kernel can do KVM-PR: only the module is missing');
 });
 
 test('talos-mac kernel installed but not running: reboot required', async () => {
@@ -139,8 +140,8 @@ test('talos-mac kernel installed but not running: reboot required', async () => 
     { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` },
   );
   const r = await verifyAll(host);
-  assert.equal(r['kernel.build-kernel']!.state, 'reboot-required');
-  assert.match(r['kernel.build-kernel']!.summary, /6\.1\.192-talosmac is installed: reboot into it/);
+  assert.equal(r['kernel.pr-support']!.state, 'reboot-required');
+  assert.match(r['kernel.pr-support']!.summary, /6\.1\.192-talosmac is installed: reboot into it/);
 });
 
 test('a kernel older than 4.18 is blocked: no patch is guessed', async () => {
@@ -150,8 +151,9 @@ test('a kernel older than 4.18 is blocked: no patch is guessed', async () => {
     { 'uname -m': 'ppc64le\n', 'uname -r': `${rel}\n` },
   );
   const r = await verifyAll(host);
-  assert.equal(r['kernel.build-module']!.state, 'blocked');
-  assert.match(r['kernel.build-module']!.summary, /before 4\.18 need a POWER9 enablement patch/);
+  assert.equal(r['kernel.pr-module']!.state, 'todo');
+  assert.match(r['kernel.pr-module']!.manual!, /before 4\.18 need a POWER9 enablement patch/);
+  assert.equal(bySetup(kernelSteps.find((s) => s.id === 'kernel.pr-module')!, r['kernel.pr-module']!), false, 'setup does not offer what it cannot do');
 });
 
 test('module signing: sig_enforce and lockdown are reported before a build', async () => {
@@ -169,12 +171,8 @@ test('module signing: sig_enforce and lockdown are reported before a build', asy
   assert.deepEqual(relaxed, { warnings: [], refusesUnsigned: false });
 });
 
-test("setup's plan accepts the kernel steps as factories", async () => {
-  const { kernelSetupFactories } = await import('../../../src/kernel/steps.js');
-  const { buildPlan } = await import('../../../src/setup/plan.js');
-  const { PrivilegedRunner } = await import('../../../src/privileged/runner.js');
-  type Deps = Parameters<typeof buildPlan>[0];
-  const runner = new PrivilegedRunner({ dryRun: true, root: '/', out: () => {}, uid: 0, interactive: false });
-  const steps = buildPlan({ runner } as unknown as Deps, kernelSetupFactories());
-  assert.deepEqual(steps.map((s) => s.id), ['kernel.build-tools', 'kernel.source', 'kernel.headers', 'kernel.build-module', 'kernel.module-installed', 'kernel.build-kernel']);
+test("setup takes the kernel steps from the one registry, preparation before the builds", async () => {
+  const { SETUP_STEPS } = await import('../../../src/steps/registry.js');
+  const ids = SETUP_STEPS.map((s) => s.id).filter((id) => id.startsWith('kernel.'));
+  assert.deepEqual(ids, ['kernel.build-tools', 'kernel.source', 'kernel.headers', 'kernel.pr-support', 'kernel.pr-module', 'kernel.module-installed']);
 });
