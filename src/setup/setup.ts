@@ -196,7 +196,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         if (dryRun && asked.has(o.step)) return;
         if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
-        fixLines(o.result).forEach((l) => io.out(l));
+        // A step another one fixes (the running MMU, after the boot configuration) needs no fix of its own here.
+        if (!o.step.fixedBy) fixLines(o.result).forEach((l) => io.out(l));
         const why = asked.has(o.step) ? undefined : whyNotNow(o.step, o.result, options);
         if (why) io.out(notThisRun(why));
       },

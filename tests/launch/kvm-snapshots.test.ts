@@ -49,7 +49,7 @@ describe('the KVM-PR decision uses doctor\'s checks against captured POWER9 host
   for (const [name, reason] of [
     ['pr-kernel-6.1.176-radix', /Radix MMU/],
     ['debian12-6.1.0-50-radix', /Radix MMU/],
-    ['debian12-6.1.0-50-hash', /kvm_pr is not loaded: it needs a kernel with KVM-PR first/],
+    ['debian12-6.1.0-50-hash', /kvm_pr is not loaded: it needs a kernel with KVM-PR \(kernel.pr-support\) first/],
   ] as const) {
     it(`${name}: auto falls back to TCG and says why; --accel kvm refuses with doctor's reason`, async () => {
       const argv = await json(['launch', 'tiger', '--snapshot', snap(name)]);

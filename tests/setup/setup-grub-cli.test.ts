@@ -22,7 +22,7 @@ describe('setup: hash MMU through /etc/default/grub (real CLI, sandbox root, fak
         const r = await sb.setup(['--yes', '--user', 'alice']);
         assert.equal(r.code, 0, r.stderr + r.stdout);
         assert.match(r.stdout, /\$ update-grub/);
-        assert.match(r.stdout, /\[reboot\]\s+mmu\.hash-next-boot/);
+        assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
         assert.match(r.stdout, /Reboot now/);
 
         const file = join(sb.root, 'etc/default/grub');

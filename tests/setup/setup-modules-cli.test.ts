@@ -20,7 +20,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       // Running hash already: the boot configuration only needs to keep it, then the rest follows in one run.
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /\[done\]\s+mmu\.hash-next-boot/);
+      assert.match(r.stdout, /\[done\]\s+mmu\.next-boot/);
       const calls = await sb.calls();
       assert.deepEqual(calls, [['update-grub'], ['modprobe', 'kvm_pr'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice'], ['modprobe', '-r', 'kvm_hv']]);
       assert.match(r.stdout, /new login is needed|log out and back in/);
@@ -58,7 +58,8 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
   it('kvm_hv in use (use count 2): left loaded, and said why', async () => {
     await withSandbox({ snapshot: HASH, grub: 'debian12', modules: 'kvm_pr 393216 0 - Live 0x0\nkvm_hv 393216 2 - Live 0x0\nkvm 524288 2 kvm_pr,kvm_hv, Live 0x0\n' }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
-      assert.match(r.stdout, /kvm_hv is in use \(use count 2\): left loaded/);
+      assert.match(r.stdout, /kvm_hv is loaded too and in use \(use count 2: KVM-HV guests running\?\)/);
+      assert.match(r.stdout, /not done by setup in this run: kvm_hv is in use: stop the KVM-HV guests first/);
       assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe' && c[1] === '-r'));
     });
   });
@@ -90,7 +91,8 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.deepEqual(await sb.calls(), [['grubby', '--update-kernel=ALL', '--args=disable_radix']]);
       assert.match((await readFile(entry)).toString(), /^options .* disable_radix$/m);
-      assert.match(r.stdout, /\[reboot\]\s+mmu\.hash-next-boot: .*2 BootLoaderSpec entries/);
+      assert.match(r.stdout, /→ \[done\]    mmu\.next-boot: the boot loader passes disable_radix \(2 BootLoaderSpec entries\)/);
+      assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
       assert.match((await sb.read('etc/default/grub')).toString(), /^GRUB_CMDLINE_LINUX="rhgb quiet disable_radix"$/m);
       const u = await sb.setup(['--undo']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
@@ -104,11 +106,11 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     await withSandbox({ snapshot: 'debian12-6.1.0-50-hash', grub: 'debian12' }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stdout, /^\[todo\]\s+kernel\.build-kernel: this kernel was built without KVM-PR: .*CONTEXT_TRACKING_USER/m);
-      assert.match(r.stdout, /Not under --root: the kernel pipeline builds for and installs into the running system/);
+      assert.match(r.stdout, /^\[todo\]\s+kernel\.pr-support: this kernel was built without KVM-PR: .*CONTEXT_TRACKING_USER/m);
+      assert.match(r.stdout, /not done by setup in this run: not under --root: it builds for and installs into the running system/);
       assert.match(r.stdout, /not done by setup in this run/);
-      assert.match(r.stdout, /^\[blocked\] kvm\.pr-load/m);
-      assert.match(r.stdout, /Not finished: .*kernel\.build-kernel, kvm\.pr-load/);
+      assert.match(r.stdout, /^\[blocked\] kvm\.pr-loaded/m);
+      assert.match(r.stdout, /Not finished: .*kernel\.pr-support, kvm\.pr-loaded/);
       assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe'));
     });
   });

@@ -27,23 +27,23 @@ describe('setup --dry-run --snapshot on other hosts', () => {
   for (const withGrub of [false, true]) {
     it(`POWER8 ${withGrub ? 'with' : 'without'} /etc/default/grub: the MMU step is not-applicable, disable_radix never suggested`, async () => {
       const out = await dryRun('varied-power8', withGrub);
-      const mmu = stateOf(out, 'mmu.hash-next-boot');
+      const mmu = stateOf(out, 'mmu.next-boot');
       assert.equal(mmu?.[1], 'n/a', out);
       assert.match(mmu?.[2] ?? '', /already hash.*POWER8/);
       assert.doesNotMatch(out, /disable_radix|update-grub|\/etc\/default\/grub/, out);
-      assert.equal(stateOf(out, 'kernel.build-kernel')?.[1], 'todo', 'the kernel is still what this host needs');
+      assert.equal(stateOf(out, 'kernel.pr-support')?.[1], 'todo', 'the kernel is still what this host needs');
     });
   }
 
   it('pSeries guest booted with disable_radix: the MMU step is done, not asked again', async () => {
     const out = await dryRun('varied-pseries-hash', false);
-    assert.equal(stateOf(out, 'mmu.hash-next-boot')?.[1], 'done', out);
+    assert.equal(stateOf(out, 'mmu.next-boot')?.[1], 'done', out);
     assert.doesNotMatch(out, /would: replace \/etc\/default\/grub/);
   });
 
   it('pSeries radix guest with its GRUB configuration: add disable_radix (a POWER9 guest can switch)', async () => {
     const out = await dryRun('varied-pseries-radix', true);
-    assert.equal(stateOf(out, 'mmu.hash-next-boot')?.[1], 'todo', out);
+    assert.equal(stateOf(out, 'mmu.next-boot')?.[1], 'todo', out);
     assert.match(out, /Radix MMU now/);
     assert.doesNotMatch(out, /PowerNV/);
   });

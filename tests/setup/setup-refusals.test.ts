@@ -54,7 +54,7 @@ describe('setup: regenerated configuration proven, else both files rolled back',
     await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['modprobe', 'usermod', 'gpasswd'] }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 1);
-      assert.match(r.stdout, /Not finished: mmu\.hash-next-boot, kvm\.pr-load\.\n  mmu\.hash-next-boot \(blocked\): .*none of update-grub.*\n  kvm\.pr-load \(blocked\): kvm_pr loads only under the hash MMU/);
+      assert.match(r.stdout, /Not finished: mmu\.next-boot, kvm\.pr-loaded\.\n  mmu\.next-boot \(blocked\): .*none of update-grub.*\n  kvm\.pr-loaded \(blocked\): kvm_pr loads only under the hash MMU/);
     });
   });
 });

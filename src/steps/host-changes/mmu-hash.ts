@@ -164,7 +164,7 @@ export const nextBoot: Step = {
   id: ID,
   aliases: ['mmu.hash-next-boot'],
   category: 'MMU',
-  title: 'Keep disable_radix for the next boot',
+  title: 'Boot with the hash MMU (disable_radix)',
   severity: 'advisory',
   async verify(ctx): Promise<StepResult> {
     const skip = await unlessRadixPossible(ctx);

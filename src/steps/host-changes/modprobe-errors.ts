@@ -7,7 +7,7 @@ export function explainModprobeFailure(r: CommandResult, module = 'kvm_pr'): str
   const base = describeCommandFailure(r);
   // book3s_pr.c kvmppc_core_check_processor_compat_pr(): -EIO on POWER9 with radix (KNOWLEDGE §1).
   if (/Input\/output error/i.test(out)) {
-    return `${base}\n${module} refuses to load while the kernel runs the radix MMU: run the hash-MMU step first (mmu.hash-next-boot), reboot, then run talos-mac setup again.`;
+    return `${base}\n${module} refuses to load while the kernel runs the radix MMU: run the hash-MMU step first (mmu.next-boot), reboot, then run talos-mac setup again.`;
   }
   if (/not found|No such file or directory|can't change directory/i.test(out)) {
     return `${base}\nThere is no ${module} module for this kernel: it must be built (or a kernel with CONFIG_KVM_BOOK3S_64_PR=m installed); talos-mac setup builds it (the kernel.* steps).`;

@@ -179,7 +179,7 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
 
     const setup2 = two.command('setup');
     assert.equal(setup2.code, 0, setup2.stdout + setup2.stderr);
-    assert.match(setup2.stdout, /kvm\.pr-load/);
+    assert.match(setup2.stdout, /kvm\.pr-loaded/);
     assert.match(two.command('modules').stdout, /^kvm_pr /m);
     assert.match(two.command('modules-load').stdout, /^kvm_pr$/m);
     assert.match(await root.read('etc/modules-load.d/talos-mac.conf').then((s) => s ?? '', () => ''), /kvm_pr/);
