@@ -1,20 +1,19 @@
 import { cpus } from 'node:os';
 import { configValue } from '../parse/kconfig.js';
-import { kernelVersion } from '../parse/kernel-release.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
-import { distroOf } from '../steps/checks/common.js';
+import { headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../distro/distro.js';
 import type { Step, StepContext, StepResult } from '../steps/step.js';
 import { kernelCacheDir } from './cache.js';
 import { defaultJobs } from './kbuild.js';
 import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
+import { missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from './preflight.js';
 import { fromProjectRunner, runOrFail, type KernelRunner, type ProjectRunnerLike } from './privileged.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { hashOnlyReason } from '../steps/checks/mmu.js';
-import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
+import { upstreamVersionFromUnameV } from './source.js';
 import type { Reduction } from './reduce.js';
 
 export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
@@ -62,7 +61,7 @@ function planned(summary: string, what: string, install: string[]): StepResult {
   };
 }
 
-const family = distroOf;
+const family = (facts: Facts): Promise<Distro> => facts.distro();
 
 async function buildInputs(ctx: StepContext) {
   const [rel, cfg, unameV] = await Promise.all([ctx.facts.release(), ctx.facts.kernelConfig(), ctx.facts.command(['uname', '-v'])]);
@@ -91,30 +90,28 @@ function toolsStep(o: KernelStepOptions): Step {
       const signing = n.kind === 'module' ? await moduleSigningState(ctx.host) : { warnings: [], refusesUnsigned: false };
       const detail = signing.warnings.length ? signing.warnings.join('\n') : undefined;
       if (missing.length === 0) return { state: 'done', summary: 'compiler, make, flex, bison, bc, libelf and OpenSSL headers are present', ...(detail ? { detail, status: 'warn' as const } : {}) };
-      const cmd = installCommand(fam, missing.map((m) => m.package));
+      const pkgs = missingPackages(missing);
+      const cmd = installArgv(fam, pkgs ?? []);
       const summary = `missing for ${purpose(n)}: ${missing.map((m) => m.what).join(', ')}`;
-      if (buildNotStarted(n, o)) return planned(summary, `them (${missing.map((m) => m.package).join(', ')})`, cmd);
+      if (buildNotStarted(n, o)) return planned(summary, pkgs ? `them (${pkgs.join(', ')})` : 'them', cmd);
+      const text = cmd.length ? 'Install the kernel build tools.' : `Install the kernel build tools (talos-mac does not know their package names on ${fam.name}).`;
       return {
         state: 'todo',
         summary,
         ...(detail ? { detail } : {}),
-        fix: { text: 'Install the kernel build tools.', ...(cmd.length ? { commands: [shellLine(cmd)] } : {}), bySetup: cmd.length > 0 },
+        fix: { text, ...(cmd.length ? { commands: [shellLine(cmd)] } : {}), bySetup: cmd.length > 0 },
       };
     },
     async apply(ctx) {
       const { n, fam, missing } = await missingTools(ctx, o);
       if (buildNotStarted(n, o)) return;
-      const cmd = installCommand(fam, missing.map((m) => m.package));
+      const cmd = installArgv(fam, missingPackages(missing) ?? []);
       if (cmd.length) await runOrFail(o.runner, cmd);
     },
   };
 }
 
 function sourceStep(o: KernelStepOptions): Step {
-  const sourcePackage = (rel: string) => {
-    const v = kernelVersion(rel);
-    return v ? `linux-source-${v[0]}.${v[1]}` : undefined;
-  };
   return {
     id: 'kernel.source',
     category: CATEGORY,
@@ -128,11 +125,12 @@ function sourceStep(o: KernelStepOptions): Step {
         return p.exists ? { state: 'done', summary: `using ${o.kernelSrc}` } : { state: 'blocked', summary: `--kernel-src ${o.kernelSrc} does not exist` };
       }
       const rel = n.a.release ?? '';
-      for (const t of distroSourceTarballs(rel)) if ((await ctx.host.pathInfo(t)).exists) return { state: 'done', summary: `using ${t}` };
-      const pkg = sourcePackage(rel);
+      const d = await family(ctx.facts);
+      for (const t of sourceTarballs(d, rel)) if ((await ctx.host.pathInfo(t)).exists) return { state: 'done', summary: `using ${t}` };
+      const pkg = sourcePackage(d, rel);
       const summary = `no source for ${rel} (needed for ${purpose(n)})`;
-      if ((await family(ctx.facts)) === 'debian' && pkg) {
-        const cmd = installCommand('debian', [pkg]);
+      const cmd = pkg ? installArgv(d, [pkg]) : [];
+      if (pkg && cmd.length) {
         if (buildNotStarted(n, o)) return planned(summary, `${pkg} (or pass --kernel-src DIR|TARBALL)`, cmd);
         return { state: 'todo', summary, fix: { text: `Install ${pkg} (or pass --kernel-src DIR|TARBALL).`, commands: [shellLine(cmd)], bySetup: true } };
       }
@@ -140,15 +138,12 @@ function sourceStep(o: KernelStepOptions): Step {
     },
     async apply(ctx) {
       const n = await needs(ctx.facts);
-      const pkg = n.a.release ? sourcePackage(n.a.release) : undefined;
-      if (pkg && !buildNotStarted(n, o)) await runOrFail(o.runner, installCommand('debian', [pkg]));
+      const d = await family(ctx.facts);
+      const pkg = n.a.release ? sourcePackage(d, n.a.release) : undefined;
+      const cmd = pkg ? installArgv(d, [pkg]) : [];
+      if (cmd.length && !buildNotStarted(n, o)) await runOrFail(o.runner, cmd);
     },
   };
-}
-
-/** The package that holds Module.symvers for a distro kernel. */
-export function headersPackage(family: DistroFamily, release: string): string | undefined {
-  return { debian: `linux-headers-${release}`, fedora: `kernel-devel-${release}`, suse: 'kernel-default-devel', arch: 'linux-headers', other: undefined }[family];
 }
 
 function headersStep(o: KernelStepOptions): Step {
@@ -165,18 +160,20 @@ function headersStep(o: KernelStepOptions): Step {
       if (cfg.ok && configValue(cfg.value, 'CONFIG_MODVERSIONS') !== 'y') return { state: 'done', summary: 'not needed: this kernel has no MODVERSIONS' };
       const rel = n.a.release ?? '';
       for (const p of symversCandidates(rel)) if ((await ctx.host.pathInfo(p)).exists) return { state: 'done', summary: `using ${p}` };
-      const pkg = headersPackage(await family(ctx.facts), rel);
+      const d = await family(ctx.facts);
+      const pkg = headersPackage(d, rel);
+      const cmd = pkg ? installArgv(d, [pkg]) : [];
       return {
         state: 'todo',
         summary: `no Module.symvers for ${rel}: a module built without it is refused ("no symbol version for module_layout")`,
-        fix: pkg ? { text: `Install ${pkg}.`, commands: [shellLine(installCommand(await family(ctx.facts), [pkg]))], bySetup: true } : { text: "Install this kernel's development headers (they hold Module.symvers)." },
+        fix: cmd.length ? { text: `Install ${pkg}.`, commands: [shellLine(cmd)], bySetup: true } : { text: "Install this kernel's development headers (they hold Module.symvers)." },
       };
     },
     async apply(ctx) {
       const rel = await ctx.facts.release();
       const fam = await family(ctx.facts);
       const pkg = rel.ok ? headersPackage(fam, rel.value) : undefined;
-      const cmd = pkg ? installCommand(fam, [pkg]) : [];
+      const cmd = pkg ? installArgv(fam, [pkg]) : [];
       if (cmd.length) await runOrFail(o.runner, cmd);
     },
   };
@@ -292,7 +289,7 @@ function newKernelStep(o: KernelStepOptions): Step {
         o.runner.describe("package it the distribution's way, install it as the default boot entry (the old kernel stays as a fallback), then reboot");
         return;
       }
-      await buildNewKernel({ ...o, ...inputs, family: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
+      await buildNewKernel({ ...o, ...inputs, distro: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
     },
   };
 }
