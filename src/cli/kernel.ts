@@ -124,10 +124,11 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
 }
 
 export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<number> {
-  const [{ buildNewKernel, buildKernelImage }, { simpleRunner }, { distroFamily, parseOsRelease }, { readFile }] = await Promise.all([
+  const [{ buildNewKernel, buildKernelImage }, { simpleRunner }, { parseOsRelease }, { distroOf }, { readFile }] = await Promise.all([
     import('../kernel/new-kernel.js'),
     import('../kernel/privileged.js'),
     import('../parse/os-release.js'),
+    import('../distro/distro.js'),
     import('node:fs/promises'),
   ]);
   const base = { ...(await common(o)), ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) };
@@ -142,7 +143,7 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
   const osRelease = parseOsRelease(await readFile('/etc/os-release', 'utf8').catch(() => ''));
   const r = await buildNewKernel({
     ...base,
-    family: distroFamily(osRelease),
+    distro: distroOf(osRelease),
     runner: simpleRunner({ dryRun: o.dryRun ?? false }),
     onCost: (text) => process.stderr.write(`${text}\n`),
   });

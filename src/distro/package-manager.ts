@@ -8,6 +8,8 @@ export interface PackageManager {
   readonly program: string;
   /** argv that installs these packages without asking. */
   install(packages: readonly string[]): string[];
+  /** argv a person types to install them, with the tool's own defaults (it may ask; APT takes Recommends). */
+  ask(packages: readonly string[]): string[];
   /** argv that removes exactly these packages (and nothing that depends on them silently). */
   remove(packages: readonly string[]): string[];
   /** argv whose exit status is 0 exactly when this one package is installed. */
@@ -20,6 +22,7 @@ const manager = (m: PackageManager): PackageManager => m;
 export const APT = manager({
   program: 'apt-get',
   install: (p) => ['apt-get', 'install', '-y', '--no-install-recommends', ...p],
+  ask: (p) => ['apt-get', 'install', ...p],
   remove: (p) => ['apt-get', 'remove', '-y', ...p],
   query: (p) => ['sh', '-c', 'dpkg-query -W -f \'${db:Status-Abbrev}\' "$1" 2>/dev/null | grep -q "^ii"', 'sh', p],
 });
@@ -28,6 +31,7 @@ export const APT = manager({
 export const DNF = manager({
   program: 'dnf',
   install: (p) => ['dnf', 'install', '-y', ...p],
+  ask: (p) => ['dnf', 'install', ...p],
   remove: (p) => ['dnf', 'remove', '-y', ...p],
   query: (p) => ['rpm', '-q', '--quiet', p],
 });
@@ -36,14 +40,16 @@ export const DNF = manager({
 export const ZYPPER = manager({
   program: 'zypper',
   install: (p) => ['zypper', '--non-interactive', 'install', ...p],
+  ask: (p) => ['zypper', 'install', ...p],
   remove: (p) => ['zypper', '--non-interactive', 'remove', ...p],
   query: (p) => ['rpm', '-q', '--quiet', p],
 });
 
-/** apk(8) of apk-tools 3 (Chimera Linux): `apk info -e` exits 0 when installed. */
+/** apk(8) of apk-tools 3 (Chimera Linux): `apk info -e` exits with the number of named packages not installed (doc/apk-info.8.scd). */
 export const APK = manager({
   program: 'apk',
   install: (p) => ['apk', 'add', ...p],
+  ask: (p) => ['apk', 'add', ...p],
   remove: (p) => ['apk', 'del', ...p],
   query: (p) => ['apk', 'info', '-e', p],
 });
@@ -52,6 +58,7 @@ export const APK = manager({
 export const PACMAN = manager({
   program: 'pacman',
   install: (p) => ['pacman', '-S', '--needed', '--noconfirm', ...p],
+  ask: (p) => ['pacman', '-S', ...p],
   remove: (p) => ['pacman', '-R', '--noconfirm', ...p],
   query: (p) => ['pacman', '-Q', p],
 });

@@ -9,7 +9,8 @@ import { inputsKey, kernelCacheDir, sha256 } from './cache.js';
 import { scriptsConfigArgv, type ConfigEdit } from './config.js';
 import { makeArgv, linkedCopy, runLogged, StageMarkers, type CrossOptions } from './kbuild.js';
 import { applyPatch, builtinPatchesDir, selectPatches, type KernelPatch } from './patches.js';
-import { distroFamily, freeBytes, GiB, installCommand, missingRequirements, packagingRequirements } from './preflight.js';
+import { installHint, type Distro } from '../distro/distro.js';
+import { freeBytes, GiB, missingPackages, missingRequirements, packagingRequirements } from './preflight.js';
 import { prepareSource, treeVersion, type PreparedSource, type SourceMatch } from './source.js';
 import { runStages, type Stage, type StageUi } from './stages.js';
 import { assertVermagic } from './vermagic.js';
@@ -83,15 +84,20 @@ async function firstExisting(paths: readonly string[]): Promise<string | undefin
 /** Fails with the packages to install when a build tool or header is missing. */
 export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined, forPackaging = false): Promise<void> {
   const host = new LiveHost(env ?? process.env);
-  const family = distroFamily(await new Facts(host).osRelease());
-  const missing = await missingRequirements(host, family, crossCompile, forPackaging ? packagingRequirements(family) : []);
+  const distro = await new Facts(host).distro();
+  const missing = await missingRequirements(host, distro, crossCompile, forPackaging ? packagingRequirements(distro) : []);
   if (missing.length > 0) {
-    const install = installCommand(family, missing.map((m) => m.package));
+    const hint = installHint(distro, missingPackages(missing) ?? [undefined]);
     throw new UserError(
       `missing build tools: ${missing.map((m) => m.what).join(', ')}.\n` +
-        (install.length ? `Install them: ${install.join(' ')}` : `Install the packages that provide them: ${missing.map((m) => m.package).join(', ')}`),
+        (hint ? `Install them: ${hint}` : `Install the packages that provide them (talos-mac does not know their names on ${distro.name}).`),
     );
   }
+}
+
+/** The build machine's row of the distribution table: its packages hold the tools and the source. */
+async function buildMachineDistro(env: NodeJS.ProcessEnv | undefined): Promise<Distro> {
+  return new Facts(new LiveHost(env ?? process.env)).distro();
 }
 
 /** An extracted 6.1 tree is 1.6 GB; a module build adds ~30 MB (hard-linked tree). */
@@ -126,7 +132,7 @@ export async function locateSource(o: CommonBuildOptions, release: string, match
     title: 'Find the kernel source',
     resumable: false,
     run: async () => {
-      const source = await prepareSource({ release, cacheDir, match, ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
+      const source = await prepareSource({ release, cacheDir, match, distro: await buildMachineDistro(o.env), ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
       const patches = await selectPatches(source.version.version, o.patches ?? [], o.patchesDir ?? (await builtinPatchesDir()));
       found = { source, patches };
     },

@@ -8,7 +8,7 @@ import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdit
 import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
-import type { DistroFamily } from './preflight.js';
+import type { Distro } from '../distro/distro.js';
 import { runOrFail, type KernelRunner } from './privileged.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
@@ -139,14 +139,15 @@ export interface PackagePlan {
 }
 
 /** Packaged the distribution's way where Kbuild knows it, so the package manager can remove it again. */
-export function packagePlan(family: DistroFamily): PackagePlan {
-  if (family === 'debian') return { target: ['bindeb-pkg'], describe: 'Debian packages (make bindeb-pkg), installed with dpkg -i' };
-  if (family === 'fedora') return { target: ['binrpm-pkg'], describe: 'RPM packages (make binrpm-pkg), installed with rpm -ivh' };
+export function packagePlan(distro: Distro): PackagePlan {
+  const { target, install } = distro.kernelPackaging;
+  if (target === 'bindeb-pkg') return { target: [target], describe: `Debian packages (make bindeb-pkg), installed with ${install.join(' ')}` };
+  if (target === 'binrpm-pkg') return { target: [target], describe: `RPM packages (make binrpm-pkg), installed with ${install.join(' ')}` };
   return { target: ['all'], describe: 'a plain build, installed with make modules_install install' };
 }
 
 export interface BuildKernelOptions extends NewKernelOptions {
-  family: DistroFamily;
+  distro: Distro;
   runner: KernelRunner;
   /** Told what the build will cost before it starts. */
   onCost?: (text: string) => void;
@@ -159,7 +160,7 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   const cost = newKernelCost(configured.after, cpus().length);
   o.onCost?.(cost.text);
   await assertFreeDisk(configured.buildDir, cost.diskGiB);
-  const plan = packagePlan(o.family);
+  const plan = packagePlan(o.distro);
   const env = o.env ?? process.env;
   const { tree, log } = configured;
   await runStages(
@@ -179,14 +180,14 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
     installed.push(argv);
     await runOrFail(o.runner, argv);
   };
-  if (o.family === 'debian') {
+  if (plan.target[0] === 'bindeb-pkg') {
     const debs = (await readdir(configured.buildDir)).filter((f) => /^linux-(image|headers)-.*\.deb$/.test(f) && f.includes(configured.newRelease) && !f.includes('-dbg'));
     if (debs.length === 0) throw new UserError(`make bindeb-pkg left no linux-image package in ${configured.buildDir}; see ${log}`, 1);
-    await run(['dpkg', '-i', ...debs.map((d) => join(configured.buildDir, d))]);
-  } else if (o.family === 'fedora') {
+    await run([...o.distro.kernelPackaging.install, ...debs.map((d) => join(configured.buildDir, d))]);
+  } else if (plan.target[0] === 'binrpm-pkg') {
     const rpms = await findRpms([join(homedir(), 'rpmbuild', 'RPMS'), dirname(tree)], configured.newRelease.replace(/-/g, '_'));
     if (rpms.length === 0) throw new UserError(`make binrpm-pkg left no kernel RPM for ${configured.newRelease}; see ${log}`, 1);
-    await run(['rpm', '-ivh', ...rpms]);
+    await run([...o.distro.kernelPackaging.install, ...rpms]);
   } else {
     await run(makeArgv(['modules_install', 'install'], { tree, ...o, jobs: 1 }));
   }

@@ -2,61 +2,49 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Host } from '../host/host.js';
 
-export { distroFamily, type DistroFamily } from '../parse/os-release.js';
-import type { DistroFamily } from '../parse/os-release.js';
+import { buildToolPackage, crossGccPackage, packagingTools, type BuildTool, type Distro } from '../distro/distro.js';
 
 export interface Requirement {
   what: string;
   /** Command to look for on PATH, or a C header to compile against. */
   probe: { command: string } | { header: string };
-  packages: Record<DistroFamily, string>;
+  /** The package that provides it on this distribution; undefined: not known (the message says what is missing). */
+  package: string | undefined;
 }
 
-const pkg = (debian: string, fedora: string, suse: string, arch: string): Record<DistroFamily, string> => ({ debian, fedora, suse, arch, other: debian });
+const TOOLS: readonly { what: string; probe: Requirement['probe']; tool: BuildTool }[] = [
+  { what: 'make', probe: { command: 'make' }, tool: 'make' },
+  { what: 'host C compiler', probe: { command: 'gcc' }, tool: 'gcc' },
+  { what: 'flex', probe: { command: 'flex' }, tool: 'flex' },
+  { what: 'bison', probe: { command: 'bison' }, tool: 'bison' },
+  { what: 'bc', probe: { command: 'bc' }, tool: 'bc' },
+  { what: 'perl', probe: { command: 'perl' }, tool: 'perl' },
+  { what: 'patch', probe: { command: 'patch' }, tool: 'patch' },
+  { what: 'libelf headers', probe: { header: 'gelf.h' }, tool: 'libelf' },
+  { what: 'OpenSSL headers', probe: { header: 'openssl/opensslv.h' }, tool: 'openssl' },
+];
 
-/** What Kbuild needs on the build machine (Documentation/process/changes.rst). */
-export function requirements(crossCompile = ''): Requirement[] {
-  const list: Requirement[] = [
-    { what: 'make', probe: { command: 'make' }, packages: pkg('make', 'make', 'make', 'make') },
-    { what: 'host C compiler', probe: { command: 'gcc' }, packages: pkg('gcc', 'gcc', 'gcc', 'gcc') },
-    { what: 'flex', probe: { command: 'flex' }, packages: pkg('flex', 'flex', 'flex', 'flex') },
-    { what: 'bison', probe: { command: 'bison' }, packages: pkg('bison', 'bison', 'bison', 'bison') },
-    { what: 'bc', probe: { command: 'bc' }, packages: pkg('bc', 'bc', 'bc', 'bc') },
-    { what: 'perl', probe: { command: 'perl' }, packages: pkg('perl', 'perl', 'perl', 'perl') },
-    { what: 'patch', probe: { command: 'patch' }, packages: pkg('patch', 'patch', 'patch', 'patch') },
-    { what: 'libelf headers', probe: { header: 'gelf.h' }, packages: pkg('libelf-dev', 'elfutils-libelf-devel', 'libelf-devel', 'libelf') },
-    { what: 'OpenSSL headers', probe: { header: 'openssl/opensslv.h' }, packages: pkg('libssl-dev', 'openssl-devel', 'libopenssl-devel', 'openssl') },
-  ];
-  if (crossCompile) {
-    const triplet = crossCompile.replace(/-$/, '');
-    list.push({
-      what: `cross compiler ${crossCompile}gcc`,
-      probe: { command: `${crossCompile}gcc` },
-      packages: pkg(`gcc-${triplet}`, `gcc-${triplet.split('-')[0]}-linux-gnu`, `cross-${triplet.split('-')[0]}-gcc`, `${triplet}-gcc`),
-    });
-  }
+/** What Kbuild needs on the build machine (Documentation/process/changes.rst), named the way `distro` packages it. */
+export function requirements(distro: Distro, crossCompile = ''): Requirement[] {
+  const list: Requirement[] = TOOLS.map((t) => ({ what: t.what, probe: t.probe, package: buildToolPackage(distro, t.tool) }));
+  if (crossCompile) list.push({ what: `cross compiler ${crossCompile}gcc`, probe: { command: `${crossCompile}gcc` }, package: crossGccPackage(distro, crossCompile) });
   return list;
 }
 
-/** What `make bindeb-pkg` / `binrpm-pkg` need besides the compiler (6.1 scripts/package/mkdebian Build-Depends). */
-export function packagingRequirements(family: DistroFamily): Requirement[] {
-  const cmd = (what: string, command: string, name: string): Requirement => ({ what, probe: { command }, packages: pkg(name, name, name, name) });
-  if (family === 'debian') {
-    return [cmd('dpkg-buildpackage', 'dpkg-buildpackage', 'dpkg-dev'), cmd('fakeroot', 'fakeroot', 'fakeroot'), cmd('rsync', 'rsync', 'rsync'), cmd('cpio', 'cpio', 'cpio'), cmd('depmod', 'depmod', 'kmod')];
-  }
-  if (family === 'fedora') return [cmd('rpmbuild', 'rpmbuild', 'rpm-build')];
-  return [];
+/** What `make bindeb-pkg` / `binrpm-pkg` need besides the compiler (the row's packaging tools). */
+export function packagingRequirements(distro: Distro): Requirement[] {
+  return packagingTools(distro).map((t) => ({ what: t.what, probe: { command: t.command }, package: t.package }));
 }
 
 export interface Missing {
   what: string;
-  package: string;
+  package: string | undefined;
 }
 
 /** Each requirement the host lacks, with the package that provides it here. */
-export async function missingRequirements(host: Host, family: DistroFamily, crossCompile = '', extra: readonly Requirement[] = []): Promise<Missing[]> {
+export async function missingRequirements(host: Host, distro: Distro, crossCompile = '', extra: readonly Requirement[] = []): Promise<Missing[]> {
   const missing: Missing[] = [];
-  for (const req of [...requirements(crossCompile), ...extra]) {
+  for (const req of [...requirements(distro, crossCompile), ...extra]) {
     let ok: boolean;
     const r =
       'command' in req.probe
@@ -65,24 +53,14 @@ export async function missingRequirements(host: Host, family: DistroFamily, cros
           await host.run(['sh', '-c', 'printf "#include <%s>\\n" "$1" | gcc -E -x c - >/dev/null', 'sh', req.probe.header]);
     if (r.notRecorded) throw new Error(`the snapshot has no record of the build tools (${req.what})`);
     ok = r.exitCode === 0 && ('header' in req.probe || r.stdout.trim() !== '');
-    if (!ok) missing.push({ what: req.what, package: req.packages[family] });
+    if (!ok) missing.push({ what: req.what, package: req.package });
   }
   return missing;
 }
 
-export function installCommand(family: DistroFamily, packages: readonly string[]): string[] {
-  switch (family) {
-    case 'debian':
-      return ['apt-get', 'install', '-y', '--no-install-recommends', ...packages];
-    case 'fedora':
-      return ['dnf', 'install', '-y', ...packages];
-    case 'suse':
-      return ['zypper', '--non-interactive', 'install', ...packages];
-    case 'arch':
-      return ['pacman', '-S', '--needed', '--noconfirm', ...packages];
-    case 'other':
-      return [];
-  }
+/** The packages to install for `missing`, or undefined when one of them has no known name here. */
+export function missingPackages(missing: readonly Missing[]): string[] | undefined {
+  return missing.every((m) => m.package !== undefined) ? missing.map((m) => m.package!) : undefined;
 }
 
 /** Free bytes on the filesystem that holds path (or its nearest existing parent). */

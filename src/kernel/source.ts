@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { installHint, sourcePackage, sourceTarballs, type Distro } from '../distro/distro.js';
 import { UserError } from '../errors.js';
 import { compareVersions, kernelVersion } from '../parse/kernel-release.js';
 import { sha256File } from './cache.js';
@@ -125,18 +126,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Debian/Ubuntu ship the kernel source as /usr/src/linux-source-X.Y.tar.xz (package linux-source-X.Y). */
-export function distroSourceTarballs(release: string): string[] {
-  const v = kernelVersion(release);
-  if (!v) return [];
-  return ['xz', 'bz2'].map((ext) => `/usr/src/linux-source-${v[0]}.${v[1]}.tar.${ext}`);
-}
-
 export interface SourceOptions {
   /** --kernel-src: a tree or a tarball. */
   kernelSrc?: string;
   release: string;
   cacheDir: string;
+  /** The build machine's distribution: where its kernel source package leaves the tarball. */
+  distro: Distro;
   /** The exact upstream version, when known (e.g. from `uname -v` on Debian). */
   upstream?: readonly number[];
   match?: SourceMatch;
@@ -152,14 +148,16 @@ export async function prepareSource(opts: SourceOptions): Promise<PreparedSource
     else if (TARBALL.test(path) && (await exists(path))) src = await extractTarball(path, opts.cacheDir, opts.log);
     else throw new UserError(`--kernel-src ${opts.kernelSrc}: not a directory or a .tar[.xz|.gz|.bz2] file`);
   } else {
-    const candidates = distroSourceTarballs(opts.release);
+    const candidates = sourceTarballs(opts.distro, opts.release);
     let found: string | undefined;
     for (const c of candidates) if (await exists(c)) found = found ?? c;
     if (!found) {
-      const v = kernelVersion(opts.release);
+      const pkg = sourcePackage(opts.distro, opts.release);
+      const hint = pkg ? installHint(opts.distro, [pkg]) : undefined;
+      const looked = candidates.length ? `looked for ${candidates.join(', ')}` : opts.distro.kernelSource === 'kernel.org only' ? `talos-mac knows no kernel source package of ${opts.distro.name}` : 'looked for nothing: release has no version';
       throw new UserError(
-        `no kernel source for ${opts.release} found (looked for ${candidates.join(', ') || 'nothing: release has no version'}).\n` +
-          `Install it (Debian/Ubuntu: apt-get install linux-source-${v ? `${v[0]}.${v[1]}` : 'X.Y'}), or pass --kernel-src DIR|TARBALL ` +
+        `no kernel source for ${opts.release} found (${looked}).\n` +
+          `${hint ? `Install it (${hint}), or pass` : 'Pass'} --kernel-src DIR|TARBALL ` +
           `(a kernel.org tarball: talos-mac kernel fetch-source VERSION).`,
       );
     }

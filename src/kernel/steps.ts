@@ -1,20 +1,19 @@
 import { cpus } from 'node:os';
 import { configValue } from '../parse/kconfig.js';
-import { kernelVersion } from '../parse/kernel-release.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
-import { distroOf } from '../steps/checks/common.js';
+import { headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../distro/distro.js';
 import type { Changes, Step, StepContext, StepResult } from '../steps/step.js';
 import { kernelCacheDir } from './cache.js';
 import { defaultJobs } from './kbuild.js';
 import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
+import { missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from './preflight.js';
 import { runOrFail } from './privileged.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { hashOnlyReason } from '../steps/checks/mmu-state.js';
-import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
+import { upstreamVersionFromUnameV } from './source.js';
 import type { KernelStepOptions } from './options.js';
 import { fromProjectRunner } from './privileged.js';
 
@@ -49,7 +48,7 @@ function planned(summary: string, what: string, install: string[]): StepResult {
   };
 }
 
-const family = distroOf;
+const family = (facts: Facts): Promise<Distro> => facts.distro();
 
 async function buildInputs(ctx: StepContext) {
   const [rel, cfg, unameV] = await Promise.all([ctx.facts.release(), ctx.facts.kernelConfig(), ctx.facts.command(['uname', '-v'])]);
@@ -81,28 +80,24 @@ export const buildTools: Step = {
     const signing = n.kind === 'module' ? await moduleSigningState(ctx.host) : { warnings: [], refusesUnsigned: false };
     const detail = signing.warnings.length ? signing.warnings.join('\n') : undefined;
     if (missing.length === 0) return { state: 'done', summary: 'compiler, make, flex, bison, bc, libelf and OpenSSL headers are present', ...(detail ? { detail, status: 'warn' as const } : {}) };
-    const cmd = installCommand(fam, missing.map((m) => m.package));
+    const pkgs = missingPackages(missing);
+    const cmd = installArgv(fam, pkgs ?? []);
     const summary = `missing for ${purpose(n)}: ${missing.map((m) => m.what).join(', ')}`;
-    if (buildNotStarted(n, ctx)) return planned(summary, `them (${missing.map((m) => m.package).join(', ')})`, cmd);
+    if (buildNotStarted(n, ctx)) return planned(summary, pkgs ? `them (${pkgs.join(', ')})` : 'them', cmd);
     return {
       state: 'todo',
       summary,
       ...(detail ? { detail } : {}),
-      ...(cmd.length ? {} : { manual: 'talos-mac does not know the package manager of this distribution' }),
+      ...(cmd.length ? {} : { manual: `talos-mac does not know their package names on ${fam.name}` }),
       fix: { text: 'Install the kernel build tools.', ...(cmd.length ? { commands: [shellLine(cmd)] } : {}) },
     };
   },
   async apply(ctx, changes) {
     const { n, fam, missing } = await missingTools(ctx);
     if (buildNotStarted(n, ctx)) return;
-    const cmd = installCommand(fam, missing.map((m) => m.package));
+    const cmd = installArgv(fam, missingPackages(missing) ?? []);
     if (cmd.length) await runOrFail(runner(changes), cmd);
   },
-};
-
-const sourcePackage = (rel: string) => {
-  const v = kernelVersion(rel);
-  return v ? `linux-source-${v[0]}.${v[1]}` : undefined;
 };
 
 export const kernelSource: Step = {
@@ -120,11 +115,12 @@ export const kernelSource: Step = {
       return p.exists ? { state: 'done', summary: `using ${o.kernelSrc}` } : { state: 'blocked', summary: `--kernel-src ${o.kernelSrc} does not exist` };
     }
     const rel = n.a.release ?? '';
-    for (const t of distroSourceTarballs(rel)) if ((await ctx.host.pathInfo(t)).exists) return { state: 'done', summary: `using ${t}` };
-    const pkg = sourcePackage(rel);
+    const d = await family(ctx.facts);
+    for (const t of sourceTarballs(d, rel)) if ((await ctx.host.pathInfo(t)).exists) return { state: 'done', summary: `using ${t}` };
+    const pkg = sourcePackage(d, rel);
     const summary = `no source for ${rel} (needed for ${purpose(n)})`;
-    if ((await family(ctx.facts)) === 'debian' && pkg) {
-      const cmd = installCommand('debian', [pkg]);
+    const cmd = pkg ? installArgv(d, [pkg]) : [];
+    if (pkg && cmd.length) {
       if (buildNotStarted(n, ctx)) return planned(summary, `${pkg} (or pass --kernel-src DIR|TARBALL)`, cmd);
       return { state: 'todo', summary, fix: { text: `Install ${pkg} (or pass --kernel-src DIR|TARBALL).`, commands: [shellLine(cmd)] } };
     }
@@ -132,15 +128,12 @@ export const kernelSource: Step = {
   },
   async apply(ctx, changes) {
     const n = await needs(ctx.facts);
-    const pkg = n.a.release ? sourcePackage(n.a.release) : undefined;
-    if (pkg && !buildNotStarted(n, ctx)) await runOrFail(runner(changes), installCommand('debian', [pkg]));
+    const d = await family(ctx.facts);
+    const pkg = n.a.release ? sourcePackage(d, n.a.release) : undefined;
+    const cmd = pkg ? installArgv(d, [pkg]) : [];
+    if (cmd.length && !buildNotStarted(n, ctx)) await runOrFail(runner(changes), cmd);
   },
 };
-
-/** The package that holds Module.symvers for a distro kernel. */
-export function headersPackage(family: DistroFamily, release: string): string | undefined {
-  return { debian: `linux-headers-${release}`, fedora: `kernel-devel-${release}`, suse: 'kernel-default-devel', arch: 'linux-headers', other: undefined }[family];
-}
 
 export const kernelHeaders: Step = {
   id: 'kernel.headers',
@@ -156,19 +149,21 @@ export const kernelHeaders: Step = {
     if (cfg.ok && configValue(cfg.value, 'CONFIG_MODVERSIONS') !== 'y') return { state: 'done', summary: 'not needed: this kernel has no MODVERSIONS' };
     const rel = n.a.release ?? '';
     for (const p of symversCandidates(rel)) if ((await ctx.host.pathInfo(p)).exists) return { state: 'done', summary: `using ${p}` };
-    const pkg = headersPackage(await family(ctx.facts), rel);
+    const d = await family(ctx.facts);
+    const pkg = headersPackage(d, rel);
+    const cmd = pkg ? installArgv(d, [pkg]) : [];
     return {
       state: 'todo',
       summary: `no Module.symvers for ${rel}: a module built without it is refused ("no symbol version for module_layout")`,
-      ...(pkg ? {} : { manual: 'talos-mac does not know which package holds them here' }),
-      fix: pkg ? { text: `Install ${pkg}.`, commands: [shellLine(installCommand(await family(ctx.facts), [pkg]))] } : { text: "Install this kernel's development headers (they hold Module.symvers)." },
+      ...(cmd.length ? {} : { manual: `talos-mac does not know which package holds them on ${d.name}` }),
+      fix: cmd.length ? { text: `Install ${pkg}.`, commands: [shellLine(cmd)] } : { text: "Install this kernel's development headers (they hold Module.symvers)." },
     };
   },
   async apply(ctx, changes) {
     const rel = await ctx.facts.release();
     const fam = await family(ctx.facts);
     const pkg = rel.ok ? headersPackage(fam, rel.value) : undefined;
-    const cmd = pkg ? installCommand(fam, [pkg]) : [];
+    const cmd = pkg ? installArgv(fam, [pkg]) : [];
     if (cmd.length) await runOrFail(runner(changes), cmd);
   },
 };
@@ -274,5 +269,5 @@ export async function buildAndInstallKernel(ctx: StepContext, changes: Changes):
     r.describe("package it the distribution's way, install it as the default boot entry (the old kernel stays as a fallback), then reboot");
     return;
   }
-  await buildNewKernel({ ...o, ...inputs, runner: r, family: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
+  await buildNewKernel({ ...o, ...inputs, runner: r, distro: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
 }

@@ -1,6 +1,7 @@
 import { describeCommandFailure, type CommandResult, type Host, type PathInfo } from '../host/host.js';
 import { parseCpuInfo, type CpuInfo } from '../parse/cpuinfo.js';
 import { parseOsRelease } from '../parse/os-release.js';
+import { distroOf, type Distro } from '../distro/distro.js';
 import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
 import { dataDirs } from '../parse/qemu.js';
@@ -197,6 +198,11 @@ export class Facts {
       const t = await this.text('/etc/os-release');
       return parseOsRelease(t.ok ? t.value : '');
     });
+  }
+
+  /** This host's row of the distribution table (src/distro/table.ts). */
+  distro(): Promise<Distro> {
+    return this.once('distro', async () => distroOf(await this.osRelease()));
   }
 
   bootConfig(): Promise<BootConfig> {

@@ -4,7 +4,9 @@ import { disableRadixValue } from '../../parse/cmdline.js';
 import { configValue } from '../../parse/kconfig.js';
 import type { Facts } from '../facts.js';
 import type { Fix, StepContext, StepResult } from '../step.js';
-import { distroOf, unlessPower } from './common.js';
+import { unlessPower } from './common.js';
+import { regenerateArgv } from '../host-changes/boot-method.js';
+import { shellLine } from '../../ui/shell-quote.js';
 
 /**
  * Why this host runs only the hash MMU, so there is no disable_radix to set: radix translation is
@@ -39,12 +41,13 @@ export async function inGuest(facts: Facts): Promise<boolean> {
 }
 
 export async function addTokenFix(facts: Facts): Promise<Fix> {
-  const family = await distroOf(facts);
+  const { kernelArgs } = await facts.distro();
+  const tool = kernelArgs.regenerate[0];
   const commands =
-    family === 'fedora'
+    kernelArgs.usual === 'bls'
       ? ['sudo grubby --update-kernel=ALL --args=disable_radix', 'sudo reboot']
-      : family === 'debian'
-        ? ['sudoedit /etc/default/grub   # add disable_radix to GRUB_CMDLINE_LINUX="…"', 'sudo update-grub', 'sudo reboot']
+      : kernelArgs.usual === 'grub-default' && tool
+        ? ['sudoedit /etc/default/grub   # add disable_radix to GRUB_CMDLINE_LINUX="…"', `sudo ${shellLine(regenerateArgv(tool))}`, 'sudo reboot']
         : undefined;
   return {
     text: `Boot with the hash MMU: add disable_radix to the kernel command line in ${(await inGuest(facts)) ? "this guest's boot loader configuration" : "your boot loader configuration (Petitboot reads the OS's GRUB and BootLoaderSpec files)"}, then reboot.`,

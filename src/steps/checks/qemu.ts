@@ -4,31 +4,17 @@ import { compareVersions } from '../../parse/kernel-release.js';
 import type { Nic } from '../../guests/catalog.js';
 import { QEMU_PROGRAM, type Facts } from '../facts.js';
 import type { Fix, Step, StepResult } from '../step.js';
-import { installCommand, isPowerArch } from './common.js';
-import type { DistroFamily } from '../../parse/os-release.js';
+import { isPowerArch } from './common.js';
+import { installHint, qemuPackage, type QemuPiece } from '../../distro/distro.js';
 
 /** mac99 under KVM-PR works from QEMU 3.0 (the Talospace series used 3.0); older builds are warned about. */
 export const MIN_QEMU = [3, 0, 0] as const;
 
-type Packages = Partial<Record<DistroFamily, string>>;
-
-/**
- * The package that brings each piece. Debian's names were seen on a fresh Debian 12, where
- * seabios, ipxe-qemu and qemu-system-gui are only Recommends of qemu-system-ppc (KNOWLEDGE §4);
- * the Fedora names are its usual packaging, not checked on a Fedora machine here.
- */
-const PACKAGES = {
-  qemu: { debian: 'qemu-system-ppc', fedora: 'qemu-system-ppc', suse: 'qemu-ppc', arch: 'qemu-system-ppc' },
-  img: { debian: 'qemu-utils', fedora: 'qemu-img', suse: 'qemu-tools', arch: 'qemu-img' },
-  openbios: { debian: 'qemu-system-data', fedora: 'openbios', suse: 'qemu-ppc', arch: 'qemu-system-ppc-firmware' },
-  vgaRom: { debian: 'seabios', fedora: 'seavgabios-bin' },
-  ipxeRoms: { debian: 'ipxe-qemu', fedora: 'ipxe-roms-qemu' },
-  window: { debian: 'qemu-system-gui', fedora: 'qemu-ui-gtk' },
-} satisfies Record<string, Packages>;
-
-async function installFix(facts: Facts, pkgs: Packages, what: string): Promise<Fix> {
-  const cmd = await installCommand(facts, pkgs);
-  return { text: `Install ${what}.`, ...(cmd ? { commands: [cmd] } : {}) };
+/** The fix that installs a piece, with the package this distribution has it in (src/distro/table.ts). */
+async function installFix(facts: Facts, piece: QemuPiece, what: string): Promise<Fix> {
+  const d = await facts.distro();
+  const cmd = installHint(d, [qemuPackage(d, piece)]);
+  return { text: cmd ? `Install ${what}.` : `Install ${what} (talos-mac does not know its package on ${d.name}).`, ...(cmd ? { commands: [cmd] } : {}) };
 }
 
 /** The shared first gate of every QEMU check: the binary must answer --version. */
@@ -46,7 +32,7 @@ export const qemuBinary: Step = {
   async verify({ facts }) {
     const version = await facts.qemu('version');
     if (version.notRecorded || version.timedOut) return { state: 'unknown', summary: describeCommandFailure(version) };
-    if (version.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(version), fix: await installFix(facts, PACKAGES.qemu, QEMU_PROGRAM) };
+    if (version.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(version), fix: await installFix(facts, 'qemu-system-ppc', QEMU_PROGRAM) };
     const v = qemuVersion(version.stdout);
     if (!v) return { state: 'unknown', summary: `cannot read a version from: ${version.stdout.trim().split('\n')[0]}` };
     const parts = v.split('.').map(Number);
@@ -55,7 +41,7 @@ export const qemuBinary: Step = {
         state: 'todo',
         status: 'warn',
         summary: `qemu-system-ppc ${v} is older than 3.0: mac99 with KVM-PR and current OpenBIOS need 3.0 or newer`,
-        fix: await installFix(facts, PACKAGES.qemu, QEMU_PROGRAM),
+        fix: await installFix(facts, 'qemu-system-ppc', QEMU_PROGRAM),
       };
     }
     return { state: 'done', summary: `qemu-system-ppc ${v}`, detail: version.stdout.trim() };
@@ -73,7 +59,7 @@ export const qemuMac99: Step = {
     const machines = await facts.qemu('machines');
     if (machines.exitCode !== 0) return { state: 'unknown', summary: describeCommandFailure(machines) };
     if (machineNames(machines.stdout).has('mac99')) return { state: 'done', summary: 'mac99 (PowerMac G4 "New World") is available' };
-    return { state: 'todo', summary: 'this qemu-system-ppc has no mac99 machine', fix: await installFix(facts, PACKAGES.qemu, QEMU_PROGRAM) };
+    return { state: 'todo', summary: 'this qemu-system-ppc has no mac99 machine', fix: await installFix(facts, 'qemu-system-ppc', QEMU_PROGRAM) };
   },
 };
 
@@ -107,7 +93,7 @@ const img: Step = {
   async verify({ facts }) {
     const r = await facts.qemuImg();
     if (r.notRecorded || r.timedOut) return { state: 'unknown', summary: describeCommandFailure(r) };
-    if (r.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(r), fix: await installFix(facts, PACKAGES.img, 'qemu-img') };
+    if (r.exitCode !== 0) return { state: 'todo', summary: describeCommandFailure(r), fix: await installFix(facts, 'qemu-img', 'qemu-img') };
     return { state: 'done', summary: `qemu-img ${qemuVersion(r.stdout) ?? '(version unknown)'}` };
   },
 };
@@ -119,8 +105,9 @@ interface DataFile {
   file: string;
   /** What QEMU needs it for, for the summary. */
   role: string;
-  packages: Packages;
-  /** How to name what to install when the family has no package name above. */
+  /** What brings it; none: only manualFix helps. */
+  piece?: QemuPiece;
+  /** How to name what to install. */
   what: string;
   /** info: QEMU starts without it, something inside the guest is missing (default: required). */
   severity?: 'required' | 'info';
@@ -144,7 +131,7 @@ function dataFileStep(d: DataFile): Step {
       if (r.found !== undefined) return { state: 'done', summary: `${d.role}: ${r.found}` };
       if (r.unknown) return { state: 'unknown', summary: r.unknown };
       const unusable = r.unusable.length ? `; unusable: ${r.unusable.join(', ')}` : '';
-      const fix = d.manualFix ? { text: d.manualFix } : { ...(await installFix(facts, d.packages, d.what)), text: `Install ${d.what}: QEMU loads ${d.file} as ${d.role}.` };
+      const fix = d.manualFix || !d.piece ? { text: d.manualFix ?? `Install ${d.what}.` } : await installFix(facts, d.piece, `${d.what}: QEMU loads ${d.file} as ${d.role}`);
       return {
         state: 'todo',
         summary: `${d.file} not found: ${d.without ?? 'QEMU cannot start mac99 without it'} (looked in ${r.dirs.join(', ')}${unusable})`,
@@ -160,7 +147,7 @@ export const qemuFirmware = dataFileStep({
   title: 'Install the OpenBIOS firmware',
   file: 'openbios-ppc',
   role: "mac99's firmware",
-  packages: PACKAGES.openbios,
+  piece: 'openbios',
   what: 'the OpenBIOS firmware for PowerPC (openbios-ppc)',
 });
 
@@ -170,7 +157,7 @@ export const qemuVgaRom = dataFileStep({
   title: 'Install the VGA BIOS',
   file: 'vgabios-stdvga.bin',
   role: "the ROM of mac99's VGA card",
-  packages: PACKAGES.vgaRom,
+  piece: 'vga-rom',
   what: 'the SeaBIOS VGA BIOS',
 });
 
@@ -188,7 +175,6 @@ export const qemuVgaNdrv = dataFileStep({
   title: 'Have the Mac OS 9 VGA driver (qemu_vga.ndrv)',
   file: 'qemu_vga.ndrv',
   role: "Mac OS 9's driver for QEMU's VGA card",
-  packages: {},
   what: "QEMU's qemu_vga.ndrv",
   severity: 'info',
   without: 'Mac OS 9 guests keep the firmware resolution (no resolution or depth switching)',
@@ -202,7 +188,7 @@ export const qemuNicRoms: Readonly<Partial<Record<Nic, Step>>> = Object.fromEntr
     .filter((e): e is [Nic, string] => e[1] !== undefined)
     .map(([nic, file]) => [
       nic,
-      dataFileStep({ id: `qemu.nic-rom.${nic}`, title: `Install the ${nic} network ROM`, file, role: `the option ROM of the ${nic} network card`, packages: PACKAGES.ipxeRoms, what: 'the iPXE option ROMs for QEMU' }),
+      dataFileStep({ id: `qemu.nic-rom.${nic}`, title: `Install the ${nic} network ROM`, file, role: `the option ROM of the ${nic} network card`, piece: 'nic-rom', what: 'the iPXE option ROMs for QEMU' }),
     ]),
 );
 
@@ -223,7 +209,7 @@ export const qemuWindow: Step = {
     const all = displayBackends(r.stdout);
     const windows = all.filter((b) => WINDOW_BACKENDS.includes(b));
     if (windows.length > 0) return { state: 'done', summary: `window display: ${windows.join(', ')}` };
-    const fix = await installFix(facts, PACKAGES.window, "QEMU's GTK or SDL display module");
+    const fix = await installFix(facts, 'window', "QEMU's GTK or SDL display module");
     return {
       state: 'todo',
       summary: `no window: this QEMU has no GTK or SDL display (it has: ${all.join(', ') || 'none'}); use --display vnc or --display serial`,

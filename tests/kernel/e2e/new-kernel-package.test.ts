@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { distroOf } from '../../../src/distro/distro.js';
 import { buildNewKernel } from '../../../src/kernel/new-kernel.js';
 import type { KernelRunner } from '../../../src/kernel/privileged.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, requireKernelToolchain } from '../pipeline/env.js';
@@ -33,7 +34,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
     release: '6.1.0-99-e2e-powerpc64le',
     crossCompile: CROSS,
     cacheDir,
-    family: 'debian',
+    distro: distroOf(new Map([['ID', 'debian'], ['VERSION_ID', '12']])),
     runner,
     ui: 'plain',
     onCost: (t) => costs.push(t),

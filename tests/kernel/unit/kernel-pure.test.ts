@@ -9,7 +9,8 @@ import { defaultJobs, makeArgv, progressLine } from '../../../src/kernel/kbuild.
 import { moduleDirVars } from '../../../src/kernel/module-build.js';
 import { newKernelCost, packagePlan } from '../../../src/kernel/new-kernel.js';
 import { parsePatchHeader, versionInRange } from '../../../src/kernel/patches.js';
-import { distroFamily, installCommand, packagingRequirements, requirements } from '../../../src/kernel/preflight.js';
+import { packagingRequirements, requirements } from '../../../src/kernel/preflight.js';
+import { distroOf, installArgv } from '../../../src/distro/distro.js';
 import { checksumFor, checkSourceMatches, kernelOrgUrls, parseTreeVersion, upstreamVersionFromUnameV } from '../../../src/kernel/source.js';
 import { vermagicRelease } from '../../../src/kernel/vermagic.js';
 
@@ -112,20 +113,24 @@ test('patch headers and version ranges', async () => {
 });
 
 test('packages per distribution', () => {
-  const deb = distroFamily(new Map([['ID', 'debian']]));
-  assert.equal(deb, 'debian');
-  assert.equal(distroFamily(new Map([['ID', 'ubuntu'], ['ID_LIKE', 'debian']])), 'debian');
-  assert.equal(distroFamily(new Map([['ID', 'almalinux'], ['ID_LIKE', 'rhel centos fedora']])), 'fedora');
-  assert.equal(distroFamily(new Map([['ID', 'opensuse-tumbleweed'], ['ID_LIKE', 'opensuse suse']])), 'suse');
-  const cross = requirements('powerpc64le-linux-gnu-').at(-1)!;
-  assert.equal(cross.packages.debian, 'gcc-powerpc64le-linux-gnu');
-  assert.equal(requirements().find((r) => r.what === 'libelf headers')!.packages.fedora, 'elfutils-libelf-devel');
-  assert.deepEqual(installCommand('fedora', ['bc']), ['dnf', 'install', '-y', 'bc']);
-  assert.deepEqual(packagingRequirements('debian').map((r) => r.packages.debian), ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod']);
-  assert.deepEqual(packagingRequirements('fedora').map((r) => r.packages.fedora), ['rpm-build']);
-  assert.deepEqual(packagePlan('debian').target, ['bindeb-pkg']);
-  assert.deepEqual(packagePlan('fedora').target, ['binrpm-pkg']);
-  assert.deepEqual(packagePlan('arch').target, ['all']);
+  const os = (...kv: [string, string][]) => distroOf(new Map(kv));
+  const deb = os(['ID', 'debian'], ['VERSION_ID', '12']);
+  const fedora = os(['ID', 'fedora']);
+  assert.equal(deb.id, 'debian-12');
+  assert.equal(os(['ID', 'ubuntu'], ['ID_LIKE', 'debian']).packages?.program, 'apt-get');
+  assert.equal(os(['ID', 'almalinux'], ['ID_LIKE', 'rhel centos fedora']).packages?.program, 'dnf');
+  assert.equal(os(['ID', 'opensuse-tumbleweed'], ['ID_LIKE', 'opensuse suse']).packages?.program, 'zypper');
+  const cross = requirements(deb, 'powerpc64le-linux-gnu-').at(-1)!;
+  assert.equal(cross.package, 'gcc-powerpc64le-linux-gnu');
+  assert.equal(requirements(fedora, 'powerpc64le-linux-gnu-').at(-1)!.package, 'gcc-powerpc64le-linux-gnu');
+  assert.equal(requirements(fedora).find((r) => r.what === 'libelf headers')!.package, 'elfutils-libelf-devel');
+  assert.deepEqual(installArgv(fedora, ['bc']), ['dnf', 'install', '-y', 'bc']);
+  assert.deepEqual(packagingRequirements(deb).map((r) => r.package), ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod']);
+  assert.deepEqual(packagingRequirements(fedora).map((r) => r.package), ['rpm-build']);
+  assert.deepEqual(packagePlan(deb).target, ['bindeb-pkg']);
+  assert.deepEqual(packagePlan(fedora).target, ['binrpm-pkg']);
+  assert.deepEqual(packagePlan(os(['ID', 'chimera'])).target, ['all']);
+  assert.deepEqual(packagePlan(os(['ID', 'gentoo'])).target, ['all']);
 });
 
 test('kernel.org URLs and checksum lists', () => {

@@ -1,0 +1,210 @@
+/**
+ * The distributions talos-mac knows, as data: one row each. Adding a distribution is adding a
+ * row here (docs/distributions.md); every package hint, install command and boot-loader choice
+ * is read from the row of the running system (src/distro/distro.ts: distroOf).
+ *
+ * A name that is not known for a distribution is left out: the checks then say what is missing
+ * instead of guessing a package. Templates fill in {release} (uname -r), {major}.{minor}.{patch}
+ * (its version), {triplet} (CROSS_COMPILE without the dash) and {cpu} (the triplet's first part).
+ */
+import { APK, APT, DNF, ZYPPER, type PackageManager } from './package-manager.js';
+
+/** What Kbuild needs on the build machine (Documentation/process/changes.rst). */
+export type BuildTool = 'make' | 'gcc' | 'flex' | 'bison' | 'bc' | 'perl' | 'patch' | 'libelf' | 'openssl';
+
+/** The QEMU pieces the checks look for (src/steps/checks/qemu.ts). */
+export type QemuPiece = 'qemu-system-ppc' | 'qemu-img' | 'openbios' | 'vga-rom' | 'nic-rom' | 'window';
+
+/** Programs that regenerate grub.cfg from /etc/default/grub (boot-method.ts knows their arguments). */
+export type GrubRegenerator = 'update-grub' | 'grub-mkconfig' | 'grub2-mkconfig';
+
+export interface PackagingTool {
+  readonly what: string;
+  readonly command: string;
+  readonly package: string;
+}
+
+export interface Distro {
+  readonly id: string;
+  readonly name: string;
+  /** captured: seen on a captured machine (tests/fixtures/README.md); published: from its packages and docs. */
+  readonly evidence: 'captured' | 'published';
+  /** Where the facts of this row come from, in one line. */
+  readonly source: string;
+  /**
+   * Recognised when /etc/os-release's ID, or else a word of ID_LIKE, is one of `ids` (os-release(5)),
+   * and VERSION_ID is one of `versionIds` when given. Rows sharing an ID: the one whose versionIds
+   * hold VERSION_ID, else the last of them (the newest release stands in for unknown ones).
+   */
+  readonly osRelease: { readonly ids: readonly string[]; readonly versionIds?: readonly string[] };
+  /** undefined only for the fallback row: no install command is shown or run. */
+  readonly packages: PackageManager | undefined;
+  readonly names: {
+    readonly build: Readonly<Partial<Record<BuildTool, string>>>;
+    /** Template with {triplet} / {cpu}. */
+    readonly crossGcc?: string;
+    /** What `make bindeb-pkg` / `binrpm-pkg` need besides the compiler. */
+    readonly packaging: readonly PackagingTool[];
+    /** The package with Module.symvers for a release: template with {release}. */
+    readonly headers?: string;
+    readonly qemu: Readonly<Partial<Record<QemuPiece, string>>>;
+  };
+  /** How kernel arguments are set: BootLoaderSpec entries and grubby, or /etc/default/grub and a regenerator. */
+  readonly kernelArgs: {
+    /** What a fresh install of this distribution uses (the doctor's hint); undefined: not known. */
+    readonly usual?: 'bls' | 'grub-default';
+    /** Candidates in the order tried, when /etc/default/grub is what the system has. */
+    readonly regenerate: readonly GrubRegenerator[];
+  };
+  /** Where the source of its kernel comes from: a package that leaves a tarball, or none (kernel.org / --kernel-src). */
+  readonly kernelSource: { readonly package: string; readonly tarballs: readonly string[] } | 'kernel.org only';
+  /** How a built kernel is packaged (make target) and the argv that installs the built files. */
+  readonly kernelPackaging: { readonly target: 'bindeb-pkg' | 'binrpm-pkg' | 'none'; readonly install: readonly string[] };
+  /** KVM-PR in its stock kernel (KNOWLEDGE §4). */
+  readonly kvmPr: string;
+}
+
+const GRUB_ANY: readonly GrubRegenerator[] = ['update-grub', 'grub-mkconfig', 'grub2-mkconfig'];
+
+/** Debian-family names, seen on Debian 12 (build tools: the kernel suite's own install line). */
+const DEB_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'libelf-dev', openssl: 'libssl-dev' } as const;
+/** scripts/package/mkdebian's Build-Depends (Linux 6.1) plus what bindeb-pkg runs. */
+const DEB_PACKAGING: readonly PackagingTool[] = [
+  { what: 'dpkg-buildpackage', command: 'dpkg-buildpackage', package: 'dpkg-dev' },
+  { what: 'fakeroot', command: 'fakeroot', package: 'fakeroot' },
+  { what: 'rsync', command: 'rsync', package: 'rsync' },
+  { what: 'cpio', command: 'cpio', package: 'cpio' },
+  { what: 'depmod', command: 'depmod', package: 'kmod' },
+];
+/** Debian 12's QEMU split: seabios, ipxe-qemu and qemu-system-gui are only Recommends of qemu-system-ppc. */
+const DEB_QEMU = { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-utils', openbios: 'qemu-system-data', 'vga-rom': 'seabios', 'nic-rom': 'ipxe-qemu', window: 'qemu-system-gui' } as const;
+const DEB_SOURCE = { package: 'linux-source-{major}.{minor}', tarballs: ['/usr/src/linux-source-{major}.{minor}.tar.xz', '/usr/src/linux-source-{major}.{minor}.tar.bz2'] } as const;
+const DEB_KERNEL = { target: 'bindeb-pkg', install: ['dpkg', '-i'] } as const;
+
+const RPM_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'elfutils-libelf-devel', openssl: 'openssl-devel' } as const;
+const RPM_PACKAGING: readonly PackagingTool[] = [{ what: 'rpmbuild', command: 'rpmbuild', package: 'rpm-build' }];
+const RPM_KERNEL = { target: 'binrpm-pkg', install: ['rpm', '-ivh'] } as const;
+
+export const DISTROS: Distro[] = [
+  {
+    id: 'debian-12',
+    name: 'Debian 12 (bookworm)',
+    evidence: 'captured',
+    source: 'the POWER9 box captures (tests/fixtures/snapshots/debian12-*, box-debian12-*) and a fresh Debian 12 install',
+    osRelease: { ids: ['debian'], versionIds: ['12'] },
+    packages: APT,
+    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
+    kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
+    kernelSource: DEB_SOURCE,
+    kernelPackaging: DEB_KERNEL,
+    kvmPr: 'kernel 6.1: PR=m with NO_HZ_FULL off, kvm-pr loads; needs the hash MMU (disable_radix)',
+  },
+  {
+    id: 'debian-13',
+    name: 'Debian 13 (trixie)',
+    evidence: 'captured',
+    source: 'the POWER9 box captures (tests/fixtures/snapshots/box-debian13-*) and KNOWLEDGE §4',
+    osRelease: { ids: ['debian'], versionIds: ['13'] },
+    packages: APT,
+    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
+    kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
+    kernelSource: DEB_SOURCE,
+    kernelPackaging: DEB_KERNEL,
+    kvmPr: 'kernel 6.12: no KVM_BOOK3S_64_PR (NO_HZ_FULL=y, VIRT_CPU_ACCOUNTING_GEN=y): a new kernel is needed',
+  },
+  {
+    id: 'ubuntu',
+    name: 'Ubuntu',
+    evidence: 'published',
+    source: "Debian's package names; linux-source-X.Y.Z leaves /usr/src/linux-source-X.Y.Z/linux-source-X.Y.Z.tar.bz2 (the noble package's contents)",
+    osRelease: { ids: ['ubuntu'] },
+    packages: APT,
+    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
+    kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
+    kernelSource: { package: 'linux-source-{major}.{minor}.{patch}', tarballs: ['/usr/src/linux-source-{major}.{minor}.{patch}/linux-source-{major}.{minor}.{patch}.tar.bz2'] },
+    kernelPackaging: DEB_KERNEL,
+    kvmPr: 'no KVM_BOOK3S_64_PR (VIRT_CPU_ACCOUNTING_GEN=y): a new kernel is needed',
+  },
+  {
+    id: 'fedora',
+    name: 'Fedora',
+    evidence: 'published',
+    source: "Fedora's ppc64le kernel config and package names (fedora-release.spec for os-release)",
+    osRelease: { ids: ['fedora'] },
+    packages: DNF,
+    names: {
+      build: RPM_BUILD,
+      crossGcc: 'gcc-{cpu}-linux-gnu',
+      packaging: RPM_PACKAGING,
+      headers: 'kernel-devel-{release}',
+      qemu: { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-img', openbios: 'openbios', 'vga-rom': 'seavgabios-bin', 'nic-rom': 'ipxe-roms-qemu', window: 'qemu-ui-gtk' },
+    },
+    kernelArgs: { usual: 'bls', regenerate: ['grub2-mkconfig', 'grub-mkconfig', 'update-grub'] },
+    kernelSource: 'kernel.org only',
+    kernelPackaging: RPM_KERNEL,
+    kvmPr: 'config asks for PR=m but sets NO_HZ_FULL=y and VIRT_CPU_ACCOUNTING_GEN=y: very likely no kvm-pr since 6.1',
+  },
+  {
+    id: 'rhel',
+    name: 'RHEL, CentOS Stream, AlmaLinux, Rocky Linux',
+    evidence: 'published',
+    source: "the distributions' kernel configs (# CONFIG_KVM_BOOK3S_64_PR is not set); Fedora's devel package names",
+    osRelease: { ids: ['rhel', 'centos', 'almalinux', 'rocky'] },
+    packages: DNF,
+    // No qemu-system-ppc in these distributions' repositories (only qemu-kvm for the host's own architecture).
+    names: { build: RPM_BUILD, packaging: RPM_PACKAGING, headers: 'kernel-devel-{release}', qemu: {} },
+    kernelArgs: { usual: 'bls', regenerate: ['grub2-mkconfig', 'grub-mkconfig', 'update-grub'] },
+    kernelSource: 'kernel.org only',
+    kernelPackaging: RPM_KERNEL,
+    kvmPr: 'CONFIG_KVM_BOOK3S_64_PR is not set: a new kernel is needed',
+  },
+  {
+    id: 'opensuse',
+    name: 'openSUSE (Tumbleweed, Leap) and SLES',
+    evidence: 'published',
+    source: "openSUSE's package names and Tumbleweed's ppc64le kernel config (openSUSE-release.spec for os-release)",
+    osRelease: { ids: ['opensuse-tumbleweed', 'opensuse-leap', 'opensuse', 'sles', 'suse'] },
+    packages: ZYPPER,
+    names: {
+      build: { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'libelf-devel', openssl: 'libopenssl-devel' },
+      crossGcc: 'cross-{cpu}-gcc',
+      packaging: [],
+      headers: 'kernel-default-devel',
+      qemu: { 'qemu-system-ppc': 'qemu-ppc', 'qemu-img': 'qemu-tools', openbios: 'qemu-ppc' },
+    },
+    kernelArgs: { usual: 'grub-default', regenerate: ['grub2-mkconfig', 'grub-mkconfig', 'update-grub'] },
+    kernelSource: 'kernel.org only',
+    kernelPackaging: { target: 'none', install: [] },
+    kvmPr: 'Tumbleweed (6.10): NO_HZ_FULL=y, no PR, 64K pages: a new kernel is needed',
+  },
+  {
+    id: 'chimera',
+    name: 'Chimera Linux',
+    evidence: 'published',
+    source: 'chimera-linux/cports: main/base-files (os-release), main/qemu (subpackages), main/grub (update-grub), main/linux-*/files/config-ppc64le.generic',
+    osRelease: { ids: ['chimera'] },
+    packages: APK,
+    // Build tools are left out: its kernel has kvm-pr, and its (clang, bsdutils) toolchain names are not checked here.
+    // qemu-system-ppc carries openbios-ppc; the other ROMs and the GTK/SDL display stay in the qemu package it depends on.
+    names: { build: {}, packaging: [], qemu: { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-img', openbios: 'qemu-system-ppc', 'vga-rom': 'qemu', 'nic-rom': 'qemu', window: 'qemu' } },
+    kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
+    kernelSource: 'kernel.org only',
+    kernelPackaging: { target: 'none', install: [] },
+    kvmPr: 'linux-lts and linux-stable: PR=m with NO_HZ_FULL and VIRT_CPU_ACCOUNTING_GEN off: kvm-pr works as installed (hash MMU still needed)',
+  },
+];
+
+/** Any system no row recognises: no package names, every boot-loader candidate. */
+export const UNKNOWN_DISTRO: Distro = {
+  id: 'unknown',
+  name: 'an unrecognised distribution',
+  evidence: 'published',
+  source: 'none: nothing is assumed',
+  osRelease: { ids: [] },
+  packages: undefined,
+  names: { build: {}, packaging: [], qemu: {} },
+  kernelArgs: { regenerate: GRUB_ANY },
+  kernelSource: 'kernel.org only',
+  kernelPackaging: { target: 'none', install: [] },
+  kvmPr: 'unknown',
+};
