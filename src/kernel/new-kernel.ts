@@ -1,6 +1,6 @@
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { kernelCacheDir } from './cache.js';
@@ -8,8 +8,8 @@ import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdit
 import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
-import type { DistroFamily } from './preflight.js';
-import { runOrFail, type KernelRunner } from './privileged.js';
+import { packageManager, type DistroFamily } from './preflight.js';
+import type { SystemChanges } from '../privileged/runner.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
 
@@ -140,14 +140,16 @@ export interface PackagePlan {
 
 /** Packaged the distribution's way where Kbuild knows it, so the package manager can remove it again. */
 export function packagePlan(family: DistroFamily): PackagePlan {
-  if (family === 'debian') return { target: ['bindeb-pkg'], describe: 'Debian packages (make bindeb-pkg), installed with dpkg -i' };
-  if (family === 'fedora') return { target: ['binrpm-pkg'], describe: 'RPM packages (make binrpm-pkg), installed with rpm -ivh' };
+  if (family === 'debian') return { target: ['bindeb-pkg'], describe: 'Debian packages (make bindeb-pkg), installed with apt-get' };
+  if (family === 'fedora') return { target: ['binrpm-pkg'], describe: 'RPM packages (make binrpm-pkg), installed with dnf' };
   return { target: ['all'], describe: 'a plain build, installed with make modules_install install' };
 }
 
 export interface BuildKernelOptions extends NewKernelOptions {
   family: DistroFamily;
-  runner: KernelRunner;
+  runner: SystemChanges;
+  /** The step (or command) named in the record (default kernel.build-kernel). */
+  step?: string;
   /** Told what the build will cost before it starts. */
   onCost?: (text: string) => void;
 }
@@ -174,21 +176,27 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
     configured.markers,
     o.ui,
   );
+  const step = o.step ?? 'kernel.build-kernel';
   const installed: string[][] = [];
-  const run = async (argv: string[]) => {
-    installed.push(argv);
-    await runOrFail(o.runner, argv);
+  const pm = packageManager(o.family);
+  const install = async (files: string[], names: string[]) => {
+    installed.push(pm!.install(files));
+    await o.runner.installKernel(step, pm!, files, names, configured.newRelease);
   };
   if (o.family === 'debian') {
     const debs = (await readdir(configured.buildDir)).filter((f) => /^linux-(image|headers)-.*\.deb$/.test(f) && f.includes(configured.newRelease) && !f.includes('-dbg'));
     if (debs.length === 0) throw new UserError(`make bindeb-pkg left no linux-image package in ${configured.buildDir}; see ${log}`, 1);
-    await run(['dpkg', '-i', ...debs.map((d) => join(configured.buildDir, d))]);
+    // A .deb file is named PACKAGE_VERSION_ARCH.deb, and package names hold no "_" (deb-version(7), Debian Policy 5.6.1).
+    await install(debs.map((d) => join(configured.buildDir, d)), debs.map((d) => d.split('_')[0]!));
   } else if (o.family === 'fedora') {
     const rpms = await findRpms([join(homedir(), 'rpmbuild', 'RPMS'), dirname(tree)], configured.newRelease.replace(/-/g, '_'));
     if (rpms.length === 0) throw new UserError(`make binrpm-pkg left no kernel RPM for ${configured.newRelease}; see ${log}`, 1);
-    await run(['rpm', '-ivh', ...rpms]);
+    // NAME-VERSION-RELEASE.ARCH.rpm: removed by NAME-VERSION-RELEASE, never by the bare name "kernel" (the distribution's too).
+    await install(rpms, rpms.map((f) => basename(f).replace(/\.[^.]+\.rpm$/, '')));
   } else {
-    await run(makeArgv(['modules_install', 'install'], { tree, ...o, jobs: 1 }));
+    const argv = makeArgv(['modules_install', 'install'], { tree, ...o, jobs: 1 });
+    installed.push(argv);
+    await o.runner.command(step, argv);
   }
   return { release: configured.newRelease, installed, log };
 }

@@ -1,6 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Host } from '../host/host.js';
+import { APT, DNF, PACMAN, ZYPPER, type PackageManager } from '../distro/package-manager.js';
 
 export { distroFamily, type DistroFamily } from '../parse/os-release.js';
 import type { DistroFamily } from '../parse/os-release.js';
@@ -70,19 +71,13 @@ export async function missingRequirements(host: Host, family: DistroFamily, cros
   return missing;
 }
 
+/** The package manager each family installs (and, through the runner's record, removes) with. */
+export function packageManager(family: DistroFamily): PackageManager | undefined {
+  return { debian: APT, fedora: DNF, suse: ZYPPER, arch: PACMAN, other: undefined }[family];
+}
+
 export function installCommand(family: DistroFamily, packages: readonly string[]): string[] {
-  switch (family) {
-    case 'debian':
-      return ['apt-get', 'install', '-y', '--no-install-recommends', ...packages];
-    case 'fedora':
-      return ['dnf', 'install', '-y', ...packages];
-    case 'suse':
-      return ['zypper', '--non-interactive', 'install', ...packages];
-    case 'arch':
-      return ['pacman', '-S', '--needed', '--noconfirm', ...packages];
-    case 'other':
-      return [];
-  }
+  return packageManager(family)?.install(packages) ?? [];
 }
 
 /** Free bytes on the filesystem that holds path (or its nearest existing parent). */

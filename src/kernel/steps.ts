@@ -10,15 +10,15 @@ import { defaultJobs } from './kbuild.js';
 import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { installCommand, missingRequirements, moduleSigningState, packagingRequirements, type DistroFamily } from './preflight.js';
-import { fromProjectRunner, runOrFail, type KernelRunner, type ProjectRunnerLike } from './privileged.js';
+import { installCommand, missingRequirements, moduleSigningState, packageManager, packagingRequirements, type DistroFamily } from './preflight.js';
+import type { SystemChanges } from '../privileged/runner.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { hashOnlyReason } from '../steps/checks/mmu.js';
 import { distroSourceTarballs, upstreamVersionFromUnameV } from './source.js';
 import type { Reduction } from './reduce.js';
 
 export interface KernelStepOptions extends Omit<CommonBuildOptions, 'config'> {
-  runner: KernelRunner;
+  runner: SystemChanges;
   /** Also install a built module under /lib/modules/<release>/updates/ (default true). */
   installModule?: boolean;
   localVersion?: string;
@@ -64,6 +64,12 @@ function planned(summary: string, what: string, install: string[]): StepResult {
 
 const family = distroOf;
 
+/** Installed (and recorded, so `setup --undo` removes them) with the family's package manager. */
+async function installPackages(o: KernelStepOptions, step: string, fam: DistroFamily, names: string[]): Promise<void> {
+  const pm = packageManager(fam);
+  if (pm && names.length) await o.runner.installPackages(step, pm, names);
+}
+
 async function buildInputs(ctx: StepContext) {
   const [rel, cfg, unameV] = await Promise.all([ctx.facts.release(), ctx.facts.kernelConfig(), ctx.facts.command(['uname', '-v'])]);
   if (!rel.ok) throw new Error(`cannot tell the kernel release: ${rel.reason}`);
@@ -104,8 +110,7 @@ function toolsStep(o: KernelStepOptions): Step {
     async apply(ctx) {
       const { n, fam, missing } = await missingTools(ctx, o);
       if (buildNotStarted(n, o)) return;
-      const cmd = installCommand(fam, missing.map((m) => m.package));
-      if (cmd.length) await runOrFail(o.runner, cmd);
+      await installPackages(o, 'kernel.build-tools', fam, missing.map((m) => m.package));
     },
   };
 }
@@ -141,7 +146,7 @@ function sourceStep(o: KernelStepOptions): Step {
     async apply(ctx) {
       const n = await needs(ctx.facts);
       const pkg = n.a.release ? sourcePackage(n.a.release) : undefined;
-      if (pkg && !buildNotStarted(n, o)) await runOrFail(o.runner, installCommand('debian', [pkg]));
+      if (pkg && !buildNotStarted(n, o)) await installPackages(o, 'kernel.source', 'debian', [pkg]);
     },
   };
 }
@@ -176,8 +181,7 @@ function headersStep(o: KernelStepOptions): Step {
       const rel = await ctx.facts.release();
       const fam = await family(ctx.facts);
       const pkg = rel.ok ? headersPackage(fam, rel.value) : undefined;
-      const cmd = pkg ? installCommand(fam, [pkg]) : [];
-      if (cmd.length) await runOrFail(o.runner, cmd);
+      if (pkg) await installPackages(o, 'kernel.headers', fam, [pkg]);
     },
   };
 }
@@ -215,8 +219,8 @@ function moduleStep(o: KernelStepOptions): Step {
         return;
       }
       const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
-      await loadPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
-      if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
+      await loadPrModules({ release: inputs.release, modules: built.modules, runner: o.runner, step: 'kernel.build-module' });
+      if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner, step: 'kernel.build-module' });
     },
   };
 }
@@ -249,7 +253,7 @@ function persistStep(o: KernelStepOptions): Step {
         return;
       }
       const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
-      await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner });
+      await installPrModules({ release: inputs.release, modules: built.modules, runner: o.runner, step: 'kernel.module-installed' });
     },
   };
 }
@@ -309,11 +313,11 @@ export function kernelPipelineSteps(options: KernelStepOptions): Step[] {
  * each wired to setup's PrivilegedRunner: `[hashMmuNextBoot, ...kernelSetupFactories(), loadKvmPr, …]`.
  */
 export function kernelSetupFactories(options: Omit<KernelStepOptions, 'runner'> = {}): ((deps: KernelSetupDeps) => Step)[] {
-  return STEP_MAKERS.map((make) => (deps: KernelSetupDeps) => make({ ...options, buildKernel: deps.buildKernel ?? options.buildKernel ?? false, runner: fromProjectRunner(deps.runner) }));
+  return STEP_MAKERS.map((make) => (deps: KernelSetupDeps) => make({ ...options, buildKernel: deps.buildKernel ?? options.buildKernel ?? false, runner: deps.runner }));
 }
 
 /** What the kernel steps take from setup's SetupDeps. */
 export interface KernelSetupDeps {
-  runner: ProjectRunnerLike;
+  runner: SystemChanges;
   buildKernel?: boolean;
 }

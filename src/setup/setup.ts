@@ -12,7 +12,7 @@ import type { Step, StepContext, StepResult, StepState } from '../steps/step.js'
 import type { KvmHvChoice, SetupDeps } from './deps.js';
 import { buildPlan } from './plan.js';
 import { makePrompts, type Prompts } from './prompts.js';
-import { ChangeRecorder, RECORD_PATH } from './record.js';
+import { RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
 import { RootedHost } from './rooted-host.js';
 import { undoSetup } from './undo.js';
@@ -197,7 +197,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     return 0;
   }
 
-  const recorder = new ChangeRecorder(runner);
+  const recorder = runner.recorder;
   const prompts = io.prompts ?? makePrompts({ yes: opts.yes ?? false, interactive: io.interactive });
   const deps: SetupDeps = {
     runner,

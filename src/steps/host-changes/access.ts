@@ -79,7 +79,7 @@ export const kvmDeviceAccess: SetupStepFactory = (deps): Step => ({
     const { group } = await membership(ctx, deps.targetUser, dev.gid ?? -1);
     if (!group) return;
     const argv = withShadowRoot(['usermod', '-aG', group, deps.targetUser], deps.runner.options.root);
-    await deps.recorder.around({ kind: 'command', step: 'kvm.dev-access', argv, undo: ['gpasswd', '-d', deps.targetUser, group] }, () => deps.runner.run(argv));
+    await deps.runner.command('kvm.dev-access', argv, { undo: ['gpasswd', '-d', deps.targetUser, group] });
     if (!deps.runner.dryRun) deps.runner.options.out(`  ${deps.targetUser} joins group ${group} at the next login: log out and back in (or reboot) before using KVM.`);
   },
 });

@@ -1,6 +1,5 @@
 import { UserError } from '../../errors.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
-import { sha256 } from '../../privileged/runner.js';
 import type { SetupDeps, SetupStepFactory } from '../../setup/deps.js';
 import type { Facts } from '../facts.js';
 import { unlessPower } from '../checks/common.js';
@@ -48,8 +47,7 @@ async function procModules(facts: Facts): Promise<string | undefined> {
 
 /** Writes a file talos-mac owns (a new file), recorded so that --undo removes it. */
 async function writeOwnedFile(deps: SetupDeps, step: string, path: string, text: string): Promise<void> {
-  const data = Buffer.from(text);
-  await deps.recorder.around({ kind: 'file-created', step, path, sha256Written: sha256(data) }, () => deps.runner.writeFile(path, data));
+  await deps.runner.createFile(step, path, Buffer.from(text));
 }
 
 export const loadKvmPr: SetupStepFactory = (deps): Step => ({

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { CommandResult, DirResult, Host, PathInfo, ReadResult } from '../../../src/host/host.js';
 import { Facts } from '../../../src/steps/facts.js';
 import { kernelPipelineSteps } from '../../../src/kernel/steps.js';
-import type { KernelRunner } from '../../../src/kernel/privileged.js';
+import type { SystemChanges } from '../../../src/privileged/runner.js';
 import type { StepResult } from '../../../src/steps/step.js';
 
 const fixtures = fileURLToPath(new URL('../../../../tests/fixtures/kernel/', import.meta.url));
@@ -41,12 +41,17 @@ class TableHost implements Host {
   }
 }
 
-const noRunner: KernelRunner = {
+const refuse = async (): Promise<never> => {
+  throw new Error('verify must not change anything');
+};
+const noRunner: SystemChanges = {
   dryRun: false,
   describe: () => {},
-  run: async () => {
-    throw new Error('verify must not run mutating commands');
-  },
+  host: new TableHost({}, {}),
+  command: refuse,
+  installPackages: refuse,
+  installModules: refuse,
+  installKernel: refuse,
 };
 
 async function verifyAll(host: Host): Promise<Record<string, StepResult>> {
@@ -89,7 +94,7 @@ test("Debian 12's kernel without --build-kernel: the source is planned, not inst
   const host = await debian12Host();
   const ctx = () => ({ host, facts: new Facts(host) });
   const ran: string[][] = [];
-  const recording: KernelRunner = { dryRun: false, describe: () => {}, run: async (argv) => (ran.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
+  const recording: SystemChanges = { ...noRunner, installPackages: async (_step, pm, names) => (ran.push(pm.install(names)), [...names]) };
   const source = (buildKernel: boolean) => kernelPipelineSteps({ runner: recording, buildKernel }).find((s) => s.id === 'kernel.source')!;
   const later = await source(false).verify(ctx());
   assert.equal(later.state, 'todo');
