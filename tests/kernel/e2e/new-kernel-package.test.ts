@@ -1,6 +1,6 @@
 // Opt-in (TALOS_MAC_KERNEL_E2E=1, after boot-module.test, ~25 min on 2 cores): the new-kernel
 // case end to end up to installation: configure, `make bindeb-pkg` cross-built for ppc64el, and
-// the dpkg -i that would install it (dry run: this x86 machine cannot boot it).
+// the apt-get install of its package files that would install it (dry run: this x86 machine cannot boot it).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { CROSS, SOURCE_TARBALL, cacheDir, requireKernelToolchain } from '../pipe
 
 const enabled = process.env['TALOS_MAC_KERNEL_E2E'] === '1';
 
-test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, installed with dpkg -i', { skip: !enabled && 'set TALOS_MAC_KERNEL_E2E=1', timeout: 120 * 60_000 }, async () => {
+test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, installed with apt-get', { skip: !enabled && 'set TALOS_MAC_KERNEL_E2E=1', timeout: 120 * 60_000 }, async () => {
   requireKernelToolchain();
   // The slimmed PR configuration made by boot-module.test (a "running kernel" config that builds in minutes).
   const config = join(cacheDir, 'e2e', 'kernel', '.config');
