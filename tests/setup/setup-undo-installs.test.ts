@@ -12,9 +12,11 @@ import { installPrModules } from '../../src/kernel/module-load.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { trusted } from '../../src/setup/undo.js';
 import type { Change, SetupRecord } from '../../src/setup/record.js';
-import { withSandbox, type Sandbox } from './sandbox.js';
+import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
+/** The fakes, and depmod (not among the defaults: the build-tool probes would find it as kmod's). */
+const SANDBOX = { snapshot: DEBIAN, tools: [...ALL_TOOLS, 'depmod'] };
 const RELEASE = '6.1.0-50-powerpc64le';
 const NEW_KERNEL = '6.1.192-talosmac';
 const RECORD = 'var/lib/talos-mac/setup-record.json';
@@ -40,7 +42,7 @@ const installedPackages = async (sb: Sandbox) => (await readFile(join(sb.root, '
 
 describe('setup --undo reverts what the kernel pipeline installed', () => {
   it('module files: removed when unchanged, then depmod for that release; packages: only those talos-mac installed', async () => {
-    await withSandbox({ snapshot: DEBIAN }, async (sb) => {
+    await withSandbox(SANDBOX, async (sb) => {
       const build = join(sb.root, '..', 'build');
       await mkdir(build);
       const modules = { kvm: await fakeModule(build, 'kvm', RELEASE), kvmPr: await fakeModule(build, 'kvm-pr', RELEASE) };
@@ -78,7 +80,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
   });
 
   it('a module file replaced since is left in place (depmod still runs); the note says why', async () => {
-    await withSandbox({ snapshot: DEBIAN }, async (sb) => {
+    await withSandbox(SANDBOX, async (sb) => {
       const build = join(sb.root, '..', 'build');
       await mkdir(build);
       const modules = { kvm: await fakeModule(build, 'kvm', RELEASE), kvmPr: await fakeModule(build, 'kvm-pr', RELEASE) };
@@ -95,7 +97,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
   });
 
   it('a kernel talos-mac installed: removed by its packages, but never while it is the running kernel', async () => {
-    await withSandbox({ snapshot: DEBIAN }, async (sb) => {
+    await withSandbox(SANDBOX, async (sb) => {
       const deb = join(sb.root, '..', `linux-image-${NEW_KERNEL}_${NEW_KERNEL}-1_ppc64el.deb`);
       await writeFile(deb, 'not really a package');
       await runnerIn(sb).installKernel('kernel build-kernel', APT, [deb], [`linux-image-${NEW_KERNEL}`], NEW_KERNEL);
@@ -120,7 +122,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
   });
 
   it('a failed install records only what did get installed; an install that installed nothing leaves no record', async () => {
-    await withSandbox({ snapshot: DEBIAN }, async (sb) => {
+    await withSandbox(SANDBOX, async (sb) => {
       const runner = new PrivilegedRunner({ ...runnerIn(sb).options, env: { ...process.env, ...sb.env, FAKE_FAIL_APT_GET: '100:E: Unable to locate package linux-source-6.1' } });
       await assert.rejects(runner.installPackages('kernel.source', APT, ['linux-source-6.1']), /E: Unable to locate package linux-source-6\.1/);
       assert.equal(existsSync(join(sb.root, RECORD)), true);
@@ -129,7 +131,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
   });
 
   it('a tampered record is refused: nothing outside updates/talos-mac is removed, no name with shell characters reaches a package manager', async () => {
-    await withSandbox({ snapshot: DEBIAN }, async (sb) => {
+    await withSandbox(SANDBOX, async (sb) => {
       const victim = `/lib/modules/${RELEASE}/kernel/arch/powerpc/kvm/kvm-hv.ko`;
       await mkdir(join(sb.root, victim, '..'), { recursive: true });
       await writeFile(join(sb.root, victim), 'the distribution module');
