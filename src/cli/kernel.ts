@@ -1,5 +1,5 @@
-import { access } from 'node:fs/promises';
 import { cpus } from 'node:os';
+import type { Host } from '../host/host.js';
 import { EXIT } from './exit-codes.js';
 import { UserError } from '../errors.js';
 
@@ -41,20 +41,27 @@ function droppedLines(d: { summary: string; listFile: string } | undefined): str
   return d ? [d.summary, `the options dropped are listed in ${d.listFile} (and the build log)`] : [];
 }
 
-async function unameR(): Promise<string> {
-  const { execa } = await import('execa');
-  return String((await execa('uname', ['-r'])).stdout).trim();
+/**
+ * The running system, asked read-only (uname -r, /boot/config-*, /proc/modules, /dev/kvm,
+ * os-release). The build itself (tar, make in the cache directory, its free-space check) is build
+ * work on the user's own files, not a question about the host: it runs in src/kernel/kbuild.ts.
+ */
+async function liveHost(): Promise<Host> {
+  const { LiveHost } = await import('../host/live-host.js');
+  return new LiveHost(process.env);
 }
 
-async function defaultConfig(release: string): Promise<string> {
-  for (const p of [`/boot/config-${release}`, '/proc/config.gz']) {
-    try {
-      await access(p);
-      return p;
-    } catch {
-      /* next */
-    }
+async function unameR(host: Host): Promise<string> {
+  const r = await host.run(['uname', '-r']);
+  if (r.exitCode !== 0) {
+    const { describeCommandFailure } = await import('../host/host.js');
+    throw new UserError(`cannot tell the running kernel's release (${describeCommandFailure(r)}): pass --release`);
   }
+  return r.stdout.trim();
+}
+
+async function defaultConfig(host: Host, release: string): Promise<string> {
+  for (const p of [`/boot/config-${release}`, '/proc/config.gz']) if ((await host.pathInfo(p)).exists) return p;
   throw new UserError(`no configuration found for ${release} (/boot/config-${release}, /proc/config.gz): pass --config FILE`);
 }
 
@@ -65,9 +72,9 @@ function jobs(raw: string | undefined): number | undefined {
   return n;
 }
 
-async function common(o: KernelCommonOptions) {
-  const release = o.release ?? (await unameR());
-  const config = o.config ?? (await defaultConfig(release));
+async function common(o: KernelCommonOptions, host: Host) {
+  const release = o.release ?? (await unameR(host));
+  const config = o.config ?? (await defaultConfig(host, release));
   const j = jobs(o.jobs);
   return {
     release,
@@ -83,30 +90,46 @@ async function common(o: KernelCommonOptions) {
   };
 }
 
+/**
+ * The project's one runner (src/privileged/runner.ts) for the running system: it prints each
+ * change, checks sudo before the first, honours --dry-run, and records every change in the same
+ * record as setup, so `talos-mac setup --undo` reverts them too.
+ */
+async function systemRunner(host: Host, dryRun: boolean) {
+  const { PrivilegedRunner } = await import('../privileged/runner.js');
+  return new PrivilegedRunner({
+    dryRun,
+    root: '/',
+    out: (line) => process.stderr.write(`${line}\n`),
+    uid: process.getuid?.() ?? 0,
+    interactive: Boolean(process.stdin.isTTY),
+    env: process.env,
+    host,
+  });
+}
+
 export async function buildModuleCommand(o: BuildModuleOptions): Promise<number> {
-  const [{ buildPrModule }, { loadPrModules, installPrModules }, { simpleRunner }] = await Promise.all([
-    import('../kernel/module-build.js'),
-    import('../kernel/module-load.js'),
-    import('../kernel/privileged.js'),
-  ]);
-  const base = await common(o);
+  const [{ buildPrModule }, { loadPrModules, installPrModules }] = await Promise.all([import('../kernel/module-build.js'), import('../kernel/module-load.js')]);
+  const host = await liveHost();
+  const base = await common(o, host);
   if (o.load || o.install) {
     // Said before the build: an unsigned module is refused by these kernels, however well built.
-    const [{ moduleSigningState }, { LiveHost }] = await Promise.all([import('../kernel/preflight.js'), import('../host/live-host.js')]);
-    for (const w of (await moduleSigningState(new LiveHost())).warnings) process.stderr.write(`warning: ${w}\n`);
+    const { moduleSigningState } = await import('../kernel/preflight.js');
+    for (const w of (await moduleSigningState(host)).warnings) process.stderr.write(`warning: ${w}\n`);
   }
   const r = await buildPrModule({ ...base, ...(typeof o.symvers === 'string' || o.symvers === false ? { symvers: o.symvers } : {}) });
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`kvm.ko:    ${r.modules.kvm}\nkvm-pr.ko: ${r.modules.kvmPr}\nvermagic:  ${r.vermagic.trim()}\nlog:       ${r.log}\n`);
-  const runner = simpleRunner({ dryRun: o.dryRun ?? false });
-  if (o.load) await loadPrModules({ release: base.release, modules: r.modules, runner });
-  if (o.install) await installPrModules({ release: base.release, modules: r.modules, runner });
+  const runner = await systemRunner(host, o.dryRun ?? false);
+  const step = 'kernel build-module';
+  if (o.load) await loadPrModules({ release: base.release, modules: r.modules, runner, step });
+  if (o.install) await installPrModules({ release: base.release, modules: r.modules, runner, step });
   return EXIT.OK;
 }
 
 export async function configureKernelCommand(o: ConfigureKernelOptions): Promise<number> {
   const [{ configureNewKernel, newKernelCost }, { formatDiff }] = await Promise.all([import('../kernel/new-kernel.js'), import('../kernel/config.js')]);
-  const base = await common(o);
+  const base = await common(o, await liveHost());
   const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) });
   const out = [
     `configured ${r.tree} for Linux ${r.newRelease}`,
@@ -124,14 +147,9 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
 }
 
 export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<number> {
-  const [{ buildNewKernel, buildKernelImage }, { simpleRunner }, { parseOsRelease }, { distroOf }, { readFile }] = await Promise.all([
-    import('../kernel/new-kernel.js'),
-    import('../kernel/privileged.js'),
-    import('../parse/os-release.js'),
-    import('../distro/distro.js'),
-    import('node:fs/promises'),
-  ]);
-  const base = { ...(await common(o)), ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) };
+  const [{ buildNewKernel, buildKernelImage }, { parseOsRelease }, { distroOf }] = await Promise.all([import('../kernel/new-kernel.js'), import('../parse/os-release.js'), import('../distro/distro.js')]);
+  const host = await liveHost();
+  const base = { ...(await common(o, host)), ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) };
   if (o.imageOnly) {
     const t0 = Date.now();
     const img = await buildKernelImage(base);
@@ -140,11 +158,13 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
       `${cached ? 'cached: nothing was built' : 'built'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`, `log:     ${img.log}`].join('\n') + '\n');
     return EXIT.OK;
   }
-  const osRelease = parseOsRelease(await readFile('/etc/os-release', 'utf8').catch(() => ''));
+  const os = await host.readFile('/etc/os-release');
+  const osRelease = parseOsRelease(os.ok ? os.data.toString('utf8') : '');
   const r = await buildNewKernel({
     ...base,
     distro: distroOf(osRelease),
-    runner: simpleRunner({ dryRun: o.dryRun ?? false }),
+    runner: await systemRunner(host, o.dryRun ?? false),
+    step: 'kernel build-kernel',
     onCost: (text) => process.stderr.write(`${text}\n`),
   });
   process.stdout.write(`Linux ${r.release} is installed. Reboot into it (with disable_radix on the kernel command line) to use KVM-PR.\nlog: ${r.log}\n`);

@@ -1,8 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { parseProcModules } from '../parse/proc-modules.js';
-import { runOrFail, type KernelRunner } from './privileged.js';
+import { moduleInstallDir } from '../privileged/record.js';
+import type { SystemChanges } from '../privileged/runner.js';
 import { assertVermagic } from './vermagic.js';
 
 export interface BuiltModules {
@@ -10,26 +9,21 @@ export interface BuiltModules {
   kvmPr: string;
 }
 
-/** Where talos-mac installs its modules: updates/ wins over the distro's kernel/ tree in depmod's search order. */
-export function installDir(release: string, root = '/'): string {
-  return join(root, 'lib', 'modules', release, 'updates', 'talos-mac');
-}
+/** Where talos-mac installs its modules. */
+export const installDir = moduleInstallDir;
 
-async function loadedModules(procModules: string): Promise<Set<string>> {
-  try {
-    return parseProcModules(await readFile(procModules, 'utf8'));
-  } catch {
-    return new Set();
-  }
+async function loadedModules(runner: SystemChanges): Promise<Set<string>> {
+  const r = await runner.host.readFile('/proc/modules');
+  return r.ok ? parseProcModules(r.data.toString('utf8')) : new Set();
 }
 
 export interface LoadOptions {
   release: string;
   modules: BuiltModules;
-  runner: KernelRunner;
-  /** For tests: where to read the loaded modules from. */
-  procModules?: string;
-  devKvm?: string;
+  /** Makes (and records) the changes; its host answers /proc/modules and /dev/kvm. */
+  runner: SystemChanges;
+  /** The step (or command) named in the record. */
+  step: string;
 }
 
 /**
@@ -40,44 +34,32 @@ export interface LoadOptions {
 export async function loadPrModules(o: LoadOptions): Promise<{ loaded: boolean; commands: string[][] }> {
   await assertVermagic(o.modules.kvm, o.release);
   await assertVermagic(o.modules.kvmPr, o.release);
-  const procModules = o.procModules ?? '/proc/modules';
-  const before = await loadedModules(procModules);
+  const before = await loadedModules(o.runner);
   const commands: string[][] = [];
-  const run = async (argv: string[]) => {
+  const run = async (argv: string[], undo?: string[]) => {
     commands.push(argv);
-    return runOrFail(o.runner, argv);
+    await o.runner.command(o.step, argv, undo ? { undo } : {});
   };
   const old = ['kvm_pr', 'kvm_hv', 'kvm'].filter((m) => before.has(m));
-  if (old.length > 0) await run(['modprobe', '-r', ...old]);
+  if (old.length > 0) await run(['modprobe', '-r', ...old], old.includes('kvm_hv') ? ['modprobe', 'kvm_hv'] : undefined);
   await run(['insmod', o.modules.kvm]);
-  const last = await run(['insmod', o.modules.kvmPr]);
-  if (last.skipped) return { loaded: false, commands };
-  const after = await loadedModules(procModules);
-  if (!after.has('kvm_pr')) throw new UserError(`kvm-pr.ko was inserted but kvm_pr is not in ${procModules}: see dmesg`, 1);
-  try {
-    await stat(o.devKvm ?? '/dev/kvm');
-  } catch {
-    throw new UserError('kvm_pr is loaded but /dev/kvm did not appear: see dmesg', 1);
-  }
+  await run(['insmod', o.modules.kvmPr], ['modprobe', '-r', 'kvm_pr']);
+  if (o.runner.dryRun) return { loaded: false, commands };
+  const after = await loadedModules(o.runner);
+  if (!after.has('kvm_pr')) throw new UserError('kvm-pr.ko was inserted but kvm_pr is not in /proc/modules: see dmesg', 1);
+  if (!(await o.runner.host.pathInfo('/dev/kvm')).exists) throw new UserError('kvm_pr is loaded but /dev/kvm did not appear: see dmesg', 1);
   return { loaded: true, commands };
 }
 
 export interface InstallOptions {
   release: string;
   modules: BuiltModules;
-  runner: KernelRunner;
-  root?: string;
+  runner: SystemChanges;
+  step: string;
 }
 
-/** Copy the modules under /lib/modules/<release>/updates/talos-mac/ and run depmod, so they load after a reboot. */
-export async function installPrModules(o: InstallOptions): Promise<string[][]> {
+/** Copies the modules under /lib/modules/<release>/updates/talos-mac/ and runs depmod, so they load after a reboot. */
+export async function installPrModules(o: InstallOptions): Promise<void> {
   await assertVermagic(o.modules.kvmPr, o.release);
-  const dir = installDir(o.release, o.root);
-  const commands = [
-    ['install', '-D', '-m', '0644', o.modules.kvm, join(dir, 'kvm.ko')],
-    ['install', '-D', '-m', '0644', o.modules.kvmPr, join(dir, 'kvm-pr.ko')],
-    ['depmod', ...(o.root && o.root !== '/' ? ['-b', o.root] : []), '-a', o.release],
-  ];
-  for (const argv of commands) await runOrFail(o.runner, argv);
-  return commands;
+  await o.runner.installModules(o.step, o.release, [o.modules.kvm, o.modules.kvmPr]);
 }

@@ -1,6 +1,6 @@
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { kernelCacheDir } from './cache.js';
@@ -9,7 +9,7 @@ import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
 import type { Distro } from '../distro/distro.js';
-import { runOrFail, type KernelRunner } from './privileged.js';
+import type { SystemChanges } from '../privileged/runner.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
 
@@ -140,15 +140,17 @@ export interface PackagePlan {
 
 /** Packaged the distribution's way where Kbuild knows it, so the package manager can remove it again. */
 export function packagePlan(distro: Distro): PackagePlan {
-  const { target, install } = distro.kernelPackaging;
-  if (target === 'bindeb-pkg') return { target: [target], describe: `Debian packages (make bindeb-pkg), installed with ${install.join(' ')}` };
-  if (target === 'binrpm-pkg') return { target: [target], describe: `RPM packages (make binrpm-pkg), installed with ${install.join(' ')}` };
+  const { target } = distro.kernelPackaging;
+  if (target === 'bindeb-pkg') return { target: [target], describe: `Debian packages (make bindeb-pkg), installed with ${distro.packages?.program ?? 'its package manager'}` };
+  if (target === 'binrpm-pkg') return { target: [target], describe: `RPM packages (make binrpm-pkg), installed with ${distro.packages?.program ?? 'its package manager'}` };
   return { target: ['all'], describe: 'a plain build, installed with make modules_install install' };
 }
 
 export interface BuildKernelOptions extends NewKernelOptions {
   distro: Distro;
-  runner: KernelRunner;
+  runner: SystemChanges;
+  /** The step (or command) named in the record (default kernel.pr-support). */
+  step?: string;
   /** Told what the build will cost before it starts. */
   onCost?: (text: string) => void;
 }
@@ -175,21 +177,28 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
     configured.markers,
     o.ui,
   );
+  const step = o.step ?? 'kernel.pr-support';
   const installed: string[][] = [];
-  const run = async (argv: string[]) => {
-    installed.push(argv);
-    await runOrFail(o.runner, argv);
+  const pm = o.distro.packages;
+  if (!pm && plan.target[0] !== 'all') throw new UserError(`talos-mac does not know the package manager of ${o.distro.name}: cannot install the kernel it packaged`, 1);
+  const install = async (files: string[], names: string[]) => {
+    installed.push(pm!.install(files));
+    await o.runner.installKernel(step, pm!, files, names, configured.newRelease);
   };
   if (plan.target[0] === 'bindeb-pkg') {
     const debs = (await readdir(configured.buildDir)).filter((f) => /^linux-(image|headers)-.*\.deb$/.test(f) && f.includes(configured.newRelease) && !f.includes('-dbg'));
     if (debs.length === 0) throw new UserError(`make bindeb-pkg left no linux-image package in ${configured.buildDir}; see ${log}`, 1);
-    await run([...o.distro.kernelPackaging.install, ...debs.map((d) => join(configured.buildDir, d))]);
+    // A .deb file is named PACKAGE_VERSION_ARCH.deb, and package names hold no "_" (deb-version(7), Debian Policy 5.6.1).
+    await install(debs.map((d) => join(configured.buildDir, d)), debs.map((d) => d.split('_')[0]!));
   } else if (plan.target[0] === 'binrpm-pkg') {
     const rpms = await findRpms([join(homedir(), 'rpmbuild', 'RPMS'), dirname(tree)], configured.newRelease.replace(/-/g, '_'));
     if (rpms.length === 0) throw new UserError(`make binrpm-pkg left no kernel RPM for ${configured.newRelease}; see ${log}`, 1);
-    await run([...o.distro.kernelPackaging.install, ...rpms]);
+    // NAME-VERSION-RELEASE.ARCH.rpm: removed by NAME-VERSION-RELEASE, never by the bare name "kernel" (the distribution's too).
+    await install(rpms, rpms.map((f) => basename(f).replace(/\.[^.]+\.rpm$/, '')));
   } else {
-    await run(makeArgv(['modules_install', 'install'], { tree, ...o, jobs: 1 }));
+    const argv = makeArgv(['modules_install', 'install'], { tree, ...o, jobs: 1 });
+    installed.push(argv);
+    await o.runner.command(step, argv);
   }
   return { release: configured.newRelease, installed, log };
 }

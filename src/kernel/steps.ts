@@ -10,12 +10,10 @@ import { buildPrModule, symversCandidates, type CommonBuildOptions } from './mod
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
 import { missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from './preflight.js';
-import { runOrFail } from './privileged.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { hashOnlyReason } from '../steps/checks/mmu-state.js';
 import { upstreamVersionFromUnameV } from './source.js';
 import type { KernelStepOptions } from './options.js';
-import { fromProjectRunner } from './privileged.js';
 
 const CATEGORY = 'Kernel';
 
@@ -66,7 +64,12 @@ async function missingTools(ctx: StepContext) {
   return { n, fam, missing };
 }
 
-const runner = (changes: Changes) => fromProjectRunner(changes.runner);
+const runner = (changes: Changes) => changes.runner;
+
+/** Installed, and recorded so that `setup --undo` removes them, with the distribution's package manager. */
+async function install(changes: Changes, step: string, d: Distro, names: readonly string[]): Promise<void> {
+  if (names.length && d.packages) await changes.runner.installPackages(step, d.packages, names);
+}
 
 export const buildTools: Step = {
   id: 'kernel.build-tools',
@@ -95,8 +98,7 @@ export const buildTools: Step = {
   async apply(ctx, changes) {
     const { n, fam, missing } = await missingTools(ctx);
     if (buildNotStarted(n, ctx)) return;
-    const cmd = installArgv(fam, missingPackages(missing) ?? []);
-    if (cmd.length) await runOrFail(runner(changes), cmd);
+    await install(changes, 'kernel.build-tools', fam, missingPackages(missing) ?? []);
   },
 };
 
@@ -130,8 +132,7 @@ export const kernelSource: Step = {
     const n = await needs(ctx.facts);
     const d = await family(ctx.facts);
     const pkg = n.a.release ? sourcePackage(d, n.a.release) : undefined;
-    const cmd = pkg ? installArgv(d, [pkg]) : [];
-    if (cmd.length && !buildNotStarted(n, ctx)) await runOrFail(runner(changes), cmd);
+    if (pkg && !buildNotStarted(n, ctx)) await install(changes, 'kernel.source', d, [pkg]);
   },
 };
 
@@ -163,8 +164,7 @@ export const kernelHeaders: Step = {
     const rel = await ctx.facts.release();
     const fam = await family(ctx.facts);
     const pkg = rel.ok ? headersPackage(fam, rel.value) : undefined;
-    const cmd = pkg ? installArgv(fam, [pkg]) : [];
-    if (cmd.length) await runOrFail(runner(changes), cmd);
+    if (pkg) await install(changes, 'kernel.headers', fam, [pkg]);
   },
 };
 
@@ -190,8 +190,8 @@ export async function buildAndLoadModule(ctx: StepContext, changes: Changes): Pr
     return;
   }
   const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
-  await loadPrModules({ release: inputs.release, modules: built.modules, runner: r });
-  if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: r });
+  await loadPrModules({ release: inputs.release, modules: built.modules, runner: r, step: 'kernel.pr-module' });
+  if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: 'kernel.pr-module' });
 }
 
 export const moduleInstalled: Step = {
@@ -224,7 +224,7 @@ export const moduleInstalled: Step = {
       return;
     }
     const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
-    await installPrModules({ release: inputs.release, modules: built.modules, runner: r });
+    await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: 'kernel.module-installed' });
   },
 };
 

@@ -1,6 +1,10 @@
 import { constants } from 'node:fs';
 import { privateTempDir } from '../host/temp-dir.js';
 import { access, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import type { PackageManager } from '../distro/package-manager.js';
+import { LiveHost } from '../host/live-host.js';
+import { RootedHost } from '../setup/rooted-host.js';
+import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, type Change } from './record.js';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { commandTimeoutMs, type CommandResult, type Host } from '../host/host.js';
@@ -46,6 +50,8 @@ export const FAILURE_TAIL_LINES = 15;
 const PACKAGE_MANAGERS = new Set(['apt-get', 'apt', 'dnf', 'yum', 'zypper', 'pacman']);
 const PACKAGE_TIMEOUT_MS = 60 * 60_000;
 
+type Installed = Extract<Change, { kind: 'packages-installed' | 'kernel-installed' }>;
+
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /**
@@ -54,8 +60,116 @@ export const sha256 = (data: Buffer): string => createHash('sha256').update(data
  */
 export class PrivilegedRunner {
   private sudoChecked = false;
+  private probes: Host | undefined;
+  /** Every change made through the methods below is written here before it is made. */
+  readonly recorder: ChangeRecorder = new ChangeRecorder(this);
 
   constructor(readonly options: RunnerOptions) {}
+
+  /** Read-only questions about the system being changed (is a package installed? uname -r). */
+  get host(): Host {
+    const { host, root, env } = this.options;
+    return (this.probes ??= host ?? (root === '/' ? new LiveHost(env) : new RootedHost(root, env)));
+  }
+
+  /**
+   * A command that changes the machine, recorded before it runs; `undo` is what `setup --undo`
+   * runs for it. A command that fails (thrown, or a non-zero exit with allowFailure) is retracted.
+   */
+  async command(step: string, argv: readonly string[], opts: { undo?: readonly string[]; allowFailure?: boolean } = {}): Promise<RunResult> {
+    const entry = await this.recorder.start({ kind: 'command', step, argv: [...argv], ...(opts.undo ? { undo: [...opts.undo] } : {}) });
+    let r: RunResult;
+    try {
+      r = await this.run(argv, { allowFailure: opts.allowFailure ?? false });
+    } catch (err) {
+      await this.recorder.retract(entry);
+      throw err;
+    }
+    await (r.exitCode === 0 ? this.recorder.finish(entry) : this.recorder.retract(entry));
+    return r;
+  }
+
+  /** A new file talos-mac owns, recorded so that `setup --undo` removes it (when still unchanged). */
+  async createFile(step: string, hostPath: string, data: Buffer): Promise<void> {
+    await this.recorder.around({ kind: 'file-created', step, path: hostPath, sha256Written: sha256(data) }, () => this.writeFile(hostPath, data));
+  }
+
+  private async installed(pm: PackageManager, names: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of names) if ((await this.host.run(pm.query(name))).exitCode === 0) out.push(name);
+    return out;
+  }
+
+  /**
+   * Installs the packages not yet installed, recording only those (with the command that removes
+   * them): packages that were there before talos-mac are never removed by its undo. Returns them.
+   */
+  async installPackages(step: string, pm: PackageManager, names: readonly string[]): Promise<string[]> {
+    const wanted = [...new Set(names)];
+    for (const n of wanted) if (!PACKAGE_NAME.test(n)) throw new Error(`not a package name: ${JSON.stringify(n)}`);
+    const already = new Set(await this.installed(pm, wanted));
+    const missing = wanted.filter((n) => !already.has(n));
+    if (missing.length === 0) return [];
+    const entry = (await this.recorder.start({ kind: 'packages-installed', step, packages: missing, remove: pm.remove(missing) })) as Installed;
+    await this.installRecorded(entry, pm, pm.install(missing));
+    return missing;
+  }
+
+  /**
+   * Installs a kernel from package files, recording its packages so that `setup --undo` removes
+   * them (never while it is the running kernel: see src/setup/undo.ts).
+   */
+  async installKernel(step: string, pm: PackageManager, packageFiles: readonly string[], packageNames: readonly string[], release: string): Promise<void> {
+    for (const n of packageNames) if (!PACKAGE_NAME.test(n)) throw new Error(`not a package name: ${JSON.stringify(n)}`);
+    const entry = (await this.recorder.start({ kind: 'kernel-installed', step, release, packages: [...packageNames], remove: pm.remove(packageNames) })) as Installed;
+    await this.installRecorded(entry, pm, pm.install(packageFiles));
+  }
+
+  /** Runs the install; when it fails, the record keeps just the packages that did get installed. */
+  private async installRecorded(entry: Installed, pm: PackageManager, argv: string[]): Promise<void> {
+    try {
+      await this.run(argv);
+    } catch (err) {
+      const got = this.dryRun ? [] : await this.installed(pm, entry.packages);
+      if (got.length === 0) await this.recorder.retract(entry);
+      else {
+        entry.packages = got;
+        entry.remove = pm.remove(got);
+        await this.recorder.finish(entry);
+      }
+      throw err;
+    }
+    await this.recorder.finish(entry);
+  }
+
+  /**
+   * Copies built modules under /lib/modules/<release>/updates/talos-mac/ (each recorded with the
+   * bytes written, so undo removes only an unchanged file), then runs depmod for that release.
+   */
+  async installModules(step: string, release: string, files: readonly string[]): Promise<void> {
+    if (!KERNEL_RELEASE.test(release)) throw new UserError(`not a kernel release: ${JSON.stringify(release)}`);
+    const dir = moduleInstallDir(release);
+    const items = await Promise.all(files.map(async (f) => ({ path: posix.join(dir, basename(f)), data: await readFile(f) })));
+    const entry = await this.recorder.start({ kind: 'modules-installed', step, release, files: items.map((i) => ({ path: i.path, sha256Written: sha256(i.data) })) });
+    const written: string[] = [];
+    try {
+      for (const i of items) {
+        await this.writeFile(i.path, i.data);
+        written.push(i.path);
+      }
+    } catch (err) {
+      for (const p of written) await this.removeFile(p).catch(() => undefined);
+      await this.recorder.retract(entry);
+      throw err;
+    }
+    await this.recorder.finish(entry);
+    await this.run(this.depmod(release));
+  }
+
+  /** depmod(8) for one release, on the system under --root (-b) when there is one. */
+  depmod(release: string): string[] {
+    return ['depmod', ...(this.options.root === '/' ? [] : ['-b', this.options.root]), '-a', release];
+  }
 
   get dryRun(): boolean {
     return this.options.dryRun;
@@ -199,9 +313,9 @@ export class PrivilegedRunner {
   }
 
   /** Writes runner-owned bookkeeping (the undo record) without announcing it as a change. */
-  async writeQuietly(hostPath: string, data: Buffer): Promise<void> {
+  async writeQuietly(hostPath: string, data: Buffer, mode = 0o600): Promise<void> {
     if (this.dryRun) return;
-    await this.guarded(hostPath, () => this.putFile(hostPath, data, { fresh: false, mode: 0o600 }));
+    await this.guarded(hostPath, () => this.putFile(hostPath, data, { fresh: false, mode }));
   }
 
   async removeFile(hostPath: string): Promise<void> {
@@ -244,6 +358,9 @@ export class PrivilegedRunner {
     }
   }
 }
+
+/** What the kernel pipeline may do to the machine: recorded changes, plans, and read-only probes. */
+export type SystemChanges = Pick<PrivilegedRunner, 'dryRun' | 'describe' | 'host' | 'command' | 'installPackages' | 'installModules' | 'installKernel'>;
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);

@@ -10,7 +10,8 @@ import { current, describe, removeBackup, trusted } from './undo.js';
  * entry goes; one that holds the new bytes is finished (regenerated and proven) like a fresh edit.
  */
 export async function resumeInterrupted(deps: Changes): Promise<void> {
-  const { runner, recorder } = deps;
+  const { runner } = deps;
+  const recorder = runner.recorder;
   const out = runner.options.out;
   const record = await recorder.current();
   for (const c of record.changes.filter((x) => x.state === 'started' && trusted(x))) {

@@ -10,7 +10,7 @@ import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
 import { appliesNow, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
 import { makePrompts, type Prompts } from './prompts.js';
-import { ChangeRecorder, RECORD_PATH } from './record.js';
+import { RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
 import { RootedHost } from './rooted-host.js';
 import { undoSetup } from './undo.js';
@@ -156,9 +156,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     return 0;
   }
 
-  const recorder = new ChangeRecorder(runner);
+  const recorder = runner.recorder;
   const prompts = io.prompts ?? makePrompts({ yes: opts.yes ?? false, interactive: io.interactive });
-  const changes: Changes = { runner, recorder, prompts };
+  const changes: Changes = { runner, prompts };
   const options: HostOptions = {
     user: opts.user ?? (io.uid === 0 ? io.env['SUDO_USER'] || 'root' : userInfo().username),
     ...(opts.kvmHv ? { kvmHv: opts.kvmHv as KvmHvChoice } : {}),

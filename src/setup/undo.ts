@@ -6,9 +6,31 @@ import { shellLine } from '../ui/shell-quote.js';
 import { withShadowRoot } from '../steps/host-changes/access.js';
 import { GRUB_DEFAULT_PATH, removeArgument } from '../steps/host-changes/grub-default.js';
 import { HV_BLACKLIST_FILE, MODULES_LOAD_FILE } from '../steps/host-changes/modules.js';
-import { BACKUP_DIR, ChangeRecorder, readRecord, RECORD_PATH, type Change } from './record.js';
+import { APK, APT, DNF, PACMAN, ZYPPER } from '../distro/package-manager.js';
+import { DEFAULT_LOCALVERSION } from '../kernel/new-kernel.js';
+import { BACKUP_DIR, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, readRecord, RECORD_PATH, type Change } from './record.js';
 
 const OWN_FILES = [GRUB_DEFAULT_PATH, MODULES_LOAD_FILE, HV_BLACKLIST_FILE];
+const MANAGERS = [APT, DNF, ZYPPER, APK, PACMAN];
+
+/** Exactly one known package manager's remove command for exactly these (well-formed) names. */
+function removalOk(packages: readonly string[], remove: readonly string[]): boolean {
+  if (packages.length === 0 || !packages.every((p) => PACKAGE_NAME.test(p))) return false;
+  const line = JSON.stringify(remove);
+  return MANAGERS.some((m) => JSON.stringify(m.remove(packages)) === line);
+}
+
+/** A module file talos-mac installs: a plain .ko name directly in the release's updates/talos-mac/. */
+function ownModule(release: string, path: string): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (!/^[A-Za-z0-9_-]+\.ko$/.test(name)) return false;
+  const dir = moduleInstallDir(release);
+  return path === `${dir}/${name}` || path === `/usr${dir}/${name}`;
+}
+
+/** A kernel talos-mac built: its release ends in talos-mac's LOCALVERSION (a "+" after it is Kbuild's). */
+const ownKernel = (release: string): boolean => KERNEL_RELEASE.test(release) && new RegExp(`${DEFAULT_LOCALVERSION}\\+?$`).test(release);
+const rpmRelease = (release: string) => release.replace(/-/g, '_');
 
 /**
  * Only commands and paths setup itself records are acted on: a record is a file on disk (and,
@@ -27,6 +49,12 @@ export function trusted(c: Change): boolean {
       return OWN_FILES.includes(c.path);
     case 'command':
       return argvOk(c.undo);
+    case 'packages-installed':
+      return removalOk(c.packages, c.remove);
+    case 'modules-installed':
+      return KERNEL_RELEASE.test(c.release) && c.files.length > 0 && c.files.every((f) => ownModule(c.release, f.path));
+    case 'kernel-installed':
+      return ownKernel(c.release) && removalOk(c.packages, c.remove) && c.packages.every((p) => p.includes(c.release) || p.includes(rpmRelease(c.release)));
   }
 }
 
@@ -40,8 +68,17 @@ export async function removeBackup(runner: PrivilegedRunner, backup: string, sha
   if (b && sha256(b) === sha) await runner.removeFile(backup);
 }
 
+/** A change left in the record for a later `setup --undo`, and why. */
+interface Kept {
+  keep: string;
+}
+
+function failed(argv: readonly string[], r: { exitCode: number | null; stderr: string }): string {
+  return `\`${shellLine(argv)}\` failed (status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''})`;
+}
+
 /** Reverts one recorded change; returns a note when it was left alone (and why). */
-async function revert(runner: PrivilegedRunner, c: Change): Promise<string | undefined> {
+async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kept | undefined> {
   if (!trusted(c)) return `the record holds a change talos-mac setup does not make (${JSON.stringify(c)}): left alone`;
   switch (c.kind) {
     case 'grub-argument': {
@@ -84,7 +121,35 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | und
       if (!c.undo) return `\`${shellLine(c.argv)}\` has no safe automatic undo: revert it by hand if needed`;
       const argv = c.undo[0] === 'gpasswd' ? withShadowRoot(c.undo, runner.options.root) : c.undo;
       const r = await runner.run(argv, { allowFailure: true });
-      return r.exitCode === 0 ? undefined : `\`${shellLine(argv)}\` failed (status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''})`;
+      return r.exitCode === 0 ? undefined : failed(argv, r);
+    }
+    case 'packages-installed': {
+      const r = await runner.run(c.remove, { allowFailure: true });
+      return r.exitCode === 0 ? undefined : failed(c.remove, r);
+    }
+    case 'modules-installed': {
+      const notes: string[] = [];
+      for (const f of c.files) {
+        const now = await current(runner, f.path);
+        if (!now) continue;
+        if (sha256(now) !== f.sha256Written) notes.push(`${f.path} was replaced since talos-mac installed it: left in place`);
+        else await runner.removeFile(f.path);
+      }
+      const depmod = runner.depmod(c.release);
+      const r = await runner.run(depmod, { allowFailure: true });
+      if (r.exitCode !== 0) notes.push(`${failed(depmod, r)}: run it yourself`);
+      return notes.length ? notes.join('; ') : undefined;
+    }
+    case 'kernel-installed': {
+      // Removing the kernel that is running would leave the next boot to whatever remains: refused.
+      const uname = await runner.host.run(['uname', '-r']);
+      const running = uname.exitCode === 0 ? uname.stdout.trim() : undefined;
+      if (running === undefined) return { keep: `cannot tell the running kernel (uname -r failed): ${c.release} is kept installed, and kept in the record` };
+      if (running === c.release) {
+        return { keep: `${c.release} is the running kernel: not removed. Boot another kernel, then run \`talos-mac setup --undo\` again to remove it.` };
+      }
+      const r = await runner.run(c.remove, { allowFailure: true });
+      return r.exitCode === 0 ? undefined : failed(c.remove, r);
     }
   }
 }
@@ -99,24 +164,27 @@ export async function undoSetup(runner: PrivilegedRunner): Promise<{ reverted: n
   }
   const notes: string[] = [];
   const done: Change[] = [];
+  const kept: Change[] = [];
   const remaining = [...record.changes];
-  const recorder = new ChangeRecorder(runner);
   try {
     while (remaining.length > 0) {
       const c = remaining[remaining.length - 1]!;
       out(`Undo ${c.step}: ${describe(c)}`);
-      const note = await revert(runner, c);
+      const result = await revert(runner, c);
+      const note = typeof result === 'object' ? result.keep : result;
       if (note) {
         notes.push(note);
         out(`  ${note}`);
       }
-      done.push(remaining.pop()!);
+      remaining.pop();
+      if (typeof result === 'object') kept.unshift(c);
+      else done.push(c);
     }
   } catch (err) {
     if (err instanceof UserError) notes.push(err.message);
     throw err;
   } finally {
-    await recorder.markUndone(remaining, done);
+    await runner.recorder.markUndone([...remaining, ...kept], done);
   }
   return { reverted: done.length, notes };
 }
@@ -129,5 +197,11 @@ export function describe(c: Change): string {
       return `remove ${c.path}`;
     case 'command':
       return c.undo ? shellLine(c.undo) : `(${shellLine(c.argv)})`;
+    case 'packages-installed':
+      return shellLine(c.remove);
+    case 'modules-installed':
+      return `remove ${c.files.map((f) => f.path).join(', ')}; depmod -a ${c.release}`;
+    case 'kernel-installed':
+      return `remove Linux ${c.release}: ${shellLine(c.remove)}`;
   }
 }

@@ -1,7 +1,6 @@
 import type { Host } from '../host/host.js';
 import type { PrivilegedRunner } from '../privileged/runner.js';
 import type { Prompts } from '../setup/prompts.js';
-import type { ChangeRecorder } from '../setup/record.js';
 import type { KernelStepOptions } from '../kernel/options.js';
 import type { Facts } from './facts.js';
 
@@ -63,10 +62,9 @@ export interface StepContext {
   options: HostOptions;
 }
 
-/** How an apply changes the host: every change goes through the runner, recorded for --undo. */
+/** How an apply changes the host: every change goes through the runner, which records it for --undo. */
 export interface Changes {
   runner: PrivilegedRunner;
-  recorder: ChangeRecorder;
   prompts: Prompts;
 }
 

@@ -2,7 +2,7 @@ import { UserError } from '../../errors.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { membership, withShadowRoot } from '../host-changes/access.js';
 import { explainModprobeFailure } from '../host-changes/modprobe-errors.js';
-import { HV_BLACKLIST_FILE, loadedAtBoot, MODULES_LOAD_FILE, moduleUseCount, procModules, writeOwnedFile } from '../host-changes/modules.js';
+import { HV_BLACKLIST_FILE, loadedAtBoot, MODULES_LOAD_FILE, moduleUseCount, procModules } from '../host-changes/modules.js';
 import type { Step, StepContext, StepResult } from '../step.js';
 import { unlessPower } from './common.js';
 import { assessKvmPr } from './kvm-pr-verdict.js';
@@ -46,10 +46,8 @@ export const kvmPrLoaded: Step = {
     const mods = await procModules(ctx.facts);
     if (mods !== undefined && moduleUseCount(mods, 'kvm_pr') !== undefined) return;
     const argv = ['modprobe', 'kvm_pr'];
-    await changes.recorder.around({ kind: 'command', step: 'kvm.pr-loaded', argv, undo: ['modprobe', '-r', 'kvm_pr'] }, async () => {
-      const r = await changes.runner.run(argv, { allowFailure: true });
-      if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r), 1);
-    });
+    const r = await changes.runner.command('kvm.pr-loaded', argv, { undo: ['modprobe', '-r', 'kvm_pr'], allowFailure: true });
+    if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r), 1);
   },
 };
 
@@ -78,7 +76,7 @@ const prAtBoot: Step = {
   },
   async apply(ctx, changes) {
     if (await loadedAtBoot(ctx, 'kvm_pr')) return;
-    await writeOwnedFile(changes, 'kvm.pr-at-boot', MODULES_LOAD_FILE, '# Written by talos-mac setup: load KVM-PR at boot (remove with: talos-mac setup --undo)\nkvm_pr\n');
+    await changes.runner.createFile('kvm.pr-at-boot', MODULES_LOAD_FILE, Buffer.from('# Written by talos-mac setup: load KVM-PR at boot (remove with: talos-mac setup --undo)\nkvm_pr\n'));
   },
 };
 
@@ -180,7 +178,7 @@ export const kvmDevice: Step = {
     const { group } = await membership(ctx, user, dev.gid ?? -1);
     if (!group) return;
     const argv = withShadowRoot(['usermod', '-aG', group, user], changes.runner.options.root);
-    await changes.recorder.around({ kind: 'command', step: 'kvm.device', argv, undo: ['gpasswd', '-d', user, group] }, () => changes.runner.run(argv));
+    await changes.runner.command('kvm.device', argv, { undo: ['gpasswd', '-d', user, group] });
     if (!changes.runner.dryRun) changes.runner.options.out(`  ${user} joins group ${group} at the next login: log out and back in (or reboot) before using KVM.`);
   },
 };
@@ -233,12 +231,10 @@ const hvLoaded: Step = {
         ? ctx.options.kvmHv === 'blacklist'
         : await changes.prompts.confirm({ message: `Also keep kvm_hv from loading at boot (writes ${HV_BLACKLIST_FILE})?`, default: false, unattended: false });
     const argv = ['modprobe', '-r', 'kvm_hv'];
-    await changes.recorder.around({ kind: 'command', step: 'kvm.hv-loaded', argv, undo: ['modprobe', 'kvm_hv'] }, async () => {
-      const r = await changes.runner.run(argv, { allowFailure: true });
-      if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r, 'kvm_hv'), 1);
-    });
+    const r = await changes.runner.command('kvm.hv-loaded', argv, { undo: ['modprobe', 'kvm_hv'], allowFailure: true });
+    if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r, 'kvm_hv'), 1);
     if (blacklist) {
-      await writeOwnedFile(changes, 'kvm.hv-loaded', HV_BLACKLIST_FILE, '# Written by talos-mac setup: KVM-PR Mac guests do not need KVM-HV (remove with: talos-mac setup --undo)\nblacklist kvm_hv\n');
+      await changes.runner.createFile('kvm.hv-loaded', HV_BLACKLIST_FILE, Buffer.from('# Written by talos-mac setup: KVM-PR Mac guests do not need KVM-HV (remove with: talos-mac setup --undo)\nblacklist kvm_hv\n'));
     }
   },
 };

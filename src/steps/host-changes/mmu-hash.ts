@@ -41,7 +41,7 @@ async function editDefaultGrub(ctx: StepContext, deps: Changes, regenerate?: str
   }
   await pauseForTest('record');
   const backup = deps.runner.backupPath(GRUB_DEFAULT_PATH, BACKUP_DIR);
-  const entry = await deps.recorder.start({
+  const entry = await deps.runner.recorder.start({
     kind: 'grub-argument',
     step: ID,
     path: GRUB_DEFAULT_PATH,
@@ -54,7 +54,7 @@ async function editDefaultGrub(ctx: StepContext, deps: Changes, regenerate?: str
   try {
     await deps.runner.writeFile(GRUB_DEFAULT_PATH, data, { backup });
   } catch (err) {
-    await deps.recorder.retract(entry);
+    await deps.runner.recorder.retract(entry);
     throw err;
   }
   await pauseForTest('regenerate');
@@ -102,7 +102,7 @@ export async function regenerateAndProve(deps: Changes, regenerate: string[], ed
     throw new UserError(`${failure}. ${GRUB_DEFAULT_PATH} was not changed by this run${restored.length ? `; ${cfgPath} was restored to what it was` : ''}.`, 1);
   }
   await deps.runner.writeFile(GRUB_DEFAULT_PATH, edited.original);
-  await deps.recorder.retract(edited.entry);
+  await deps.runner.recorder.retract(edited.entry);
   const backup = edited.entry.kind === 'grub-argument' ? edited.entry.backup : undefined;
   throw new UserError(
     `${failure}. ${GRUB_DEFAULT_PATH} was restored to its original content${backup ? ` (a copy stays at ${backup})` : ''}${restored.length ? ` and ${cfgPath} to what it was` : '; the boot configuration was not changed by talos-mac'}. ${BY_HAND}`,
@@ -127,7 +127,7 @@ async function blsState(deps: Changes): Promise<{ entries: Map<string, string>; 
 async function grubbyAndProve(deps: Changes, argv: string[], noneHadIt: boolean): Promise<void> {
   const before = deps.runner.dryRun ? undefined : await blsState(deps);
   // Only an all-or-nothing undo is safe: entries that had the token before keep it.
-  await deps.recorder.around({ kind: 'command', step: ID, argv, ...(noneHadIt ? { undo: ['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`] } : {}) }, async () => {
+  await deps.runner.recorder.around({ kind: 'command', step: ID, argv, ...(noneHadIt ? { undo: ['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`] } : {}) }, async () => {
     await deps.runner.run(argv);
     if (!before) return;
     const after = await blsState(deps);
@@ -228,7 +228,7 @@ export const nextBoot: Step = {
     if (method.kind === 'grub-default') {
       const edited = await editDefaultGrub(ctx, deps, method.regenerate);
       await regenerateAndProve(deps, method.regenerate, edited);
-      if (edited) await deps.recorder.finish(edited.entry);
+      if (edited) await deps.runner.recorder.finish(edited.entry);
       return;
     }
     const boot = await ctx.facts.bootConfig();
@@ -237,7 +237,7 @@ export const nextBoot: Step = {
     // 10_linux update_bls_cmdline), so the token goes there too or a later regeneration drops it. [I]
     if (method.defaultGrub) {
       const edited = await editDefaultGrub(ctx, deps);
-      if (edited) await deps.recorder.finish(edited.entry);
+      if (edited) await deps.runner.recorder.finish(edited.entry);
     }
   },
 };

@@ -1,6 +1,5 @@
-import { sha256 } from '../../privileged/runner.js';
 import type { Facts } from '../facts.js';
-import type { Changes, StepContext } from '../step.js';
+import type { StepContext } from '../step.js';
 
 export const MODULES_LOAD_FILE = '/etc/modules-load.d/talos-mac.conf';
 export const HV_BLACKLIST_FILE = '/etc/modprobe.d/talos-mac-kvm-hv.conf';
@@ -40,9 +39,4 @@ export async function procModules(facts: Facts): Promise<string | undefined> {
   return t.ok ? t.value : undefined;
 }
 
-/** Writes a file talos-mac owns (a new file), recorded so that --undo removes it. */
-export async function writeOwnedFile(deps: Changes, step: string, path: string, text: string): Promise<void> {
-  const data = Buffer.from(text);
-  await deps.recorder.around({ kind: 'file-created', step, path, sha256Written: sha256(data) }, () => deps.runner.writeFile(path, data));
-}
 

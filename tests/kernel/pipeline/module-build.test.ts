@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildPrModule, type ModuleBuildResult } from '../../../src/kernel/module-build.js';
 import { installPrModules, loadPrModules } from '../../../src/kernel/module-load.js';
 import { applyPatch, parsePatchHeader } from '../../../src/kernel/patches.js';
-import type { KernelRunner } from '../../../src/kernel/privileged.js';
+import { PrivilegedRunner } from '../../../src/privileged/runner.js';
 import { readModinfo } from '../../../src/kernel/vermagic.js';
 import { BuildError } from '../../../src/kernel/kbuild.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, fixtures, requireKernelToolchain } from './env.js';
@@ -15,18 +15,16 @@ const RELEASE = '6.1.192-talosmac-test';
 const prConfig = join(fixtures, 'pr-kernel-6.1.176.config');
 const base = { kernelSrc: SOURCE_TARBALL, config: prConfig, crossCompile: CROSS, cacheDir, symvers: false as const, ui: () => {} };
 
-/** Records what would run; mutating commands are never executed here (no ppc64 kernel to load into). */
-function recordingRunner(): KernelRunner & { calls: string[][] } {
-  const calls: string[][] = [];
-  return {
-    calls,
-    dryRun: false,
-    describe: () => {},
-    async run(argv) {
-      calls.push([...argv]);
-      return { exitCode: 0, stdout: '', stderr: '', skipped: true };
-    },
-  };
+/**
+ * The project's runner in dry run over a directory standing for the host (its /proc/modules):
+ * it prints what it would change, and changes nothing (no ppc64 kernel to load into here).
+ */
+async function dryRunner(procModules = ''): Promise<PrivilegedRunner & { lines: string[] }> {
+  const root = await mkdtemp(join(tmp, 'root-'));
+  await mkdir(join(root, 'proc'));
+  await writeFile(join(root, 'proc', 'modules'), procModules);
+  const lines: string[] = [];
+  return Object.assign(new PrivilegedRunner({ dryRun: true, root, out: (l) => lines.push(l), uid: 0, interactive: false }), { lines });
 }
 
 let tmp: string;
@@ -75,17 +73,16 @@ describe('module-only build (cross-compiled for ppc64le)', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`vermagic: {2}${RELEASE.replace(/\./g, '\\.')} `));
     assert.match(r.stderr, /already done \(resumed\)/);
-    assert.match(r.stderr, /\(dry run\) would run: (sudo )?insmod \S+\/kvm\.ko/);
-    assert.match(r.stderr, /\(dry run\) would run: (sudo )?insmod \S+\/kvm-pr\.ko/);
+    assert.match(r.stderr, /would: \$ (sudo (-n )?-- )?insmod \S+\/kvm\.ko/);
+    assert.match(r.stderr, /would: \$ (sudo (-n )?-- )?insmod \S+\/kvm-pr\.ko/);
   });
 
   test('loads kvm.ko then kvm-pr.ko after unloading the old kvm modules (dry run)', async () => {
-    const procModules = join(tmp, 'modules');
-    await writeFile(procModules, 'kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n');
-    const runner = recordingRunner();
-    const r = await loadPrModules({ release: RELEASE, modules: built.modules, runner, procModules });
+    const runner = await dryRunner('kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n');
+    const r = await loadPrModules({ release: RELEASE, modules: built.modules, runner, step: 'test' });
     assert.equal(r.loaded, false);
-    assert.deepEqual(runner.calls, [
+    assert.deepEqual(runner.lines, ['  would: $ modprobe -r kvm_hv kvm', `  would: $ insmod ${built.modules.kvm}`, `  would: $ insmod ${built.modules.kvmPr}`]);
+    assert.deepEqual(r.commands, [
       ['modprobe', '-r', 'kvm_hv', 'kvm'],
       ['insmod', built.modules.kvm],
       ['insmod', built.modules.kvmPr],
@@ -93,24 +90,24 @@ describe('module-only build (cross-compiled for ppc64le)', () => {
   });
 
   test('installs under /lib/modules/<release>/updates/ and runs depmod (dry run)', async () => {
-    const runner = recordingRunner();
-    await installPrModules({ release: RELEASE, modules: built.modules, runner });
-    assert.deepEqual(runner.calls.map((c) => c.at(-1)), [
-      `/lib/modules/${RELEASE}/updates/talos-mac/kvm.ko`,
-      `/lib/modules/${RELEASE}/updates/talos-mac/kvm-pr.ko`,
-      RELEASE,
+    const runner = await dryRunner();
+    await installPrModules({ release: RELEASE, modules: built.modules, runner, step: 'test' });
+    assert.deepEqual(runner.lines, [
+      `  would: create /lib/modules/${RELEASE}/updates/talos-mac/kvm.ko`,
+      `  would: create /lib/modules/${RELEASE}/updates/talos-mac/kvm-pr.ko`,
+      `  would: $ depmod -b ${runner.options.root} -a ${RELEASE}`,
     ]);
   });
 
   test('a mismatched release is refused before anything runs, showing both strings', async () => {
-    const runner = recordingRunner();
-    await assert.rejects(loadPrModules({ release: '6.1.0-50-powerpc64le', modules: built.modules, runner, procModules: join(tmp, 'none') }), (err: Error) => {
+    const runner = await dryRunner();
+    await assert.rejects(loadPrModules({ release: '6.1.0-50-powerpc64le', modules: built.modules, runner, step: 'test' }), (err: Error) => {
       assert.match(err.message, /refusing to load/);
       assert.match(err.message, /module vermagic: 6\.1\.192-talosmac-test /);
       assert.match(err.message, /target release: {2}6\.1\.0-50-powerpc64le/);
       return true;
     });
-    assert.deepEqual(runner.calls, []);
+    assert.deepEqual(runner.lines, []);
   });
 });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { applyPatch, parsePatchHeader, selectPatches } from '../../../src/kernel/patches.js';
-import { fromProjectRunner, simpleRunner } from '../../../src/kernel/privileged.js';
+import { PrivilegedRunner } from '../../../src/privileged/runner.js';
 import { StageMarkers, runLogged, BuildError, linkedCopy } from '../../../src/kernel/kbuild.js';
 import { runStages, type StageEvent } from '../../../src/kernel/stages.js';
 import { assertVermagic, readModinfo } from '../../../src/kernel/vermagic.js';
@@ -70,36 +70,20 @@ test('a linked build tree shares files, and patching it leaves the original alon
   assert.equal(await readFile(join(src, 'src', 'a.c'), 'utf8'), 'one\ntwo\nthree\nfour\n');
 });
 
-test('dry-run runner prints mutating commands and runs none; read-only ones run', async () => {
+test('dry run: a change is printed, neither made nor recorded; read-only probes still answer', async () => {
   const lines: string[] = [];
-  const runner = simpleRunner({ dryRun: true, print: (l) => lines.push(l), sudo: false });
+  const root = join(tmp, 'dry-root');
+  await mkdir(root);
+  const runner = new PrivilegedRunner({ dryRun: true, root, out: (l) => lines.push(l), uid: 0, interactive: false });
   const marker = join(tmp, 'should-not-exist');
-  const r = await runner.run(['touch', marker], { mutating: true });
-  assert.equal(r.skipped, true);
-  assert.deepEqual(lines, [`(dry run) would run: touch ${marker}`]);
+  const r = await runner.command('test', ['touch', marker], { undo: ['rm', marker] });
+  assert.equal(r.exitCode, 0);
+  await writeFile(join(tmp, 'kvm.ko'), 'not really a module');
+  await runner.installModules('test', '6.1.176', [join(tmp, 'kvm.ko')]);
+  assert.deepEqual(lines, [`  would: $ touch ${marker}`, '  would: create /lib/modules/6.1.176/updates/talos-mac/kvm.ko', `  would: $ depmod -b ${root} -a 6.1.176`]);
   await assert.rejects(readFile(marker));
-  const ro = await runner.run(['echo', 'hi there'], { mutating: false });
-  assert.equal(ro.stdout.trim(), 'hi there');
-  assert.equal(lines.length, 1);
-});
-
-test('the project runner adapter: mutating commands go to it, with dry-run passed through', async () => {
-  const seen: string[][] = [];
-  const project = { dryRun: true, describe: () => {}, run: async (argv: readonly string[]) => (seen.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) };
-  const runner = fromProjectRunner(project);
-  assert.deepEqual(await runner.run(['insmod', '/x/kvm.ko'], { mutating: true }), { exitCode: 0, stdout: '', stderr: '', skipped: true });
-  assert.equal((await runner.run(['echo', 'ro'], { mutating: false })).stdout.trim(), 'ro');
-  assert.deepEqual(seen, [['insmod', '/x/kvm.ko']]);
-});
-
-test("the project's PrivilegedRunner plugs in: dry-run prints and runs nothing", async () => {
-  const { PrivilegedRunner } = await import('../../../src/privileged/runner.js');
-  const lines: string[] = [];
-  const project = new PrivilegedRunner({ dryRun: true, root: '/', out: (l) => lines.push(l), uid: 0, interactive: false });
-  const runner = fromProjectRunner(project);
-  const r = await runner.run(['depmod', '-a', '6.1.176'], { mutating: true });
-  assert.equal(r.skipped, true);
-  assert.deepEqual(lines, ['  would: $ depmod -a 6.1.176']);
+  await assert.rejects(readFile(join(root, 'var', 'lib', 'talos-mac', 'setup-record.json')));
+  assert.equal((await runner.host.run(['echo', 'hi there'])).stdout.trim(), 'hi there');
 });
 
 test('stages: markers make a re-run skip finished work; a failure keeps the log tail', async () => {

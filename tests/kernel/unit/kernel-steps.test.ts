@@ -1,6 +1,8 @@
 // The kernel steps' verify against hosts made from the real POWER9 captures (tests/fixtures/kernel).
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { CommandResult, DirResult, Host, PathInfo, ReadResult } from '../../../src/host/host.js';
@@ -8,7 +10,6 @@ import { Facts } from '../../../src/steps/facts.js';
 import { kernelSteps } from '../../../src/steps/checks/kernel.js';
 import { DEFAULT_HOST_OPTIONS, bySetup, type Changes, type StepResult } from '../../../src/steps/step.js';
 import { PrivilegedRunner } from '../../../src/privileged/runner.js';
-import { ChangeRecorder } from '../../../src/setup/record.js';
 
 const fixtures = fileURLToPath(new URL('../../../../tests/fixtures/kernel/', import.meta.url));
 
@@ -50,10 +51,14 @@ async function verifyAll(host: Host): Promise<Record<string, StepResult>> {
 }
 
 /** A runner that records the commands it is asked to run instead of running them. */
-function recordingChanges(ran: string[][]): Changes {
-  const runner = new PrivilegedRunner({ dryRun: false, root: '/', out: () => {}, uid: 0, interactive: false });
+async function recordingChanges(ran: string[][]): Promise<Changes> {
+  // Its record goes to a scratch root, and no package counts as installed yet.
+  const root = await mkdtemp(join(tmpdir(), 'talos-mac-steps-'));
+  const host = new TableHost({}, {});
+  host.run = async (argv) => ({ argv: [...argv], exitCode: 1, stdout: '', stderr: '', notFound: false, timedOut: false });
+  const runner = new PrivilegedRunner({ dryRun: false, root, out: () => {}, uid: 0, interactive: false, host });
   runner.run = async (argv) => (ran.push([...argv]), { argv: [...argv], exitCode: 0, stdout: '', stderr: '', output: '', notFound: false, timedOut: false });
-  return { runner, recorder: new ChangeRecorder(runner), prompts: { confirm: async () => true } };
+  return { runner, prompts: { confirm: async () => true } };
 }
 
 const osRelease = 'ID=debian\nVERSION_ID="12"\n';
@@ -89,7 +94,7 @@ test("Debian 12's kernel without --build-kernel: the source is planned, not inst
   const host = await debian12Host();
   const ctx = (buildKernel: boolean) => ({ host, facts: new Facts(host), options: { ...DEFAULT_HOST_OPTIONS, buildKernel } });
   const ran: string[][] = [];
-  const changes = recordingChanges(ran);
+  const changes = await recordingChanges(ran);
   const source = kernelSteps.find((s) => s.id === 'kernel.source')!;
   const later = await source.verify(ctx(false));
   assert.equal(later.state, 'todo');

@@ -1,0 +1,182 @@
+// What the kernel pipeline installs (modules, packages, a kernel) is recorded by the one runner and
+// reverted by `setup --undo`, newest first, whichever command made it: real files in a sandbox
+// root, the fake apt-get/dpkg-query/depmod on PATH logging their argv, the real CLI for the undo.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { APT } from '../../src/distro/package-manager.js';
+import { installPrModules } from '../../src/kernel/module-load.js';
+import { PrivilegedRunner } from '../../src/privileged/runner.js';
+import { trusted } from '../../src/setup/undo.js';
+import type { Change, SetupRecord } from '../../src/setup/record.js';
+import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
+
+const DEBIAN = 'debian12-6.1.0-50-hash';
+/** The fakes, and depmod (not among the defaults: the build-tool probes would find it as kmod's). */
+const SANDBOX = { snapshot: DEBIAN, tools: [...ALL_TOOLS, 'depmod'] };
+const RELEASE = '6.1.0-50-powerpc64le';
+const NEW_KERNEL = '6.1.192-talosmac';
+const RECORD = 'var/lib/talos-mac/setup-record.json';
+const OURS = `/lib/modules/${RELEASE}/updates/talos-mac`;
+
+function runnerIn(sb: Sandbox, lines: string[] = []): PrivilegedRunner {
+  return new PrivilegedRunner({ dryRun: false, root: sb.root, out: (l) => lines.push(l), uid: process.getuid?.() ?? 0, interactive: false, env: { ...process.env, ...sb.env } });
+}
+
+/** A relocatable ELF object with a .modinfo section, as a built kvm(-pr).ko has (vermagic is checked before install). */
+async function fakeModule(dir: string, name: string, release: string): Promise<string> {
+  const c = join(dir, `${name}.c`);
+  await writeFile(c, `static const char v[] __attribute__((section(".modinfo"), used)) = "vermagic=${release} SMP mod_unload modversions ";\nint ${name.replace(/-/g, '_')}_f(void) { return 1; }\n`);
+  const ko = join(dir, `${name}.ko`);
+  execFileSync('gcc', ['-c', c, '-o', ko]);
+  return ko;
+}
+
+const record = async (sb: Sandbox): Promise<SetupRecord> => JSON.parse(await readFile(join(sb.root, RECORD), 'utf8')) as SetupRecord;
+/** The fakes' calls without sudo's own lines (sudo appears only when the tests run as a non-root user). */
+const calls = async (sb: Sandbox) => (await sb.calls()).filter((c) => c[0] !== 'sudo');
+const installedPackages = async (sb: Sandbox) => (await readFile(join(sb.root, 'var/lib/dpkg/fake-installed'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+
+describe('setup --undo reverts what the kernel pipeline installed', () => {
+  it('module files: removed when unchanged, then depmod for that release; packages: only those talos-mac installed', async () => {
+    await withSandbox(SANDBOX, async (sb) => {
+      const build = join(sb.root, '..', 'build');
+      await mkdir(build);
+      const modules = { kvm: await fakeModule(build, 'kvm', RELEASE), kvmPr: await fakeModule(build, 'kvm-pr', RELEASE) };
+      await mkdir(join(sb.root, 'var/lib/dpkg'), { recursive: true });
+      await writeFile(join(sb.root, 'var/lib/dpkg/fake-installed'), 'bc\n');
+      const runner = runnerIn(sb);
+      // As `talos-mac setup` (kernel.headers) and then `talos-mac kernel build-module --install` would.
+      assert.deepEqual(await runner.installPackages('kernel.headers', APT, ['bc', `linux-headers-${RELEASE}`]), [`linux-headers-${RELEASE}`]);
+      await installPrModules({ release: RELEASE, modules, runner, step: 'kernel build-module' });
+      for (const f of ['kvm.ko', 'kvm-pr.ko']) assert.deepEqual(await sb.read(`${OURS}/${f}`), await readFile(join(build, f)));
+      const before = await record(sb);
+      assert.deepEqual(before.changes.map((c) => [c.kind, c.step, c.state]), [
+        ['packages-installed', 'kernel.headers', 'finished'],
+        ['modules-installed', 'kernel build-module', 'finished'],
+      ]);
+      assert.deepEqual((before.changes[0] as Extract<Change, { kind: 'packages-installed' }>).packages, [`linux-headers-${RELEASE}`], 'bc was there before: not recorded');
+      assert.deepEqual(await calls(sb), [
+        ['apt-get', 'install', '-y', '--no-install-recommends', `linux-headers-${RELEASE}`],
+        ['depmod', '-b', sb.root, '-a', RELEASE],
+      ]);
+
+      await writeFile(sb.log, '');
+      const r = await sb.setup(['--undo', '--yes']);
+      assert.equal(r.code, 0, r.stderr);
+      for (const f of ['kvm.ko', 'kvm-pr.ko']) assert.equal(existsSync(join(sb.root, OURS, f)), false, f);
+      assert.deepEqual(await calls(sb), [
+        ['depmod', '-b', sb.root, '-a', RELEASE],
+        ['apt-get', 'remove', '-y', `linux-headers-${RELEASE}`],
+      ], 'newest first');
+      assert.deepEqual(await installedPackages(sb), ['bc']);
+      const after = await record(sb);
+      assert.deepEqual(after.changes, []);
+      assert.deepEqual(after.undone.map((c) => c.kind), ['modules-installed', 'packages-installed']);
+    });
+  });
+
+  it('a module file replaced since is left in place (depmod still runs); the note says why', async () => {
+    await withSandbox(SANDBOX, async (sb) => {
+      const build = join(sb.root, '..', 'build');
+      await mkdir(build);
+      const modules = { kvm: await fakeModule(build, 'kvm', RELEASE), kvmPr: await fakeModule(build, 'kvm-pr', RELEASE) };
+      await installPrModules({ release: RELEASE, modules, runner: runnerIn(sb), step: 'kernel build-module' });
+      await writeFile(join(sb.root, OURS, 'kvm.ko'), 'someone else built this');
+      await writeFile(sb.log, '');
+      const r = await sb.setup(['--undo', '--yes']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`${OURS}/kvm\\.ko was replaced since talos-mac installed it: left in place`));
+      assert.equal(await readFile(join(sb.root, OURS, 'kvm.ko'), 'utf8'), 'someone else built this');
+      assert.equal(existsSync(join(sb.root, OURS, 'kvm-pr.ko')), false);
+      assert.deepEqual(await calls(sb), [['depmod', '-b', sb.root, '-a', RELEASE]]);
+    });
+  });
+
+  it('a kernel talos-mac installed: removed by its packages, but never while it is the running kernel', async () => {
+    await withSandbox(SANDBOX, async (sb) => {
+      const deb = join(sb.root, '..', `linux-image-${NEW_KERNEL}_${NEW_KERNEL}-1_ppc64el.deb`);
+      await writeFile(deb, 'not really a package');
+      await runnerIn(sb).installKernel('kernel build-kernel', APT, [deb], [`linux-image-${NEW_KERNEL}`], NEW_KERNEL);
+      assert.deepEqual(await calls(sb), [['apt-get', 'install', '-y', '--no-install-recommends', deb]]);
+      assert.deepEqual(await installedPackages(sb), [`linux-image-${NEW_KERNEL}`]);
+
+      await writeFile(sb.log, '');
+      const booted = await sb.setup(['--undo', '--yes'], { FAKE_UNAME_R: NEW_KERNEL });
+      assert.equal(booted.code, 0, booted.stderr);
+      assert.match(booted.stdout, /6\.1\.192-talosmac is the running kernel: not removed\. Boot another kernel, then run `talos-mac setup --undo` again/);
+      assert.deepEqual(await calls(sb), []);
+      assert.deepEqual((await record(sb)).changes.map((c) => c.kind), ['kernel-installed'], 'kept for a later undo');
+
+      const r = await sb.setup(['--undo', '--yes']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await calls(sb), [['apt-get', 'remove', '-y', `linux-image-${NEW_KERNEL}`]]);
+      assert.deepEqual(await installedPackages(sb), []);
+      const after = await record(sb);
+      assert.deepEqual(after.changes, []);
+      assert.deepEqual(after.undone.map((c) => [c.kind, c.step]), [['kernel-installed', 'kernel build-kernel']]);
+    });
+  });
+
+  it('a failed install records only what did get installed; an install that installed nothing leaves no record', async () => {
+    await withSandbox(SANDBOX, async (sb) => {
+      const runner = new PrivilegedRunner({ ...runnerIn(sb).options, env: { ...process.env, ...sb.env, FAKE_FAIL_APT_GET: '100:E: Unable to locate package linux-source-6.1' } });
+      await assert.rejects(runner.installPackages('kernel.source', APT, ['linux-source-6.1']), /E: Unable to locate package linux-source-6\.1/);
+      assert.equal(existsSync(join(sb.root, RECORD)), true);
+      assert.deepEqual((await record(sb)).changes, []);
+    });
+  });
+
+  it('a tampered record is refused: nothing outside updates/talos-mac is removed, no name with shell characters reaches a package manager', async () => {
+    await withSandbox(SANDBOX, async (sb) => {
+      const victim = `/lib/modules/${RELEASE}/kernel/arch/powerpc/kvm/kvm-hv.ko`;
+      await mkdir(join(sb.root, victim, '..'), { recursive: true });
+      await writeFile(join(sb.root, victim), 'the distribution module');
+      const { createHash } = await import('node:crypto');
+      const sha = createHash('sha256').update('the distribution module').digest('hex');
+      const at = new Date().toISOString();
+      const changes = [
+        { kind: 'modules-installed', step: 'x', at, release: RELEASE, files: [{ path: victim, sha256Written: sha }] },
+        { kind: 'modules-installed', step: 'x', at, release: RELEASE, files: [{ path: `${OURS}/../../kernel/arch/powerpc/kvm/kvm-hv.ko`, sha256Written: sha }] },
+        { kind: 'packages-installed', step: 'x', at, packages: ['bc; touch /tmp/pwned'], remove: ['apt-get', 'remove', '-y', 'bc; touch /tmp/pwned'] },
+        { kind: 'packages-installed', step: 'x', at, packages: ['bc'], remove: ['sh', '-c', 'apt-get remove -y bc'] },
+        { kind: 'packages-installed', step: 'x', at, packages: ['--purge'], remove: ['apt-get', 'remove', '-y', '--purge'] },
+        { kind: 'kernel-installed', step: 'x', at, release: RELEASE, packages: [`linux-image-${RELEASE}`], remove: ['apt-get', 'remove', '-y', `linux-image-${RELEASE}`] },
+        { kind: 'kernel-installed', step: 'x', at, release: NEW_KERNEL, packages: ['libc6'], remove: ['apt-get', 'remove', '-y', 'libc6'] },
+      ];
+      await mkdir(join(sb.root, RECORD, '..'), { recursive: true });
+      await writeFile(join(sb.root, RECORD), JSON.stringify({ format: 'talos-mac-setup-record', version: 1, changes }));
+      const r = await sb.setup(['--undo', '--yes']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.match(/the record holds a change talos-mac setup does not make/g)?.length, changes.length, r.stdout);
+      assert.deepEqual(await calls(sb), []);
+      assert.equal(await readFile(join(sb.root, victim), 'utf8'), 'the distribution module');
+    });
+  });
+});
+
+describe('trusted(): the record kinds the runner writes, and nothing like them', () => {
+  const at = '2026-01-01T00:00:00.000Z';
+  const mods = (release: string, ...paths: string[]): Change => ({ kind: 'modules-installed', step: 's', at, release, files: paths.map((path) => ({ path, sha256Written: 'x' })) });
+  const kernel = (release: string, name: string, remove: string[]): Change => ({ kind: 'kernel-installed', step: 's', at, release, packages: [name], remove });
+  it('accepts what the runner records', () => {
+    assert.ok(trusted(mods(RELEASE, `${OURS}/kvm.ko`, `/usr${OURS}/kvm-pr.ko`)));
+    assert.ok(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc', 'libssl-dev'], remove: ['dnf', 'remove', '-y', 'gcc', 'libssl-dev'] }));
+    assert.ok(trusted(kernel(NEW_KERNEL, `linux-image-${NEW_KERNEL}`, ['apt-get', 'remove', '-y', `linux-image-${NEW_KERNEL}`])));
+    assert.ok(trusted(kernel(NEW_KERNEL, 'kernel-6.1.192_talosmac-1', ['dnf', 'remove', '-y', 'kernel-6.1.192_talosmac-1'])));
+  });
+  it('refuses lookalikes', () => {
+    assert.equal(trusted(mods(RELEASE, `${OURS}/sub/kvm.ko`)), false);
+    assert.equal(trusted(mods(RELEASE, `${OURS}/kvm.conf`)), false);
+    assert.equal(trusted(mods('6.1/../..', `/lib/modules/6.1/../../updates/talos-mac/kvm.ko`)), false);
+    assert.equal(trusted(mods(RELEASE)), false, 'no files');
+    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc'], remove: ['apt-get', 'remove', '-y', 'gcc', 'libc6'] }), false);
+    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc'], remove: ['apt-get', 'purge', '-y', 'gcc'] }), false);
+    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: [], remove: ['apt-get', 'remove', '-y'] }), false);
+    assert.equal(trusted(kernel(`${NEW_KERNEL}-evil`, `linux-image-${NEW_KERNEL}-evil`, ['apt-get', 'remove', '-y', `linux-image-${NEW_KERNEL}-evil`])), false);
+    assert.equal(trusted(kernel(NEW_KERNEL, 'kernel', ['dnf', 'remove', '-y', 'kernel'])), false, "the bare name would remove the distribution's kernels too");
+  });
+});
