@@ -30,5 +30,12 @@ if (!node18.bin) {
   console.error(`talos-mac tests: the Node 18 tests are skipped: ${node18.reason}`);
 }
 const env = { ...process.env, ...(node18.bin ? { TALOS_MAC_NODE18: node18.bin } : {}) };
+// The tests act on sandboxes: the machine's own talos-mac state must be as it was before them.
+const STATE = '/var/lib/talos-mac';
+const stateBefore = existsSync(STATE);
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...dirs, ...files], { stdio: 'inherit', env });
+if (!stateBefore && existsSync(STATE)) {
+  console.error(`talos-mac tests: a test wrote ${STATE} on this machine (its record or backups): tests must keep their state in a sandbox`);
+  process.exit(1);
+}
 process.exit(r.status ?? 1);

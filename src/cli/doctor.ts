@@ -1,4 +1,4 @@
-import { runDoctor, selectChecks } from '../doctor/doctor.js';
+import { readLikeSetup, runDoctor, selectChecks } from '../doctor/doctor.js';
 import type { Host } from '../host/host.js';
 import { EXIT } from './exit-codes.js';
 import { UserError } from '../errors.js';
@@ -50,7 +50,10 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
   }
 
   const report = await runDoctor(host, steps, opts.strict ?? false);
-  if (recorder && opts.collect) await recorder.save(opts.collect, `talos-mac ${VERSION}`);
+  if (recorder && opts.collect) {
+    await readLikeSetup(recorder, (await import('node:os')).userInfo().username);
+    await recorder.save(opts.collect, `talos-mac ${VERSION}`);
+  }
 
   if (opts.json) {
     const { DoctorReportSchema } = await import('../doctor/report-schema.js');

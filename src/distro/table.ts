@@ -59,7 +59,8 @@ export interface Distro {
   /** Where the source of its kernel comes from: a package that leaves a tarball, or none (kernel.org / --kernel-src). */
   readonly kernelSource: { readonly package: string; readonly tarballs: readonly string[] } | 'kernel.org only';
   /** How a built kernel is packaged (make target) and the argv that installs the built files. */
-  readonly kernelPackaging: { readonly target: 'bindeb-pkg' | 'binrpm-pkg' | 'none'; readonly install: readonly string[] };
+  /** How Kbuild packages a kernel here; the packages are installed (and removed) with the row's package manager. */
+  readonly kernelPackaging: { readonly target: 'bindeb-pkg' | 'binrpm-pkg' | 'none' };
   /** KVM-PR in its stock kernel (KNOWLEDGE §4). */
   readonly kvmPr: string;
 }
@@ -79,11 +80,11 @@ const DEB_PACKAGING: readonly PackagingTool[] = [
 /** Debian 12's QEMU split: seabios, ipxe-qemu and qemu-system-gui are only Recommends of qemu-system-ppc. */
 const DEB_QEMU = { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-utils', openbios: 'qemu-system-data', 'vga-rom': 'seabios', 'nic-rom': 'ipxe-qemu', window: 'qemu-system-gui' } as const;
 const DEB_SOURCE = { package: 'linux-source-{major}.{minor}', tarballs: ['/usr/src/linux-source-{major}.{minor}.tar.xz', '/usr/src/linux-source-{major}.{minor}.tar.bz2'] } as const;
-const DEB_KERNEL = { target: 'bindeb-pkg', install: ['dpkg', '-i'] } as const;
+const DEB_KERNEL = { target: 'bindeb-pkg' } as const;
 
 const RPM_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'elfutils-libelf-devel', openssl: 'openssl-devel' } as const;
 const RPM_PACKAGING: readonly PackagingTool[] = [{ what: 'rpmbuild', command: 'rpmbuild', package: 'rpm-build' }];
-const RPM_KERNEL = { target: 'binrpm-pkg', install: ['rpm', '-ivh'] } as const;
+const RPM_KERNEL = { target: 'binrpm-pkg' } as const;
 
 export const DISTROS: Distro[] = [
   {
@@ -174,7 +175,7 @@ export const DISTROS: Distro[] = [
     },
     kernelArgs: { usual: 'grub-default', regenerate: ['grub2-mkconfig', 'grub-mkconfig', 'update-grub'] },
     kernelSource: 'kernel.org only',
-    kernelPackaging: { target: 'none', install: [] },
+    kernelPackaging: { target: 'none' },
     kvmPr: 'Tumbleweed (6.10): NO_HZ_FULL=y, no PR, 64K pages: a new kernel is needed',
   },
   {
@@ -189,7 +190,7 @@ export const DISTROS: Distro[] = [
     names: { build: {}, packaging: [], qemu: { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-img', openbios: 'qemu-system-ppc', 'vga-rom': 'qemu', 'nic-rom': 'qemu', window: 'qemu' } },
     kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
     kernelSource: 'kernel.org only',
-    kernelPackaging: { target: 'none', install: [] },
+    kernelPackaging: { target: 'none' },
     kvmPr: 'linux-lts and linux-stable: PR=m with NO_HZ_FULL and VIRT_CPU_ACCOUNTING_GEN off: kvm-pr works as installed (hash MMU still needed)',
   },
 ];
@@ -205,6 +206,6 @@ export const UNKNOWN_DISTRO: Distro = {
   names: { build: {}, packaging: [], qemu: {} },
   kernelArgs: { regenerate: GRUB_ANY },
   kernelSource: 'kernel.org only',
-  kernelPackaging: { target: 'none', install: [] },
+  kernelPackaging: { target: 'none' },
   kvmPr: 'unknown',
 };

@@ -1,7 +1,7 @@
 import type { Host } from '../host/host.js';
 import { boardName, mmuFromCpuInfo } from '../parse/cpuinfo.js';
 import { qemuVersion } from '../parse/qemu.js';
-import { STEPS, stepById } from '../steps/registry.js';
+import { SETUP_STEPS, STEPS, stepById } from '../steps/registry.js';
 import { assessKvmPr, PR_VERDICT_TEXT } from '../steps/checks/kvm-pr-verdict.js';
 import { Facts } from '../steps/facts.js';
 import { verifyAll } from '../steps/runner.js';
@@ -102,4 +102,13 @@ export async function runDoctor(host: Host, steps: readonly Step[], strict = fal
     counts,
     checks,
   };
+}
+
+/**
+ * For `doctor --collect`: also asks what setup's steps ask for this user (group membership from
+ * /etc/passwd and /etc/group), so that `setup --dry-run --snapshot` of the collection has the
+ * answers the live host would give.
+ */
+export async function readLikeSetup(host: Host, user: string): Promise<void> {
+  await verifyAll(SETUP_STEPS, { host, facts: new Facts(host), options: { ...DEFAULT_HOST_OPTIONS, user } });
 }

@@ -78,7 +78,9 @@ export const buildTools: Step = {
   severity: 'info',
   runningSystemOnly: true,
   async verify(ctx) {
-    const { n, fam, missing } = await missingTools(ctx);
+    const probed = await missingTools(ctx).catch((err: Error) => err);
+    if (probed instanceof Error) return { state: 'unknown', summary: `cannot tell: ${probed.message}` };
+    const { n, fam, missing } = probed;
     if (n.kind === 'none') return notNeeded(n.a);
     const signing = n.kind === 'module' ? await moduleSigningState(ctx.host) : { warnings: [], refusesUnsigned: false };
     const detail = signing.warnings.length ? signing.warnings.join('\n') : undefined;

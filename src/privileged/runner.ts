@@ -4,7 +4,7 @@ import { access, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/pr
 import type { PackageManager } from '../distro/package-manager.js';
 import { LiveHost } from '../host/live-host.js';
 import { RootedHost } from '../setup/rooted-host.js';
-import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, type Change } from './record.js';
+import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, STATE_DIR, type Change } from './record.js';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { commandTimeoutMs, type CommandResult, type Host } from '../host/host.js';
@@ -27,6 +27,11 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
   /** Reads the files being replaced (a snapshot in dry-run); defaults to the filesystem under root. */
   host?: Host;
+  /**
+   * Where talos-mac's own state (the record, backups: STATE_DIR) lives, when not under root: tests
+   * that act on "the running system" through a sandbox keep it there, never in the machine's /var/lib.
+   */
+  stateRoot?: string;
 }
 
 export interface RunMutationOptions {
@@ -184,8 +189,9 @@ export class PrivilegedRunner {
     if (!hostPath.startsWith('/')) throw new Error(`not an absolute path: ${hostPath}`);
     const normal = posix.normalize(hostPath);
     if (normal.split('/').includes('..')) throw new Error(`path escapes the root: ${hostPath}`);
+    const { stateRoot } = this.options;
     try {
-      return pathInSnapshot(this.options.root, normal);
+      return pathInSnapshot(stateRoot && (normal === STATE_DIR || normal.startsWith(`${STATE_DIR}/`)) ? stateRoot : this.options.root, normal);
     } catch (err) {
       throw new UserError(`cannot look up ${hostPath}: ${(err as Error).message}`, 1);
     }

@@ -8,7 +8,7 @@ import { PrivilegedRunner } from '../privileged/runner.js';
 import { Facts } from '../steps/facts.js';
 import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
-import { appliesNow, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
+import { appliesNow, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
 import { makePrompts, type Prompts } from './prompts.js';
 import { RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
@@ -40,6 +40,8 @@ export interface SetupIo {
    * kernel steps, which never run under --root, can run against a captured POWER9 host).
    */
   host?: Host;
+  /** Keeps talos-mac's record and backups under this directory instead of the system's /var/lib (tests). */
+  stateRoot?: string;
 }
 
 const KVM_HV_CHOICES: readonly KvmHvChoice[] = ['keep', 'unload', 'blacklist'];
@@ -110,14 +112,19 @@ function nothingToDo(results: StepResult[]): string {
     : 'Nothing to do: this host is set up for KVM-PR.';
 }
 
-function finished(outcomes: Outcome[], steps: readonly Step[], io: SetupIo): number {
+function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOptions, io: SetupIo): number {
   const last = outcomes[outcomes.length - 1];
   if (last?.result.state === 'reboot-required') {
     io.out('');
     io.out('Reboot now, then run `talos-mac setup` again to continue with the remaining steps.');
     return 0;
   }
-  const open = outcomes.filter((o) => o.step.severity === 'required' && !['done', 'not-applicable'].includes(o.result.state));
+  // The required steps not done, and the step setup stopped at (whatever its severity).
+  const stoppedAt = last?.applied && last.result.state !== 'done' ? last : undefined;
+  // A required step counts when it fails or warns: not when it only informs, or is counted under another (skip).
+  const open = outcomes.filter(
+    (o) => o === stoppedAt || (o.step.severity === 'required' && !['done', 'not-applicable'].includes(o.result.state) && ['fail', 'warn'].includes(statusOf(o.step, o.result))),
+  );
   const skipped = steps.length - outcomes.length;
   io.out('');
   if (open.length === 0 && skipped === 0) {
@@ -126,7 +133,10 @@ function finished(outcomes: Outcome[], steps: readonly Step[], io: SetupIo): num
   }
   // Each open step with its state and why, so the last line is never just "not finished".
   io.out(`Not finished: ${open.map((o) => o.step.id).join(', ') || `${skipped} step(s) not reached`}.`);
-  for (const o of open) io.out(`  ${o.step.id} (${TAG[o.result.state]}): ${o.result.summary}`);
+  for (const o of open) {
+    const why = whyNotNow(o.step, o.result, options);
+    io.out(`  ${o.step.id} (${TAG[o.result.state]}): ${o.result.summary}${why ? ` — ${why}` : ''}`);
+  }
   return 1;
 }
 
@@ -146,7 +156,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     host = new LiveHost(io.env);
   }
   const dryRun = Boolean(opts.dryRun || opts.snapshot);
-  const runner = new PrivilegedRunner({ dryRun, root, out: io.out, uid: io.uid, interactive: io.interactive, env: io.env, host });
+  const runner = new PrivilegedRunner({ dryRun, root, out: io.out, uid: io.uid, interactive: io.interactive, env: io.env, host, ...(io.stateRoot ? { stateRoot: io.stateRoot } : {}) });
   const where = opts.snapshot ? ` for ${host.description}` : root !== '/' ? ` inside ${root}` : '';
 
   if (opts.undo) {
@@ -203,7 +213,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       },
     });
     if (dryRun) return planned(outcomes, io);
-    return finished(outcomes, steps, io);
+    return finished(outcomes, steps, options, io);
   } catch (err) {
     if (err instanceof UserError) {
       const n = recorder.addedThisRun;

@@ -95,6 +95,8 @@ export function statusOf(step: Step, r: StepResult): CheckStatus {
     case 'not-applicable':
       return 'skip';
     case 'unknown':
+      // A step that only informs is no warning when it cannot tell.
+      return step.severity === 'info' ? 'info' : 'warn';
     case 'reboot-required':
       return 'warn';
     case 'todo':
@@ -117,8 +119,17 @@ export function appliesNow(step: Step, r: StepResult, options: HostOptions): boo
 export function whyNotNow(step: Step, r: StepResult, options: HostOptions): string | undefined {
   if (r.state !== 'todo' || appliesNow(step, r, options)) return undefined;
   if (r.manual) return r.manual;
-  if (r.onlyWith) return `setup does it only when asked: add ${r.onlyWith}`;
   if (step.runningSystemOnly && options.root !== '/') return 'not under --root: it builds for and installs into the running system';
+  if (r.onlyWith) return `setup does it only when asked: add ${r.onlyWith}`;
   if (step.fixedBy) return `setup fixes it through ${step.fixedBy.id}`;
   return 'setup does not make this change: see the fix';
+}
+
+/**
+ * For a step setup must finish (required) whose open state doctor shows as a warning: the host
+ * works now, and another check already fails for what is broken (e.g. the boot configuration, when
+ * the running MMU is counted under mmu.active).
+ */
+export function warnsInDoctor(r: StepResult): StepResult {
+  return (r.state === 'todo' || r.state === 'blocked') && r.status === undefined ? { ...r, status: 'warn' } : r;
 }

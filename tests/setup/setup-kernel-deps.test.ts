@@ -38,6 +38,7 @@ async function setupHere(sb: Sandbox, opts: SetupOptions, extraEnv: NodeJS.Proce
       env,
       uid: 0,
       host: new RootedHost(sb.root, env),
+      stateRoot: sb.root,
       prompts: {
         async confirm(q) {
           asked.push(q.message);

@@ -41,12 +41,13 @@ describe('setup questions go through the Prompts wrapper (replaced here)', () =>
       );
       assert.deepEqual(asked.map((q) => q.message), [
         'Boot with the hash MMU (disable_radix)?',
-        'Load kvm_pr now and at every boot?',
+        'Load the kvm_pr module?',
+        'Load kvm_pr at every boot?',
         'Give the user read-write access to /dev/kvm?',
         'Unload kvm_hv (advised by the Talospace guide)?',
         'Also keep kvm_hv from loading at boot (writes /etc/modprobe.d/talos-mac-kvm-hv.conf)?',
       ]);
-      assert.equal(asked[4]!.default, false, 'blacklisting defaults to no');
+      assert.equal(asked[5]!.default, false, 'blacklisting defaults to no');
       assert.ok(lines.includes('  skipped'));
       assert.equal(code, 1, 'the skipped required step leaves setup unfinished');
       assert.deepEqual((await sb.calls()).map((c) => c.join(' ')), ['modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);

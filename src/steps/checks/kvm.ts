@@ -3,7 +3,7 @@ import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { membership, withShadowRoot } from '../host-changes/access.js';
 import { explainModprobeFailure } from '../host-changes/modprobe-errors.js';
 import { HV_BLACKLIST_FILE, loadedAtBoot, MODULES_LOAD_FILE, moduleUseCount, procModules } from '../host-changes/modules.js';
-import type { Step, StepContext, StepResult } from '../step.js';
+import { warnsInDoctor, type Step, type StepContext, type StepResult } from '../step.js';
 import { unlessPower } from './common.js';
 import { assessKvmPr } from './kvm-pr-verdict.js';
 
@@ -55,30 +55,33 @@ const prAtBoot: Step = {
   id: 'kvm.pr-at-boot',
   category: 'KVM',
   title: 'Load kvm_pr at every boot',
-  severity: 'advisory',
-  async verify(ctx): Promise<StepResult> {
-    const skip = await unlessPower(ctx);
-    if (skip) return skip;
-    const a = await assessKvmPr(ctx.facts);
-    if (a.verdict === 'unknown') return { state: 'unknown', summary: a.reason };
-    if (a.moduleFile === 'builtin') return { state: 'done', summary: 'kvm_pr is built into the kernel' };
-    if (a.verdict !== 'ready' && a.verdict !== 'module-needs-loading') {
-      // Counted once, under kvm.pr-loaded.
-      return { state: 'blocked', status: 'skip', summary: 'nothing to load at boot until the kernel has kvm_pr (kvm.pr-loaded)' };
-    }
-    const atBoot = await loadedAtBoot(ctx, 'kvm_pr');
-    if (atBoot) return { state: 'done', summary: `kvm_pr loads at boot (${atBoot})` };
-    return {
-      state: 'todo',
-      summary: `nothing loads kvm_pr at boot: after a reboot it is gone until someone runs modprobe kvm_pr`,
-      fix: { text: `List kvm_pr in ${MODULES_LOAD_FILE}.`, commands: [`echo kvm_pr | sudo tee ${MODULES_LOAD_FILE}`] },
-    };
-  },
+  severity: 'required',
+  verify: async (ctx) => warnsInDoctor(await atBootResult(ctx)),
   async apply(ctx, changes) {
     if (await loadedAtBoot(ctx, 'kvm_pr')) return;
     await changes.runner.createFile('kvm.pr-at-boot', MODULES_LOAD_FILE, Buffer.from('# Written by talos-mac setup: load KVM-PR at boot (remove with: talos-mac setup --undo)\nkvm_pr\n'));
   },
 };
+
+/** Does something load kvm_pr at boot? Asked once kvm_pr is loaded (or built in). */
+async function atBootResult(ctx: StepContext): Promise<StepResult> {
+  const skip = await unlessPower(ctx);
+  if (skip) return skip;
+  const a = await assessKvmPr(ctx.facts);
+  if (a.verdict === 'unknown') return { state: 'unknown', summary: a.reason };
+  if (a.moduleFile === 'builtin') return { state: 'done', summary: 'kvm_pr is built into the kernel' };
+  if (a.verdict !== 'ready') {
+    // Counted once, under kvm.pr-loaded: a boot that cannot load kvm_pr gains nothing from the entry.
+    return { state: 'blocked', status: 'skip', summary: 'asked once kvm_pr is loaded (kvm.pr-loaded)' };
+  }
+  const atBoot = await loadedAtBoot(ctx, 'kvm_pr');
+  if (atBoot) return { state: 'done', summary: `kvm_pr loads at boot (${atBoot})` };
+  return {
+    state: 'todo',
+    summary: `nothing loads kvm_pr at boot: after a reboot it is gone until someone runs modprobe kvm_pr`,
+    fix: { text: `List kvm_pr in ${MODULES_LOAD_FILE}.`, commands: [`echo kvm_pr | sudo tee ${MODULES_LOAD_FILE}`] },
+  };
+}
 
 const UDEV_COMMANDS = [
   'sudo groupadd -f kvm',
@@ -151,7 +154,7 @@ export const kvmDevice: Step = {
   id: 'kvm.device',
   aliases: ['kvm.dev-access'],
   category: 'KVM',
-  title: 'Give this user read-write access to /dev/kvm',
+  title: 'Give the user read-write access to /dev/kvm',
   severity: 'required',
   async verify(ctx) {
     const skip = await unlessPower(ctx);

@@ -8,7 +8,7 @@ import { pauseForTest } from '../../privileged/test-pause.js';
 import { shellLine } from '../../ui/shell-quote.js';
 import { BACKUP_DIR, type Change } from '../../setup/record.js';
 import { addTokenFix, inGuest, nextBootState, unlessRadixPossible } from '../checks/mmu-state.js';
-import type { Changes, Step, StepContext, StepResult } from '../step.js';
+import { warnsInDoctor, type Changes, type Step, type StepContext, type StepResult } from '../step.js';
 import { BY_HAND, detectBootMethod } from './boot-method.js';
 import { addArgument, GRUB_DEFAULT_PATH } from './grub-default.js';
 import { proveBlsEntries, proveEditWithBash, proveGrubCfg } from './grub-proof.js';
@@ -165,63 +165,8 @@ export const nextBoot: Step = {
   aliases: ['mmu.hash-next-boot'],
   category: 'MMU',
   title: 'Boot with the hash MMU (disable_radix)',
-  severity: 'advisory',
-  async verify(ctx): Promise<StepResult> {
-    const skip = await unlessRadixPossible(ctx);
-    if (skip) return skip;
-    const [next, info] = await Promise.all([nextBootState(ctx.facts), ctx.facts.cpuinfo()]);
-    const hashNow = info.ok && mmuFromCpuInfo(info.value) === 'hash';
-    if (next.state === 'set') return { state: 'done', summary: `the boot loader passes disable_radix (${next.where})` };
-    const method = await detectBootMethod(ctx);
-    if (method.kind === 'none') {
-      if (next.state === 'unknown') {
-        return hashNow
-          ? {
-              state: 'unknown',
-              status: 'info',
-              summary: `cannot check the boot loader (${next.where}); the running kernel already uses hash`,
-              fix: { text: 'Make sure your boot loader keeps passing disable_radix after a reboot.' },
-            }
-          : {
-              state: 'unknown',
-              summary: `cannot check the boot loader: ${next.where}`,
-              fix: {
-                text: `Add disable_radix to the kernel command line wherever this system keeps it: GRUB_CMDLINE_LINUX in /etc/default/grub (then update-grub), or the options line of each /boot/loader/entries/*.conf.${(await inGuest(ctx.facts)) ? '' : ' Petitboot reads both.'}`,
-              },
-            };
-      }
-      return {
-        state: 'todo',
-        summary: `${next.state === 'partial' ? 'only some' : 'no'} boot entries pass disable_radix (${next.where})`,
-        manual: `talos-mac cannot recognise how this system sets kernel arguments: ${method.reason}`,
-        fix: { text: BY_HAND },
-      };
-    }
-    if (next.state === 'needs-regeneration' && method.kind === 'grub-default') {
-      return {
-        state: 'todo',
-        summary: 'disable_radix is in /etc/default/grub but the generated configuration lacks it',
-        detail: next.where,
-        fix: { text: 'Regenerate the GRUB configuration.', commands: [`sudo ${shellLine(method.regenerate)}`] },
-      };
-    }
-    const dropIn = method.kind === 'grub-default' ? await overridingDropIn(ctx) : undefined;
-    if (dropIn) {
-      return {
-        state: 'blocked',
-        summary: `${dropIn} sets GRUB_CMDLINE_LINUX after ${GRUB_DEFAULT_PATH} and would drop disable_radix: talos-mac does not edit drop-ins`,
-        fix: { text: `Add disable_radix inside the quotes of GRUB_CMDLINE_LINUX in ${dropIn}, then run ${shellLine(method.kind === 'grub-default' ? method.regenerate : [])} and reboot.` },
-      };
-    }
-    const how = method.kind === 'bls' ? shellLine(method.argv) : `${GRUB_DEFAULT_PATH} + ${shellLine(method.regenerate)}`;
-    const entries = next.state === 'partial' ? 'only some boot entries pass' : next.state === 'unknown' ? 'cannot confirm that the boot entries pass' : 'no boot entries pass';
-    return {
-      state: 'todo',
-      summary: `${entries} disable_radix (${next.where})${hashNow ? ': the next boot would bring radix back' : ''}; setup adds it via ${how}`,
-      detail: `boot configuration: ${next.where}`,
-      fix: await addTokenFix(ctx.facts),
-    };
-  },
+  severity: 'required',
+  verify: async (ctx) => warnsInDoctor(await nextBootResult(ctx)),
   async apply(ctx, deps) {
     const method = await detectBootMethod(ctx);
     if (method.kind === 'none') throw new UserError(`${method.reason}. ${BY_HAND}`, 1);
@@ -241,3 +186,61 @@ export const nextBoot: Step = {
     }
   },
 };
+
+/** Whether the boot configuration passes disable_radix, and how setup would add it. */
+async function nextBootResult(ctx: StepContext): Promise<StepResult> {
+  const skip = await unlessRadixPossible(ctx);
+  if (skip) return skip;
+  const [next, info] = await Promise.all([nextBootState(ctx.facts), ctx.facts.cpuinfo()]);
+  const hashNow = info.ok && mmuFromCpuInfo(info.value) === 'hash';
+  if (next.state === 'set') return { state: 'done', summary: `the boot loader passes disable_radix (${next.where})` };
+  const method = await detectBootMethod(ctx);
+  if (method.kind === 'none') {
+    if (next.state === 'unknown') {
+      return hashNow
+        ? {
+            state: 'unknown',
+            status: 'info',
+            summary: `cannot check the boot loader (${next.where}); the running kernel already uses hash`,
+            fix: { text: 'Make sure your boot loader keeps passing disable_radix after a reboot.' },
+          }
+        : {
+            state: 'unknown',
+            summary: `cannot check the boot loader: ${next.where}`,
+            fix: {
+              text: `Add disable_radix to the kernel command line wherever this system keeps it: GRUB_CMDLINE_LINUX in /etc/default/grub (then update-grub), or the options line of each /boot/loader/entries/*.conf.${(await inGuest(ctx.facts)) ? '' : ' Petitboot reads both.'}`,
+            },
+          };
+    }
+    return {
+      state: 'todo',
+      summary: `${next.state === 'partial' ? 'only some' : 'no'} boot entries pass disable_radix (${next.where})`,
+      manual: `talos-mac cannot recognise how this system sets kernel arguments: ${method.reason}`,
+      fix: { text: BY_HAND },
+    };
+  }
+  if (next.state === 'needs-regeneration' && method.kind === 'grub-default') {
+    return {
+      state: 'todo',
+      summary: 'disable_radix is in /etc/default/grub but the generated configuration lacks it',
+      detail: next.where,
+      fix: { text: 'Regenerate the GRUB configuration.', commands: [`sudo ${shellLine(method.regenerate)}`] },
+    };
+  }
+  const dropIn = method.kind === 'grub-default' ? await overridingDropIn(ctx) : undefined;
+  if (dropIn) {
+    return {
+      state: 'blocked',
+      summary: `${dropIn} sets GRUB_CMDLINE_LINUX after ${GRUB_DEFAULT_PATH} and would drop disable_radix: talos-mac does not edit drop-ins`,
+      fix: { text: `Add disable_radix inside the quotes of GRUB_CMDLINE_LINUX in ${dropIn}, then run ${shellLine(method.kind === 'grub-default' ? method.regenerate : [])} and reboot.` },
+    };
+  }
+  const how = method.kind === 'bls' ? shellLine(method.argv) : `${GRUB_DEFAULT_PATH} + ${shellLine(method.regenerate)}`;
+  const entries = next.state === 'partial' ? 'only some boot entries pass' : next.state === 'unknown' ? 'cannot confirm that the boot entries pass' : 'no boot entries pass';
+  return {
+    state: 'todo',
+    summary: `${entries} disable_radix (${next.where})${hashNow ? ': the next boot would bring radix back' : ''}; setup adds it via ${how}`,
+    detail: `boot configuration: ${next.where}`,
+    fix: await addTokenFix(ctx.facts),
+  };
+}
