@@ -189,9 +189,8 @@ export class PrivilegedRunner {
     if (!hostPath.startsWith('/')) throw new Error(`not an absolute path: ${hostPath}`);
     const normal = posix.normalize(hostPath);
     if (normal.split('/').includes('..')) throw new Error(`path escapes the root: ${hostPath}`);
-    const { stateRoot } = this.options;
     try {
-      return pathInSnapshot(stateRoot && (normal === STATE_DIR || normal.startsWith(`${STATE_DIR}/`)) ? stateRoot : this.options.root, normal);
+      return pathInSnapshot(this.ownState(normal) ? this.options.stateRoot! : this.options.root, normal);
     } catch (err) {
       throw new UserError(`cannot look up ${hostPath}: ${(err as Error).message}`, 1);
     }
@@ -276,7 +275,7 @@ export class PrivilegedRunner {
    * fails, the backup is removed again and the error says why in words, not as a stack trace.
    */
   async writeFile(hostPath: string, data: Buffer, opts: { backup?: string; newFileMode?: number } = {}): Promise<boolean> {
-    const old = await this.readOld(hostPath);
+    const old = await this.read(hostPath);
     const backup = old && opts.backup ? opts.backup : undefined;
     this.say(old ? `replace ${hostPath} atomically${backup ? ` (backup of the old file: ${backup})` : ''}` : `create ${hostPath}`);
     if (this.dryRun) return backup !== undefined;
@@ -310,12 +309,25 @@ export class PrivilegedRunner {
     else await this.run(['rm', '-f', '--', target], { allowFailure: true });
   }
 
-  private async readOld(hostPath: string): Promise<Buffer | undefined> {
-    if (this.options.host) {
-      const r = await this.options.host.readFile(hostPath);
-      return r.ok ? r.data : undefined;
-    }
-    return readFile(this.local(hostPath)).catch(() => undefined);
+  /**
+   * A file as it is now on the system being changed (under --root), or undefined when it is not
+   * there: what an edit replaces, what a proof compares, what undo restores from.
+   */
+  async read(hostPath: string): Promise<Buffer | undefined> {
+    if (this.ownState(hostPath)) return readFile(this.local(hostPath)).catch(() => undefined);
+    const r = await this.host.readFile(hostPath);
+    return r.ok ? r.data : undefined;
+  }
+
+  /** The names in a directory of the system being changed (none when it is not there). */
+  async list(hostDir: string): Promise<string[]> {
+    const r = await this.host.readDir(hostDir);
+    return r.ok ? r.entries : [];
+  }
+
+  private ownState(hostPath: string): boolean {
+    const normal = posix.normalize(hostPath);
+    return this.options.stateRoot !== undefined && (normal === STATE_DIR || normal.startsWith(`${STATE_DIR}/`));
   }
 
   /** Writes runner-owned bookkeeping (the undo record) without announcing it as a change. */

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { removeStaleTemps } from '../privileged/atomic-file.js';
 import { sha256, type PrivilegedRunner } from '../privileged/runner.js';
@@ -58,8 +57,8 @@ export function trusted(c: Change): boolean {
   }
 }
 
-export async function current(runner: PrivilegedRunner, path: string): Promise<Buffer | undefined> {
-  return readFile(runner.local(path)).catch(() => undefined);
+export function current(runner: PrivilegedRunner, path: string): Promise<Buffer | undefined> {
+  return runner.read(path);
 }
 
 /** Removes a backup that an interrupted run took of a file it then never replaced. */

@@ -1,4 +1,3 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { UserError } from '../../errors.js';
 import { grubDefaultCmdlines } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
@@ -67,10 +66,6 @@ export function generatedConfig(regenerate: readonly string[]): string {
   return o >= 0 && regenerate[o + 1] ? regenerate[o + 1]! : '/boot/grub/grub.cfg';
 }
 
-async function readLocal(deps: Changes, path: string): Promise<Buffer | undefined> {
-  return readFile(deps.runner.local(path)).catch(() => undefined);
-}
-
 /**
  * Runs the regeneration and proves its result (every linux line carries the token exactly once and
  * keeps its old arguments). When either fails, puts back the generated configuration, then the
@@ -79,7 +74,7 @@ async function readLocal(deps: Changes, path: string): Promise<Buffer | undefine
  */
 export async function regenerateAndProve(deps: Changes, regenerate: string[], edited: GrubEdit | undefined): Promise<void> {
   const cfgPath = generatedConfig(regenerate);
-  const cfgBefore = deps.runner.dryRun ? undefined : await readLocal(deps, cfgPath);
+  const cfgBefore = deps.runner.dryRun ? undefined : await deps.runner.read(cfgPath);
   const r = await deps.runner.run(regenerate, { allowFailure: true });
   if (deps.runner.dryRun) return;
   let failure: string | undefined;
@@ -87,7 +82,7 @@ export async function regenerateAndProve(deps: Changes, regenerate: string[], ed
   if (r.exitCode !== 0) {
     failure = `\`${shellLine(regenerate)}\` ${r.notFound ? 'is not installed' : `exited with status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-1)[0]}` : ''}`}`;
   } else {
-    cfgNow = await readLocal(deps, cfgPath);
+    cfgNow = await deps.runner.read(cfgPath);
     const why = proveGrubCfg(cfgPath, cfgBefore?.toString('latin1'), cfgNow?.toString('latin1'), TOKEN);
     if (!why) return;
     failure = `\`${shellLine(regenerate)}\` ran, but the check of its result failed: ${why}`;
@@ -112,14 +107,13 @@ export async function regenerateAndProve(deps: Changes, regenerate: string[], ed
 
 /** The BootLoaderSpec entries' text by file name (and grubenv, for $kernelopts). */
 async function blsState(deps: Changes): Promise<{ entries: Map<string, string>; grubenv?: string }> {
-  const dir = deps.runner.local('/boot/loader/entries');
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.conf'));
+  const names = (await deps.runner.list('/boot/loader/entries')).filter((n) => n.endsWith('.conf'));
   const entries = new Map<string, string>();
   for (const n of names) {
-    const t = await readLocal(deps, `/boot/loader/entries/${n}`);
+    const t = await deps.runner.read(`/boot/loader/entries/${n}`);
     if (t) entries.set(n, t.toString('latin1'));
   }
-  const env = await readLocal(deps, '/boot/grub2/grubenv');
+  const env = await deps.runner.read('/boot/grub2/grubenv');
   return { entries, ...(env ? { grubenv: env.toString('latin1') } : {}) };
 }
 
