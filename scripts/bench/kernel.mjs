@@ -1,5 +1,5 @@
 // Issue 5: building only arch/powerpc/kvm (modules_prepare + M=) against building all modules
-// the way the 2018 recipe did (`make modules`, which with MODVERSIONS also builds vmlinux), on
+// (`make modules`, which with MODVERSIONS also builds vmlinux), on
 // the same tree and configuration, cross-compiled for ppc64le with -j = CPUs - 1 under nice.
 // The configuration is the PR kernel fixture slimmed (big subsystems off) so the slow side fits
 // in minutes on 2 cores; both sides use the same slimmed config. Needs linux-source-6.1 and

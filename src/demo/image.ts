@@ -8,7 +8,8 @@ export const DEMO_MARKER = 'TALOS-MAC-DEMO';
 
 /**
  * A CHRP boot script: OpenBIOS runs it when it is the blessed `tbxi` file of an HFS+ volume
- * with an Apple partition map (KNOWLEDGE §2). `&device;` expands to the device it booted from.
+ * with an Apple partition map (seen in tests/demo/demo.test.ts, which boots it under TCG). `&device;` expands to
+ * the device it booted from.
  */
 export function bootScript(marker: string): string {
   return [

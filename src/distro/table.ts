@@ -61,7 +61,7 @@ export interface Distro {
   /** How a built kernel is packaged (make target) and the argv that installs the built files. */
   /** How Kbuild packages a kernel here; the packages are installed (and removed) with the row's package manager. */
   readonly kernelPackaging: { readonly target: 'bindeb-pkg' | 'binrpm-pkg' | 'none' };
-  /** KVM-PR in its stock kernel (KNOWLEDGE §4). */
+  /** KVM-PR in its stock kernel, as its `source` shows (the kernel config's CONFIG_KVM_BOOK3S_64_PR). */
   readonly kvmPr: string;
 }
 
@@ -104,7 +104,7 @@ export const DISTROS: Distro[] = [
     id: 'debian-13',
     name: 'Debian 13 (trixie)',
     evidence: 'captured',
-    source: 'the POWER9 box captures (tests/fixtures/snapshots/box-debian13-*) and KNOWLEDGE §4',
+    source: 'the POWER9 box captures (tests/fixtures/snapshots/box-debian13-*, their boot/config-6.12.*)',
     osRelease: { ids: ['debian'], versionIds: ['13'] },
     packages: APT,
     names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },

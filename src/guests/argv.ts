@@ -29,12 +29,12 @@ export interface QemuPlan {
   qemu?: string;
 }
 
-/** Under KVM-PR, all QEMU threads on one SMT4 core, else "random system stalls" (Talospace part 2). */
+/** Under KVM-PR, all QEMU threads on one SMT4 core, else random host stalls [inferred: reported in 2018, not seen here]. */
 export const KVM_TASKSET = ['taskset', '-a', '-c', '0-3'] as const;
 
 /**
  * OpenBIOS sometimes misses the IDE drive under host load and stops at its prompt; booting
- * again in place fixes it (45/45 boots under load, KNOWLEDGE §2). The newline is part of the value.
+ * again in place fixes it [inferred: seen by hand, 45/45 boots under load; no test pins it]. The newline is part of the value.
  */
 export const BOOT_RETRY = 'boot-command=boot\nreset-all';
 
@@ -55,7 +55,7 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   if (g.cdrom !== undefined) {
     argv.push('-drive', `file=${optValue(g.cdrom)},format=raw,media=cdrom,readonly=on,if=none,id=cd0`, '-device', 'ide-cd,drive=cd0,bus=ide.1');
   }
-  // -boot reads only its first letter (KNOWLEDGE §2): c = first hard disk, d = CD.
+  // -boot: ppc_core99_init() (hw/ppc/mac_newworld.c) hands OpenBIOS the first of c–f in the order: c = first hard disk, d = CD.
   argv.push('-boot', p.boot === 'cd' ? 'd' : 'c');
   if (g.net === 'none') argv.push('-nic', 'none');
   else {
@@ -63,7 +63,7 @@ export function buildQemuArgv(p: QemuPlan): string[] {
     argv.push('-netdev', backend, '-device', `${nic},netdev=net0`);
   }
   if (os.pointer === 'usb-tablet') argv.push('-device', 'usb-tablet');
-  // -nographic puts the firmware console on this terminal; -display none alone does not (KNOWLEDGE §2).
+  // -nographic puts the firmware console on this terminal; -display none alone does not (qemu-options.hx, -display none).
   // Without a named backend QEMU picks one, and with no GUI module it quietly serves VNC instead.
   if (p.display === 'serial') argv.push('-nographic');
   else if (p.display === 'none') argv.push('-display', 'none');

@@ -1,7 +1,7 @@
 /**
- * The PowerPC Mac OS versions talos-mac knows, as data (KNOWLEDGE §2–3). Sources: [S] the 2018
- * Talospace series, [C] community command lines and QEMU sources, [I] our inference: every
- * entry lists what rests on an inference in `inferred`.
+ * The PowerPC Mac OS versions talos-mac knows, as data. Sources: [S] reported from real POWER9
+ * hosts (2018), not seen here; [C] community command lines and QEMU sources (hw/ppc/mac_newworld.c);
+ * [I] our inference: every entry lists what rests on an inference in `inferred`.
  */
 
 /** mac99 refuses more ("RAM size more than 2 GiB is not supported", hw/ppc/mac_newworld.c). */

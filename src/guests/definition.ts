@@ -4,7 +4,7 @@ import { GUEST_NAME } from './names.js';
 
 export const DISK_FORMATS = ['qcow2', 'raw', 'vmdk', 'vdi', 'vhdx', 'vpc'] as const;
 export const NICS = ['sungem', 'rtl8139'] as const;
-/** OpenBIOS framebuffer: WIDTHxHEIGHT[xDEPTH], depth 8, 15 or 32 (KNOWLEDGE §2). */
+/** OpenBIOS framebuffer: WIDTHxHEIGHT[xDEPTH], depth 8, 15 or 32 (ppc_core99_init(), hw/ppc/mac_newworld.c). */
 export const RESOLUTION = /^(\d{3,4})x(\d{3,4})(?:x(8|15|32))?$/;
 export const TAP_IFACE = /^tap:[A-Za-z0-9_.-]{1,15}$/;
 

@@ -81,7 +81,7 @@ async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: 
   return { f, pid: r.pid, lock: guestLockFile(store.paths, name) };
 }
 
-/** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown, KNOWLEDGE §2). */
+/** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown [inferred: seen by hand, no test pins it]). */
 export async function stopCommand(name: string, env = process.env): Promise<number> {
   const { f, pid, lock } = await runningGuest(name, env);
   const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));

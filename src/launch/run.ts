@@ -56,8 +56,8 @@ async function openLog(log: string, argv: readonly string[], label: string): Pro
 }
 
 /**
- * QEMU exits 0 for guest power-off, QMP quit and SIGTERM alike (KNOWLEDGE §2): the SHUTDOWN
- * event's reason tells them apart.
+ * QEMU exits 0 for guest power-off, QMP quit (both in tests/launch/boot.test.ts) and SIGTERM alike: the SHUTDOWN
+ * event's reason (ShutdownCause, qapi/run-state.json) tells them apart.
  */
 function outcomeOf(exitCode: number | null, signal: string | undefined, reason: string | undefined, timedOut: boolean): Outcome {
   if (timedOut) return 'timeout';

@@ -54,7 +54,7 @@ export function mmuFromCpuInfo(info: CpuInfo): MmuMode | undefined {
   return undefined;
 }
 
-/** A pSeries guest (PowerVM LPAR or QEMU/KVM): `platform : pSeries`, `machine : CHRP …` (KNOWLEDGE §1). */
+/** A pSeries guest (PowerVM LPAR or QEMU/KVM): `platform : pSeries`, `machine : CHRP …` (pSeries_show_cpuinfo(), arch/powerpc/platforms/pseries/setup.c). */
 export function isPseries(info: CpuInfo): boolean {
   return info.platform === 'pSeries' || /^CHRP\b/.test(info.machine ?? '');
 }
@@ -67,7 +67,10 @@ export function cpuHasRadix(info: CpuInfo): boolean | undefined {
   return undefined;
 }
 
-/** Raptor board names as OPAL reports them in `machine` (KNOWLEDGE §1). */
+/**
+ * Raptor board names in `machine : PowerNV <model>` (pnv_show_cpuinfo(), arch/powerpc/platforms/powernv/setup.c, prints the
+ * device tree's root model); which model is which board is [inferred] from public reports, not captured here.
+ */
 const BOARDS: ReadonlyArray<[RegExp, string]> = [
   [/T2P9D01/, 'Raptor Talos II'],
   [/C1P9S01/, 'Raptor Blackbird'],

@@ -16,7 +16,7 @@ const check = (report: DoctorReport, id: string) => {
   return c;
 };
 
-// The four real captures (tests/fixtures/README.md): the verdicts ../shared/fixtures/README.md describes.
+// The four real captures (tests/fixtures/README.md) and the verdicts doctor must give on them.
 
 test('Debian 12 radix: switch the MMU and a new kernel is needed', async () => {
   const { code, report } = await doctor('debian12-6.1.0-50-radix');

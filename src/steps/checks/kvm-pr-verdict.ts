@@ -25,7 +25,7 @@ export interface PrAssessment {
   needsPatch?: boolean;
 }
 
-/** KVM-PR first loads on bare-metal POWER9 in 4.18; earlier kernels need a patch (KNOWLEDGE §1). */
+/** KVM-PR first loads on bare-metal POWER9 in 4.18; earlier kernels need a patch [inferred: the upstream commit is not confirmed]. */
 export const FIRST_POWER9_PR_KERNEL = [4, 18, 0] as const;
 
 export function prConfigProblem(config: KernelConfig, version: readonly number[] | undefined): string | undefined {

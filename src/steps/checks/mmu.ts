@@ -36,7 +36,7 @@ export const mmuActive: Step = {
         fix: { text: 'Reboot into the configured kernel command line.', commands: ['sudo reboot'] },
       };
     }
-    // The -EIO of kvmppc_core_check_processor_compat_pr() needs a kvm-pr.ko to load (KNOWLEDGE §1).
+    // The -EIO of kvmppc_core_check_processor_compat_pr() needs a kvm-pr.ko to load: kvmppc_book3s_init_pr() runs it (arch/powerpc/kvm/book3s_pr.c).
     const pr = await assessKvmPr(ctx.facts);
     const why =
       pr.verdict === 'module-needs-loading'

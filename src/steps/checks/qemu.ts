@@ -7,7 +7,7 @@ import type { Fix, Step, StepResult } from '../step.js';
 import { isPowerArch } from './common.js';
 import { installHint, qemuPackage, type QemuPiece } from '../../distro/distro.js';
 
-/** mac99 under KVM-PR works from QEMU 3.0 (the Talospace series used 3.0); older builds are warned about. */
+/** mac99 under KVM-PR works from QEMU 3.0 [inferred: the oldest release reported working, not seen here]; older builds are warned about. */
 export const MIN_QEMU = [3, 0, 0] as const;
 
 /** The fix that installs a piece, with the package this distribution has it in (src/distro/table.ts). */

@@ -5,7 +5,8 @@ import { describeCommandFailure } from '../../host/host.js';
 export function explainModprobeFailure(r: CommandResult, module = 'kvm_pr'): string {
   const out = `${r.stderr}\n${r.stdout}`;
   const base = describeCommandFailure(r);
-  // book3s_pr.c kvmppc_core_check_processor_compat_pr(): -EIO on POWER9 with radix (KNOWLEDGE §1).
+  // arch/powerpc/kvm/book3s_pr.c kvmppc_core_check_processor_compat_pr(): -EIO on POWER9 with radix; modprobe's
+  // words for it, Input/output error, were seen in the pr-kernel-6.1.176-radix capture (tests/fixtures/README.md).
   if (/Input\/output error/i.test(out)) {
     return `${base}\n${module} refuses to load while the kernel runs the radix MMU: run the hash-MMU step first (mmu.next-boot), reboot, then run talos-mac setup again.`;
   }

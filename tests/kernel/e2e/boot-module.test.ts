@@ -129,7 +129,7 @@ test('kvm-pr built by the module-only pipeline loads into its kernel (powernv9, 
   console.log(ours.join('\n'));
   assert.match(out, new RegExp(`E2E uname: ${RELEASE}`));
   assert.match(out, /MMU\s*:\s*Hash/);
-  // The kernel's own wording for the refusal (KNOWLEDGE §1), then nothing else may go wrong.
+  // The kernel's own wording for the refusal ("no symbol version for %s": check_version(), kernel/module/version.c), then nothing else may go wrong.
   // With CONFIG_MODVERSIONS the kernel compares vermagic only after the release (same_magic() in
   // kernel/module/version.c) and trusts the symbol CRCs: it loads a module built for another
   // release. talos-mac's own vermagic check is what keeps such a module out.

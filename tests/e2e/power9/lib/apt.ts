@@ -1,6 +1,6 @@
 // ppc64el packages from Debian's archive with the host's own apt, into private directories:
 // its own sources list (the mirror host of the machine's sources), lists, package cache and an
-// empty dpkg status, so nothing on the machine is installed or changed (recipe: ../shared/recipes/power9-box.md §1).
+// empty dpkg status, so nothing on the machine is installed or changed (apt.conf(5): Dir::Etc::SourceList, Dir::State::status).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -9,7 +9,7 @@ import type { CpioEntry } from './cpio.js';
 import { run } from './run.js';
 import { packageFile } from './userland.js';
 
-/** KNOWLEDGE §2: under load OpenBIOS sometimes misses the IDE drive and prints this. */
+/** OpenBIOS's `go` prints this when boot loaded nothing: under load it sometimes misses the IDE drive [inferred: seen by hand]. */
 export const IDE_RACE = 'No valid state has been set by load or init-program';
 export const RACE_ATTEMPTS = 3;
 

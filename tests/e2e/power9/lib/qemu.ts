@@ -1,4 +1,4 @@
-// Boots a kernel + initramfs under qemu-system-ppc64 -M powernv9 (recipe §3), always bounded in
+// Boots a kernel + initramfs under qemu-system-ppc64 -M powernv9, always bounded in
 // time: killed on timeout, and killed when this process exits or is interrupted. No -nodefaults:
 // powernv creates its BMC only with defaults, and skiboot powers off through the BMC.
 import { spawn, type ChildProcess } from 'node:child_process';
