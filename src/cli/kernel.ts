@@ -29,12 +29,12 @@ export interface ConfigureKernelOptions extends KernelCommonOptions {
   imageOnly?: boolean;
 }
 
-async function reduction(o: ConfigureKernelOptions) {
+async function reduction(o: ConfigureKernelOptions, host: Host) {
   if (o.reduceToHost && o.reduceModules) throw new UserError('--reduce-to-host and --reduce-modules are alternatives: give one');
   const file = o.reduceModules ?? (o.reduceToHost ? '/proc/modules' : undefined);
   if (!file) return {};
   const { readReduction } = await import('../kernel/reduce.js');
-  return { reduce: await readReduction(file) };
+  return { reduce: await readReduction(file, host) };
 }
 
 function droppedLines(d: { summary: string; listFile: string } | undefined): string[] {
@@ -129,8 +129,9 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
 
 export async function configureKernelCommand(o: ConfigureKernelOptions): Promise<number> {
   const [{ configureNewKernel, newKernelCost }, { formatDiff }] = await Promise.all([import('../kernel/new-kernel.js'), import('../kernel/config.js')]);
-  const base = await common(o, await liveHost());
-  const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) });
+  const host = await liveHost();
+  const base = await common(o, host);
+  const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o, host)) });
   const out = [
     `configured ${r.tree} for Linux ${r.newRelease}`,
     ...droppedLines(r.dropped),
@@ -149,7 +150,7 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
 export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<number> {
   const [{ buildNewKernel, buildKernelImage }, { parseOsRelease }, { distroOf }] = await Promise.all([import('../kernel/new-kernel.js'), import('../parse/os-release.js'), import('../distro/distro.js')]);
   const host = await liveHost();
-  const base = { ...(await common(o, host)), ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o)) };
+  const base = { ...(await common(o, host)), ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o, host)) };
   if (o.imageOnly) {
     const t0 = Date.now();
     const img = await buildKernelImage(base);

@@ -2,7 +2,9 @@
 // (scripts/kconfig/streamline_config.pl: it maps each loaded module to the CONFIG_ symbols of its
 // obj-$(CONFIG_…) lines in the Makefiles and turns every other module off). Built-in options stay,
 // so whatever booted the distro kernel still boots this one.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import type { Host } from '../host/host.js';
+import { LiveHost } from '../host/live-host.js';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, type KernelConfig } from '../parse/kconfig.js';
@@ -28,14 +30,11 @@ export function parseModuleList(text: string): string[] {
   return [...names].sort();
 }
 
-export async function readReduction(file: string): Promise<Reduction> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read the module list ${file}: ${(e as Error).message}`);
-  }
-  return { from: file, modules: parseModuleList(text) };
+/** The module list in `file` (/proc/modules for --reduce-to-host), read through the host. */
+export async function readReduction(file: string, host: Host = new LiveHost()): Promise<Reduction> {
+  const r = await host.readFile(file);
+  if (!r.ok) throw new UserError(`cannot read the module list ${file}: ${r.message}`);
+  return { from: file, modules: parseModuleList(r.data.toString('utf8')) };
 }
 
 /** The LSMOD file handed to localmodconfig: the host's modules plus the ones always kept. */
