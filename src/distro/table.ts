@@ -86,31 +86,31 @@ const RPM_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 
 const RPM_PACKAGING: readonly PackagingTool[] = [{ what: 'rpmbuild', command: 'rpmbuild', package: 'rpm-build' }];
 const RPM_KERNEL = { target: 'binrpm-pkg' } as const;
 
+/** What Debian 12 and 13 share: only the release, its evidence and its kernel differ. */
+const DEBIAN = {
+  evidence: 'captured',
+  packages: APT,
+  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
+  kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
+  kernelSource: DEB_SOURCE,
+  kernelPackaging: DEB_KERNEL,
+} as const;
+
 export const DISTROS: Distro[] = [
   {
+    ...DEBIAN,
     id: 'debian-12',
     name: 'Debian 12 (bookworm)',
-    evidence: 'captured',
-    source: 'the POWER9 box captures (tests/fixtures/snapshots/debian12-*, box-debian12-*) and a fresh Debian 12 install',
+    source: 'the POWER9 box captures (tests/fixtures/snapshots/debian12-*, box-debian12-*, their boot/config-6.1.*) and a fresh Debian 12 install',
     osRelease: { ids: ['debian'], versionIds: ['12'] },
-    packages: APT,
-    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
-    kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
-    kernelSource: DEB_SOURCE,
-    kernelPackaging: DEB_KERNEL,
-    kvmPr: 'kernel 6.1: PR=m with NO_HZ_FULL off, kvm-pr loads; needs the hash MMU (disable_radix)',
+    kvmPr: 'kernel 6.1: no KVM_BOOK3S_64_PR (NO_HZ_FULL=y, VIRT_CPU_ACCOUNTING_GEN=y select CONTEXT_TRACKING_USER): a new kernel is needed',
   },
   {
+    ...DEBIAN,
     id: 'debian-13',
     name: 'Debian 13 (trixie)',
-    evidence: 'captured',
     source: 'the POWER9 box captures (tests/fixtures/snapshots/box-debian13-*, their boot/config-6.12.*)',
     osRelease: { ids: ['debian'], versionIds: ['13'] },
-    packages: APT,
-    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
-    kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
-    kernelSource: DEB_SOURCE,
-    kernelPackaging: DEB_KERNEL,
     kvmPr: 'kernel 6.12: no KVM_BOOK3S_64_PR (NO_HZ_FULL=y, VIRT_CPU_ACCOUNTING_GEN=y): a new kernel is needed',
   },
   {
