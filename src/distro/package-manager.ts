@@ -10,7 +10,11 @@ export interface PackageManager {
   install(packages: readonly string[]): string[];
   /** argv a person types to install them, with the tool's own defaults (it may ask; APT takes Recommends). */
   ask(packages: readonly string[]): string[];
-  /** argv that removes exactly these packages (and nothing that depends on them silently). */
+  /**
+   * argv that removes exactly these packages, and refuses (non-zero exit) rather than also remove
+   * a package that depends on them: the front ends (apt-get, dnf, zypper remove) would take those
+   * with them, so the low-level tools are used.
+   */
   remove(packages: readonly string[]): string[];
   /** argv whose exit status is 0 exactly when this one package is installed. */
   query(pkg: string): string[];
@@ -23,7 +27,8 @@ export const APT = manager({
   program: 'apt-get',
   install: (p) => ['apt-get', 'install', '-y', '--no-install-recommends', ...p],
   ask: (p) => ['apt-get', 'install', ...p],
-  remove: (p) => ['apt-get', 'remove', '-y', ...p],
+  // dpkg(1) --remove: "dependency problems prevent removal" while an installed package depends on it.
+  remove: (p) => ['dpkg', '--remove', ...p],
   query: (p) => ['sh', '-c', 'dpkg-query -W -f \'${db:Status-Abbrev}\' "$1" 2>/dev/null | grep -q "^ii"', 'sh', p],
 });
 
@@ -32,7 +37,8 @@ export const DNF = manager({
   program: 'dnf',
   install: (p) => ['dnf', 'install', '-y', ...p],
   ask: (p) => ['dnf', 'install', ...p],
-  remove: (p) => ['dnf', 'remove', '-y', ...p],
+  // rpm(8) -e: "Failed dependencies" while an installed package requires it.
+  remove: (p) => ['rpm', '-e', ...p],
   query: (p) => ['rpm', '-q', '--quiet', p],
 });
 
@@ -41,7 +47,7 @@ export const ZYPPER = manager({
   program: 'zypper',
   install: (p) => ['zypper', '--non-interactive', 'install', ...p],
   ask: (p) => ['zypper', 'install', ...p],
-  remove: (p) => ['zypper', '--non-interactive', 'remove', ...p],
+  remove: (p) => ['rpm', '-e', ...p],
   query: (p) => ['rpm', '-q', '--quiet', p],
 });
 
@@ -50,6 +56,7 @@ export const APK = manager({
   program: 'apk',
   install: (p) => ['apk', 'add', ...p],
   ask: (p) => ['apk', 'add', ...p],
+  // apk del only drops them from the world file when another package still needs them. [inferred]
   remove: (p) => ['apk', 'del', ...p],
   query: (p) => ['apk', 'info', '-e', p],
 });

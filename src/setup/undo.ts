@@ -123,8 +123,9 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kep
       return r.exitCode === 0 ? undefined : failed(argv, r);
     }
     case 'packages-installed': {
+      // A refusal (another package needs one of them now) keeps the entry for a later undo.
       const r = await runner.run(c.remove, { allowFailure: true });
-      return r.exitCode === 0 ? undefined : failed(c.remove, r);
+      return r.exitCode === 0 ? undefined : { keep: `${failed(c.remove, r)}: kept installed, and kept in the record` };
     }
     case 'modules-installed': {
       const notes: string[] = [];
@@ -148,7 +149,7 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kep
         return { keep: `${c.release} is the running kernel: not removed. Boot another kernel, then run \`talos-mac setup --undo\` again to remove it.` };
       }
       const r = await runner.run(c.remove, { allowFailure: true });
-      return r.exitCode === 0 ? undefined : failed(c.remove, r);
+      return r.exitCode === 0 ? undefined : { keep: `${failed(c.remove, r)}: kept installed, and kept in the record` };
     }
   }
 }

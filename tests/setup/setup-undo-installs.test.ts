@@ -16,7 +16,7 @@ import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
 /** The fakes, and depmod (not among the defaults: the build-tool probes would find it as kmod's). */
-const SANDBOX = { snapshot: DEBIAN, tools: [...ALL_TOOLS, 'depmod'] };
+const SANDBOX = { snapshot: DEBIAN, tools: [...ALL_TOOLS, 'depmod', 'dpkg'] };
 const RELEASE = '6.1.0-50-powerpc64le';
 const NEW_KERNEL = '6.1.192-talosmac';
 const RECORD = 'var/lib/talos-mac/setup-record.json';
@@ -70,12 +70,30 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       for (const f of ['kvm.ko', 'kvm-pr.ko']) assert.equal(existsSync(join(sb.root, OURS, f)), false, f);
       assert.deepEqual(await calls(sb), [
         ['depmod', '-b', sb.root, '-a', RELEASE],
-        ['apt-get', 'remove', '-y', `linux-headers-${RELEASE}`],
+        ['dpkg', '--remove', `linux-headers-${RELEASE}`],
       ], 'newest first');
       assert.deepEqual(await installedPackages(sb), ['bc']);
       const after = await record(sb);
       assert.deepEqual(after.changes, []);
       assert.deepEqual(after.undone.map((c) => c.kind), ['modules-installed', 'packages-installed']);
+    });
+  });
+
+  it('a package something installed since depends on is kept: dpkg refuses, the entry stays for a later undo', async () => {
+    await withSandbox(SANDBOX, async (sb) => {
+      await mkdir(join(sb.root, 'var/lib/dpkg'), { recursive: true });
+      await runnerIn(sb).installPackages('kernel.build-tools', APT, ['libssl-dev']);
+      // The user installed a package of their own that needs it (the fake dpkg refuses like dpkg does).
+      await writeFile(join(sb.root, 'var/lib/dpkg/fake-installed'), 'libssl-dev\ntheir-app\n');
+      await writeFile(sb.log, '');
+      const r = await sb.setup(['--undo', '--yes'], { FAKE_DEPENDS: 'libssl-dev:their-app' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /dependency problems prevent removal of libssl-dev/);
+      assert.match(r.stdout, /kept installed, and kept in the record/);
+      assert.deepEqual(await installedPackages(sb), ['libssl-dev', 'their-app'], 'nothing of theirs removed');
+      const after = await record(sb);
+      assert.deepEqual(after.changes.map((c) => c.kind), ['packages-installed']);
+      assert.deepEqual(after.undone, []);
     });
   });
 
@@ -113,7 +131,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
 
       const r = await sb.setup(['--undo', '--yes']);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(await calls(sb), [['apt-get', 'remove', '-y', `linux-image-${NEW_KERNEL}`]]);
+      assert.deepEqual(await calls(sb), [['dpkg', '--remove', `linux-image-${NEW_KERNEL}`]]);
       assert.deepEqual(await installedPackages(sb), []);
       const after = await record(sb);
       assert.deepEqual(after.changes, []);
@@ -141,11 +159,11 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       const changes = [
         { kind: 'modules-installed', step: 'x', at, release: RELEASE, files: [{ path: victim, sha256Written: sha }] },
         { kind: 'modules-installed', step: 'x', at, release: RELEASE, files: [{ path: `${OURS}/../../kernel/arch/powerpc/kvm/kvm-hv.ko`, sha256Written: sha }] },
-        { kind: 'packages-installed', step: 'x', at, packages: ['bc; touch /tmp/pwned'], remove: ['apt-get', 'remove', '-y', 'bc; touch /tmp/pwned'] },
+        { kind: 'packages-installed', step: 'x', at, packages: ['bc; touch /tmp/pwned'], remove: ['dpkg', '--remove', 'bc; touch /tmp/pwned'] },
         { kind: 'packages-installed', step: 'x', at, packages: ['bc'], remove: ['sh', '-c', 'apt-get remove -y bc'] },
-        { kind: 'packages-installed', step: 'x', at, packages: ['--purge'], remove: ['apt-get', 'remove', '-y', '--purge'] },
-        { kind: 'kernel-installed', step: 'x', at, release: RELEASE, packages: [`linux-image-${RELEASE}`], remove: ['apt-get', 'remove', '-y', `linux-image-${RELEASE}`] },
-        { kind: 'kernel-installed', step: 'x', at, release: NEW_KERNEL, packages: ['libc6'], remove: ['apt-get', 'remove', '-y', 'libc6'] },
+        { kind: 'packages-installed', step: 'x', at, packages: ['--purge'], remove: ['dpkg', '--remove', '--purge'] },
+        { kind: 'kernel-installed', step: 'x', at, release: RELEASE, packages: [`linux-image-${RELEASE}`], remove: ['dpkg', '--remove', `linux-image-${RELEASE}`] },
+        { kind: 'kernel-installed', step: 'x', at, release: NEW_KERNEL, packages: ['libc6'], remove: ['dpkg', '--remove', 'libc6'] },
       ];
       await mkdir(join(sb.root, RECORD, '..'), { recursive: true });
       await writeFile(join(sb.root, RECORD), JSON.stringify({ format: 'talos-mac-setup-record', version: 1, changes }));
@@ -164,19 +182,19 @@ describe('trusted(): the record kinds the runner writes, and nothing like them',
   const kernel = (release: string, name: string, remove: string[]): Change => ({ kind: 'kernel-installed', step: 's', at, release, packages: [name], remove });
   it('accepts what the runner records', () => {
     assert.ok(trusted(mods(RELEASE, `${OURS}/kvm.ko`, `/usr${OURS}/kvm-pr.ko`)));
-    assert.ok(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc', 'libssl-dev'], remove: ['dnf', 'remove', '-y', 'gcc', 'libssl-dev'] }));
-    assert.ok(trusted(kernel(NEW_KERNEL, `linux-image-${NEW_KERNEL}`, ['apt-get', 'remove', '-y', `linux-image-${NEW_KERNEL}`])));
-    assert.ok(trusted(kernel(NEW_KERNEL, 'kernel-6.1.192_talosmac-1', ['dnf', 'remove', '-y', 'kernel-6.1.192_talosmac-1'])));
+    assert.ok(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc', 'libssl-dev'], remove: ['rpm', '-e', 'gcc', 'libssl-dev'] }));
+    assert.ok(trusted(kernel(NEW_KERNEL, `linux-image-${NEW_KERNEL}`, ['dpkg', '--remove', `linux-image-${NEW_KERNEL}`])));
+    assert.ok(trusted(kernel(NEW_KERNEL, 'kernel-6.1.192_talosmac-1', ['rpm', '-e', 'kernel-6.1.192_talosmac-1'])));
   });
   it('refuses lookalikes', () => {
     assert.equal(trusted(mods(RELEASE, `${OURS}/sub/kvm.ko`)), false);
     assert.equal(trusted(mods(RELEASE, `${OURS}/kvm.conf`)), false);
     assert.equal(trusted(mods('6.1/../..', `/lib/modules/6.1/../../updates/talos-mac/kvm.ko`)), false);
     assert.equal(trusted(mods(RELEASE)), false, 'no files');
-    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc'], remove: ['apt-get', 'remove', '-y', 'gcc', 'libc6'] }), false);
+    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc'], remove: ['dpkg', '--remove', 'gcc', 'libc6'] }), false);
     assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc'], remove: ['apt-get', 'purge', '-y', 'gcc'] }), false);
     assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: [], remove: ['apt-get', 'remove', '-y'] }), false);
-    assert.equal(trusted(kernel(`${NEW_KERNEL}-evil`, `linux-image-${NEW_KERNEL}-evil`, ['apt-get', 'remove', '-y', `linux-image-${NEW_KERNEL}-evil`])), false);
-    assert.equal(trusted(kernel(NEW_KERNEL, 'kernel', ['dnf', 'remove', '-y', 'kernel'])), false, "the bare name would remove the distribution's kernels too");
+    assert.equal(trusted(kernel(`${NEW_KERNEL}-evil`, `linux-image-${NEW_KERNEL}-evil`, ['dpkg', '--remove', `linux-image-${NEW_KERNEL}-evil`])), false);
+    assert.equal(trusted(kernel(NEW_KERNEL, 'kernel', ['rpm', '-e', 'kernel'])), false, "the bare name would remove the distribution's kernels too");
   });
 });
