@@ -140,7 +140,7 @@ async function hfsPlusName(r: Reader, vh: Buffer, volOffset: number): Promise<{ 
 }
 
 /** An HFS or HFS+ volume at offset, or undefined. Both keep their header 1024 bytes in (hfs.h HFS_MDB_BLK, hfsplus_raw.h HFSPLUS_VOLHEAD_SECTOR). */
-async function volumeAt(r: Reader, offset: number): Promise<HfsVolume | undefined> {
+async function volumeAt(r: Reader, offset: number, inWrapper = false): Promise<HfsVolume | undefined> {
   const h = await r.at(offset + 1024, 512);
   if (h.length < 512) return undefined;
   const sig = h.toString('latin1', 0, 2);
@@ -159,9 +159,10 @@ async function volumeAt(r: Reader, offset: number): Promise<HfsVolume | undefine
   // drFndrInfo 92, drEmbedSigWord 124, drEmbedExtent 126 (start, count in allocation blocks).
   const vnLen = Math.min(h[36]!, 27);
   const mdbName = macRoman(h.subarray(37, 37 + vnLen));
-  if (h.toString('latin1', 124, 126) === 'H+') {
+  // A wrapper holds HFS+, never another wrapper: a damaged MDB pointing at itself must not loop.
+  if (!inWrapper && h.toString('latin1', 124, 126) === 'H+') {
     const embedded = offset + h.readUInt16BE(28) * 512 + h.readUInt16BE(126) * h.readUInt32BE(20);
-    const inner = await volumeAt(r, embedded);
+    const inner = await volumeAt(r, embedded, true);
     if (inner && inner.kind !== 'hfs') {
       return inner.name !== undefined
         ? { ...inner, wrapped: true }
@@ -219,8 +220,8 @@ async function readIso(r: Reader): Promise<IsoInfo | undefined> {
 }
 
 /**
- * Names and versions on real discs: what each OS's disc is called when it says so. Keyed by OsId,
- * so a new catalog entry fails the typecheck until it has its pattern.
+ * How a volume name says which OS it is: its version number or codename (as in the catalog's
+ * aliases). Keyed by OsId, so a new catalog entry fails the typecheck until it has its pattern.
  */
 const DISC_NAMES = {
   os9: /\bmac\s*os\s*9(?:\.\d+)*(?!\d)/i,
@@ -238,7 +239,7 @@ export function guessOs(volumeName: string | undefined): OsGuess {
   const name = volumeName?.trim();
   if (!name) return { candidates: [], why: 'the disc does not say (no volume name)' };
   const hits = OS_CATALOG.filter((o) => DISC_NAMES[o.id].test(name)).map((o) => o.id);
-  if (hits.length === 1) return { looksLike: hits[0], candidates: hits, why: `the volume name "${name}" names ${titleOf(hits[0]!)}` };
+  if (hits.length === 1) return { looksLike: hits[0], candidates: hits, why: `the volume name "${name}" says so` };
   if (hits.length > 1) return { candidates: hits, why: `the volume name "${name}" names several versions: ${hits.join(', ')}` };
   if (/\bmac\s*os\s*x\b/i.test(name)) {
     const osx = OS_CATALOG.filter((o) => o.family === 'osx').map((o) => o.id);
