@@ -5,6 +5,8 @@ export const EXIT = {
   FAILED: 1,
   /** bad flags, unknown names, invalid input files: nothing was changed. */
   USAGE: 2,
+  /** setup did all it can before a reboot: reboot (into the entry it names), then run it again. */
+  REBOOT_NEEDED: 3,
   /** a bug in talos-mac (EX_SOFTWARE): please report it with the message. */
   INTERNAL: 70,
   /** interrupted by Ctrl-C. */

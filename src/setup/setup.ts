@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { UserError } from '../errors.js';
+import { EXIT } from '../cli/exit-codes.js';
 import type { Host } from '../host/host.js';
 import { PrivilegedRunner } from '../privileged/runner.js';
 import { Facts } from '../steps/facts.js';
@@ -114,30 +115,33 @@ function nothingToDo(results: StepResult[]): string {
 
 function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOptions, io: SetupIo): number {
   const last = outcomes[outcomes.length - 1];
-  if (last?.result.state === 'reboot-required') {
-    io.out('');
-    io.out('Reboot now, then run `talos-mac setup` again to continue with the remaining steps.');
-    return 0;
-  }
-  // The required steps not done, and the step setup stopped at (whatever its severity).
-  const stoppedAt = last?.applied && last.result.state !== 'done' ? last : undefined;
-  // A required step counts when it fails or warns: not when it only informs, or is counted under another (skip).
+  // The step setup stopped at (whatever its severity), and the required steps not done.
+  const stoppedAt = last?.applied && last.result.state !== 'done' && last.result.state !== 'reboot-required' ? last : undefined;
+  const reboot = stoppedAt ? [] : outcomes.filter((o) => o.result.state === 'reboot-required');
+  // A required step counts when it fails or warns: not when it only informs, is counted under
+  // another (skip), or waits for the reboot.
   const open = outcomes.filter(
-    (o) => o === stoppedAt || (o.step.severity === 'required' && !['done', 'not-applicable'].includes(o.result.state) && ['fail', 'warn'].includes(statusOf(o.step, o.result))),
+    (o) =>
+      o === stoppedAt ||
+      (o.step.severity === 'required' && !['done', 'not-applicable', 'reboot-required'].includes(o.result.state) && ['fail', 'warn'].includes(statusOf(o.step, o.result)) && !(reboot.length && o.result.state === 'blocked')),
   );
   const skipped = steps.length - outcomes.length;
   io.out('');
-  if (open.length === 0 && skipped === 0) {
-    io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
-    return 0;
+  if (open.length > 0 || (skipped > 0 && reboot.length === 0)) {
+    // Each open step with its state and why, so the last line is never just "not finished".
+    io.out(`Not finished: ${open.map((o) => o.step.id).join(', ') || `${skipped} step(s) not reached`}.`);
+    for (const o of open) {
+      const why = whyNotNow(o.step, o.result, options);
+      io.out(`  ${o.step.id} (${TAG[o.result.state]}): ${o.result.summary}${why ? ` — ${why}` : ''}`);
+    }
   }
-  // Each open step with its state and why, so the last line is never just "not finished".
-  io.out(`Not finished: ${open.map((o) => o.step.id).join(', ') || `${skipped} step(s) not reached`}.`);
-  for (const o of open) {
-    const why = whyNotNow(o.step, o.result, options);
-    io.out(`  ${o.step.id} (${TAG[o.result.state]}): ${o.result.summary}${why ? ` — ${why}` : ''}`);
+  if (reboot.length > 0) {
+    io.out(`Reboot now (for ${reboot.map((o) => o.step.id).join(', ')}), then run \`talos-mac setup\` again to continue with the remaining steps.`);
+    return EXIT.REBOOT_NEEDED;
   }
-  return 1;
+  if (open.length > 0 || skipped > 0) return 1;
+  io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
+  return 0;
 }
 
 export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number> {

@@ -32,8 +32,10 @@ export interface ApplyHooks {
 }
 
 /**
- * setup: in order, verify → (confirm) → apply → verify again. Stops after a step that needs a
- * reboot, or one still not done after apply, because later steps build on earlier ones.
+ * setup: in order, verify → (confirm) → apply → verify again. Stops after a step still not done
+ * after apply, because later steps build on earlier ones. A step waiting for a reboot does not
+ * stop the rest: whatever else can be done before that reboot is done, so that the boot
+ * configuration and a new kernel share one reboot (the steps that need the reboot say so).
  *
  * With a dry-run runner this is the plan: apply only prints what it would do, nothing changes, so
  * the state after is the state before, a refusal is reported instead of raised, and every step is shown.
@@ -67,7 +69,7 @@ export async function applyInOrder(steps: readonly Step[], newContext: () => Ste
     const s = outcome.result.state;
     // A todo that setup cannot do (a new login, say) does not hold back the steps after it.
     const leftToUser = s === 'todo' && outcome.result.manual !== undefined;
-    if (s === 'reboot-required' || (outcome.applied && s !== 'done' && !leftToUser)) break;
+    if (outcome.applied && s !== 'done' && s !== 'reboot-required' && !leftToUser) break;
   }
   return outcomes;
 }

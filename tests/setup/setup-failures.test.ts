@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EXIT } from '../../src/cli/exit-codes.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -111,10 +112,10 @@ describe('setup failure paths', () => {
   });
 
   it('grub2-mkconfig only, /boot/grub2: regenerates to /boot/grub2/grub.cfg', async () => {
-    await withSandbox({ snapshot: RADIX, grub: 'debian12', grubDir: '/boot/grub2', tools: ['grub2-mkconfig'] }, async (sb) => {
+    await withSandbox({ snapshot: RADIX, grub: 'debian12', grubDir: '/boot/grub2', tools: ['grub2-mkconfig', 'usermod'] }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
-      assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.deepEqual(await sb.calls(), [['grub2-mkconfig', '-o', '/boot/grub2/grub.cfg']]);
+      assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
+      assert.deepEqual(await sb.calls(), [['grub2-mkconfig', '-o', '/boot/grub2/grub.cfg'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
       assert.match((await sb.read('boot/grub2/grub.cfg')).toString(), /disable_radix/);
     });
   });
@@ -161,7 +162,7 @@ describe('setup failure paths', () => {
       assert.deepEqual(await sb.read('etc/default/grub'), before);
       // The next run finishes the job and clears the dead run's temp file.
       const again = await sb.setup(['--yes', '--user', 'alice']);
-      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.equal(again.code, EXIT.REBOOT_NEEDED, again.stdout + again.stderr);
       assert.deepEqual((await readdir(join(sb.root, 'etc/default'))).filter((f) => f.startsWith('.')), []);
     });
   });
@@ -236,8 +237,14 @@ describe('setup failure paths', () => {
           await chown(join(sb.root, p), 65534, 65534).catch(() => undefined);
         }
         const r = await asNobody(sb, ['--yes', '--user', 'alice']);
-        assert.equal(r.code, 0, r.stdout + r.stderr);
-        assert.deepEqual(await sb.calls(), [['sudo', '-n', 'true'], ['sudo', '-n', '--', 'update-grub'], ['update-grub']]);
+        assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
+        assert.deepEqual(await sb.calls(), [
+          ['sudo', '-n', 'true'],
+          ['sudo', '-n', '--', 'update-grub'],
+          ['update-grub'],
+          ['sudo', '-n', '--', 'usermod', '-R', sb.root, '-aG', 'kvm', 'alice'],
+          ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice'],
+        ]);
         assert.match((await sb.read('etc/default/grub')).toString(), /GRUB_CMDLINE_LINUX="disable_radix"/);
       });
     });

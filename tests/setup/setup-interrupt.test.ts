@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EXIT } from '../../src/cli/exit-codes.js';
 import { spawn } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -77,7 +78,7 @@ describe('setup killed (kill -9) at any point: the file is old or new, and undo 
             assert.deepEqual(after.record.changes, []);
           } else {
             const again = await sb.setup(['--yes', '--user', 'alice']);
-            assert.equal(again.code, 0, again.stdout + again.stderr);
+            assert.equal(again.code, EXIT.REBOOT_NEEDED, again.stdout + again.stderr);
             const after = await state(sb);
             assert.deepEqual(after.grub, expected);
             assertCfg(after.cfg, 1);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EXIT } from '../../src/cli/exit-codes.js';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -88,15 +89,15 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       const before = await readFile(entry);
       const defBefore = await sb.read('etc/default/grub');
       const r = await sb.setup(['--yes', '--user', 'alice']);
-      assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.deepEqual(await sb.calls(), [['grubby', '--update-kernel=ALL', '--args=disable_radix']]);
+      assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
+      assert.deepEqual(await sb.calls(), [['grubby', '--update-kernel=ALL', '--args=disable_radix'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
       assert.match((await readFile(entry)).toString(), /^options .* disable_radix$/m);
       assert.match(r.stdout, /→ \[done\]    mmu\.next-boot: the boot loader passes disable_radix \(2 BootLoaderSpec entries\)/);
       assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
       assert.match((await sb.read('etc/default/grub')).toString(), /^GRUB_CMDLINE_LINUX="rhgb quiet disable_radix"$/m);
       const u = await sb.setup(['--undo']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
-      assert.deepEqual((await sb.calls())[1], ['grubby', '--update-kernel=ALL', '--remove-args=disable_radix']);
+      assert.deepEqual((await sb.calls())[3], ['grubby', '--update-kernel=ALL', '--remove-args=disable_radix']);
       assert.deepEqual(await readFile(entry), before);
       assert.deepEqual(await sb.read('etc/default/grub'), defBefore);
     });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EXIT } from '../../src/cli/exit-codes.js';
 import { spawnSync } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -39,7 +40,7 @@ describe('setup --root: symbolic links never lead outside the root; a link stays
         const link = await readlink(grub);
 
         const r = await sb.setup(['--yes', '--user', 'alice']);
-        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
         assert.equal(await readFile(join(outsideDir, 'grub'), 'utf8'), DECOY);
         assert.ok((await lstat(grub)).isSymbolicLink(), 'still a link after setup');
         assert.equal(await readlink(grub), link);
@@ -60,7 +61,7 @@ describe('setup --root: symbolic links never lead outside the root; a link stays
       const original = await sb.read('etc/default/grub');
       const outside = join(sb.root, '..', 'stolen');
       await writeFile(outside, DECOY);
-      assert.equal((await sb.setup(['--yes', '--user', 'alice'])).code, 0);
+      assert.equal((await sb.setup(['--yes', '--user', 'alice'])).code, EXIT.REBOOT_NEEDED);
       const backups = join(sb.root, 'var/lib/talos-mac/backups');
       const [name] = await readdir(backups);
       await rm(join(backups, name!));
@@ -78,7 +79,7 @@ describe('setup --root: symbolic links never lead outside the root; a link stays
       await mkdir(join(sb.root, 'var'), { recursive: true });
       await symlink(outside, join(sb.root, 'var/lib'));
       const r = await sb.setup(['--yes', '--user', 'alice']);
-      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
       assert.deepEqual(await readdir(outside), []);
       assert.ok(await readFile(join(sb.root, outside.slice(1), 'talos-mac/setup-record.json')));
       assert.equal((await sb.setup(['--undo'])).code, 0);
