@@ -3,6 +3,7 @@
 // for the reboot, the next boot uses the command line the regenerated grub.cfg carries, setup
 // resumes, doctor says ready, the demo runs under KVM-PR as QEMU itself reports (QMP query-kvm),
 // a created guest chooses KVM on its own; 5. a user in group kvm, and one without it.
+import { EXIT } from '../../../../src/cli/exit-codes.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -129,8 +130,8 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
       ],
     });
     const setup1 = one.command('setup');
-    assert.equal(setup1.code, 0, setup1.stdout + setup1.stderr);
-    assert.match(setup1.stdout, /Reboot now, then run `talos-mac setup` again/);
+    assert.equal(setup1.code, EXIT.REBOOT_NEEDED, setup1.stdout + setup1.stderr);
+    assert.match(setup1.stdout, /Reboot now \(for [^)]*mmu\.active[^)]*\), then run `talos-mac setup` again/);
     assert.equal(doctorOf(one, 'doctor').host.mmu, 'radix');
     const defaults = await root.read('etc/default/grub');
     assert.match(defaults ?? '', /^GRUB_CMDLINE_LINUX=.*disable_radix/m);
