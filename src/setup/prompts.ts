@@ -169,18 +169,8 @@ function terminalPrompts(): Prompts {
   return {
     confirm: (q) =>
       ask(async () => {
-        const { input } = await import('@inquirer/prompts');
-        const typed = await input({
-          message: q.message,
-          validate: (s) => (parseYesNo(s, q.default) === undefined ? yesNoHint(q.default) : true),
-          transformer: (s, { isFinal }) => (isFinal ? (parseYesNo(s, q.default) ? 'Yes' : 'No') : s),
-          theme: {
-            validationFailureMode: 'clear',
-            // The hint shows while asking, as @inquirer's confirm shows it; the answer replaces it.
-            style: { message: (text: string, status: string) => (status === 'done' ? text : `${text} ${q.default ? '(Y/n)' : '(y/N)'}`) },
-          },
-        });
-        return parseYesNo(typed, q.default)!;
+        const { yesNo } = await import('./yes-no-prompt.js');
+        return yesNo({ message: q.message, default: q.default });
       }),
     choose: <T extends string>(q: ChooseQuestion<T>) =>
       ask(async () => {
