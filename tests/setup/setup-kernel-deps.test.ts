@@ -12,6 +12,7 @@ import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { RootedHost } from '../../src/setup/rooted-host.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
+import { confirmOnly } from '../helpers/prompts.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
@@ -39,12 +40,10 @@ async function setupHere(sb: Sandbox, opts: SetupOptions, extraEnv: NodeJS.Proce
       uid: 0,
       host: new RootedHost(sb.root, env),
       stateRoot: sb.root,
-      prompts: {
-        async confirm(q) {
-          asked.push(q.message);
-          return KERNEL_QUESTIONS.test(q.message);
-        },
-      },
+      prompts: confirmOnly(async (q) => {
+        asked.push(q.message);
+        return KERNEL_QUESTIONS.test(q.message);
+      }),
     },
   );
   return { code, out: lines.join('\n'), asked };

@@ -8,6 +8,7 @@ import type { Question } from '../../src/setup/prompts.js';
 import { makePrompts } from '../../src/setup/prompts.js';
 import { runSetup } from '../../src/setup/setup.js';
 import { BIN } from '../helpers/cli.js';
+import { confirmOnly } from '../helpers/prompts.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
 
 const HV_LOADED = 'kvm_hv 393216 0 - Live 0x0\nkvm 524288 1 kvm_hv, Live 0x0\n';
@@ -31,13 +32,11 @@ describe('setup questions go through the Prompts wrapper (replaced here)', () =>
           interactive: true,
           env: { ...process.env, ...sb.env },
           uid: 0,
-          prompts: {
-            async confirm(q) {
-              asked.push(q);
-              for (const [re, a] of answers) if (re.test(q.message)) return a;
-              throw new Error(`unexpected question: ${q.message}`);
-            },
-          },
+          prompts: confirmOnly(async (q) => {
+            asked.push(q);
+            for (const [re, a] of answers) if (re.test(q.message)) return a;
+            throw new Error(`unexpected question: ${q.message}`);
+          }),
         },
       );
       assert.deepEqual(asked.map((q) => q.message), [

@@ -10,6 +10,7 @@ import { Facts } from '../../../src/steps/facts.js';
 import { kernelSteps } from '../../../src/steps/checks/kernel.js';
 import { DEFAULT_HOST_OPTIONS, bySetup, type Changes, type StepResult } from '../../../src/steps/step.js';
 import { PrivilegedRunner } from '../../../src/privileged/runner.js';
+import { confirmOnly } from '../../helpers/prompts.js';
 
 const fixtures = fileURLToPath(new URL('../../../../tests/fixtures/kernel/', import.meta.url));
 
@@ -58,7 +59,7 @@ async function recordingChanges(ran: string[][]): Promise<Changes> {
   host.run = async (argv) => ({ argv: [...argv], exitCode: 1, stdout: '', stderr: '', notFound: false, timedOut: false });
   const runner = new PrivilegedRunner({ dryRun: false, root, out: () => {}, uid: 0, interactive: false, host });
   runner.run = async (argv) => (ran.push([...argv]), { argv: [...argv], exitCode: 0, stdout: '', stderr: '', output: '', notFound: false, timedOut: false });
-  return { runner, prompts: { confirm: async () => true } };
+  return { runner, prompts: confirmOnly(async () => true) };
 }
 
 const osRelease = 'ID=debian\nVERSION_ID="12"\n';
