@@ -1,0 +1,119 @@
+import { UserError } from '../errors.js';
+import { MAC99_MAX_RAM_MB, MIN_RAM_MB, OS_CATALOG, findOs, type OsEntry } from '../guests/catalog.js';
+import { parseDiskSize } from '../guests/disk.js';
+import { inspectMedia, summarizeMedia, type MediaReport } from '../guests/media.js';
+import { nameProblem } from '../guests/names.js';
+import type { GuestStore } from '../guests/store.js';
+import type { Prompts } from './prompts.js';
+
+/** setup's guest flags: each the twin of one question. */
+export interface GuestFlags {
+  os?: string | undefined;
+  name?: string | undefined;
+  ram?: string | undefined;
+  diskSize?: string | undefined;
+  cdrom?: string | undefined;
+  net?: string | undefined;
+  /** --no-guest: false. */
+  guest?: boolean | undefined;
+}
+
+/** What the wizard will create, decided before anything on the host changes. */
+export interface GuestPlan {
+  os: OsEntry;
+  name: string;
+  ram: string;
+  diskSize: string;
+  cdrom?: string;
+  media?: MediaReport;
+  net: string;
+  /** How it will run on this host: KVM-PR or TCG, and why. */
+  accel: string;
+}
+
+/** The name a guest gets by default: the release's codename (tiger), else its id (os9). */
+export function defaultName(os: OsEntry): string {
+  return os.aliases.find((a) => /^[a-z]+$/.test(a) && !a.startsWith('osx') && !a.startsWith('macos')) ?? os.id.replace(/\./g, '-');
+}
+
+/** One line per OS: how it runs here. */
+function howItRuns(os: OsEntry, kvmHost: boolean): string {
+  if (!kvmHost) return `TCG (this host cannot do KVM-PR): ${os.kvm.works ? 'it would run under KVM-PR on a ready POWER9 host' : os.kvm.note}`;
+  return os.kvm.works ? `KVM-PR: ${os.kvm.note}` : `TCG: ${os.kvm.note}`;
+}
+
+function ramProblem(s: string): string | undefined {
+  if (!/^\d+$/.test(s)) return 'give the RAM in MiB, a whole number (e.g. 512)';
+  const n = Number(s);
+  return n < MIN_RAM_MB || n > MAC99_MAX_RAM_MB ? `RAM must be ${MIN_RAM_MB} to ${MAC99_MAX_RAM_MB} MiB (mac99 refuses more than 2 GiB)` : undefined;
+}
+
+function sizeProblem(s: string): string | undefined {
+  try {
+    parseDiskSize(s);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function netProblem(s: string): string | undefined {
+  return s === 'user' || s === 'none' || /^tap:[A-Za-z0-9_.-]{1,15}$/.test(s) ? undefined : 'user, none, or tap:IFACE';
+}
+
+/** A flag's value checked like the typed answer, or the error that names the flag. */
+function flagged(flag: string, value: string | undefined, problem: (s: string) => string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const why = problem(value);
+  if (why) throw new UserError(`${flag} ${JSON.stringify(value)}: ${why}. Nothing was changed.`);
+  return value;
+}
+
+/**
+ * The guest questions, each answered by its flag when given. Install media is checked for what it
+ * is (a PowerPC Mac boot disc) before anything is created; a typed path that is not one is asked
+ * again, a --cdrom that is not one is refused. Undefined when no guest is wanted.
+ */
+export async function askGuest(prompts: Prompts, flags: GuestFlags, store: GuestStore, kvmHost: boolean, interactive: boolean): Promise<GuestPlan | undefined> {
+  if (flags.guest === false) return undefined;
+  let os: OsEntry | undefined;
+  if (flags.os !== undefined) {
+    os = findOs(flags.os);
+    if (!os) throw new UserError(`--os ${JSON.stringify(flags.os)}: unknown Mac OS. Use one of ${OS_CATALOG.map((o) => `${o.id} (${defaultName(o)})`).join(', ')}. Nothing was changed.`);
+  } else {
+    const want = await prompts.confirm({ message: 'Create a Mac OS guest now?', default: true, unattended: false, flag: '--os' });
+    if (!want) return undefined;
+    const id = await prompts.choose({
+      message: 'Which Mac OS?',
+      choices: OS_CATALOG.map((o) => ({ value: o.id, name: o.title, description: howItRuns(o, kvmHost) })),
+      default: '10.4',
+      flag: '--os',
+    });
+    os = findOs(id)!;
+  }
+  const nameCheck = (s: string): string | undefined => nameProblem(s);
+  const name = flagged('--name', flags.name, nameCheck) ?? (await prompts.text({ message: 'Guest name?', default: defaultName(os), validate: nameCheck, flag: '--name' }));
+  const ram = flagged('--ram', flags.ram, ramProblem) ?? (await prompts.text({ message: 'RAM in MiB?', default: String(os.ramMb), validate: ramProblem, flag: '--ram' }));
+  const diskSize = flagged('--disk-size', flags.diskSize, sizeProblem) ?? (await prompts.text({ message: 'Size of its new disk?', default: `${os.diskGb}G`, validate: sizeProblem, flag: '--disk-size' }));
+  let cdrom = flags.cdrom;
+  let media: MediaReport | undefined;
+  for (;;) {
+    cdrom ??= await prompts.text({ message: 'Install CD/DVD image (Enter for none)?', default: '', flag: '--cdrom' });
+    if (cdrom === '') {
+      cdrom = undefined;
+      break;
+    }
+    media = await inspectMedia(cdrom);
+    if (media.verdict === 'mac-boot-disc') break;
+    const why = `${cdrom}: not a PowerPC Mac boot disc — ${summarizeMedia(media)}`;
+    if (flags.cdrom !== undefined || !interactive) throw new UserError(`--cdrom ${why}. Nothing was changed.`);
+    process.stderr.write(`${why}\n`);
+    cdrom = undefined;
+    media = undefined;
+  }
+  const net = flagged('--net', flags.net, netProblem) ?? (await prompts.text({ message: 'Network (user, none, tap:IFACE)?', default: 'user', validate: netProblem, flag: '--net' }));
+  if (await store.exists(name)) {
+    throw new UserError(`a guest named "${name}" already exists (${store.file(name)}): choose another --name, or launch it with talos-mac launch ${name}. Nothing was changed.`);
+  }
+  return { os, name, ram, diskSize, ...(cdrom ? { cdrom } : {}), ...(media ? { media } : {}), net, accel: howItRuns(os, kvmHost) };
+}
