@@ -72,6 +72,18 @@ async function cliEntries(): Promise<CpioEntry[]> {
   ];
 }
 
+/**
+ * Where the box's copy of the CLI bundle holds the chunk exporting NAME (esbuild keeps the
+ * source's export names on shared chunks; dist/cli/meta.json says which chunk has which), for box
+ * scripts that drive talos-mac's own modules (e.g. the PrivilegedRunner).
+ */
+export async function boxChunk(name: string): Promise<string> {
+  const meta = JSON.parse(await readFile(join(REPO, 'dist', 'cli', 'meta.json'), 'utf8')) as { outputs: Record<string, { exports: string[]; entryPoint?: string }> };
+  const found = Object.entries(meta.outputs).filter(([out, o]) => out.endsWith('.js') && !o.entryPoint && o.exports.includes(name)).map(([out]) => out);
+  if (found.length !== 1) throw new Error(`dist/cli/meta.json: ${found.length} chunks export ${name} (${found.join(', ')})`);
+  return `/opt/talos-mac/${found[0]}`;
+}
+
 /** The kernel's archive: its modules and /boot/config-RELEASE (cached by kernel). */
 async function kernelArchive(k: BootKernel): Promise<string> {
   const key = createHash('sha256').update(k.origin).update(k.vmlinux).digest('hex').slice(0, 16);

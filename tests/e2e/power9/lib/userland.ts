@@ -1,6 +1,6 @@
 // The box's userland: Debian's ppc64el Node, QEMU (with seabios, ipxe-qemu and qemu-system-data),
-// kmod and busybox-static, unpacked from the dependency closure of those packages (resolved against
-// an empty dpkg status) and packed once into a gzip'd cpio that every boot reuses.
+// kmod, busybox-static, dpkg and apt, unpacked from the dependency closure of those packages
+// (resolved against an empty dpkg status) and packed once into a gzip'd cpio that every boot reuses.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -12,8 +12,10 @@ import { unpackDeb, unpackDebMembers } from './deb.js';
 
 // qemu-utils: doctor checks for qemu-img, and a host that runs guests has it. bash (essential on
 // Debian): setup sources /etc/default/grub with it before editing the file. util-linux (essential
-// too): launch runs QEMU under its flock.
-export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'busybox-static', 'bash', 'util-linux'] as const;
+// too): launch runs QEMU under its flock. dpkg and apt: the runner installs kernel packages with
+// apt-get, and setup --undo removes them with it; libc-bin (essential): dpkg refuses to run
+// without its ldconfig on PATH ("dpkg: error: 1 expected program not found in PATH").
+export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'busybox-static', 'bash', 'util-linux', 'dpkg', 'apt', 'libc-bin'] as const;
 const BUILDER_VERSION = '1';
 /** Not needed in the box, and a third of the unpacked size. */
 const DROP = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bug'];
