@@ -51,7 +51,7 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
 
   const report = await runDoctor(host, steps, opts.strict ?? false);
   if (recorder && opts.collect) {
-    await readLikeSetup(recorder, (await import('node:os')).userInfo().username);
+    await readLikeSetup(recorder, (await import('../host/user.js')).currentUserName());
     await recorder.save(opts.collect, `talos-mac ${VERSION}`);
   }
 

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { currentUserName } from '../host/user.js';
 import { resolve } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { UserError } from '../errors.js';
@@ -174,7 +174,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   const prompts = io.prompts ?? makePrompts({ yes: opts.yes ?? false, interactive: io.interactive });
   const changes: Changes = { runner, prompts };
   const options: HostOptions = {
-    user: opts.user ?? (io.uid === 0 ? io.env['SUDO_USER'] || 'root' : userInfo().username),
+    user: opts.user ?? (io.uid === 0 ? io.env['SUDO_USER'] || 'root' : currentUserName(io.env)),
     ...(opts.kvmHv ? { kvmHv: opts.kvmHv as KvmHvChoice } : {}),
     root,
     buildKernel: opts.buildKernel ?? false,
