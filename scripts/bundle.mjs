@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import './build.mjs';
 
 await build({
-  entryPoints: { index: 'src/index.ts', schema: 'src/doctor/report-schema.ts' },
+  entryPoints: { index: 'src/index.ts', schema: 'src/schema.ts' },
   outdir: 'dist/lib',
   bundle: true,
   splitting: true,

@@ -2,7 +2,8 @@
 // cross-compiling suite: npm run test:kernel) and dist/tests/e2e (npm run test:power9). Directories are listed at run time, so new test
 // folders are picked up without editing this file.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureNode18 } from './node18.mjs';
 
@@ -30,10 +31,19 @@ if (!node18.bin) {
   console.error(`talos-mac tests: the Node 18 tests are skipped: ${node18.reason}`);
 }
 const env = { ...process.env, ...(node18.bin ? { TALOS_MAC_NODE18: node18.bin } : {}) };
-// The tests act on sandboxes: the machine's own talos-mac state must be as it was before them.
+// The tests act on sandboxes: the machine's own talos-mac state and the files setup edits must be
+// as they were before them (a fake tool that missed its sandbox once emptied this machine's /etc/group).
 const STATE = '/var/lib/talos-mac';
 const stateBefore = existsSync(STATE);
+const WATCHED = ['/etc/group', '/etc/passwd', '/etc/gshadow', '/etc/default/grub', '/boot/grub/grub.cfg', '/etc/modules-load.d/talos-mac.conf'];
+const digest = () => WATCHED.map((f) => `${f} ${existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex') : 'absent'}`);
+const watchedBefore = digest();
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...dirs, ...files], { stdio: 'inherit', env });
+const changed = digest().filter((line, i) => line !== watchedBefore[i]).map((line) => line.split(' ')[0]);
+if (changed.length > 0) {
+  console.error(`talos-mac tests: a test changed this machine's ${changed.join(', ')}: tests must act on sandboxes only`);
+  process.exit(1);
+}
 if (!stateBefore && existsSync(STATE)) {
   console.error(`talos-mac tests: a test wrote ${STATE} on this machine (its record or backups): tests must keep their state in a sandbox`);
   process.exit(1);

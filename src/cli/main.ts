@@ -27,15 +27,19 @@ Examples:
 
 const SETUP_EXAMPLES = `
 Examples:
-  $ talos-mac setup --dry-run             the plan: each step's state and the exact commands
-  $ talos-mac setup                       verify, ask, apply, verify again, step by step
-  $ talos-mac setup --yes                 unattended (kvm_hv is unloaded only if idle, never blacklisted)
-  $ talos-mac setup --undo                revert what setup changed (from its record)
+  $ talos-mac setup                       the plan, one question, then the host steps and a guest
+  $ talos-mac setup --dry-run             the plan and the exact commands; nothing changes
+  $ talos-mac setup --yes --os tiger --cdrom tiger.iso    unattended, ending with a Tiger guest
+  $ talos-mac setup --yes --build-kernel  also build a kernel that can do KVM-PR (hours)
+  $ talos-mac setup --json --dry-run      the plan as JSON (talos-mac/schema SetupReportSchema)
+  $ talos-mac setup --undo                show what setup changed, ask, revert it (from its record)
   $ talos-mac setup --dry-run --snapshot report/   the plan for a captured host
   $ talos-mac setup --root /mnt --dry-run   the plan for a mounted system's files (applying it would
                                           run update-grub and modprobe on this machine: docs/setup.md)
 
-Exit status: 0 done (or stopped for a reboot), 1 a step failed or is still open, 2 usage error.`;
+Without a terminal setup asks nothing: it uses the flags, or names every missing one and stops.
+Exit status: 0 done, 1 a step failed or is still open, 2 usage error (or a missing flag),
+3 reboot needed (then run setup again).`;
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('talos-mac')
@@ -72,7 +76,7 @@ Examples:
 
   program
     .command('setup')
-    .description('fix this host for KVM-PR: hash MMU, kvm_pr, /dev/kvm access (asks before each change)')
+    .description('the wizard: fix this host for KVM-PR (hash MMU, kernel, kvm_pr, /dev/kvm), then create a Mac OS guest')
     .option('-y, --yes', 'apply without asking (for unattended runs)')
     .option('-n, --dry-run', 'print the plan and the exact commands; change nothing')
     .option('--undo', 'revert what talos-mac setup changed, from its record')
@@ -80,7 +84,16 @@ Examples:
     .addOption(new Option('--kvm-hv <choice>', 'what to do with a loaded kvm_hv (default: ask)').choices(['keep', 'unload', 'blacklist']))
     .option('--root <dir>', 'read and change files under <dir> instead of / (commands still act on this machine: use with --dry-run for a mounted system)')
     .option('--snapshot <dir>', 'with --dry-run: the plan for a host snapshot')
-    .option('--build-kernel', 'when this kernel cannot do KVM-PR, build and install one (takes hours; off by default)')
+    .option('--build-kernel', 'when this kernel cannot do KVM-PR, build and install one (takes hours; asked otherwise)')
+    .option('--skip-kernel', 'leave the kernel as it is (guests run under TCG until it can do KVM-PR)')
+    .option('--os <os>', 'create a guest of this Mac OS at the end (e.g. tiger, 10.4, os9)')
+    .option('--name <name>', 'the guest\'s name (default: the codename, e.g. tiger)')
+    .option('--ram <mb>', 'the guest\'s RAM in MiB (default per OS, at most 2048)')
+    .option('--disk-size <size>', 'the size of the guest\'s new disk, e.g. 20G (default per OS)')
+    .option('--cdrom <path>', 'install CD/DVD image: checked to be a PowerPC Mac boot disc')
+    .option('--net <mode>', 'the guest\'s network: user | none | tap:IFACE (default user)')
+    .option('--no-guest', 'create no guest (and ask nothing about one)')
+    .option('--json', 'print the plan and the results as one JSON document (schema: talos-mac/schema SetupReportSchema)')
     .addHelpText('after', SETUP_EXAMPLES)
     .action(async (opts: import('./setup.js').SetupOptions) => {
       const { setupCommand } = await import('./setup.js');

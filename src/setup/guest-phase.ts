@@ -29,6 +29,8 @@ export interface GuestPlan {
   net: string;
   /** How it will run on this host: KVM-PR or TCG, and why. */
   accel: string;
+  /** A guest of that name and OS exists already (a second run with the same flags): left as it is. */
+  existing?: boolean;
 }
 
 /** The name a guest gets by default: the release's codename (tiger), else its id (os9). */
@@ -74,14 +76,15 @@ function flagged(flag: string, value: string | undefined, problem: (s: string) =
  * is (a PowerPC Mac boot disc) before anything is created; a typed path that is not one is asked
  * again, a --cdrom that is not one is refused. Undefined when no guest is wanted.
  */
-export async function askGuest(prompts: Prompts, flags: GuestFlags, store: GuestStore, kvmHost: boolean, interactive: boolean): Promise<GuestPlan | undefined> {
+export async function askGuest(prompts: Prompts, flags: GuestFlags, store: GuestStore, kvmHost: boolean, interactive: boolean, say: (line: string) => void): Promise<GuestPlan | undefined> {
   if (flags.guest === false) return undefined;
   let os: OsEntry | undefined;
   if (flags.os !== undefined) {
     os = findOs(flags.os);
     if (!os) throw new UserError(`--os ${JSON.stringify(flags.os)}: unknown Mac OS. Use one of ${OS_CATALOG.map((o) => `${o.id} (${defaultName(o)})`).join(', ')}. Nothing was changed.`);
   } else {
-    const want = await prompts.confirm({ message: 'Create a Mac OS guest now?', default: true, unattended: false, flag: '--os' });
+    // Without a terminal there is no default guest: --os names one, --no-guest says none.
+    const want = await prompts.confirm({ message: 'Create a Mac OS guest now?', default: interactive, unattended: false, flag: '--os or --no-guest' });
     if (!want) return undefined;
     const id = await prompts.choose({
       message: 'Which Mac OS?',
@@ -92,7 +95,19 @@ export async function askGuest(prompts: Prompts, flags: GuestFlags, store: Guest
     os = findOs(id)!;
   }
   const nameCheck = (s: string): string | undefined => nameProblem(s);
-  const name = flagged('--name', flags.name, nameCheck) ?? (await prompts.text({ message: 'Guest name?', default: defaultName(os), validate: nameCheck, flag: '--name' }));
+  let name = flagged('--name', flags.name, nameCheck);
+  if (name === undefined && flags.os !== undefined && (await store.exists(defaultName(os)))) name = defaultName(os);
+  if (name !== undefined && (await store.exists(name))) {
+    // Unattended again with the same flags: the guest from the first run is kept, not re-created.
+    const existing = await store.read(name).catch(() => undefined);
+    if (existing && existing.os === os.id) return { os, name, ram: String(existing.ram), diskSize: '', net: existing.net, accel: howItRuns(os, kvmHost), existing: true };
+    throw new UserError(`a guest named "${name}" already exists (${store.file(name)}) for another OS: choose another --name. Nothing was changed.`);
+  }
+  while (name === undefined) {
+    const typed = await prompts.text({ message: 'Guest name?', default: defaultName(os), validate: nameCheck, flag: '--name' });
+    if (await store.exists(typed)) say(`A guest named ${typed} exists already (${store.file(typed)}): choose another name.`);
+    else name = typed;
+  }
   const ram = flagged('--ram', flags.ram, ramProblem) ?? (await prompts.text({ message: 'RAM in MiB?', default: String(os.ramMb), validate: ramProblem, flag: '--ram' }));
   const diskSize = flagged('--disk-size', flags.diskSize, sizeProblem) ?? (await prompts.text({ message: 'Size of its new disk?', default: `${os.diskGb}G`, validate: sizeProblem, flag: '--disk-size' }));
   let cdrom = flags.cdrom;
@@ -107,13 +122,10 @@ export async function askGuest(prompts: Prompts, flags: GuestFlags, store: Guest
     if (media.verdict === 'mac-boot-disc') break;
     const why = `${cdrom}: not a PowerPC Mac boot disc — ${summarizeMedia(media)}`;
     if (flags.cdrom !== undefined || !interactive) throw new UserError(`--cdrom ${why}. Nothing was changed.`);
-    process.stderr.write(`${why}\n`);
+    say(why);
     cdrom = undefined;
     media = undefined;
   }
   const net = flagged('--net', flags.net, netProblem) ?? (await prompts.text({ message: 'Network (user, none, tap:IFACE)?', default: 'user', validate: netProblem, flag: '--net' }));
-  if (await store.exists(name)) {
-    throw new UserError(`a guest named "${name}" already exists (${store.file(name)}): choose another --name, or launch it with talos-mac launch ${name}. Nothing was changed.`);
-  }
   return { os, name, ram, diskSize, ...(cdrom ? { cdrom } : {}), ...(media ? { media } : {}), net, accel: howItRuns(os, kvmHost) };
 }

@@ -10,11 +10,19 @@ import { Facts } from '../steps/facts.js';
 import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
 import { appliesNow, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
-import { makePrompts, type Prompts } from './prompts.js';
-import { RECORD_PATH } from './record.js';
+import { collectingPrompts, makePrompts, type Prompts } from './prompts.js';
+import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
+import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
+import { SetupReportSchema, type SetupReport, type SetupStepReport } from './report-schema.js';
+import { GuestStore } from '../guests/store.js';
+import { createGuest } from '../guests/create.js';
+import { verifyAll } from '../steps/runner.js';
+import { isPowerArch } from '../steps/checks/common.js';
+import { MARK } from '../ui/doctor-render.js';
+import { readRecord, RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
 import { RootedHost } from './rooted-host.js';
-import { undoSetup } from './undo.js';
+import { describe as describeChange, undoSetup } from './undo.js';
 
 export interface SetupOptions {
   yes?: boolean;
@@ -25,6 +33,17 @@ export interface SetupOptions {
   user?: string;
   kvmHv?: string;
   buildKernel?: boolean;
+  /** --skip-kernel: leave the kernel as it is (TCG guests until it can do KVM-PR). */
+  skipKernel?: boolean;
+  json?: boolean;
+  os?: string;
+  name?: string;
+  ram?: string;
+  diskSize?: string;
+  cdrom?: string;
+  net?: string;
+  /** --no-guest: false. */
+  guest?: boolean;
 }
 
 export interface SetupIo {
@@ -43,11 +62,17 @@ export interface SetupIo {
   host?: Host;
   /** Keeps talos-mac's record and backups under this directory instead of the system's /var/lib (tests). */
   stateRoot?: string;
+  /** Where guests are created (tests: a sandbox's XDG directories). */
+  store?: GuestStore;
+  /** Where the --json document goes (default: standard output). */
+  json?: (text: string) => void;
 }
 
 const KVM_HV_CHOICES: readonly KvmHvChoice[] = ['keep', 'unload', 'blacklist'];
 
 function validate(opts: SetupOptions): void {
+  if (opts.buildKernel && opts.skipKernel) throw new UserError('--build-kernel and --skip-kernel are opposites: give one.');
+  if (opts.guest === false && (opts.os || opts.name || opts.cdrom)) throw new UserError('--no-guest cannot be combined with --os, --name or --cdrom.');
   if (opts.snapshot && !opts.dryRun) throw new UserError('--snapshot shows the plan for a captured host and can change nothing: add --dry-run.');
   if (opts.snapshot && (opts.root || opts.undo)) throw new UserError('--snapshot cannot be combined with --root or --undo.');
   if (opts.kvmHv !== undefined && !KVM_HV_CHOICES.includes(opts.kvmHv as KvmHvChoice)) {
@@ -87,8 +112,9 @@ const TAG: Record<StepState, string> = {
   'not-applicable': 'n/a',
 };
 
+/** One step: doctor's mark for its status, then its state, as doctor and setup both show it. */
 function stateLine(step: Step, r: StepResult, c?: ChalkInstance): string {
-  const tag = `[${TAG[r.state]}]`.padEnd(10);
+  const tag = `${MARK[statusOf(step, r)]} [${TAG[r.state]}]`.padEnd(12);
   const colour = !c ? (s: string) => s : r.state === 'done' ? c.green : r.state === 'not-applicable' ? c.dim : r.state === 'todo' || r.state === 'reboot-required' ? c.yellow : c.red;
   return `${colour(tag)}${step.id}: ${r.summary}`;
 }
@@ -144,6 +170,119 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
   return 0;
 }
 
+interface Answers {
+  buildKernel: boolean;
+  guest: GuestPlan | undefined;
+}
+
+interface CreatedGuest {
+  name: string;
+  file: string | undefined;
+  /** It was there already (a second run): left as it is. */
+  existed: boolean;
+}
+
+const guestFlags = (o: SetupOptions): GuestFlags => ({ os: o.os, name: o.name, ram: o.ram, diskSize: o.diskSize, cdrom: o.cdrom, net: o.net, guest: o.guest });
+
+async function canDoKvmPr(host: Host): Promise<boolean> {
+  const arch = await new Facts(host).arch();
+  return arch.ok && isPowerArch(arch.value);
+}
+
+/** The new kernel this plan needs, with its cost on this machine. */
+function kernelNeeded(plan: Outcome[]): { cost: string } | undefined {
+  const o = plan.find((x) => x.step.id === 'kernel.pr-support');
+  if (!o || o.result.state !== 'todo') return undefined;
+  const cost = o.result.detail?.split('\n').find((l) => /GB|minutes|hours/.test(l));
+  return { cost: cost ?? 'a whole kernel build: many GB of disk and hours of CPU time.' };
+}
+
+interface PlanSummary {
+  needsRoot: string[];
+  reboots: number;
+}
+
+function planSummary(plan: Outcome[], options: HostOptions, uid: number): PlanSummary {
+  const applies = plan.filter((o) => appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false);
+  const state = (id: string) => plan.find((o) => o.step.id === id)?.result.state;
+  // The boot configuration and a new kernel take effect at the same next boot: one reboot at most.
+  const reboot =
+    plan.some((o) => o.result.state === 'reboot-required') ||
+    applies.some((o) => o.step.id === 'kernel.pr-support' || (o.step.id === 'mmu.next-boot' && state('mmu.active') !== 'done'));
+  return { needsRoot: uid === 0 ? [] : applies.map((o) => o.step.id), reboots: reboot ? 1 : 0 };
+}
+
+function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, guest: GuestPlan | undefined, io: SetupIo): void {
+  io.out('The plan:');
+  const notHere = plan.filter((o) => o.result.state === 'not-applicable');
+  const done = plan.filter((o) => o.result.state === 'done');
+  if (done.length) io.out(`  ${MARK.pass} done already: ${done.map((o) => o.step.id).join(', ')}`);
+  for (const o of plan.filter((x) => x.result.state !== 'not-applicable' && x.result.state !== 'done')) {
+    const applies = appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false;
+    const why = applies ? undefined : whyNotNow(o.step, o.result, options);
+    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${why ? ` (not in this run: ${why})` : ''}`);
+  }
+  if (notHere.length) io.out(`  ${MARK.skip} ${notHere.length} step${notHere.length === 1 ? '' : 's'} do not concern this host: ${notHere.map((o) => o.step.id).join(', ')}`);
+  if (summary.needsRoot.length) io.out(`Root: ${summary.needsRoot.join(', ')} run through sudo (it may ask for your password once).`);
+  io.out(summary.reboots ? 'Reboots: 1 (the boot configuration and a new kernel share it).' : 'Reboots: none.');
+  if (guest) io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
+  io.out('');
+}
+
+function stepReport(o: Outcome, options: HostOptions): SetupStepReport {
+  return {
+    id: o.step.id,
+    title: o.step.title,
+    state: o.result.state,
+    status: statusOf(o.step, o.result),
+    summary: o.result.summary,
+    applies: o.applied ?? (appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false),
+    notNow: whyNotNow(o.step, o.result, options) ?? null,
+  };
+}
+
+function guestReport(g: GuestPlan, created: CreatedGuest | undefined): NonNullable<SetupReport['guest']> {
+  return {
+    name: g.name,
+    os: g.os.id,
+    ram: Number(g.ram),
+    diskSize: g.diskSize,
+    cdrom: g.cdrom ?? null,
+    net: g.net,
+    accel: g.accel,
+    created: created !== undefined && !created.existed,
+    definition: created?.file ?? null,
+  };
+}
+
+async function createPlanned(store: GuestStore, host: Host, g: GuestPlan, io: SetupIo): Promise<CreatedGuest> {
+  if (g.existing) {
+    io.out(`The guest ${g.name} exists already (${store.file(g.name)}): left as it is.`);
+    return { name: g.name, file: store.file(g.name), existed: true };
+  }
+  const { file, createdDisk, guest } = await createGuest(store, host, g.name, { os: g.os.id, ram: g.ram, diskSize: g.diskSize, cdrom: g.cdrom, net: g.net });
+  io.out(`Created the guest ${guest.name}: ${g.os.title}, ${guest.ram} MiB, ${createdDisk ? 'a new' : 'an existing'} disk ${guest.disk}${guest.cdrom ? `, install CD ${guest.cdrom}` : ''} (${file}); ${g.accel}.`);
+  return { name: guest.name, file, existed: false };
+}
+
+/** What the next boot should show, for the run after it. */
+async function rebootExpectation(host: Host, outcomes: Outcome[], _options: HostOptions): Promise<Omit<RebootExpectation, 'bootId' | 'at'>> {
+  const waiting = (id: string) => outcomes.find((o) => o.step.id === id && o.result.state === 'reboot-required');
+  const kernel = waiting('kernel.pr-support');
+  const release = kernel ? /^(\S+) is installed/.exec(kernel.result.summary)?.[1] : undefined;
+  void host;
+  return { ...(waiting('mmu.active') ? { mmu: 'hash' as const } : {}), ...(release ? { release } : {}) };
+}
+
+/** The exact commands that come next: never a dead end. */
+function nextCommands(code: number, plan: GuestPlan | undefined, created: CreatedGuest | undefined): string[] {
+  if (code === EXIT.REBOOT_NEEDED) return ['sudo reboot', 'talos-mac setup'];
+  if (code !== EXIT.OK) return ['talos-mac doctor', 'talos-mac setup'];
+  const name = created?.name ?? plan?.name;
+  if (name) return plan?.cdrom ? [`talos-mac launch ${name} --install`, `talos-mac launch ${name}`] : [`talos-mac launch ${name}`];
+  return ['talos-mac create tiger --os tiger --cdrom TIGER.iso', 'talos-mac launch tiger --install'];
+}
+
 export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number> {
   validate(opts);
   const root = opts.root ? await rootDir(opts.root) : '/';
@@ -165,6 +304,16 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
 
   if (opts.undo) {
     io.out(`talos-mac setup --undo${where}${dryRun ? ' (dry run: nothing will be changed)' : ''}`);
+    const { changes: recorded } = await readRecord(runner);
+    if (recorded.length > 0 && !dryRun) {
+      io.out(`It will revert, newest first (${runner.local(RECORD_PATH)}):`);
+      for (const c of [...recorded].reverse()) io.out(`  ${c.step}: ${describeChange(c)}`);
+      const prompts = io.prompts ?? makePrompts({ yes: opts.yes ?? false, interactive: io.interactive });
+      if (!(await prompts.confirm({ message: `Revert ${recorded.length === 1 ? 'this change' : `these ${recorded.length} changes`}?`, default: true }))) {
+        io.out('Nothing was changed.');
+        return EXIT.OK;
+      }
+    }
     const { notes } = await undoSetup(runner);
     io.out(notes.length ? `Undo finished with ${notes.length} note(s) above.` : 'Undo finished.');
     return 0;
@@ -186,6 +335,64 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   io.out(`talos-mac setup${where}${dryRun ? ' (dry run: nothing will be changed)' : ''}`);
   if (root !== '/') io.out(`Files are read and changed under ${root}; commands (update-grub, grubby, modprobe) act on the running system (docs/setup.md).`);
   io.out('');
+  if (!dryRun) for (const line of await checkReboot(runner, host)) io.out(line);
+
+  // 1. The plan, before anything changes: every step's state, the kernel's cost, the reboots.
+  let plan = await verifyAll(steps, newContext());
+  const store = io.store ?? new GuestStore(io.env);
+  const kvmHost = await canDoKvmPr(host);
+  const answer = async (p: Prompts): Promise<Answers> => {
+    const kernel = kernelNeeded(plan);
+    let buildKernel = options.buildKernel;
+    if (kernel && !opts.buildKernel && !opts.skipKernel) {
+      io.out(`This kernel cannot do KVM-PR: ${kernel.cost}`);
+      buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel' });
+    }
+    const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out);
+    return { buildKernel, guest };
+  };
+  // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
+  if (!io.interactive && !io.prompts && !dryRun) {
+    const collect = collectingPrompts({ yes: opts.yes ?? false });
+    await answer(collect);
+    await collect.confirm({ message: 'Proceed?', default: true });
+    collect.finish();
+  }
+  const answers = await answer(dryRun ? collectingPrompts({ yes: true }) : prompts);
+  if (answers.buildKernel !== options.buildKernel) {
+    options.buildKernel = answers.buildKernel;
+    plan = await verifyAll(steps, newContext());
+  }
+  const summary = planSummary(plan, options, io.uid);
+  showPlan(summary, plan, options, answers.guest, io);
+  const report = (outcome: SetupReport['outcome'], exitCode: number, results: Outcome[], guest: CreatedGuest | undefined, next: string[]): number => {
+    if (opts.json) {
+      const doc = SetupReportSchema.parse({
+        schema: 'talos-mac/setup@1',
+        outcome,
+        exitCode,
+        host: host.description,
+        dryRun,
+        buildKernel: options.buildKernel,
+        kernelCost: kernelNeeded(plan)?.cost ?? null,
+        reboots: summary.reboots,
+        needsRoot: summary.needsRoot,
+        plan: plan.map((o) => stepReport(o, options)),
+        results: results.map((o) => stepReport(o, options)),
+        guest: answers.guest ? guestReport(answers.guest, guest) : null,
+        next,
+      });
+      (io.json ?? ((t: string) => process.stdout.write(t)))(JSON.stringify(doc, null, 2) + '\n');
+    }
+    return exitCode;
+  };
+  if (!dryRun) {
+    const go = await prompts.confirm({ message: 'Proceed?', default: true });
+    if (!go) {
+      io.out('Nothing was changed.');
+      return report('declined', EXIT.OK, [], undefined, ['talos-mac setup']);
+    }
+  }
 
   try {
     if (!dryRun) await resumeInterrupted(changes);
@@ -193,17 +400,12 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     const outcomes = await applyInOrder(steps, newContext, changes, {
       async confirm(step, before) {
         if (!appliesNow(step, before, options)) return false;
+        const preset = step.preset?.(options);
+        if (preset === false) return false;
         asked.add(step);
         io.out(stateLine(step, before, io.chalk));
-        if (dryRun) {
-          fixLines(before).forEach((l) => io.out(l));
-          return true;
-        }
-        const preset = step.preset?.(options);
-        if (preset !== undefined) return preset;
-        const yes = await prompts.confirm({ message: `${step.title}?`, default: step.severity !== 'advisory' });
-        if (!yes) io.out('  skipped');
-        return yes;
+        if (dryRun) fixLines(before).forEach((l) => io.out(l));
+        return true;
       },
       onResult(o) {
         if (o.wouldStop) io.out(`  would stop: ${o.wouldStop}`);
@@ -216,8 +418,19 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         if (why) io.out(notThisRun(why));
       },
     });
-    if (dryRun) return planned(outcomes, io);
-    return finished(outcomes, steps, options, io);
+    const stoppedEarly = outcomes.length < steps.length || outcomes.some((o) => o.applied && !['done', 'reboot-required'].includes(o.result.state) && o.result.manual === undefined);
+    let created: CreatedGuest | undefined;
+    if (answers.guest && !dryRun && !stoppedEarly) created = await createPlanned(store, host, answers.guest, io);
+    if (answers.guest && dryRun) io.out(`  would: create the guest ${answers.guest.name} (${answers.guest.os.title}, ${answers.guest.ram} MiB, a new ${answers.guest.diskSize} disk${answers.guest.cdrom ? `, install CD ${answers.guest.cdrom}` : ''})`);
+    if (dryRun) {
+      planned(outcomes, io);
+      return report('planned', EXIT.OK, outcomes, undefined, ['talos-mac setup']);
+    }
+    const code = finished(outcomes, steps, options, io);
+    if (code === EXIT.REBOOT_NEEDED) await expectReboot(runner, host, await rebootExpectation(host, outcomes, options));
+    const next = nextCommands(code, answers.guest, created);
+    io.out(next.length ? `Next: ${next.join('  then  ')}` : '');
+    return report(code === EXIT.OK ? 'done' : code === EXIT.REBOOT_NEEDED ? 'reboot-needed' : 'not-finished', code, outcomes, created, next);
   } catch (err) {
     if (err instanceof UserError) {
       const n = recorder.addedThisRun;

@@ -3,7 +3,7 @@ import type { CheckReport, DoctorReport } from '../doctor/report-schema.js';
 
 type Status = CheckReport['status'];
 
-const MARK: Record<Status, string> = { pass: '✓', warn: '!', fail: '✗', info: 'i', skip: '-' };
+export const MARK: Record<Status, string> = { pass: '✓', warn: '!', fail: '✗', info: 'i', skip: '-' };
 const RANK: Record<Status, number> = { fail: 4, warn: 3, pass: 2, info: 1, skip: 0 };
 
 export interface RenderOptions {

@@ -23,7 +23,7 @@ async function plan(host: Host | undefined, snapshot: string | undefined, env: N
   assert.equal(code, 0, lines.join('\n'));
   const states = new Map<string, string>();
   for (const l of lines) {
-    const m = /^\[([a-z/]+)\]\s+([a-z0-9.-]+):/.exec(l);
+    const m = /^[✓!✗i-] \[([a-z/]+)\]\s+([a-z0-9.-]+):/.exec(l);
     if (m) states.set(m[2]!, m[1]!);
   }
   assert.ok(states.size > 5, lines.join('\n'));

@@ -44,7 +44,7 @@ describe('setup: hash MMU through /etc/default/grub (real CLI, sandbox root, fak
         assert.equal((await stat(file)).mtimeMs, mtime);
         assert.deepEqual(await sb.calls(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
 
-        const undo = await sb.setup(['--undo']);
+        const undo = await sb.setup(['--undo', '--yes']);
         assert.equal(undo.code, 0, undo.stderr + undo.stdout);
         assert.deepEqual(await readFile(file), original);
         assert.doesNotMatch((await sb.read('boot/grub/grub.cfg')).toString(), /disable_radix/);

@@ -69,7 +69,7 @@ describe('setup killed (kill -9) at any point: the file is old or new, and undo 
           assert.ok(killed.record.changes.length <= 1);
 
           if (next === 'setup --undo') {
-            const undo = await sb.setup(['--undo']);
+            const undo = await sb.setup(['--undo', '--yes']);
             assert.equal(undo.code, 0, undo.stdout + undo.stderr);
             const after = await state(sb);
             assert.deepEqual(after.grub, original);
@@ -85,7 +85,7 @@ describe('setup killed (kill -9) at any point: the file is old or new, and undo 
             assert.ok(after.record.changes.every((c: { state?: string }) => c.state !== 'started'), JSON.stringify(after.record.changes));
             assert.equal(after.record.changes.filter((c: { kind: string }) => c.kind === 'grub-argument').length, 1);
             // …and what it finished is still undoable.
-            const undo = await sb.setup(['--undo']);
+            const undo = await sb.setup(['--undo', '--yes']);
             assert.equal(undo.code, 0, undo.stdout + undo.stderr);
             assert.deepEqual(await sb.read('etc/default/grub'), original);
             assertCfg((await state(sb)).cfg, 0);

@@ -19,7 +19,7 @@ const DEBIAN = 'debian12-6.1.0-50-hash';
 const KBUILD = ['make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'patch', 'libelf-dev', 'libssl-dev'];
 const PACKAGING = ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod'];
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];
-const KERNEL_QUESTIONS = /^(Install the kernel build tools|Get the kernel source)\?$/;
+const KERNEL_QUESTION = 'Build and install a kernel that can, in this run?';
 
 interface Run {
   code: number;
@@ -27,12 +27,13 @@ interface Run {
   asked: string[];
 }
 
-async function setupHere(sb: Sandbox, opts: SetupOptions, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** setup with its one question answered yes, the kernel question as `buildNow` says, and no guest. */
+async function setupHere(sb: Sandbox, opts: SetupOptions, extraEnv: NodeJS.ProcessEnv = {}, buildNow = false): Promise<Run> {
   const lines: string[] = [];
   const asked: string[] = [];
   const env = { ...process.env, ...sb.env, ...extraEnv };
   const code = await runSetup(
-    { user: 'alice', ...opts },
+    { user: 'alice', guest: false, ...opts },
     {
       out: (l) => lines.push(l),
       interactive: false,
@@ -42,14 +43,16 @@ async function setupHere(sb: Sandbox, opts: SetupOptions, extraEnv: NodeJS.Proce
       stateRoot: sb.root,
       prompts: confirmOnly(async (q) => {
         asked.push(q.message);
-        return KERNEL_QUESTIONS.test(q.message);
+        if (q.message === 'Proceed?') return true;
+        if (q.message === KERNEL_QUESTION) return buildNow;
+        throw new Error(`unexpected question: ${q.message}`);
       }),
     },
   );
   return { code, out: lines.join('\n'), asked };
 }
 
-const line = (out: string, id: string) => out.split('\n').find((l) => /^\[[a-z/-]+\] +([\w.-]+): /.exec(l)?.[1] === id) ?? '';
+const line = (out: string, id: string) => out.split('\n').find((l) => /^[✓!✗i-] \[[a-z/-]+\] +([\w.-]+): /.exec(l)?.[1] === id) ?? '';
 
 describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)", () => {
   it('--dry-run --snapshot: the kernel source is planned for --build-kernel, no install is shown as "would"', async () => {
@@ -67,7 +70,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
     await withSandbox({ snapshot: DEBIAN, onlyFakes: true }, async (sb) => {
       const r = await setupHere(sb, { dryRun: true });
       assert.equal(r.code, 0, r.out);
-      assert.match(line(r.out, 'kernel.build-tools'), /^\[todo\] +kernel\.build-tools: missing for building a new kernel: make, host C compiler, .*libelf headers, OpenSSL headers, dpkg-buildpackage, .*; planned for `talos-mac setup --build-kernel`$/);
+      assert.match(line(r.out, 'kernel.build-tools'), /^i \[todo\] +kernel\.build-tools: missing for building a new kernel: make, host C compiler, .*libelf headers, OpenSSL headers, dpkg-buildpackage, .*; planned for `talos-mac setup --build-kernel`$/);
       assert.ok(r.out.includes(`$ ${[...INSTALL, ...KBUILD, ...PACKAGING].join(' ')}\n  (not done by setup in this run`), r.out);
       assert.doesNotMatch(r.out, /would: \$ apt-get/);
       assert.deepEqual(await sb.calls(), []);
@@ -78,11 +81,12 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
     });
   });
 
-  it('without --build-kernel: installs nothing and asks nothing about the kernel', async () => {
+  it('the kernel question answered no: installs nothing for the kernel', async () => {
     await withSandbox({ snapshot: DEBIAN, onlyFakes: true }, async (sb) => {
       const r = await setupHere(sb, {});
-      assert.deepEqual(await sb.calls(), [], 'no apt-get (nor anything else) ran');
-      assert.deepEqual(r.asked.filter((q) => KERNEL_QUESTIONS.test(q)), []);
+      assert.deepEqual((await sb.calls()).filter((c) => c[0] === 'apt-get'), [], 'no apt-get ran');
+      assert.deepEqual(r.asked, [KERNEL_QUESTION, 'Proceed?'], 'one question about the kernel, with its cost, then the plan');
+      assert.match(r.out, /This kernel cannot do KVM-PR: .*roughly 1–3 hours with \d+ CPU/);
       assert.match(line(r.out, 'kernel.build-tools'), /planned for `talos-mac setup --build-kernel`/);
       assert.match(line(r.out, 'kernel.source'), /planned for `talos-mac setup --build-kernel`/);
       assert.equal(r.code, 1, 'the new kernel is still to be built');
@@ -92,7 +96,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
   it('with --build-kernel: the build tools and packaging tools are installed first', async () => {
     await withSandbox({ snapshot: DEBIAN, onlyFakes: true }, async (sb) => {
       const r = await setupHere(sb, { buildKernel: true });
-      assert.deepEqual(r.asked, ['Install the kernel build tools?']);
+      assert.deepEqual(r.asked, ['Proceed?'], '--build-kernel answers the kernel question');
       // The fake installs nothing, so the tools are still missing and setup stops there.
       assert.deepEqual(await sb.calls(), [[...INSTALL, ...KBUILD, ...PACKAGING]]);
       assert.match(r.out, /Not finished: kernel\.build-tools/);
@@ -123,7 +127,7 @@ describe('setup on a module-only host (the kernel has KVM-PR, kvm-pr.ko is missi
       await writeFile(dep, (await readFile(dep, 'utf8')).replace(/^kernel\/arch\/powerpc\/kvm\/kvm-pr\.ko:.*\n/m, ''));
       const r = await setupHere(sb, {});
       assert.match(line(r.out, 'kernel.build-tools'), /missing for building kvm-pr\.ko: make/);
-      assert.deepEqual(r.asked, ['Install the kernel build tools?']);
+      assert.deepEqual(r.asked, ['Proceed?']);
       assert.deepEqual(await sb.calls(), [[...INSTALL, ...KBUILD]]);
     });
   });

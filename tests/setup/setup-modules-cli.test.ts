@@ -30,7 +30,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.equal(await exists(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')), false, 'blacklisting is only for a user who chose it');
       assert.match((await sb.read('etc/group')).toString(), /^kvm:x:108:alice$/m);
 
-      const u = await sb.setup(['--undo']);
+      const u = await sb.setup(['--undo', '--yes']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
       assert.deepEqual((await sb.calls()).slice(4), [
         ['modprobe', 'kvm_hv'],
@@ -40,7 +40,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       ]);
       assert.equal(await exists(join(sb.root, 'etc/modules-load.d/talos-mac.conf')), false);
       assert.match((await sb.read('etc/group')).toString(), /^kvm:x:108:$/m);
-      const again = await sb.setup(['--undo']);
+      const again = await sb.setup(['--undo', '--yes']);
       assert.match(again.stdout, /Nothing to undo/);
     });
   });
@@ -92,10 +92,10 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
       assert.deepEqual(await sb.calls(), [['grubby', '--update-kernel=ALL', '--args=disable_radix'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
       assert.match((await readFile(entry)).toString(), /^options .* disable_radix$/m);
-      assert.match(r.stdout, /→ \[done\]    mmu\.next-boot: the boot loader passes disable_radix \(2 BootLoaderSpec entries\)/);
+      assert.match(r.stdout, /→ ✓ \[done\]\s+mmu\.next-boot: the boot loader passes disable_radix \(2 BootLoaderSpec entries\)/);
       assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
       assert.match((await sb.read('etc/default/grub')).toString(), /^GRUB_CMDLINE_LINUX="rhgb quiet disable_radix"$/m);
-      const u = await sb.setup(['--undo']);
+      const u = await sb.setup(['--undo', '--yes']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
       assert.deepEqual((await sb.calls())[3], ['grubby', '--update-kernel=ALL', '--remove-args=disable_radix']);
       assert.deepEqual(await readFile(entry), before);
@@ -107,10 +107,10 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     await withSandbox({ snapshot: 'debian12-6.1.0-50-hash', grub: 'debian12' }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stdout, /^\[todo\]\s+kernel\.pr-support: this kernel was built without KVM-PR: .*CONTEXT_TRACKING_USER/m);
+      assert.match(r.stdout, /^✗ \[todo\]\s+kernel\.pr-support: this kernel was built without KVM-PR: .*CONTEXT_TRACKING_USER/m);
       assert.match(r.stdout, /not done by setup in this run: not under --root: it builds for and installs into the running system/);
       assert.match(r.stdout, /not done by setup in this run/);
-      assert.match(r.stdout, /^\[blocked\] kvm\.pr-loaded/m);
+      assert.match(r.stdout, /^✗ \[blocked\] kvm\.pr-loaded/m);
       assert.match(r.stdout, /Not finished: .*kernel\.pr-support, kvm\.pr-loaded/);
       assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe'));
     });
@@ -121,7 +121,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       const r = await sb.setup(['--yes', '--user', 'alice'], {}, NODE18);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.equal((await sb.calls()).length, 4);
-      const u = await sb.setup(['--undo'], {}, NODE18);
+      const u = await sb.setup(['--undo', '--yes'], {}, NODE18);
       assert.equal(u.code, 0, u.stdout + u.stderr);
       assert.equal((await sb.calls()).length, 8);
     });

@@ -7,7 +7,7 @@ import { SETUP_FIXTURES } from './sandbox.js';
 
 // setup --dry-run on the hosts the captures do not show (tests/fixtures/README.md, "Other hosts").
 
-const stateOf = (stdout: string, id: string) => new RegExp(`^\\[([a-z/-]+)\\]\\s+${id.replace('.', '\\.')}: (.*)$`, 'm').exec(stdout);
+const stateOf = (stdout: string, id: string) => new RegExp(`^[✓!✗i-] \\[([a-z/-]+)\\]\\s+${id.replace('.', '\\.')}: (.*)$`, 'm').exec(stdout);
 
 async function dryRun(name: string, withGrub: boolean): Promise<string> {
   return withTempDir(async (tmp) => {

@@ -14,43 +14,50 @@ import { withSandbox, type Sandbox } from './sandbox.js';
 const HV_LOADED = 'kvm_hv 393216 0 - Live 0x0\nkvm 524288 1 kvm_hv, Live 0x0\n';
 
 describe('setup questions go through the Prompts wrapper (replaced here)', () => {
-  it('answers come from the wrapper: "no" skips a step, the kvm_hv blacklist is asked separately', async () => {
+  /** setup with a wrapper that answers from `answers` and records every question. */
+  async function withAnswers(sb: Sandbox, answers: [RegExp, boolean][]): Promise<{ code: number; asked: Question[]; lines: string[] }> {
+    const asked: Question[] = [];
+    const lines: string[] = [];
+    const code = await runSetup(
+      { user: 'alice', root: sb.root },
+      {
+        out: (l) => lines.push(l),
+        interactive: true,
+        env: { ...process.env, ...sb.env },
+        uid: 0,
+        prompts: confirmOnly(async (q) => {
+          asked.push(q);
+          for (const [re, a] of answers) if (re.test(q.message)) return a;
+          throw new Error(`unexpected question: ${q.message}`);
+        }),
+      },
+    );
+    return { code, asked, lines };
+  }
+
+  it('one question for the whole plan: "no" changes nothing', async () => {
     await withSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12', modules: HV_LOADED }, async (sb) => {
-      const asked: Question[] = [];
-      const answers = new Map<RegExp, boolean>([
-        [/hash MMU/, false],
-        [/kvm_pr/, true],
-        [/\/dev\/kvm/, true],
-        [/Unload kvm_hv/, true],
-        [/keep kvm_hv from loading at boot/, true],
-      ]);
-      const lines: string[] = [];
-      const code = await runSetup(
-        { user: 'alice', root: sb.root },
-        {
-          out: (l) => lines.push(l),
-          interactive: true,
-          env: { ...process.env, ...sb.env },
-          uid: 0,
-          prompts: confirmOnly(async (q) => {
-            asked.push(q);
-            for (const [re, a] of answers) if (re.test(q.message)) return a;
-            throw new Error(`unexpected question: ${q.message}`);
-          }),
-        },
-      );
-      assert.deepEqual(asked.map((q) => q.message), [
-        'Boot with the hash MMU (disable_radix)?',
-        'Load the kvm_pr module?',
-        'Load kvm_pr at every boot?',
-        'Give the user read-write access to /dev/kvm?',
-        'Unload kvm_hv (advised by the Talospace guide)?',
+      const before = await sb.read('etc/default/grub');
+      const r = await withAnswers(sb, [[/Create a Mac OS guest/, false], [/^Proceed\?$/, false]]);
+      assert.deepEqual(r.asked.map((q) => q.message), ['Create a Mac OS guest now?', 'Proceed?']);
+      assert.equal(r.code, 0);
+      assert.ok(r.lines.includes('Nothing was changed.'));
+      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.read('etc/default/grub'), before);
+    });
+  });
+
+  it('"yes" applies the plan; the kvm_hv blacklist is still asked separately, defaulting to no', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12', modules: HV_LOADED }, async (sb) => {
+      const r = await withAnswers(sb, [[/Create a Mac OS guest/, false], [/^Proceed\?$/, true], [/keep kvm_hv from loading at boot/, true]]);
+      assert.deepEqual(r.asked.map((q) => q.message), [
+        'Create a Mac OS guest now?',
+        'Proceed?',
         'Also keep kvm_hv from loading at boot (writes /etc/modprobe.d/talos-mac-kvm-hv.conf)?',
       ]);
-      assert.equal(asked[5]!.default, false, 'blacklisting defaults to no');
-      assert.ok(lines.includes('  skipped'));
-      assert.equal(code, 1, 'the skipped required step leaves setup unfinished');
-      assert.deepEqual((await sb.calls()).map((c) => c.join(' ')), ['modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);
+      assert.equal(r.asked[2]!.default, false, 'blacklisting defaults to no');
+      assert.equal(r.code, 0, r.lines.join('\n'));
+      assert.deepEqual((await sb.calls()).map((c) => c.join(' ')), ['update-grub', 'modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);
       assert.ok(await stat(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')));
     });
   });
@@ -66,8 +73,8 @@ describe('setup questions go through the Prompts wrapper (replaced here)', () =>
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
-/** Runs setup in a real pseudo-terminal (script(1)) and types `keys` when the first question shows. */
-function inTerminal(sb: Sandbox, keys: string): Promise<{ code: number | null; out: string }> {
+/** Runs setup in a real pseudo-terminal (script(1)) and types `keys[i]` when the i-th yes/no question shows. */
+function inTerminal(sb: Sandbox, keys: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...sb.env, NO_COLOR: '1' };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
@@ -77,12 +84,11 @@ function inTerminal(sb: Sandbox, keys: string): Promise<{ code: number | null; o
     let answered = 0;
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      // Every question gets the same keys, the first being the hash-MMU one.
       const asked = out.match(/\? \((?:Y\/n|y\/N)\)/g)?.length ?? 0;
-      if (answered === 0 && !/\(disable_radix\)\? \(Y\/n\)/.test(out)) return;
-      if (asked > answered) {
+      if (asked > answered && answered < keys.length) {
+        const k = keys[answered]!;
         answered = asked;
-        setTimeout(() => child.stdin.write(keys), 150);
+        setTimeout(() => child.stdin.write(k), 150);
       }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -96,9 +102,10 @@ function inTerminal(sb: Sandbox, keys: string): Promise<{ code: number | null; o
 describe('setup in a real terminal (script(1) pseudo-terminal, @inquirer/prompts)', { skip: !hasScript && 'script(1) not installed' }, () => {
   it('asks, and "y" applies the step', async () => {
     await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
-      const r = await inTerminal(sb, 'y\r');
+      const r = await inTerminal(sb, ['n\r', 'y\r']);
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.out);
-      assert.match(r.out, /Boot with the hash MMU \(disable_radix\)\? Yes/);
+      assert.match(r.out, /Create a Mac OS guest now\? No/);
+      assert.match(r.out, /Proceed\? Yes/);
       assert.deepEqual(await sb.calls(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
     });
   });
@@ -106,7 +113,7 @@ describe('setup in a real terminal (script(1) pseudo-terminal, @inquirer/prompts
   it('Ctrl-C at the question: exit 130, nothing changed', async () => {
     await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
       const before = await sb.read('etc/default/grub');
-      const r = await inTerminal(sb, '\x03');
+      const r = await inTerminal(sb, ['\x03']);
       assert.equal(r.code, 130, r.out);
       assert.match(r.out, /interrupted/);
       assert.deepEqual(await sb.read('etc/default/grub'), before);

@@ -46,7 +46,7 @@ describe('setup --root: symbolic links never lead outside the root; a link stays
         assert.equal(await readlink(grub), link);
         assert.match(await readFile(join(sb.root, c.inside(outsideDir)), 'utf8'), /disable_radix/);
 
-        const undo = await sb.setup(['--undo']);
+        const undo = await sb.setup(['--undo', '--yes']);
         assert.equal(undo.code, 0, undo.stdout + undo.stderr);
         assert.ok((await lstat(grub)).isSymbolicLink(), 'still a link after --undo');
         assert.equal(await readlink(grub), link);
@@ -66,7 +66,7 @@ describe('setup --root: symbolic links never lead outside the root; a link stays
       const [name] = await readdir(backups);
       await rm(join(backups, name!));
       await symlink(outside, join(backups, name!));
-      const undo = await sb.setup(['--undo']);
+      const undo = await sb.setup(['--undo', '--yes']);
       assert.equal(undo.code, 0, undo.stdout + undo.stderr);
       assert.deepEqual(await sb.read('etc/default/grub'), original);
     });
@@ -82,7 +82,7 @@ describe('setup --root: symbolic links never lead outside the root; a link stays
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
       assert.deepEqual(await readdir(outside), []);
       assert.ok(await readFile(join(sb.root, outside.slice(1), 'talos-mac/setup-record.json')));
-      assert.equal((await sb.setup(['--undo'])).code, 0);
+      assert.equal((await sb.setup(['--undo', '--yes'])).code, 0);
       assert.doesNotMatch((await sb.read('etc/default/grub')).toString(), /disable_radix/);
     });
   });

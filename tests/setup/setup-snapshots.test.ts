@@ -23,7 +23,7 @@ async function treeHash(dir: string): Promise<string> {
 
 function states(stdout: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of stdout.matchAll(/^\[([a-z/-]+)\]\s+([\w.-]+): /gm)) out[m[2]!] = m[1]!;
+  for (const m of stdout.matchAll(/^[✓!✗i-] \[([a-z/-]+)\]\s+([\w.-]+): /gm)) out[m[2]!] = m[1]!;
   return out;
 }
 

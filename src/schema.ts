@@ -1,0 +1,3 @@
+// `talos-mac/schema`: the JSON contracts of doctor --json and setup --json.
+export * from './doctor/report-schema.js';
+export * from './setup/report-schema.js';
