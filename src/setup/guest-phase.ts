@@ -113,7 +113,7 @@ export async function askGuest(prompts: Prompts, flags: GuestFlags, store: Guest
   let cdrom = flags.cdrom;
   let media: MediaReport | undefined;
   for (;;) {
-    cdrom ??= await prompts.text({ message: 'Install CD/DVD image (Enter for none)?', default: '', flag: '--cdrom' });
+    cdrom ??= await prompts.text({ message: 'Install CD/DVD image (Enter for none)?', optional: true, flag: '--cdrom' });
     if (cdrom === '') {
       cdrom = undefined;
       break;

@@ -34,6 +34,8 @@ export interface TextQuestion {
   default?: string;
   /** The reason an answer is refused, or undefined to accept it. */
   validate?(answer: string): string | undefined;
+  /** An empty answer is one (e.g. "no install CD"): Enter and --yes give it. */
+  optional?: boolean;
   flag: string;
 }
 
@@ -64,12 +66,13 @@ export const yesNoHint = (dflt: boolean) => `Answer yes or no (Enter: ${dflt ? '
 /** The reason a typed text answer is refused (undefined: accepted). */
 export function checkText(q: TextQuestion, typed: string): string | undefined {
   const s = typed.trim() || (q.default ?? '');
-  if (s === '') return 'Type an answer';
+  if (s === '') return q.optional ? undefined : 'Type an answer';
   return q.validate?.(s);
 }
 
 /** What `--yes` answers, or the reason it cannot. */
 function unattended(q: ChooseQuestion | TextQuestion, kind: 'choose' | 'text'): { answer: string } | { missing: string } {
+  if (kind === 'text' && (q as TextQuestion).optional && !q.default) return { answer: '' };
   if (q.default === undefined) return { missing: `it has no default answer` };
   if (kind === 'choose') {
     if (!(q as ChooseQuestion).choices.some((c) => c.value === q.default)) throw new Error(`"${q.message}": default ${q.default} is not one of its choices`);

@@ -344,9 +344,10 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   const answer = async (p: Prompts): Promise<Answers> => {
     const kernel = kernelNeeded(plan);
     let buildKernel = options.buildKernel;
-    if (kernel && !opts.buildKernel && !opts.skipKernel) {
-      io.out(`This kernel cannot do KVM-PR: ${kernel.cost}`);
-      buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel' });
+    if (kernel) io.out(`This kernel cannot do KVM-PR: ${kernel.cost}`);
+    // Under --root the kernel steps never run (they build for this machine): nothing to ask.
+    if (kernel && !opts.buildKernel && !opts.skipKernel && root === '/') {
+      buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
     }
     const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out);
     return { buildKernel, guest };
@@ -355,7 +356,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   if (!io.interactive && !io.prompts && !dryRun) {
     const collect = collectingPrompts({ yes: opts.yes ?? false });
     await answer(collect);
-    await collect.confirm({ message: 'Proceed?', default: true });
+    if (plan.some((o) => appliesNow(o.step, o.result, options))) await collect.confirm({ message: 'Proceed?', default: true });
     collect.finish();
   }
   const answers = await answer(dryRun ? collectingPrompts({ yes: true }) : prompts);
@@ -386,7 +387,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
     return exitCode;
   };
-  if (!dryRun) {
+  // Nothing on the host to change: the guest questions were the confirmation.
+  const anything = plan.some((o) => appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false);
+  if (!dryRun && anything) {
     const go = await prompts.confirm({ message: 'Proceed?', default: true });
     if (!go) {
       io.out('Nothing was changed.');
@@ -410,6 +413,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       onResult(o) {
         if (o.wouldStop) io.out(`  would stop: ${o.wouldStop}`);
         if (dryRun && asked.has(o.step)) return;
+        // The plan summed up the steps that do not concern this host in one line.
+        if (o.result.state === 'not-applicable' && !o.applied) return;
         if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         // A step another one fixes (the running MMU, after the boot configuration) needs no fix of its own here.
