@@ -222,7 +222,10 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
     const why = applies ? undefined : whyNotNow(o.step, o.result, options);
     io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${why ? ` (not in this run: ${why})` : ''}`);
   }
-  if (notHere.length) io.out(`  ${MARK.skip} ${notHere.length} step${notHere.length === 1 ? '' : 's'} do not concern this host: ${notHere.map((o) => o.step.id).join(', ')}`);
+  // The steps that do not concern this host: one line per reason.
+  const reasons = new Map<string, string[]>();
+  for (const o of notHere) reasons.set(o.result.summary, [...(reasons.get(o.result.summary) ?? []), o.step.id]);
+  for (const [why, ids] of reasons) io.out(`  ${MARK.skip} ${ids.length === 1 ? 'does' : 'do'} not concern this host: ${ids.join(', ')} (${why})`);
   if (summary.needsRoot.length) io.out(`Root: ${summary.needsRoot.join(', ')} run through sudo (it may ask for your password once).`);
   io.out(summary.reboots ? 'Reboots: 1 (the boot configuration and a new kernel share it).' : 'Reboots: none.');
   if (guest) io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);

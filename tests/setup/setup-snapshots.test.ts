@@ -24,6 +24,8 @@ async function treeHash(dir: string): Promise<string> {
 function states(stdout: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of stdout.matchAll(/^[✓!✗i-] \[([a-z/-]+)\]\s+([\w.-]+): /gm)) out[m[2]!] = m[1]!;
+  // The plan sums up what does not concern the host: "- do not concern this host: a, b (why)".
+  for (const m of stdout.matchAll(/^ {2}- does? not concern this host: ([\w., -]+?) \(/gm)) for (const id of m[1]!.split(', ')) out[id] = 'n/a';
   return out;
 }
 

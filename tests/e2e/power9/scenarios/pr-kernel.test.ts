@@ -126,12 +126,15 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
       script: [
         'pwconv; grpconv; groupadd -f -r kvm',
         cmd('doctor', ['talos-mac', 'doctor', '--json']),
-        cmd('setup', ['talos-mac', 'setup', '--yes']),
+        // The wizard unattended, as a user would script it: the host steps and a guest.
+        cmd('setup', ['talos-mac', 'setup', '--yes', '--os', 'tiger']),
       ],
     });
     const setup1 = one.command('setup');
     assert.equal(setup1.code, EXIT.REBOOT_NEEDED, setup1.stdout + setup1.stderr);
     assert.match(setup1.stdout, /Reboot now \(for [^)]*mmu\.active[^)]*\), then run `talos-mac setup` again/);
+    assert.match(setup1.stdout, /Created the guest tiger: Mac OS X 10\.4 Tiger/, 'the guest is created before the reboot');
+    assert.match(setup1.stdout, /Next: sudo reboot {2}then {2}talos-mac setup/);
     assert.equal(doctorOf(one, 'doctor').host.mmu, 'radix');
     const defaults = await root.read('etc/default/grub');
     assert.match(defaults ?? '', /^GRUB_CMDLINE_LINUX=.*disable_radix/m);
@@ -153,7 +156,7 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
       script: [
         HOST_DIRS,
         retryFunction,
-        cmd('setup', ['talos-mac', 'setup', '--yes']),
+        cmd('setup', ['talos-mac', 'setup', '--yes', '--os', 'tiger']),
         cmd('modules', ['cat', '/proc/modules']),
         cmd('modules-load', ['sh', '-c', 'cat /etc/modules-load.d/*']),
         // Debian's udev gives /dev/kvm to group kvm, mode 0660 (its 50-udev-default.rules); the box runs no udev.
@@ -181,6 +184,9 @@ describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `th
     const setup2 = two.command('setup');
     assert.equal(setup2.code, 0, setup2.stdout + setup2.stderr);
     assert.match(setup2.stdout, /kvm\.pr-loaded/);
+    assert.match(setup2.stdout, /The reboot did what setup expected \(hash MMU\)/);
+    assert.match(setup2.stdout, /The guest tiger exists already .*: left as it is/);
+    assert.match(setup2.stdout, /Next: talos-mac launch tiger$/m);
     assert.match(two.command('modules').stdout, /^kvm_pr /m);
     assert.match(two.command('modules-load').stdout, /^kvm_pr$/m);
     assert.match(await root.read('etc/modules-load.d/talos-mac.conf').then((s) => s ?? '', () => ''), /kvm_pr/);
