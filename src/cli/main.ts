@@ -77,9 +77,9 @@ Examples:
   program
     .command('setup')
     .description('the wizard: fix this host for KVM-PR (hash MMU, kernel, kvm_pr, /dev/kvm), then create a Mac OS guest')
-    .option('-y, --yes', 'apply without asking (for unattended runs)')
+    .option('-y, --yes', 'accept the plan without asking (unattended; kvm_hv is never blacklisted, no kernel build, no guest unless --os)')
     .option('-n, --dry-run', 'print the plan and the exact commands; change nothing')
-    .option('--undo', 'revert what talos-mac setup changed, from its record')
+    .option('--undo', 'show what talos-mac changed (from its record), ask, revert it newest first')
     .option('--user <name>', 'the user to give /dev/kvm access (default: you, or SUDO_USER)')
     .addOption(new Option('--kvm-hv <choice>', 'what to do with a loaded kvm_hv (default: ask)').choices(['keep', 'unload', 'blacklist']))
     .option('--root <dir>', 'read and change files under <dir> instead of / (commands still act on this machine: use with --dry-run for a mounted system)')
