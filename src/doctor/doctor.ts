@@ -34,9 +34,11 @@ function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], 
   const reboot = checks.some((c) => c.state === 'reboot-required') ? ' Reboot to finish what is already configured.' : '';
   const qemuOk = !checks.some((c) => c.category === 'QEMU' && c.status === 'fail');
   if (problems.length === 0) {
-    if (kvmPr === 'ready') return { kind: 'ready', text: 'Ready for KVM-PR guests.' };
+    // A verdict that ends with what to run next, never a dead end.
+    const next = ' Next: talos-mac setup --os tiger (creates a guest), or talos-mac launch NAME.';
+    if (kvmPr === 'ready') return { kind: 'ready', text: `Ready for KVM-PR guests.${next}` };
     const unsure = unknown > 0 ? ` (${unknown} check${unknown === 1 ? '' : 's'} could not tell: see the warnings)` : '';
-    if (kvmPr === 'not-applicable') return { kind: 'tcg-only', text: `TCG only: this is not a POWER host, so guests run under QEMU's TCG (slower, but they work).${unsure}` };
+    if (kvmPr === 'not-applicable') return { kind: 'tcg-only', text: `TCG only: this is not a POWER host, so guests run under QEMU's TCG (slower, but they work).${unsure}${next}` };
     const why = unknown > 0 ? `${unknown} check${unknown === 1 ? '' : 's'} could not tell (see the warnings)` : 'KVM-PR readiness was not fully checked';
     return { kind: 'tcg-only', text: `No failures, but ${why}: assume TCG only.${reboot}` };
   }

@@ -15,6 +15,7 @@ import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
 import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
 import { SetupReportSchema, type SetupReport, type SetupStepReport } from './report-schema.js';
 import { GuestStore } from '../guests/store.js';
+import { osById } from '../guests/catalog.js';
 import { createGuest } from '../guests/create.js';
 import { verifyAll } from '../steps/runner.js';
 import { isPowerArch } from '../steps/checks/common.js';
@@ -228,7 +229,15 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
   for (const [why, ids] of reasons) io.out(`  ${MARK.skip} ${ids.length === 1 ? 'does' : 'do'} not concern this host: ${ids.join(', ')} (${why})`);
   if (summary.needsRoot.length) io.out(`Root: ${summary.needsRoot.join(', ')} run through sudo (it may ask for your password once).`);
   io.out(summary.reboots ? 'Reboots: 1 (the boot configuration and a new kernel share it).' : 'Reboots: none.');
-  if (guest) io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
+  if (guest) {
+    io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
+    const m = guest.media;
+    if (m) {
+      const says = m.looksLike ? `it looks like ${osById(m.looksLike).title}` : m.candidates.length > 1 ? `it could be ${m.candidates.map((c) => osById(c).title).join(', ')}` : 'the disc does not say which Mac OS it holds';
+      io.out(`  The install CD is a PowerPC Mac boot disc (${m.volumes.map((v) => v.name).filter(Boolean).join(', ') || 'volume name unread'}): ${says}.`);
+      if (m.looksLike && m.looksLike !== guest.os.id) io.out(`  ! It does not look like ${guest.os.title}, the OS chosen: check --os or --cdrom.`);
+    }
+  }
   io.out('');
 }
 
@@ -330,7 +339,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     ...(opts.kvmHv ? { kvmHv: opts.kvmHv as KvmHvChoice } : {}),
     root,
     buildKernel: opts.buildKernel ?? false,
-    kernel: {},
+    // The kernel build's stages: live (listr2) on a terminal, one line each otherwise.
+    kernel: { ui: io.interactive && !opts.json ? 'listr' : 'plain', log: io.out },
   };
   if (opts.user !== undefined) await checkUser(host, opts.user, opts.snapshot !== undefined, where);
   const steps = SETUP_STEPS;
@@ -400,11 +410,25 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
   }
 
+  // Ctrl-C during the run: the change in progress is finished or, when its command was
+  // interrupted too, rolled back by its own failure path; then setup stops before the next step.
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    if (!interrupted) io.out('Interrupted: finishing (or rolling back) the change in progress, then stopping.');
+    interrupted = true;
+  };
+  // The CLI's own handler (exit at once) steps aside while changes run, and comes back after.
+  const exitAtOnce = process.listeners('SIGINT');
+  if (!dryRun) {
+    process.removeAllListeners('SIGINT');
+    process.on('SIGINT', onInterrupt);
+  }
   try {
     if (!dryRun) await resumeInterrupted(changes);
     const asked = new Set<Step>();
     const outcomes = await applyInOrder(steps, newContext, changes, {
       async confirm(step, before) {
+        if (interrupted) throw new UserError(`interrupted before ${step.id}: the change in progress was finished or rolled back; nothing more was changed. Run talos-mac setup again to continue.`, EXIT.INTERRUPTED);
         if (!appliesNow(step, before, options)) return false;
         const preset = step.preset?.(options);
         if (preset === false) return false;
@@ -446,8 +470,13 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         n === 0
           ? 'This run changed nothing else.'
           : `This run made ${n} other change${n === 1 ? '' : 's'} before that, listed in ${runner.local(RECORD_PATH)}; \`talos-mac setup --undo\` reverts them.`;
-      throw new UserError(`${err.message}\n${after}`, err.exitCode);
+      throw new UserError(`${err.message}\n${after}`, interrupted ? EXIT.INTERRUPTED : err.exitCode);
     }
     throw err;
+  } finally {
+    if (!dryRun) {
+      process.off('SIGINT', onInterrupt);
+      for (const l of exitAtOnce) process.on('SIGINT', l);
+    }
   }
 }

@@ -11,6 +11,8 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { SetupReportSchema } from '../../src/setup/report-schema.js';
 import { BIN, SNAPSHOTS } from '../helpers/cli.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
+import { buildBootImage } from '../../src/demo/image.js';
+import { LiveHost } from '../../src/host/live-host.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
@@ -29,11 +31,13 @@ interface Turn {
 }
 
 /** Runs setup in a pseudo-terminal and types each turn's keys once its question shows. */
-function wizard(sb: Sandbox, args: string[], turns: Turn[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; screen: string }> {
+function wizard(sb: Sandbox, args: string[], turns: Turn[], extraEnv: NodeJS.ProcessEnv = {}, columns?: number): Promise<{ code: number | null; screen: string }> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...sb.env, ...xdg(sb), ...extraEnv, NO_COLOR: '1', COLUMNS: '100' };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const cmd = [process.execPath, BIN, 'setup', '--root', sb.root, '--user', 'alice', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const argv = [process.execPath, BIN, 'setup', '--root', sb.root, '--user', 'alice', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    // The pseudo-terminal's width: unset (0) unless a test sets it.
+    const cmd = columns ? `stty cols ${columns} rows 50; exec ${argv}` : argv;
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     let seen = 0;
@@ -105,6 +109,30 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
       assert.match(two.screen, /✓ \[done\]\s+mmu\.active: Hash MMU/);
       assert.match(two.screen, /Not finished: kernel\.pr-support/, 'the kernel was skipped: it still cannot do KVM-PR');
       assert.equal(two.code, 1, two.screen);
+    });
+  });
+
+  it('Ctrl-C while a change runs: that change is rolled back, nothing after it runs, exit 130', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
+      const before = await sb.read('etc/default/grub');
+      const marker = join(sb.root, '..', 'regenerating');
+      const r = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }, { when: /\$ update-grub/, keys: '\x03' }], { FAKE_REGEN_PAUSE: marker });
+      assert.equal(r.code, EXIT.INTERRUPTED, r.screen);
+      assert.match(r.screen, /Interrupted: finishing \(or rolling back\) the change in progress, then stopping/);
+      assert.match(r.screen, /\/etc\/default\/grub was restored to its original content/);
+      assert.deepEqual(await sb.read('etc/default/grub'), before);
+      assert.deepEqual((await sb.calls()).map((c) => c[0]), ['update-grub'], 'no step after the interrupted one ran');
+    });
+  });
+
+  it('a narrow terminal: lines wrap at spaces, words and paths stay whole', async () => {
+    await withSandbox({ snapshot: 'debian12-6.1.0-50-radix', grub: 'debian12' }, async (sb) => {
+      const r = await wizard(sb, ['--no-guest', '--dry-run'], [], {}, 60);
+      const text = r.screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+      const lines = text.split(/\r?\n/);
+      for (const l of lines) assert.ok([...l].length <= 60 || !l.trim().includes(' '), `breakable line over 60 columns: ${JSON.stringify(l)}`);
+      assert.ok(lines.some((l) => l.includes(`${sb.root}/etc/default/grub`) || l.includes('/etc/default/grub')), 'paths are whole');
+      assert.match(text, /roughly 1–3 hours/);
     });
   });
 
@@ -185,6 +213,18 @@ describe('setup unattended (--yes and flags, no terminal)', () => {
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /--cdrom .*random\.iso: not a PowerPC Mac boot disc/);
       assert.deepEqual(await tree(sb.root), before);
+    });
+  });
+
+  it('a real Mac boot disc (the demo CD) is accepted and described; the next commands install, then boot', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12' }, async (sb) => {
+      const dir = join(sb.root, '..', 'cd');
+      await mkdir(dir);
+      const cd = await buildBootImage(new LiveHost(), dir, 'cd');
+      const r = run(sb, ['--yes', '--os', 'tiger', '--cdrom', cd]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /The install CD is a PowerPC Mac boot disc \(TALOS-MAC-DEMO\): the disc does not say which Mac OS it holds/);
+      assert.match(r.stdout, /Next: talos-mac launch tiger --install {2}then {2}talos-mac launch tiger/);
     });
   });
 
