@@ -104,6 +104,14 @@ export const buildTools: Step = {
   },
 };
 
+/** What the package manager would download for a package (apt-cache's Size field), e.g. "139 MB". */
+async function downloadSize(ctx: StepContext, d: Distro, pkg: string): Promise<string | undefined> {
+  if (d.packages?.program !== 'apt-get') return undefined;
+  const r = await ctx.facts.command(['apt-cache', 'show', '--no-all-versions', pkg]);
+  const bytes = r.exitCode === 0 ? Number(/^Size: (\d+)$/m.exec(r.stdout)?.[1]) : NaN;
+  return Number.isFinite(bytes) && bytes > 0 ? `${Math.round(bytes / 1e6)} MB` : undefined;
+}
+
 export const kernelSource: Step = {
   id: 'kernel.source',
   category: CATEGORY,
@@ -122,7 +130,8 @@ export const kernelSource: Step = {
     const d = await family(ctx.facts);
     for (const t of sourceTarballs(d, rel)) if ((await ctx.host.pathInfo(t)).exists) return { state: 'done', summary: `using ${t}` };
     const pkg = sourcePackage(d, rel);
-    const summary = `no source for ${rel} (needed for ${purpose(n)})`;
+    const download = pkg ? await downloadSize(ctx, d, pkg) : undefined;
+    const summary = `no source for ${rel} (needed for ${purpose(n)}${download ? `; ${pkg} is a ${download} download` : ''})`;
     const cmd = pkg ? installArgv(d, [pkg]) : [];
     if (pkg && cmd.length) {
       if (buildNotStarted(n, ctx)) return planned(summary, `${pkg} (or pass --kernel-src DIR|TARBALL)`, cmd);

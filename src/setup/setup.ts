@@ -195,7 +195,8 @@ function kernelNeeded(plan: Outcome[]): { cost: string } | undefined {
   const o = plan.find((x) => x.step.id === 'kernel.pr-support');
   if (!o || o.result.state !== 'todo') return undefined;
   const cost = o.result.detail?.split('\n').find((l) => /GB|minutes|hours/.test(l));
-  return { cost: cost ?? 'a whole kernel build: many GB of disk and hours of CPU time.' };
+  const download = /; (\S+ is a \d+ MB download)\)$/.exec(plan.find((x) => x.step.id === 'kernel.source')?.result.summary ?? '')?.[1];
+  return { cost: `${cost ?? 'a whole kernel build: many GB of disk and hours of CPU time.'}${download ? ` The source: ${download}.` : ''}` };
 }
 
 interface PlanSummary {

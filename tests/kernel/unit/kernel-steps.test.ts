@@ -91,6 +91,15 @@ test("Debian 12's kernel: a new kernel is needed, its cost is said up front, no 
   assert.equal(r['kernel.source']!.state, 'done');
 });
 
+test("the source's download size comes from the package manager (apt-cache, as Debian 12 printed it)", async () => {
+  const host = await debian12Host();
+  const show = await readFile(`${fixtures}apt-cache-show-linux-source-6.1.txt`, 'utf8');
+  const run = host.run.bind(host);
+  host.run = async (argv) => (argv.join(' ') === 'apt-cache show --no-all-versions linux-source-6.1' ? { argv: [...argv], exitCode: 0, stdout: show, stderr: '', notFound: false, timedOut: false } : run(argv));
+  const r = await verifyAll(host);
+  assert.match(r['kernel.source']!.summary, /linux-source-6\.1 is a 139 MB download/);
+});
+
 test("Debian 12's kernel without --build-kernel: the source is planned, not installed; with it, installed", async () => {
   const host = await debian12Host();
   const ctx = (buildKernel: boolean) => ({ host, facts: new Facts(host), options: { ...DEFAULT_HOST_OPTIONS, buildKernel } });
