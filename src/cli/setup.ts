@@ -18,6 +18,8 @@ export async function setupCommand(opts: SetupOptions): Promise<number> {
   return runSetup(opts, {
     out: (line) => writeSync(fd, `${line.split('\n').flatMap((l) => wrapLine(l, width)).join('\n')}\n`),
     json: writeOut,
+    // A terminal that reports no width (some pseudo-terminals) gets plain lines.
+    live: Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) > 0 && !opts.json,
     interactive: Boolean(process.stdin.isTTY),
     env: process.env,
     uid: process.getuid?.() ?? 0,

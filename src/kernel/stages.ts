@@ -36,7 +36,7 @@ async function runOne(stage: Stage, markers: StageMarkers, emit: (e: StageEvent)
   return 'ran';
 }
 
-function plainEvents(write: (s: string) => void): (e: StageEvent) => void {
+export function plainEvents(write: (s: string) => void): (e: StageEvent) => void {
   return (e) => {
     if (e.kind === 'start') write(`• ${e.stage.title}…`);
     else if (e.kind === 'skip') write(`• ${e.stage.title}: already done (resumed)`);

@@ -20,6 +20,7 @@ import { createGuest } from '../guests/create.js';
 import { verifyAll } from '../steps/runner.js';
 import { isPowerArch } from '../steps/checks/common.js';
 import { MARK } from '../ui/doctor-render.js';
+import { plainEvents } from '../kernel/stages.js';
 import { readRecord, RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
 import { RootedHost } from './rooted-host.js';
@@ -67,6 +68,8 @@ export interface SetupIo {
   store?: GuestStore;
   /** Where the --json document goes (default: standard output). */
   json?: (text: string) => void;
+  /** Standard output is a terminal: each change is shown live (listr2) while it runs. */
+  live?: boolean;
 }
 
 const KVM_HV_CHOICES: readonly KvmHvChoice[] = ['keep', 'unload', 'blacklist'];
@@ -312,7 +315,11 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     host = new LiveHost(io.env);
   }
   const dryRun = Boolean(opts.dryRun || opts.snapshot);
-  const runner = new PrivilegedRunner({ dryRun, root, out: io.out, uid: io.uid, interactive: io.interactive, env: io.env, host, ...(io.stateRoot ? { stateRoot: io.stateRoot } : {}) });
+  // What the runner and the kernel build print goes to `sink`: the terminal, or the progress
+  // display of the step being applied.
+  let sink = io.out;
+  const say = (line: string): void => sink(line);
+  const runner = new PrivilegedRunner({ dryRun, root, out: say, uid: io.uid, interactive: io.interactive, env: io.env, host, ...(io.stateRoot ? { stateRoot: io.stateRoot } : {}) });
   const where = opts.snapshot ? ` for ${host.description}` : root !== '/' ? ` inside ${root}` : '';
 
   if (opts.undo) {
@@ -341,7 +348,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     root,
     buildKernel: opts.buildKernel ?? false,
     // The kernel build's stages: live (listr2) on a terminal, one line each otherwise.
-    kernel: { ui: io.interactive && !opts.json ? 'listr' : 'plain', log: io.out },
+    kernel: { ui: plainEvents(say), log: say },
   };
   if (opts.user !== undefined) await checkUser(host, opts.user, opts.snapshot !== undefined, where);
   const steps = SETUP_STEPS;
@@ -411,11 +418,12 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
   }
 
+  const live = Boolean(io.live) && !dryRun && !opts.json;
   // Ctrl-C during the run: the change in progress is finished or, when its command was
   // interrupted too, rolled back by its own failure path; then setup stops before the next step.
   let interrupted = false;
   const onInterrupt = (): void => {
-    if (!interrupted) io.out('Interrupted: finishing (or rolling back) the change in progress, then stopping.');
+    if (!interrupted) say('Interrupted: finishing (or rolling back) the change in progress, then stopping.');
     interrupted = true;
   };
   // The CLI's own handler (exit at once) steps aside while changes run, and comes back after.
@@ -434,10 +442,44 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         const preset = step.preset?.(options);
         if (preset === false) return false;
         asked.add(step);
-        io.out(stateLine(step, before, io.chalk));
+        // Live, the progress display names the step instead.
+        if (!live) io.out(stateLine(step, before, io.chalk));
         if (dryRun) fixLines(before).forEach((l) => io.out(l));
         return true;
       },
+      ...(live
+        ? {
+            async around(step, apply) {
+              const { Listr } = await import('listr2');
+              let failure: unknown;
+              const list = new Listr(
+                [
+                  {
+                    title: `${step.id}: ${step.title}`,
+                    task: async (_ctx: unknown, task: { output: string }) => {
+                      sink = (line) => {
+                        task.output = line.trim();
+                      };
+                      try {
+                        await apply();
+                      } catch (err) {
+                        failure = err;
+                        throw err;
+                      } finally {
+                        sink = io.out;
+                      }
+                    },
+                    rendererOptions: { outputBar: 5, persistentOutput: true },
+                  },
+                ],
+                { exitOnError: true, rendererOptions: { collapseErrors: false }, fallbackRenderer: 'simple' },
+              );
+              await list.run().catch((err: unknown) => {
+                throw failure ?? err;
+              });
+            },
+          }
+        : {}),
       onResult(o) {
         if (o.wouldStop) io.out(`  would stop: ${o.wouldStop}`);
         if (dryRun && asked.has(o.step)) return;

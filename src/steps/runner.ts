@@ -29,6 +29,8 @@ export interface ApplyHooks {
   /** Asked before each apply of a todo step; false skips it. */
   confirm(step: Step, before: StepResult): Promise<boolean>;
   onResult?(outcome: Outcome): void;
+  /** Runs each (real) apply, e.g. inside a progress display. */
+  around?(step: Step, apply: () => Promise<void>): Promise<void>;
 }
 
 /**
@@ -58,7 +60,8 @@ export async function applyInOrder(steps: readonly Step[], newContext: () => Ste
           outcome.wouldStop = err.message;
         }
       } else {
-        await step.apply(ctx, changes);
+        const apply = step.apply.bind(step, ctx, changes);
+        await (hooks.around ? hooks.around(step, apply) : apply());
         ctx = newContext();
         outcome = { step, before, result: await safeVerify(step, ctx), applied: true };
       }

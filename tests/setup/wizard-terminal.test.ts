@@ -136,6 +136,17 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
     });
   });
 
+  it('a terminal with a width: each change runs in a live progress display (listr2), then its state after', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
+      const r = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }], {}, 120);
+      assert.equal(r.code, EXIT.REBOOT_NEEDED, r.screen);
+      const text = r.screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+      assert.match(text, /✔ mmu\.next-boot: Boot with the hash MMU \(disable_radix\)/, 'the finished task');
+      assert.match(text, /\$ update-grub/, 'its commands shown in the display');
+      assert.match(text, /→ ✓ \[done\]\s+mmu\.next-boot: the boot loader passes disable_radix/, 'verified after');
+    });
+  });
+
   it('still radix after the reboot: the likely causes', async () => {
     await withSandbox({ snapshot: 'debian12-6.1.0-50-radix', grub: 'debian12' }, async (sb) => {
       const one = await wizard(sb, ['--skip-kernel', '--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
