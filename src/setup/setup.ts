@@ -225,7 +225,8 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
   for (const o of plan.filter((x) => x.result.state !== 'not-applicable' && x.result.state !== 'done')) {
     const applies = appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false;
     const why = applies ? undefined : whyNotNow(o.step, o.result, options);
-    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${why ? ` (not in this run: ${why})` : ''}`);
+    const atBoot = applies && (o.step.id === 'kernel.pr-support' || (o.step.id === 'mmu.next-boot' && plan.find((x) => x.step.id === 'mmu.active')?.result.state !== 'done'));
+    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}`);
   }
   // The steps that do not concern this host: one line per reason.
   const reasons = new Map<string, string[]>();
@@ -502,7 +503,15 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       return report('planned', EXIT.OK, outcomes, undefined, ['talos-mac setup']);
     }
     const code = finished(outcomes, steps, options, io);
-    if (code === EXIT.REBOOT_NEEDED) await expectReboot(runner, host, await rebootExpectation(host, outcomes, options));
+    if (code === EXIT.REBOOT_NEEDED) {
+      const expect = await rebootExpectation(host, outcomes, options);
+      await expectReboot(runner, host, expect);
+      io.out(
+        expect.release
+          ? `In Petitboot, pick the entry that names Linux ${expect.release} (the previous kernel stays as a fallback entry).`
+          : "In Petitboot, boot this system's usual entry: its boot configuration now passes disable_radix.",
+      );
+    }
     const next = nextCommands(code, answers.guest, created);
     io.out(next.length ? `Next: ${next.join('  then  ')}` : '');
     return report(code === EXIT.OK ? 'done' : code === EXIT.REBOOT_NEEDED ? 'reboot-needed' : 'not-finished', code, outcomes, created, next);

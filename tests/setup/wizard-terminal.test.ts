@@ -90,7 +90,8 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
       const one = await wizard(sb, [], [NO_GUEST, { when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
       assert.match(one.screen, /This kernel cannot do KVM-PR: Building a whole distribution kernel needs about \d+ GB of free disk.*roughly 1–3 hours with \d+ CPU/s);
       assert.match(one.screen, /The plan:/);
-      assert.match(one.screen, /→ mmu\.next-boot: Boot with the hash MMU \(disable_radix\)/);
+      assert.match(one.screen, /→ mmu\.next-boot: Boot with the hash MMU \(disable_radix\) \(takes effect after the reboot\)/);
+      assert.match(one.screen, /In Petitboot, boot this system's usual entry: its boot configuration now passes disable_radix/);
       // Under --root the kernel steps are planned but never run: they build for this machine.
       assert.match(one.screen, /kernel\.pr-support: .*not in this run: not under --root/);
       assert.match(one.screen, /Reboots: 1 \(the boot configuration and a new kernel share it\)/);
