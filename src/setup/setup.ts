@@ -9,7 +9,7 @@ import { PrivilegedRunner } from '../privileged/runner.js';
 import { Facts } from '../steps/facts.js';
 import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
-import { appliesNow, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
+import { appliesNow, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
 import { collectingPrompts, makePrompts, type Prompts } from './prompts.js';
 import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
 import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
@@ -153,7 +153,11 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
   const open = outcomes.filter(
     (o) =>
       o === stoppedAt ||
-      (o.step.severity === 'required' && !['done', 'not-applicable', 'reboot-required'].includes(o.result.state) && ['fail', 'warn'].includes(statusOf(o.step, o.result)) && !(reboot.length && o.result.state === 'blocked')),
+      (o.step.severity === 'required' &&
+        !setAside(o.step, options) &&
+        !['done', 'not-applicable', 'reboot-required'].includes(o.result.state) &&
+        ['fail', 'warn'].includes(statusOf(o.step, o.result)) &&
+        !(reboot.length && o.result.state === 'blocked')),
   );
   const skipped = steps.length - outcomes.length;
   io.out('');
@@ -170,7 +174,8 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
     return EXIT.REBOOT_NEEDED;
   }
   if (open.length > 0 || skipped > 0) return 1;
-  io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
+  if (options.tcgOnly) io.out('Setup complete for TCG guests: this kernel cannot do KVM-PR, and building one was declined (talos-mac setup --build-kernel builds it).');
+  else io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
   return 0;
 }
 
@@ -382,8 +387,15 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     collect.finish();
   }
   const answers = await answer(dryRun ? collectingPrompts({ yes: true }) : prompts);
-  if (answers.buildKernel !== options.buildKernel) {
+  // Declined by a person (a "no", or --skip-kernel): --yes and a dry run only leave the build for later.
+  const declined = kernelNeeded(plan) !== undefined && !answers.buildKernel && root === '/' && (Boolean(opts.skipKernel) || (!opts.yes && !dryRun));
+  if (answers.buildKernel !== options.buildKernel || declined) {
     options.buildKernel = answers.buildKernel;
+    // Without the kernel, the MMU switch and the rest gain nothing: only what TCG guests need.
+    if (declined) {
+      options.tcgOnly = true;
+      io.out('No new kernel in this run: the KVM-PR steps are set aside, and guests run under TCG until `talos-mac setup --build-kernel`.');
+    }
     plan = await verifyAll(steps, newContext());
   }
   const summary = planSummary(plan, options, io.uid);

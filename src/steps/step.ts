@@ -52,6 +52,11 @@ export interface HostOptions {
   kvmHv?: KvmHvChoice;
   /** What the kernel pipeline builds with (source, cross compiler, jobs, cache, reduction). */
   kernel: KernelStepOptions;
+  /**
+   * The kernel work KVM-PR needs was declined: this run does only what TCG guests need, and the
+   * KVM-PR steps are set aside (reported, not applied, not counted as left to do).
+   */
+  tcgOnly?: boolean;
 }
 
 export const DEFAULT_HOST_OPTIONS: HostOptions = { root: '/', buildKernel: false, kernel: {} };
@@ -110,14 +115,19 @@ export function bySetup(step: Step, r: StepResult): boolean {
   return r.state === 'todo' && r.manual === undefined && (step.apply !== undefined || step.fixedBy?.apply !== undefined);
 }
 
+/** The steps that matter only for KVM-PR (set aside when the kernel work is declined). */
+const KVM_PR_CATEGORIES: ReadonlySet<string> = new Set(['MMU', 'Kernel', 'KVM']);
+export const setAside = (step: Step, options: HostOptions): boolean => Boolean(options.tcgOnly) && KVM_PR_CATEGORIES.has(step.category);
+
 /** Will this setup run apply the step now? */
 export function appliesNow(step: Step, r: StepResult, options: HostOptions): boolean {
-  return bySetup(step, r) && step.apply !== undefined && r.onlyWith === undefined && !(step.runningSystemOnly && options.root !== '/');
+  return bySetup(step, r) && step.apply !== undefined && r.onlyWith === undefined && !(step.runningSystemOnly && options.root !== '/') && !setAside(step, options);
 }
 
 /** Why setup leaves a todo alone in this run, in words (undefined when it applies it). */
 export function whyNotNow(step: Step, r: StepResult, options: HostOptions): string | undefined {
   if (r.state !== 'todo' || appliesNow(step, r, options)) return undefined;
+  if (setAside(step, options)) return 'KVM-PR is set aside in this run (no kernel that can do it): guests run under TCG';
   if (r.manual) return r.manual;
   if (step.runningSystemOnly && options.root !== '/') return 'not under --root: it builds for and installs into the running system';
   if (r.onlyWith) return `setup does it only when asked: add ${r.onlyWith}`;
