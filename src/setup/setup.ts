@@ -233,10 +233,10 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
     const atBoot = applies && (o.step.id === 'kernel.pr-support' || (o.step.id === 'mmu.next-boot' && plan.find((x) => x.step.id === 'mmu.active')?.result.state !== 'done'));
     io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}`);
   }
-  // The steps that do not concern this host: one line per reason.
+  // The steps that do not concern this host, in one line: grouped by reason.
   const reasons = new Map<string, string[]>();
   for (const o of notHere) reasons.set(o.result.summary, [...(reasons.get(o.result.summary) ?? []), o.step.id]);
-  for (const [why, ids] of reasons) io.out(`  ${MARK.skip} ${ids.length === 1 ? 'does' : 'do'} not concern this host: ${ids.join(', ')} (${why})`);
+  if (reasons.size) io.out(`  ${MARK.skip} do not concern this host: ${[...reasons].map(([why, ids]) => `${ids.join(', ')} (${why})`).join('; ')}`);
   if (summary.needsRoot.length) io.out(`Root: ${summary.needsRoot.join(', ')} run through sudo (it may ask for your password once).`);
   io.out(summary.reboots ? 'Reboots: 1 (the boot configuration and a new kernel share it).' : 'Reboots: none.');
   if (guest) {

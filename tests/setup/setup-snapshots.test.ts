@@ -25,7 +25,9 @@ function states(stdout: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of stdout.matchAll(/^[✓!✗i-] \[([a-z/-]+)\]\s+([\w.-]+): /gm)) out[m[2]!] = m[1]!;
   // The plan sums up what does not concern the host: "- do not concern this host: a, b (why)".
-  for (const m of stdout.matchAll(/^ {2}- does? not concern this host: ([\w., -]+?) \(/gm)) for (const id of m[1]!.split(', ')) out[id] = 'n/a';
+  for (const m of stdout.matchAll(/^ {2}- do not concern this host: (.*)$/gm)) {
+    for (const id of m[1]!.match(/(?:^|; )[\w., -]+? \(/g) ?? []) for (const one of id.replace(/^; /, '').replace(/ \($/, '').split(', ')) out[one] = 'n/a';
+  }
   return out;
 }
 

@@ -181,6 +181,22 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
     });
   });
 
+  it('a second run on a finished host asks nothing, changes nothing (byte-identical) and says so', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12' }, async (sb) => {
+      const first = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
+      assert.equal(first.code, 0, first.screen);
+      const before = await tree(join(sb.root, '..'));
+      const again = await wizard(sb, ['--no-guest'], []);
+      assert.equal(again.code, 0, again.screen);
+      assert.doesNotMatch(again.screen, /\? \((?:Y\/n|y\/N)\)/, 'no question');
+      assert.match(again.screen, /Nothing to do: this host is set up for KVM-PR/);
+      const after = await tree(join(sb.root, '..'));
+      delete before['calls.log'];
+      delete after['calls.log'];
+      assert.deepEqual(after, before);
+    });
+  });
+
   it('an x86 host: nothing on the host applies; the guest is created for TCG, exit 0', async () => {
     await withSandbox({ snapshot: 'pr-kernel-6.1.176-hash', grub: 'debian12' }, async (sb) => {
       await writeFile(join(sb.root, 'proc/cpuinfo'), (await readFile(join(sb.root, 'proc/cpuinfo'), 'utf8')).replace(/^cpu\s*:.*$/m, 'cpu\t\t: x86'));
