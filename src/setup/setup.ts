@@ -239,7 +239,8 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
   if (reasons.size) io.out(`  ${MARK.skip} do not concern this host: ${[...reasons].map(([why, ids]) => `${ids.join(', ')} (${why})`).join('; ')}`);
   if (summary.needsRoot.length) io.out(`Root: ${summary.needsRoot.join(', ')} run through sudo (it may ask for your password once).`);
   io.out(summary.reboots ? 'Reboots: 1 (the boot configuration and a new kernel share it).' : 'Reboots: none.');
-  if (guest) {
+  if (guest?.existing) io.out(`Guest: ${guest.name} (${guest.os.title}) exists already: left as it is.`);
+  else if (guest) {
     io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
     const m = guest.media;
     if (m) {
