@@ -64,8 +64,6 @@ async function missingTools(ctx: StepContext) {
   return { n, fam, missing };
 }
 
-const runner = (changes: Changes) => changes.runner;
-
 /** Installed, and recorded so that `setup --undo` removes them, with the distribution's package manager. */
 async function install(changes: Changes, step: string, d: Distro, names: readonly string[]): Promise<void> {
   if (names.length && d.packages) await changes.runner.installPackages(step, d.packages, names);
@@ -193,7 +191,7 @@ export async function moduleBuildResult(ctx: StepContext, a: PrAssessment): Prom
 /** kernel.pr-module's apply: build kvm.ko + kvm-pr.ko for the running kernel, load and install them. */
 export async function buildAndLoadModule(ctx: StepContext, changes: Changes): Promise<void> {
   const o = ctx.options.kernel;
-  const r = runner(changes);
+  const r = changes.runner;
   const inputs = await buildInputs(ctx);
   if (r.dryRun) {
     r.describe(`build kvm.ko + kvm-pr.ko for ${inputs.release} (make modules_prepare; make M=arch/powerpc/kvm) in ${kernelCacheDir(o.env)}`);
@@ -228,7 +226,7 @@ export const moduleInstalled: Step = {
   },
   async apply(ctx, changes) {
     const o = ctx.options.kernel;
-    const r = runner(changes);
+    const r = changes.runner;
     const inputs = await buildInputs(ctx);
     if (r.dryRun) {
       r.describe(`rebuild kvm-pr.ko for ${inputs.release} and install it under ${installDir(inputs.release)}`);
@@ -272,7 +270,7 @@ export async function newKernelResult(ctx: StepContext, a: PrAssessment): Promis
 /** kernel.pr-support's apply: build, package and install the new kernel. */
 export async function buildAndInstallKernel(ctx: StepContext, changes: Changes): Promise<void> {
   const o = ctx.options.kernel;
-  const r = runner(changes);
+  const r = changes.runner;
   const suffix = o.localVersion ?? DEFAULT_LOCALVERSION;
   const inputs = await buildInputs(ctx);
   if (r.dryRun) {

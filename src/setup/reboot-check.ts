@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { Host } from '../host/host.js';
-import { mmuFromCpuInfo, parseCpuInfo } from '../parse/cpuinfo.js';
+import { mmuFromCpuInfo } from '../parse/cpuinfo.js';
+import { Facts } from '../steps/facts.js';
 import type { PrivilegedRunner } from '../privileged/runner.js';
 import { STATE_DIR } from './record.js';
 
@@ -51,10 +52,10 @@ export async function checkReboot(runner: PrivilegedRunner, host: Host): Promise
     return [`The reboot setup asked for on ${pending.at} has not happened yet (same boot): reboot, then run talos-mac setup again.`];
   }
   const lines: string[] = [];
-  const cpu = await host.readFile('/proc/cpuinfo');
-  const mmu = cpu.ok ? mmuFromCpuInfo(parseCpuInfo(cpu.data.toString('utf8'))) : undefined;
-  const rel = await host.run(['uname', '-r']);
-  const release = rel.exitCode === 0 ? rel.stdout.trim() : undefined;
+  const facts = new Facts(host);
+  const [cpu, rel] = await Promise.all([facts.cpuinfo(), facts.release()]);
+  const mmu = cpu.ok ? mmuFromCpuInfo(cpu.value) : undefined;
+  const release = rel.ok ? rel.value : undefined;
   if (pending.release && release && release !== pending.release) {
     lines.push(
       `After the reboot this host runs Linux ${release}, not ${pending.release}, the kernel setup installed.`,

@@ -20,6 +20,10 @@ import { createGuest } from '../guests/create.js';
 import { verifyAll } from '../steps/runner.js';
 import { isPowerArch } from '../steps/checks/common.js';
 import { MARK } from '../ui/doctor-render.js';
+import { kernelPrSupport } from '../steps/checks/kernel.js';
+import { mmuActive } from '../steps/checks/mmu.js';
+import { nextBoot } from '../steps/host-changes/mmu-hash.js';
+import { kernelSource } from '../kernel/steps.js';
 import { plainEvents } from '../kernel/stages.js';
 import { readRecord, RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
@@ -193,17 +197,29 @@ interface CreatedGuest {
 
 const guestFlags = (o: SetupOptions): GuestFlags => ({ os: o.os, name: o.name, ram: o.ram, diskSize: o.diskSize, cdrom: o.cdrom, net: o.net, guest: o.guest });
 
-async function canDoKvmPr(host: Host): Promise<boolean> {
-  const arch = await new Facts(host).arch();
+async function canDoKvmPr(facts: Facts): Promise<boolean> {
+  const arch = await facts.arch();
   return arch.ok && isPowerArch(arch.value);
 }
 
+const outcomeOf = (plan: readonly Outcome[], step: Step): Outcome | undefined => plan.find((o) => o.step === step);
+
+/** Will this run apply it: setup can, and no flag (--kvm-hv keep) said no. */
+const appliesHere = (o: Outcome, options: HostOptions): boolean => appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false;
+
+/**
+ * Takes effect only after the next boot: a new kernel, and the boot configuration while the
+ * running MMU is not yet hash. They share that boot.
+ */
+const atNextBoot = (o: Outcome, plan: readonly Outcome[]): boolean =>
+  o.step === kernelPrSupport || (o.step === nextBoot && outcomeOf(plan, mmuActive)?.result.state !== 'done');
+
 /** The new kernel this plan needs, with its cost on this machine. */
 function kernelNeeded(plan: Outcome[]): { cost: string } | undefined {
-  const o = plan.find((x) => x.step.id === 'kernel.pr-support');
+  const o = outcomeOf(plan, kernelPrSupport);
   if (!o || o.result.state !== 'todo') return undefined;
   const cost = o.result.detail?.split('\n').find((l) => /GB|minutes|hours/.test(l));
-  const download = /; (\S+ is a \d+ MB download)\)$/.exec(plan.find((x) => x.step.id === 'kernel.source')?.result.summary ?? '')?.[1];
+  const download = /; (\S+ is a \d+ MB download)\)$/.exec(outcomeOf(plan, kernelSource)?.result.summary ?? '')?.[1];
   return { cost: `${cost ?? 'a whole kernel build: many GB of disk and hours of CPU time.'}${download ? ` The source: ${download}.` : ''}` };
 }
 
@@ -213,12 +229,9 @@ interface PlanSummary {
 }
 
 function planSummary(plan: Outcome[], options: HostOptions, uid: number): PlanSummary {
-  const applies = plan.filter((o) => appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false);
-  const state = (id: string) => plan.find((o) => o.step.id === id)?.result.state;
-  // The boot configuration and a new kernel take effect at the same next boot: one reboot at most.
-  const reboot =
-    plan.some((o) => o.result.state === 'reboot-required') ||
-    applies.some((o) => o.step.id === 'kernel.pr-support' || (o.step.id === 'mmu.next-boot' && state('mmu.active') !== 'done'));
+  const applies = plan.filter((o) => appliesHere(o, options));
+  // Everything that waits for a boot shares the next one: one reboot at most.
+  const reboot = plan.some((o) => o.result.state === 'reboot-required') || applies.some((o) => atNextBoot(o, plan));
   return { needsRoot: uid === 0 ? [] : applies.map((o) => o.step.id), reboots: reboot ? 1 : 0 };
 }
 
@@ -228,9 +241,9 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
   const done = plan.filter((o) => o.result.state === 'done');
   if (done.length) io.out(`  ${MARK.pass} done already: ${done.map((o) => o.step.id).join(', ')}`);
   for (const o of plan.filter((x) => x.result.state !== 'not-applicable' && x.result.state !== 'done')) {
-    const applies = appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false;
+    const applies = appliesHere(o, options);
     const why = applies ? undefined : whyNotNow(o.step, o.result, options);
-    const atBoot = applies && (o.step.id === 'kernel.pr-support' || (o.step.id === 'mmu.next-boot' && plan.find((x) => x.step.id === 'mmu.active')?.result.state !== 'done'));
+    const atBoot = applies && atNextBoot(o, plan);
     io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}`);
   }
   // The steps that do not concern this host, in one line: grouped by reason.
@@ -259,7 +272,7 @@ function stepReport(o: Outcome, options: HostOptions): SetupStepReport {
     state: o.result.state,
     status: statusOf(o.step, o.result),
     summary: o.result.summary,
-    applies: o.applied ?? (appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false),
+    applies: o.applied ?? appliesHere(o, options),
     notNow: whyNotNow(o.step, o.result, options) ?? null,
   };
 }
@@ -289,12 +302,11 @@ async function createPlanned(store: GuestStore, host: Host, g: GuestPlan, io: Se
 }
 
 /** What the next boot should show, for the run after it. */
-async function rebootExpectation(host: Host, outcomes: Outcome[], _options: HostOptions): Promise<Omit<RebootExpectation, 'bootId' | 'at'>> {
-  const waiting = (id: string) => outcomes.find((o) => o.step.id === id && o.result.state === 'reboot-required');
-  const kernel = waiting('kernel.pr-support');
+function rebootExpectation(outcomes: Outcome[]): Omit<RebootExpectation, 'bootId' | 'at'> {
+  const waiting = (step: Step) => (outcomeOf(outcomes, step)?.result.state === 'reboot-required' ? outcomeOf(outcomes, step) : undefined);
+  const kernel = waiting(kernelPrSupport);
   const release = kernel ? /^(\S+) is installed/.exec(kernel.result.summary)?.[1] : undefined;
-  void host;
-  return { ...(waiting('mmu.active') ? { mmu: 'hash' as const } : {}), ...(release ? { release } : {}) };
+  return { ...(waiting(mmuActive) ? { mmu: 'hash' as const } : {}), ...(release ? { release } : {}) };
 }
 
 /** The exact commands that come next: never a dead end. */
@@ -368,7 +380,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   // 1. The plan, before anything changes: every step's state, the kernel's cost, the reboots.
   let plan = await verifyAll(steps, newContext());
   const store = io.store ?? new GuestStore(io.env);
-  const kvmHost = await canDoKvmPr(host);
+  const kvmHost = await canDoKvmPr(newContext().facts);
   const answer = async (p: Prompts): Promise<Answers> => {
     const kernel = kernelNeeded(plan);
     let buildKernel = options.buildKernel;
@@ -384,7 +396,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   if (!io.interactive && !io.prompts && !dryRun) {
     const collect = collectingPrompts({ yes: opts.yes ?? false });
     await answer(collect);
-    if (plan.some((o) => appliesNow(o.step, o.result, options))) await collect.confirm({ message: 'Proceed?', default: true });
+    if (plan.some((o) => appliesHere(o, options))) await collect.confirm({ message: 'Proceed?', default: true });
     collect.finish();
   }
   const answers = await answer(dryRun ? collectingPrompts({ yes: true }) : prompts);
@@ -423,7 +435,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     return exitCode;
   };
   // Nothing on the host to change: the guest questions were the confirmation.
-  const anything = plan.some((o) => appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false);
+  const anything = plan.some((o) => appliesHere(o, options));
   if (!dryRun && anything) {
     const go = await prompts.confirm({ message: 'Proceed?', default: true });
     if (!go) {
@@ -517,7 +529,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
     const code = finished(outcomes, steps, options, io);
     if (code === EXIT.REBOOT_NEEDED) {
-      const expect = await rebootExpectation(host, outcomes, options);
+      const expect = rebootExpectation(outcomes);
       await expectReboot(runner, host, expect);
       io.out(
         expect.release

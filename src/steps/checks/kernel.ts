@@ -37,7 +37,7 @@ const release: Step = {
   },
 };
 
-const prSupport: Step = {
+export const kernelPrSupport: Step = {
   id: 'kernel.pr-support',
   aliases: ['kernel.build-kernel'],
   category: 'Kernel',
@@ -104,4 +104,4 @@ const prModule: Step = {
 };
 
 /** In setup's order: what a build needs comes before the builds. */
-export const kernelSteps: Step[] = [release, buildTools, kernelSource, kernelHeaders, prSupport, prModule, moduleInstalled];
+export const kernelSteps: Step[] = [release, buildTools, kernelSource, kernelHeaders, kernelPrSupport, prModule, moduleInstalled];
