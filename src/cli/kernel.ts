@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import type { Host } from '../host/host.js';
 import { EXIT } from './exit-codes.js';
 import { UserError } from '../errors.js';
@@ -24,6 +23,8 @@ export interface BuildModuleOptions extends KernelCommonOptions {
 
 export interface ConfigureKernelOptions extends KernelCommonOptions {
   localVersion?: string;
+  acceptBuildMachineDifferences?: boolean;
+  json?: boolean;
   reduceToHost?: boolean;
   reduceModules?: string;
   imageOnly?: boolean;
@@ -128,20 +129,26 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
 }
 
 export async function configureKernelCommand(o: ConfigureKernelOptions): Promise<number> {
-  const [{ configureNewKernel, newKernelCost }, { formatDiff }] = await Promise.all([import('../kernel/new-kernel.js'), import('../kernel/config.js')]);
+  const { configureNewKernel, newKernelCost, configuredReport } = await import('../kernel/new-kernel.js');
   const host = await liveHost();
   const base = await common(o, host);
   const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o, host)) });
+  const cost = await newKernelCost(r.after, base.jobs ? { jobs: base.jobs } : {});
+  if (o.json) {
+    const { signing, groups, missingTools, edits, newRelease, tree } = r;
+    process.stdout.write(JSON.stringify({ tree, newRelease, edits, groups, missingTools, signing: { sign: signing.sign, key: signing.key ?? null, lines: signing.lines }, cost }, null, 2) + '\n');
+    return EXIT.OK;
+  }
   const out = [
     `configured ${r.tree} for Linux ${r.newRelease}`,
     ...droppedLines(r.dropped),
     'changes requested (scripts/config):',
     ...r.edits.map((e) => `  ${e.op} ${e.key}${e.op === 'set-str' ? ` "${e.value}"` : ''}: ${e.why}`),
-    `differences from ${base.config} after olddefconfig (${r.diff.length}):`,
-    formatDiff(r.diff),
+    `differences from ${base.config} after olddefconfig (${r.diff.length}), by cause:`,
+    ...configuredReport(r, o.acceptBuildMachineDifferences),
     '',
-    newKernelCost(r.after, cpus().length).text,
-    `Next: make -C ${r.tree} bindeb-pkg (or talos-mac setup, which builds, packages and installs it).`,
+    cost.text,
+    `Next: talos-mac kernel build-kernel (or talos-mac setup --build-kernel, which also installs what is missing).`,
   ];
   process.stdout.write(out.join('\n') + '\n');
   return EXIT.OK;
@@ -150,7 +157,13 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
 export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<number> {
   const [{ buildNewKernel, buildKernelImage }, { parseOsRelease }, { distroOf }] = await Promise.all([import('../kernel/new-kernel.js'), import('../parse/os-release.js'), import('../distro/distro.js')]);
   const host = await liveHost();
-  const base = { ...(await common(o, host)), ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o, host)) };
+  const base = {
+    ...(await common(o, host)),
+    ...(o.localVersion ? { localVersion: o.localVersion } : {}),
+    ...(await reduction(o, host)),
+    ...(o.acceptBuildMachineDifferences ? { acceptBuildMachineDifferences: true } : {}),
+    onCost: (text: string) => process.stderr.write(`${text}\n`),
+  };
   if (o.imageOnly) {
     const t0 = Date.now();
     const img = await buildKernelImage(base);
@@ -166,7 +179,7 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
     distro: distroOf(osRelease),
     runner: await systemRunner(host, o.dryRun ?? false),
     step: 'kernel build-kernel',
-    onCost: (text) => process.stderr.write(`${text}\n`),
+    onReport: (lines) => process.stderr.write(`${lines.join('\n')}\n`),
   });
   process.stdout.write(`Linux ${r.release} is installed. Reboot into it (with disable_radix on the kernel command line) to use KVM-PR.\nlog: ${r.log}\n`);
   return EXIT.OK;

@@ -131,8 +131,9 @@ Examples:
     c
       .option('--reduce-to-host', "keep only the modules this host has loaded (/proc/modules), like make localmodconfig; KVM-PR is always kept")
       .option('--reduce-modules <file>', 'the same, from a saved lsmod or /proc/modules list (e.g. of the machine the kernel is for)');
-  reduceOptions(buildOptions(kernel.command('configure-kernel').description("configure the distro kernel source with the running config + KVM-PR, and show the difference")))
+  reduceOptions(buildOptions(kernel.command('configure-kernel').description("configure the distro kernel source with the running config + KVM-PR, and show the difference by cause")))
     .option('--local-version <suffix>', 'release suffix marking the kernel as ours', '-talosmac')
+    .option('--json', 'print the grouped difference, the signing decision and the cost as JSON')
     .action(async (opts: import('./kernel.js').ConfigureKernelOptions) => {
       const { configureKernelCommand } = await import('./kernel.js');
       setExit(await configureKernelCommand(opts));
@@ -140,6 +141,7 @@ Examples:
   reduceOptions(buildOptions(kernel.command('build-kernel').description('build, package and install the distro kernel with KVM-PR (long: see the cost it prints); reboot after')))
     .option('--local-version <suffix>', 'release suffix marking the kernel as ours', '-talosmac')
     .option('--image-only', 'build vmlinux and the modules only (installed under the build directory), for booting elsewhere; nothing is packaged or installed')
+    .option('--accept-build-machine-differences', "build even when options differ from the running kernel's because of this build machine (e.g. another compiler major); they are printed")
     .option('--dry-run', 'print the install commands instead of running them (the build still runs)')
     .action(async (opts: import('./kernel.js').ConfigureKernelOptions & { dryRun?: boolean }) => {
       const { buildKernelCommand } = await import('./kernel.js');

@@ -84,8 +84,13 @@ export function configDiff(before: KernelConfig, after: KernelConfig): ConfigCha
   return out;
 }
 
-/** Options that describe the compiler and tools, not choices: they follow whoever builds. */
-export const TOOLCHAIN_OPTION = /^CONFIG_(CC_|GCC_|CLANG_|LD_|AS_|PAHOLE_|RUSTC_|BINDGEN_|TOOLCHAIN_|LLD_|CC_CAN_LINK)/;
+/**
+ * Options in which the compiler and tools describe themselves (versions, capability probes:
+ * Kconfig's $(cc-option …) / $(shell …) defaults, scripts/Kconfig.include): they follow whoever
+ * builds and are not choices. Choices they decide (DEBUG_INFO_BTF, OBJTOOL…) are not matched.
+ */
+export const TOOLCHAIN_FACT =
+  /^CONFIG_(CC_VERSION_TEXT|CC_IS_|CC_HAS_|CC_CAN_|CC_HAVE_|CC_NO_|CC_OPT_|CC_IMPLICIT_|GCC_VERSION|GCC\d+_NO_|GCC_ASM_|CLANG_VERSION|LD_VERSION|LD_IS_|LD_CAN_|LD_HAS_|LLD_VERSION|AS_VERSION|AS_IS_|AS_HAS_|PAHOLE_VERSION|PAHOLE_HAS_|RUSTC_|BINDGEN_|RUST_IS_AVAILABLE|TOOLCHAIN_|TOOLS_SUPPORT_)/;
 
 export function formatDiff(changes: readonly ConfigChange[]): string {
   return changes.map((c) => `  ${c.key}: ${c.before} -> ${c.after}`).join('\n');

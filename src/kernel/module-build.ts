@@ -10,7 +10,7 @@ import { scriptsConfigArgv, type ConfigEdit } from './config.js';
 import { makeArgv, linkedCopy, runLogged, StageMarkers, type CrossOptions } from './kbuild.js';
 import { applyPatch, builtinPatchesDir, selectPatches, type KernelPatch } from './patches.js';
 import { installHint, type Distro } from '../distro/distro.js';
-import { freeBytes, GiB, missingPackages, missingRequirements, packagingRequirements } from './preflight.js';
+import { configRequirements, freeBytes, GiB, missingPackages, missingRequirements, packagingRequirements } from './preflight.js';
 import { prepareSource, treeVersion, type PreparedSource, type SourceMatch } from './source.js';
 import { runStages, type Stage, type StageUi } from './stages.js';
 import { assertVermagic } from './vermagic.js';
@@ -82,10 +82,11 @@ async function firstExisting(paths: readonly string[]): Promise<string | undefin
 }
 
 /** Fails with the packages to install when a build tool or header is missing. */
-export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined, forPackaging = false): Promise<void> {
+export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined, forPackaging = false, config?: KernelConfig): Promise<void> {
   const host = new LiveHost(env ?? process.env);
   const distro = await new Facts(host).distro();
-  const missing = await missingRequirements(host, distro, crossCompile, forPackaging ? packagingRequirements(distro) : []);
+  const extra = [...(forPackaging ? packagingRequirements(distro) : []), ...(config ? configRequirements(distro, config) : [])];
+  const missing = await missingRequirements(host, distro, crossCompile, extra);
   if (missing.length > 0) {
     const hint = installHint(distro, missingPackages(missing) ?? [undefined]);
     throw new UserError(

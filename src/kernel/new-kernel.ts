@@ -1,11 +1,17 @@
-import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { cpus, homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
-import { configValue, isEnabled, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
+import { configValue, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
+import { LiveHost } from '../host/live-host.js';
+import { Facts } from '../steps/facts.js';
+import { BuildProgress, CALIBRATION_OBJECTS, calibrationFrom, enabledOptions, estimateCost, hasDebugInfo, readBuildRecords, recordBuild, writtenBytes, type Calibration, type CostEstimate } from './build-cost.js';
 import { kernelCacheDir } from './cache.js';
+import { configHeaderVersion, formatGroups, groupDiff, kconfigSymbols, type GroupedDiff } from './config-groups.js';
 import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, type ConfigChange, type ConfigEdit } from './config.js';
-import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
+import { defaultJobs, makeArgv, runLogged, StageMarkers } from './kbuild.js';
+import { configRequirements, missingRequirements, type Missing } from './preflight.js';
+import { signingDecision, type SigningDecision } from './signing.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
 import type { Distro } from '../distro/distro.js';
@@ -22,6 +28,8 @@ export interface NewKernelOptions extends CommonBuildOptions {
   localVersion?: string;
   /** Reduce the configuration to these loaded modules (make localmodconfig) before the KVM-PR edits. */
   reduce?: Reduction;
+  /** Build even when choices differ because of the build machine (they are printed). */
+  acceptBuildMachineDifferences?: boolean;
 }
 
 export interface ConfiguredKernel {
@@ -29,10 +37,17 @@ export interface ConfiguredKernel {
   tree: string;
   log: string;
   edits: ConfigEdit[];
+  /** The KVM-PR edits alone (the rest of `edits` are talos-mac's own settings). */
+  prEdits: ConfigEdit[];
   before: KernelConfig;
   after: KernelConfig;
   /** Every option that differs from the running kernel's configuration. */
   diff: ConfigChange[];
+  /** The same differences, by cause (src/kernel/config-groups.ts). */
+  groups: GroupedDiff;
+  /** Tools the distribution built this kernel with that this machine lacks (pahole…). */
+  missingTools: Missing[];
+  signing: SigningDecision;
   /** The release the new kernel will have, from include/config/kernel.release. */
   newRelease: string;
   source: PreparedSource;
@@ -42,23 +57,17 @@ export interface ConfiguredKernel {
   dropped?: Dropped & { summary: string; listFile: string };
 }
 
-/** What a full distro-config build costs, said before it starts. Figures are estimates. */
-export function newKernelCost(config: KernelConfig, cpuCount: number): { diskGiB: number; text: string } {
-  const debug = isEnabled(config, 'CONFIG_DEBUG_INFO') && configValue(config, 'CONFIG_DEBUG_INFO_NONE') !== 'y';
-  const diskGiB = debug ? 25 : 8;
-  const modules = [...config.values()].filter((v) => v === 'm').length;
-  // A localmodconfig-reduced config builds vmlinux and a handful of modules: measured 7–25 min on 2 cores (docs/kernel.md).
-  if (modules < 300) {
-    return { diskGiB: debug ? 8 : 3, text: `A reduced configuration (${modules} modules): about ${debug ? 8 : 3} GB of free disk and roughly 10–40 minutes with ${cpuCount} CPU${cpuCount === 1 ? '' : 's'} (an estimate). It is resumable if interrupted.` };
-  }
-  return {
-    diskGiB,
-    text:
-      `Building a whole distribution kernel needs about ${diskGiB} GB of free disk${debug ? ' (the configuration keeps debug info)' : ''} ` +
-      `and takes a long time: roughly 1–3 hours with ${cpuCount} CPU${cpuCount === 1 ? '' : 's'} (an estimate: thousands of modules). ` +
-      `It is resumable if interrupted. The new kernel is used after a reboot; the current one stays installed as a fallback.`,
-  };
+/** The cost of building `config` here, before the build: recorded builds, else a first guess. */
+export async function newKernelCost(config: KernelConfig, o: { jobs?: number; env?: NodeJS.ProcessEnv; calibration?: Calibration } = {}): Promise<CostEstimate> {
+  const n = cpus().length;
+  return estimateCost(config, { cpus: n, jobs: o.jobs ?? defaultJobs(n), records: await readBuildRecords(o.env), ...(o.calibration ? { calibration: o.calibration } : {}) });
 }
+
+/** The stages built on the configuration: redone when it changes. */
+const BUILD_STAGES = ['calibrate', 'build', 'build-image', 'install-image'];
+
+/** Bumped when the way the configuration is made changes: a new build directory, not a stale resumed one. */
+const CONFIG_SCHEME = 2;
 
 /**
  * Case 2 of issue 5, first half: the distro's kernel source with the running kernel's config and
@@ -71,37 +80,119 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
   const localVersion = o.localVersion ?? DEFAULT_LOCALVERSION;
   if (!/^-[\w.+-]*$/.test(localVersion)) throw new UserError(`--local-version must start with "-" and hold only letters, digits, ".", "+", "-", "_" (got "${localVersion}")`);
   const reduceKey = o.reduce ? { reduce: o.reduce.modules } : {};
-  const buildDir = join(cacheDir, 'builds', await buildKey('kernel', o, { localVersion, ...reduceKey }, source, patches));
+  const buildDir = join(cacheDir, 'builds', await buildKey('kernel', o, { localVersion, scheme: CONFIG_SCHEME, ...reduceKey }, source, patches));
   const tree = join(buildDir, 'linux');
   const log = join(buildDir, 'build.log');
   const markers = new StageMarkers(join(buildDir, 'stages'));
   const env = o.env ?? process.env;
-  const edits = [...prEdits(before), ...(await missingKeyFileEdits(before, source.dir)), localVersionEdit(localVersion)];
+  const pr = prEdits(before);
+  const signing = signingDecision(before, tree);
+  // talos-mac's own settings go into the first olddefconfig run, so that the second one shows
+  // what the KVM-PR edits (and only they) change.
+  const own = [
+    ...signing.edits,
+    ...(await missingKeyFileEdits(before, source.dir)),
+    { op: 'set-str' as const, key: 'BUILD_SALT', value: '', why: "the distribution's installed config leaves it out; it only salts the build ID" },
+    localVersionEdit(localVersion),
+  ];
   const make = (targets: string[]) => makeArgv(targets, { tree, ...o });
+  const baseFile = join(buildDir, 'base.config');
+  const reducedFile = join(buildDir, 'reduced.config');
+  const configuredFile = join(buildDir, 'configured.config');
 
   const stages: Stage[] = [
     ...treeStages(source, tree, patches, o.log),
     {
       id: 'configure',
       title: 'Configure: running config + KVM-PR',
-      resumable: true,
+      // Run every time (seconds): the result depends on this machine's tools (pahole, the
+      // compiler), which may have changed since; the stages after it are redone only if it did.
+      resumable: false,
       run: async () => {
-        const start = o.reduce ? await reducedConfig(o.reduce, { tree, text, buildDir, log, env, make }) : text;
-        const after = await writeConfig({ tree, text: start, edits, make: make(['olddefconfig']), log, env });
+        await writeConfig({ tree, text, edits: own, make: make(['olddefconfig']), log, env });
+        const baseText = await readFile(join(tree, '.config'), 'utf8');
+        await writeFile(baseFile, baseText);
+        const start = o.reduce ? await reducedConfig(o.reduce, { tree, text: baseText, buildDir, log, env, make }) : baseText;
+        if (o.reduce) await writeFile(reducedFile, start);
+        const after = await writeConfig({ tree, text: start, edits: pr, make: make(['olddefconfig']), log, env });
         if (!prConfigured(after)) {
           const why = configValue(after, 'CONFIG_CONTEXT_TRACKING_USER') === 'y' ? ': CONTEXT_TRACKING_USER is still selected by another option' : '';
           throw new UserError(`after olddefconfig the configuration still has no KVM-PR module${why}; see ${join(tree, '.config')}`);
         }
         // Writes include/config/kernel.release, the name the kernel will have.
         await runLogged({ argv: make(['include/config/kernel.release']), log, env });
+        const made = await readFile(join(tree, '.config'), 'utf8');
+        const previous = await readFile(configuredFile, 'utf8').catch(() => undefined);
+        if (made !== previous) {
+          await markers.invalidate(BUILD_STAGES);
+          await writeFile(configuredFile, made);
+        }
       },
     },
   ];
   const resumed = await runStages(stages, markers, o.ui);
-  const after = parseKernelConfig(await readFile(join(tree, '.config'), 'utf8'))!;
+  const read = async (f: string) => parseKernelConfig(await readFile(f, 'utf8'))!;
+  const after = await read(join(tree, '.config'));
+  const base = await read(baseFile);
+  const reducedBase = o.reduce ? await read(reducedFile) : undefined;
   const newRelease = (await readFile(join(tree, 'include', 'config', 'kernel.release'), 'utf8')).trim();
   const dropped = o.reduce ? { ...(JSON.parse(await readFile(join(buildDir, 'reduction.json'), 'utf8')) as Dropped & { summary: string }), listFile: dropListFile(buildDir) } : undefined;
-  return { buildDir, tree, log, edits, before, after, diff: configDiff(before, after), newRelease, source, markers, resumed, ...(dropped ? { dropped } : {}) };
+  const header = configHeaderVersion(text);
+  const groups = groupDiff({
+    original: before,
+    base,
+    ...(reducedBase ? { reducedBase } : {}),
+    final: after,
+    prEdits: pr,
+    ownEdits: own,
+    otherVersion: header !== undefined && header !== source.version.text,
+    defined: await kconfigSymbols(tree),
+  });
+  const missingTools = await missingDistroTools(before, env);
+  return {
+    buildDir, tree, log, edits: [...pr, ...own], prEdits: pr, before, after, diff: configDiff(before, after), groups, missingTools, signing,
+    newRelease, source, markers, resumed, ...(dropped ? { dropped } : {}),
+  };
+}
+
+/** The tools the distribution's build had (pahole…) that this build machine lacks. */
+async function missingDistroTools(config: KernelConfig, env: NodeJS.ProcessEnv): Promise<Missing[]> {
+  const host = new LiveHost(env);
+  const distro = await new Facts(host).distro();
+  const reqs = configRequirements(distro, config);
+  if (reqs.length === 0) return [];
+  const all = await missingRequirements(host, distro, '', reqs);
+  return all.filter((m) => reqs.some((r) => r.what === m.what));
+}
+
+/** The grouped diff, the signing decision: what configure-kernel and build-kernel print. */
+export function configuredReport(c: ConfiguredKernel, accepted = false): string[] {
+  return [...formatGroups(c.groups, { missing: c.missingTools, accepted }), ...c.signing.lines];
+}
+
+/**
+ * Before hours of compiling: a tool the distribution built with is missing (pahole), or a choice
+ * differs because of this build machine (a compiler of another major version decides OBJTOOL,
+ * patchable function entries…). Both stop the build; the second can be accepted explicitly.
+ */
+export function assertBuildMachine(c: ConfiguredKernel, accept: boolean): void {
+  const { missingTools: missing, groups } = c;
+  if (missing.length > 0) {
+    const pkgs = missing.map((m) => m.package);
+    throw new UserError(
+      `not building: the distribution built this kernel with tools this machine lacks: ${missing.map((m) => m.what).join(', ')}.\n` +
+        (pkgs.every(Boolean) ? `Install ${pkgs.join(' ')} (talos-mac setup --build-kernel installs it), then run this again.` : 'Install them, then run this again.'),
+    );
+  }
+  if (groups.buildMachine.length > 0 && !accept) {
+    const why = groups.toolchain.filter((t) => /_VERSION$|VERSION_TEXT$/.test(t.key)).map((t) => `  ${t.key.replace(/^CONFIG_/, '')}: ${t.before} (distribution) -> ${t.after} (here)`);
+    throw new UserError(
+      `not building: ${groups.buildMachine.length} option${groups.buildMachine.length === 1 ? '' : 's'} would differ from the running kernel's because of this build machine, not because of KVM-PR:\n` +
+        `${groups.buildMachine.map((c) => `  ${c.key.replace(/^CONFIG_/, '')}: ${c.before} -> ${c.after}`).join('\n')}\n` +
+        (why.length ? `The tools differ:\n${why.join('\n')}\n` : '') +
+        'Build on a machine with the distribution\'s own compiler (its release), or accept the differences: --accept-build-machine-differences.',
+    );
+  }
 }
 
 /**
@@ -153,30 +244,81 @@ export interface BuildKernelOptions extends NewKernelOptions {
   step?: string;
   /** Told what the build will cost before it starts. */
   onCost?: (text: string) => void;
+  /** Told the grouped diff and the signing decision before the build. */
+  onReport?: (lines: string[]) => void;
+}
+
+/**
+ * The stages every full build shares: a calibration in the tree when no build is recorded here,
+ * the cost said and the disk checked, then the build itself with progress (objects done of the
+ * estimate, time left at the rate so far); afterwards the real figures are recorded.
+ */
+async function costedBuild(
+  o: NewKernelOptions & { onCost?: (text: string) => void },
+  configured: ConfiguredKernel,
+  build: { id: string; title: string; targets: string[] },
+  more: Stage[] = [],
+): Promise<string[]> {
+  const env = o.env ?? process.env;
+  const { tree, log, buildDir } = configured;
+  const jobs = o.jobs ?? defaultJobs();
+  const make = (targets: string[], j = jobs) => makeArgv(targets, { tree, ...o, jobs: j });
+  const records = (await readBuildRecords(o.env)).filter((r) => r.debugInfo === hasDebugInfo(configured.after));
+  const calibrationFile = join(buildDir, 'calibration.json');
+  const calibrate: Stage = {
+    id: 'calibrate',
+    title: `Calibrate: compile ${CALIBRATION_OBJECTS.length} of its objects and time them`,
+    resumable: true,
+    run: async (progress) => {
+      await runLogged({ argv: make(['prepare']), log, env, onProgress: progress });
+      const t0 = Date.now();
+      await runLogged({ argv: make(CALIBRATION_OBJECTS, 1), log, env, onProgress: progress });
+      const t1 = Date.now();
+      // The same make again has nothing to compile: what it takes is make's own overhead.
+      await runLogged({ argv: make(CALIBRATION_OBJECTS, 1), log, env });
+      const overhead = (Date.now() - t1) / 1000;
+      const sizes = await Promise.all(CALIBRATION_OBJECTS.map(async (f) => (await stat(join(tree, f))).size));
+      const each = (t1 - t0) / 1000 / CALIBRATION_OBJECTS.length;
+      await writeFile(calibrationFile, JSON.stringify(calibrationFrom(sizes.map((bytes) => ({ seconds: each, bytes })), overhead)));
+    },
+  };
+  const resumed = records.length ? [] : await runStages([calibrate], configured.markers, o.ui);
+  const calibration = records.length ? undefined : (JSON.parse(await readFile(calibrationFile, 'utf8')) as Calibration);
+  const cost = await newKernelCost(configured.after, { jobs, ...(o.env ? { env: o.env } : {}), ...(calibration ? { calibration } : {}) });
+  o.onCost?.(cost.text);
+  await assertFreeDisk(buildDir, cost.diskGiB);
+  const progress = new BuildProgress(cost.objects);
+  let ran: number | undefined;
+  const buildStage: Stage = {
+    id: build.id,
+    title: build.title,
+    resumable: true,
+    run: async (report) => {
+      const t0 = Date.now();
+      await runLogged({ argv: make(build.targets), log, env, onProgress: (t) => report(progress.step(t)) });
+      ran = (Date.now() - t0) / 1000;
+    },
+  };
+  resumed.push(...(await runStages([buildStage, ...more], configured.markers, o.ui)));
+  if (configured.signing.key) await chmod(configured.signing.key, 0o600).catch(() => undefined);
+  if (ran !== undefined && progress.done > 0) {
+    await recordBuild(
+      { when: new Date().toISOString(), release: configured.newRelease, objects: progress.done, options: enabledOptions(configured.after), debugInfo: hasDebugInfo(configured.after), seconds: ran, jobs, cpus: cpus().length, diskBytes: await writtenBytes(buildDir) },
+      o.env,
+    );
+  }
+  return resumed;
 }
 
 /** Case 2, the rest: build, package, install. The caller reports that a reboot is needed. */
 export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: string; installed: string[][]; log: string }> {
-  await assertBuildTools(o.env, o.crossCompile, true);
+  await assertBuildTools(o.env, o.crossCompile, true, (await readConfigFile(o.config)).config);
   const configured = await configureNewKernel(o);
-  const cost = newKernelCost(configured.after, cpus().length);
-  o.onCost?.(cost.text);
-  await assertFreeDisk(configured.buildDir, cost.diskGiB);
+  o.onReport?.(configuredReport(configured, o.acceptBuildMachineDifferences));
+  assertBuildMachine(configured, o.acceptBuildMachineDifferences ?? false);
   const plan = packagePlan(o.distro);
-  const env = o.env ?? process.env;
   const { tree, log } = configured;
-  await runStages(
-    [
-      {
-        id: 'build',
-        title: `Build Linux ${configured.newRelease} as ${plan.describe}`,
-        resumable: true,
-        run: (progress) => runLogged({ argv: makeArgv(plan.target, { tree, ...o }), log, env, onProgress: progress }),
-      },
-    ],
-    configured.markers,
-    o.ui,
-  );
+  await costedBuild(o, configured, { id: 'build', title: `Build Linux ${configured.newRelease} as ${plan.describe}`, targets: plan.target });
   const step = o.step ?? 'kernel.pr-support';
   const installed: string[][] = [];
   const pm = o.distro.packages;
@@ -233,20 +375,16 @@ export interface KernelImage {
  * vmlinux and the modules only, installed under the build directory, not packaged or installed
  * on this host: for booting the kernel elsewhere (a VM, a test box). Cached like the rest.
  */
-export async function buildKernelImage(o: NewKernelOptions): Promise<KernelImage> {
-  await assertBuildTools(o.env, o.crossCompile);
+export async function buildKernelImage(o: NewKernelOptions & { onCost?: (text: string) => void }): Promise<KernelImage> {
+  await assertBuildTools(o.env, o.crossCompile, false, (await readConfigFile(o.config)).config);
   const configured = await configureNewKernel(o);
+  assertBuildMachine(configured, o.acceptBuildMachineDifferences ?? false);
   const env = o.env ?? process.env;
   const { tree, log } = configured;
   const modulesRoot = join(configured.buildDir, 'image');
   const make = (targets: string[], vars: Record<string, string> = {}) => makeArgv(targets, { tree, ...o, vars });
-  const resumed = await runStages(
-    [
-      { id: 'build-image', title: `Build vmlinux and modules of Linux ${configured.newRelease}`, resumable: true, run: (progress) => runLogged({ argv: make(['vmlinux', 'modules']), log, env, onProgress: progress }) },
-      { id: 'install-image', title: `Install the modules under ${modulesRoot}`, resumable: true, run: () => runLogged({ argv: make(['modules_install'], { INSTALL_MOD_PATH: modulesRoot, INSTALL_MOD_STRIP: '1', DEPMOD: 'true' }), log, env }) },
-    ],
-    configured.markers,
-    o.ui,
-  );
+  const resumed = await costedBuild(o, configured, { id: 'build-image', title: `Build vmlinux and modules of Linux ${configured.newRelease}`, targets: ['vmlinux', 'modules'] }, [
+    { id: 'install-image', title: `Install the modules under ${modulesRoot}`, resumable: true, run: () => runLogged({ argv: make(['modules_install'], { INSTALL_MOD_PATH: modulesRoot, INSTALL_MOD_STRIP: '1', DEPMOD: 'true' }), log, env }) },
+  ]);
   return { release: configured.newRelease, vmlinux: join(tree, 'vmlinux'), modulesRoot, config: join(tree, '.config'), log, configured, resumed: [...configured.resumed, ...resumed] };
 }

@@ -1,6 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Host } from '../host/host.js';
+import { configValue, type KernelConfig } from '../parse/kconfig.js';
 
 import { buildToolPackage, crossGccPackage, packagingTools, type BuildTool, type Distro } from '../distro/distro.js';
 
@@ -28,6 +29,18 @@ const TOOLS: readonly { what: string; probe: Requirement['probe']; tool: BuildTo
 export function requirements(distro: Distro, crossCompile = ''): Requirement[] {
   const list: Requirement[] = TOOLS.map((t) => ({ what: t.what, probe: t.probe, package: buildToolPackage(distro, t.tool) }));
   if (crossCompile) list.push({ what: `cross compiler ${crossCompile}gcc`, probe: { command: `${crossCompile}gcc` }, package: crossGccPackage(distro, crossCompile) });
+  return list;
+}
+
+/**
+ * The tools the distribution's own build of this kernel had, as its configuration records them:
+ * Kconfig asks pahole for its version (init/Kconfig: PAHOLE_VERSION, scripts/pahole-version.sh),
+ * and what it decides (DEBUG_INFO_BTF, DEBUG_INFO_BTF_MODULES, lib/Kconfig.debug) is lost without it.
+ */
+export function configRequirements(distro: Distro, config: KernelConfig): Requirement[] {
+  const list: Requirement[] = [];
+  const pahole = Number(configValue(config, 'CONFIG_PAHOLE_VERSION'));
+  if (pahole > 0) list.push({ what: `pahole (the distribution built this kernel with pahole 1.${pahole % 100}: CONFIG_PAHOLE_VERSION=${pahole})`, probe: { command: 'pahole' }, package: buildToolPackage(distro, 'pahole') });
   return list;
 }
 

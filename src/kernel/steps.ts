@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import { configValue } from '../parse/kconfig.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
@@ -9,7 +8,7 @@ import { defaultJobs } from './kbuild.js';
 import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
 import { installDir, installPrModules, loadPrModules } from './module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from './preflight.js';
+import { configRequirements, missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from './preflight.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { hashOnlyReason } from '../steps/checks/mmu-state.js';
 import { upstreamVersionFromUnameV } from './source.js';
@@ -60,7 +59,10 @@ async function buildInputs(ctx: StepContext) {
 async function missingTools(ctx: StepContext) {
   const o = ctx.options.kernel;
   const [n, fam] = await Promise.all([needs(ctx.facts), family(ctx.facts)]);
-  const missing = n.kind === 'none' ? [] : await missingRequirements(ctx.host, fam, o.crossCompile, n.kind === 'kernel' ? packagingRequirements(fam) : []);
+  // A new kernel also needs the tools the distribution built its kernel with (pahole), as its config records them.
+  const cfg = n.kind === 'kernel' ? await ctx.facts.kernelConfig() : undefined;
+  const fromConfig = cfg?.ok ? configRequirements(fam, cfg.value) : [];
+  const missing = n.kind === 'none' ? [] : await missingRequirements(ctx.host, fam, o.crossCompile, n.kind === 'kernel' ? [...packagingRequirements(fam), ...fromConfig] : []);
   return { n, fam, missing };
 }
 
@@ -254,7 +256,7 @@ export async function newKernelResult(ctx: StepContext, a: PrAssessment): Promis
     }
   }
   const cfg = await ctx.facts.kernelConfig();
-  const cost = cfg.ok ? newKernelCost(cfg.value, cpus().length).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
+  const cost = cfg.ok ? (await newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}) })).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
   return {
     state: 'todo',
     summary: `this kernel ${a.reason.replace(/^this kernel /, '')}; a new kernel must be built`,
