@@ -40,7 +40,7 @@ export function requirements(distro: Distro, crossCompile = ''): Requirement[] {
 export function configRequirements(distro: Distro, config: KernelConfig): Requirement[] {
   const list: Requirement[] = [];
   const pahole = Number(configValue(config, 'CONFIG_PAHOLE_VERSION'));
-  if (pahole > 0) list.push({ what: `pahole (the distribution built this kernel with pahole 1.${pahole % 100}: CONFIG_PAHOLE_VERSION=${pahole})`, probe: { command: 'pahole' }, package: buildToolPackage(distro, 'pahole') });
+  if (pahole > 0) list.push({ what: `pahole (the distribution's build had it: CONFIG_PAHOLE_VERSION=${pahole})`, probe: { command: 'pahole' }, package: buildToolPackage(distro, 'pahole') });
   return list;
 }
 

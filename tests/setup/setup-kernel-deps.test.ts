@@ -18,6 +18,8 @@ import { withSandbox, type Sandbox } from './sandbox.js';
 const DEBIAN = 'debian12-6.1.0-50-hash';
 const KBUILD = ['make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'patch', 'libelf-dev', 'libssl-dev'];
 const PACKAGING = ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod'];
+/** pahole: Debian's config records CONFIG_PAHOLE_VERSION=124, the new kernel's build needs it too. */
+const FROM_CONFIG = ['dwarves'];
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];
 const KERNEL_QUESTION = 'Build and install a kernel that can, in this run?';
 
@@ -71,12 +73,12 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       const r = await setupHere(sb, { dryRun: true });
       assert.equal(r.code, 0, r.out);
       assert.match(line(r.out, 'kernel.build-tools'), /^i \[todo\] +kernel\.build-tools: missing for building a new kernel: make, host C compiler, .*libelf headers, OpenSSL headers, dpkg-buildpackage, .*; planned for `talos-mac setup --build-kernel`$/);
-      assert.ok(r.out.includes(`$ ${[...INSTALL, ...KBUILD, ...PACKAGING].join(' ')}\n  (not done by setup in this run`), r.out);
+      assert.ok(r.out.includes(`$ ${[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG].join(' ')}\n  (not done by setup in this run`), r.out);
       assert.doesNotMatch(r.out, /would: \$ apt-get/);
       assert.deepEqual(await sb.calls(), []);
       const build = await setupHere(sb, { dryRun: true, buildKernel: true });
       assert.match(line(build.out, 'kernel.build-tools'), /missing for building a new kernel: make/);
-      assert.ok(build.out.includes(`would: $ ${[...INSTALL, ...KBUILD, ...PACKAGING].join(' ')}`), build.out);
+      assert.ok(build.out.includes(`would: $ ${[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG].join(' ')}`), build.out);
       assert.deepEqual(await sb.calls(), []);
     });
   });
@@ -86,7 +88,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       const r = await setupHere(sb, {});
       assert.deepEqual((await sb.calls()).filter((c) => c[0] === 'apt-get'), [], 'no apt-get ran');
       assert.deepEqual(r.asked, [KERNEL_QUESTION], 'one question about the kernel, with its cost; nothing else to confirm');
-      assert.match(r.out, /This kernel cannot do KVM-PR: .*roughly 1–3 hours with \d+ CPU/);
+      assert.match(r.out, /This kernel cannot do KVM-PR: About \d+ GB of disk and [\d.]+ (minutes|hours) with -j\d+ on \d+ CPU/);
       assert.match(r.out, /No new kernel in this run: the KVM-PR steps are set aside, and guests run under TCG/);
       assert.match(line(r.out, 'kernel.build-tools'), /planned for `talos-mac setup --build-kernel`/);
       assert.match(r.out, /Setup complete for TCG guests: this kernel cannot do KVM-PR, and building one was declined/);
@@ -99,7 +101,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       const r = await setupHere(sb, { buildKernel: true });
       assert.deepEqual(r.asked, ['Proceed?'], '--build-kernel answers the kernel question');
       // The fake installs nothing, so the tools are still missing and setup stops there.
-      assert.deepEqual(await sb.calls(), [[...INSTALL, ...KBUILD, ...PACKAGING]]);
+      assert.deepEqual(await sb.calls(), [[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG]]);
       assert.match(r.out, /Not finished: kernel\.build-tools/);
       assert.equal(r.code, 1);
     });
@@ -110,7 +112,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       await assert.rejects(setupHere(sb, { buildKernel: true }, { FAKE_FAIL_APT_GET: '100:E: Unable to locate package libelf-dev' }), (err: Error) => {
         assert.ok(err instanceof UserError);
         const [first, ...rest] = err.message.split('\n');
-        assert.equal(first, `\`${[...INSTALL, ...KBUILD, ...PACKAGING].join(' ')}\` exited with status 100; its last 15 lines of output:`);
+        assert.equal(first, `\`${[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG].join(' ')}\` exited with status 100; its last 15 lines of output:`);
         const shown = rest.slice(0, 15);
         assert.deepEqual(shown, [...Array.from({ length: 14 }, (_, i) => `    fake apt-get progress line ${i + 7}`), '    E: Unable to locate package libelf-dev']);
         assert.equal(rest[15], 'This run changed nothing else.');
