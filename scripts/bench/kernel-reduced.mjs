@@ -33,17 +33,23 @@ export default async function kernelReduced() {
     kernelSrc: TARBALL, config: join(root, 'tests/fixtures/kernel/debian12-6.1.0-50-powerpc64le.config'), release: '6.1.0-50-powerpc64le',
     upstream: [6, 1, 176], crossCompile: CROSS, cacheDir, ui: () => {},
   };
+  const { estimateCost } = await import(join(root, 'dist/src/kernel/build-cost.js'));
   const build = async (o) => {
     rmSync(join(cacheDir, 'builds'), { recursive: true, force: true });
     const r = await configureNewKernel(o);
+    // What talos-mac would say before this build with nothing recorded (src/kernel/build-cost.ts), against what it takes.
+    r.guess = estimateCost(r.after, { cpus: JOBS, jobs: JOBS, records: [] });
     const modules = (readFileSync(join(r.tree, '.config'), 'utf8').match(/=m$/gm) ?? []).length;
     const s = time(['make', '-C', r.tree, `-j${JOBS}`, 'ARCH=powerpc', `CROSS_COMPILE=${CROSS}`, 'vmlinux', 'modules']);
     rmSync(join(cacheDir, 'builds'), { recursive: true, force: true });
-    return { s, modules, dropped: r.dropped };
+    return { s, modules, dropped: r.dropped, guess: r.guess };
   };
   const reduced = await build({ ...base, reduce: await readReduction(join(root, 'tests/fixtures/snapshots/box-debian12-6.1-radix/proc/modules')) });
   const min = (x) => `${(x / 60).toFixed(1)} min`;
-  const rows = [['reduced config', min(reduced.s), `${reduced.modules} modules, debug info off; ${reduced.dropped.modules.length} module options dropped; -j${JOBS}, nice 10`]];
+  const rows = [
+    ['reduced config', min(reduced.s), `${reduced.modules} modules, debug info off; ${reduced.dropped.modules.length} module options dropped; -j${JOBS}, nice 10`],
+    ['  first guess', min(reduced.guess.seconds), `estimated before the build with no build recorded (${reduced.guess.objects} objects); measured / guess ${(reduced.s / reduced.guess.seconds).toFixed(2)}`],
+  ];
   if (process.env.TALOS_BENCH_FULL_KERNEL === '1') {
     const full = await build(base);
     rows.push(['full Debian config', min(full.s), `${full.modules} modules, debug info as Debian has it; -j${JOBS}, nice 10`]);

@@ -82,6 +82,13 @@ export function hasDebugInfo(config: KernelConfig): boolean {
  * object count per option until a build is recorded here.
  */
 export const REFERENCE_OBJECTS_PER_OPTION = 1842 / 1241;
+/** That build's rate: 1102 s × 2 jobs / 1842 objects, 372 MB / 1842 objects. */
+export const REFERENCE_NO_DEBUG = { cpuSecondsPerObject: (1102 * 2) / 1842, bytesPerObject: 372257413 / 1842 };
+/**
+ * The calibration below run on Debian 12's full config (debug info on) in linux-source-6.1 here:
+ * the four objects took 40.1 s at -j1, make's overhead 5.0 s, 1.50 MB each on average.
+ */
+export const REFERENCE_DEBUG = { cpuSecondsPerObject: (40.1 - 5.0) / 4 / (196 / 54), bytesPerObject: (1.50e6 / (196 / 54)) * (372257413 / 101061888) };
 
 const hours = (s: number) => (s < 3600 ? `${Math.max(1, Math.round(s / 60))} minutes` : `${(s / 3600).toFixed(1)} hours`);
 const gb = (b: number) => `${Math.max(1, Math.ceil(b / 1e9))} GB`;
@@ -109,10 +116,10 @@ export function estimateCost(config: KernelConfig, a: { cpus: number; jobs: numb
     basis = `from compiling ${a.calibration.sample.length} of its objects here (${a.calibration.cpuSecondsPerObject.toFixed(1)} CPU-seconds each)`;
   } else {
     objects = Math.round(REFERENCE_OBJECTS_PER_OPTION * options);
-    // The reference build's rate (2.4 CPU-seconds, 200 KB per object), debug info not measured: a first guess until calibrated.
-    cpuPerObject = 1102 * 2 / 1842;
-    bytesPerObject = debug ? 372e6 / 1842 * 4 : 372e6 / 1842;
-    basis = 'a first guess from a reference build (nothing measured on this machine yet; the build calibrates before it starts)';
+    const ref = debug ? REFERENCE_DEBUG : REFERENCE_NO_DEBUG;
+    cpuPerObject = ref.cpuSecondsPerObject;
+    bytesPerObject = ref.bytesPerObject;
+    basis = 'a first guess from reference figures (nothing measured on this machine yet; the build calibrates before it starts)';
   }
   const seconds = (objects * cpuPerObject) / parallel;
   const diskBytes = objects * bytesPerObject;

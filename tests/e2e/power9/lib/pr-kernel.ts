@@ -38,6 +38,9 @@ export async function prKernel(stock: BootKernel): Promise<PrKernel> {
     // Both cores, under nice (runLogged's default): -j CPUs-1 would be -j1 on the 2-core CI machine.
     jobs: Number(process.env.TALOS_E2E_KERNEL_JOBS ?? 2),
     cacheDir: join(cacheRoot(), 'kernel-build'),
+    // The build's calibration and its recorded cost (kernel-builds.json) stay in the box cache, not the user's.
+    env: { ...process.env, XDG_CACHE_HOME: join(cacheRoot(), 'kernel-build', 'xdg') },
+    onCost: (text) => log(`pr kernel: ${text}`),
     reduce: await readReduction(BOX_MODULES),
     ui: (e) => {
       if (e.kind === 'start' || e.kind === 'skip') log(`pr kernel: ${e.kind === 'skip' ? 'cached' : 'start'}: ${e.stage.title}`);
