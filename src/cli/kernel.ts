@@ -163,6 +163,7 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
     ...(await reduction(o, host)),
     ...(o.acceptBuildMachineDifferences ? { acceptBuildMachineDifferences: true } : {}),
     onCost: (text: string) => process.stderr.write(`${text}\n`),
+    onReport: (lines: string[]) => process.stderr.write(`${lines.join('\n')}\n`),
   };
   if (o.imageOnly) {
     const t0 = Date.now();
@@ -179,7 +180,6 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
     distro: distroOf(osRelease),
     runner: await systemRunner(host, o.dryRun ?? false),
     step: 'kernel build-kernel',
-    onReport: (lines) => process.stderr.write(`${lines.join('\n')}\n`),
   });
   process.stdout.write(`Linux ${r.release} is installed. Reboot into it (with disable_radix on the kernel command line) to use KVM-PR.\nlog: ${r.log}\n`);
   return EXIT.OK;

@@ -13,7 +13,7 @@ import { APK, APT, DNF, ZYPPER, type PackageManager } from './package-manager.js
  * What Kbuild needs on the build machine (Documentation/process/changes.rst). pahole: only when
  * the distribution's own build had it (its config's CONFIG_PAHOLE_VERSION; src/kernel/preflight.ts).
  */
-export type BuildTool = 'make' | 'gcc' | 'flex' | 'bison' | 'bc' | 'perl' | 'patch' | 'libelf' | 'openssl' | 'pahole';
+export type BuildTool = 'make' | 'gcc' | 'flex' | 'bison' | 'bc' | 'perl' | 'patch' | 'libelf' | 'openssl' | 'pahole' | 'xz' | 'zstd';
 
 /** The QEMU pieces the checks look for (src/steps/checks/qemu.ts). */
 export type QemuPiece = 'qemu-system-ppc' | 'qemu-img' | 'openbios' | 'vga-rom' | 'nic-rom' | 'window';
@@ -76,7 +76,7 @@ const GRUB_ANY: readonly GrubRegenerator[] = ['update-grub', 'grub-mkconfig', 'g
  * (apt-cache showsrc linux, 6.1.192-3 and 6.12.118-1). dwarves: the name every Debian-family release has
  * (on Debian 12 it depends on the pahole package, which holds /usr/bin/pahole; older ones hold it themselves).
  */
-const DEB_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'libelf-dev', openssl: 'libssl-dev', pahole: 'dwarves' } as const;
+const DEB_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'libelf-dev', openssl: 'libssl-dev', pahole: 'dwarves', xz: 'xz-utils', zstd: 'zstd' } as const;
 /** scripts/package/mkdebian's Build-Depends (Linux 6.1) plus what bindeb-pkg runs. */
 const DEB_PACKAGING: readonly PackagingTool[] = [
   { what: 'dpkg-buildpackage', command: 'dpkg-buildpackage', package: 'dpkg-dev' },
@@ -90,7 +90,7 @@ const DEB_QEMU = { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-utils
 const DEB_SOURCE = { package: 'linux-source-{major}.{minor}', tarballs: ['/usr/src/linux-source-{major}.{minor}.tar.xz', '/usr/src/linux-source-{major}.{minor}.tar.bz2'] } as const;
 const DEB_KERNEL = { target: 'bindeb-pkg' } as const;
 
-const RPM_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'elfutils-libelf-devel', openssl: 'openssl-devel', pahole: 'dwarves' } as const;
+const RPM_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'elfutils-libelf-devel', openssl: 'openssl-devel', pahole: 'dwarves', xz: 'xz', zstd: 'zstd' } as const;
 const RPM_PACKAGING: readonly PackagingTool[] = [{ what: 'rpmbuild', command: 'rpmbuild', package: 'rpm-build' }];
 const RPM_KERNEL = { target: 'binrpm-pkg' } as const;
 
@@ -175,7 +175,7 @@ export const DISTROS: Distro[] = [
     osRelease: { ids: ['opensuse-tumbleweed', 'opensuse-leap', 'opensuse', 'sles', 'suse'] },
     packages: ZYPPER,
     names: {
-      build: { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'libelf-devel', openssl: 'libopenssl-devel', pahole: 'dwarves' },
+      build: { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'libelf-devel', openssl: 'libopenssl-devel', pahole: 'dwarves', xz: 'xz', zstd: 'zstd' },
       crossGcc: 'cross-{cpu}-gcc',
       packaging: [],
       headers: 'kernel-default-devel',

@@ -119,7 +119,7 @@ export function estimateCost(config: KernelConfig, a: { cpus: number; jobs: numb
     const ref = debug ? REFERENCE_DEBUG : REFERENCE_NO_DEBUG;
     cpuPerObject = ref.cpuSecondsPerObject;
     bytesPerObject = ref.bytesPerObject;
-    basis = 'a first guess from reference figures (nothing measured on this machine yet; the build calibrates before it starts)';
+    basis = 'a first guess from reference figures: nothing is measured on this machine yet, the build calibrates before it starts';
   }
   const seconds = (objects * cpuPerObject) / parallel;
   const diskBytes = objects * bytesPerObject;

@@ -375,9 +375,10 @@ export interface KernelImage {
  * vmlinux and the modules only, installed under the build directory, not packaged or installed
  * on this host: for booting the kernel elsewhere (a VM, a test box). Cached like the rest.
  */
-export async function buildKernelImage(o: NewKernelOptions & { onCost?: (text: string) => void }): Promise<KernelImage> {
+export async function buildKernelImage(o: NewKernelOptions & { onCost?: (text: string) => void; onReport?: (lines: string[]) => void }): Promise<KernelImage> {
   await assertBuildTools(o.env, o.crossCompile, false, (await readConfigFile(o.config)).config);
   const configured = await configureNewKernel(o);
+  o.onReport?.(configuredReport(configured, o.acceptBuildMachineDifferences));
   assertBuildMachine(configured, o.acceptBuildMachineDifferences ?? false);
   const env = o.env ?? process.env;
   const { tree, log } = configured;

@@ -41,6 +41,9 @@ export function configRequirements(distro: Distro, config: KernelConfig): Requir
   const list: Requirement[] = [];
   const pahole = Number(configValue(config, 'CONFIG_PAHOLE_VERSION'));
   if (pahole > 0) list.push({ what: `pahole (the distribution's build had it: CONFIG_PAHOLE_VERSION=${pahole})`, probe: { command: 'pahole' }, package: buildToolPackage(distro, 'pahole') });
+  // Compressed modules: modules_install runs the compressor (scripts/Makefile.modinst), after hours of building.
+  if (configValue(config, 'CONFIG_MODULE_COMPRESS_XZ') === 'y') list.push({ what: 'xz (CONFIG_MODULE_COMPRESS_XZ=y)', probe: { command: 'xz' }, package: buildToolPackage(distro, 'xz') });
+  if (configValue(config, 'CONFIG_MODULE_COMPRESS_ZSTD') === 'y') list.push({ what: 'zstd (CONFIG_MODULE_COMPRESS_ZSTD=y)', probe: { command: 'zstd' }, package: buildToolPackage(distro, 'zstd') });
   return list;
 }
 

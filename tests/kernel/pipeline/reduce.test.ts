@@ -53,7 +53,20 @@ test('the CLI: configure-kernel --reduce-modules prints the counts and where the
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /reduced to \S+proc\/modules \(0 loaded modules, plus kvm, kvm_hv, kvm_pr\): \d{4} modules -> [1-9]; dropped \d{4} module options/);
   assert.match(r.stdout, /dropped are listed in \S+dropped-options\.txt/);
-  assert.match(r.stdout, /A reduced configuration \(\d+ modules\)/);
+  // The difference by cause, the signing decision and the cost (issue 15).
+  assert.match(r.stdout, /^For KVM-PR \(5\):$/m);
+  assert.match(r.stdout, /^Forced by those \(Kconfig select \/ depends on\) \(\d+\):$/m);
+  assert.match(r.stdout, /^From the build machine, fixed: the tools the distribution built with are present \(0\):$/m);
+  assert.match(r.stdout, /^Turned off by the reduction: \d{4} options/m);
+  assert.match(r.stdout, /^Module signing: on, as in the running kernel/m);
+  assert.match(r.stdout, /^About \d+ GB of disk and [\d.]+ (minutes|hours) with -j\d+ on \d+ CPUs? \(\d+ objects; /m);
+  const json = spawnSync(process.execPath, ['bin/talos-mac.js', 'kernel', 'configure-kernel', '--kernel-src', SOURCE_TARBALL, '--release', '6.1.0-50-powerpc64le',
+    '--config', debian, '--cross', CROSS, '--cache-dir', cacheDir, '--reduce-modules', box, '--json'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(json.status, 0, json.stderr);
+  const doc = JSON.parse(json.stdout) as { groups: Record<string, { key: string }[]>; signing: { sign: boolean }; cost: { objects: number } };
+  assert.deepEqual(doc.groups['kvmPr']!.map((c) => c.key), ['CONFIG_KVM_BOOK3S_64_PR', 'CONFIG_NO_HZ_FULL', 'CONFIG_NO_HZ_IDLE', 'CONFIG_VIRT_CPU_ACCOUNTING_GEN', 'CONFIG_VIRT_CPU_ACCOUNTING_NATIVE']);
+  assert.equal(doc.signing.sign, true);
+  assert.ok(doc.cost.objects > 0);
   const both = spawnSync(process.execPath, ['bin/talos-mac.js', 'kernel', 'configure-kernel', '--reduce-to-host', '--reduce-modules', box, '--config', debian, '--release', 'x'], { cwd: repoRoot, encoding: 'utf8' });
   assert.notEqual(both.status, 0);
   assert.match(both.stderr, /alternatives/);

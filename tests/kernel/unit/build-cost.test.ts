@@ -69,6 +69,8 @@ test("pahole is required when the distribution's config records it, by the row's
   const reqs = configRequirements(d, await debian());
   assert.deepEqual(reqs.map((r) => [r.probe, r.package]), [[{ command: 'pahole' }, 'dwarves']]);
   assert.deepEqual(configRequirements(d, parseKernelConfig('CONFIG_PAHOLE_VERSION=0\n')!), []);
+  // Debian 13's config compresses its modules with xz: modules_install needs it.
+  assert.deepEqual(configRequirements(d, parseKernelConfig('CONFIG_MODULE_COMPRESS_XZ=y\n')!).map((r) => r.package), ['xz-utils']);
 });
 
 test("signing: Debian's MODULE_SIG=y config signs with a key made for this build; no MODULE_SIG, no key", async () => {
