@@ -36,10 +36,21 @@ async function runOne(stage: Stage, markers: StageMarkers, emit: (e: StageEvent)
   return 'ran';
 }
 
-export function plainEvents(write: (s: string) => void): (e: StageEvent) => void {
+/** Without a terminal, the progress of a long stage once a minute (e.g. "[812/~7226, about 4.1 hours left] CC …"). */
+export const PLAIN_PROGRESS_MS = 60_000;
+
+export function plainEvents(write: (s: string) => void, now: () => number = Date.now): (e: StageEvent) => void {
+  let last = 0;
   return (e) => {
-    if (e.kind === 'start') write(`• ${e.stage.title}…`);
-    else if (e.kind === 'skip') write(`• ${e.stage.title}: already done (resumed)`);
+    if (e.kind === 'progress') {
+      if (e.target.startsWith('[') && now() - last >= PLAIN_PROGRESS_MS) {
+        last = now();
+        write(`  ${e.target}`);
+      }
+    } else if (e.kind === 'start') {
+      last = now();
+      write(`• ${e.stage.title}…`);
+    } else if (e.kind === 'skip') write(`• ${e.stage.title}: already done (resumed)`);
     else if (e.kind === 'done') write(`✔ ${e.stage.title} (${(e.ms / 1000).toFixed(1)} s)`);
     else if (e.kind === 'fail') write(`✖ ${e.stage.title}`);
   };

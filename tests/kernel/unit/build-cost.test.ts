@@ -84,3 +84,20 @@ test("signing: Debian's MODULE_SIG=y config signs with a key made for this build
   assert.deepEqual(off.edits, []);
   assert.match(off.lines[0]!, /off, as in the running kernel/);
 });
+
+test('without a terminal, a counted progress line is printed at most once a minute', async () => {
+  const { plainEvents } = await import('../../../src/kernel/stages.js');
+  const out: string[] = [];
+  let t = 0;
+  const emit = plainEvents((s) => out.push(s), () => t);
+  const stage = { id: 'build', title: 'Build', resumable: true, run: async () => {} };
+  emit({ kind: 'start', stage });
+  t = 30_000;
+  emit({ kind: 'progress', stage, target: '[10/~100] CC a.o' });
+  t = 61_000;
+  emit({ kind: 'progress', stage, target: 'CC b.o' });
+  emit({ kind: 'progress', stage, target: '[11/~100, about 9 minutes left] CC b.o' });
+  t = 90_000;
+  emit({ kind: 'progress', stage, target: '[12/~100, about 9 minutes left] CC c.o' });
+  assert.deepEqual(out, ['• Build…', '  [11/~100, about 9 minutes left] CC b.o']);
+});
