@@ -113,7 +113,7 @@ export function estimateCost(config: KernelConfig, a: { cpus: number; jobs: numb
     objects = Math.round(REFERENCE_OBJECTS_PER_OPTION * options);
     cpuPerObject = a.calibration.cpuSecondsPerObject;
     bytesPerObject = a.calibration.bytesPerObject;
-    basis = `from compiling ${a.calibration.sample.length} of its objects here (${a.calibration.cpuSecondsPerObject.toFixed(1)} CPU-seconds each)`;
+    basis = `from compiling ${a.calibration.sample.length} of its objects here: ${a.calibration.cpuSecondsPerObject.toFixed(1)} CPU-seconds per average object`;
   } else {
     objects = Math.round(REFERENCE_OBJECTS_PER_OPTION * options);
     const ref = debug ? REFERENCE_DEBUG : REFERENCE_NO_DEBUG;
