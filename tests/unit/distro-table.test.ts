@@ -108,7 +108,7 @@ const TESTIX: Distro = {
   osRelease: { ids: ['testix'] },
   packages: TPM,
   names: {
-    build: { make: 'tpm-make', gcc: 'tpm-gcc', flex: 'tpm-flex', bison: 'tpm-bison', bc: 'tpm-bc', perl: 'tpm-perl', patch: 'tpm-patch', libelf: 'tpm-elf', openssl: 'tpm-ssl' },
+    build: { make: 'tpm-make', gcc: 'tpm-gcc', flex: 'tpm-flex', bison: 'tpm-bison', bc: 'tpm-bc', perl: 'tpm-perl', patch: 'tpm-patch', libelf: 'tpm-elf', openssl: 'tpm-ssl', pahole: 'tpm-pahole' },
     crossGcc: 'tpm-cross-{cpu}',
     packaging: [{ what: 'packager', command: 'tpm-pack', package: 'tpm-packager' }],
     headers: 'tpm-headers-{release}',
@@ -183,7 +183,8 @@ test('one row added to the table changes every install command doctor and the ke
   assert.deepEqual(shown.get('varied-no-nic-rom:qemu.nic-rom.rtl8139'), ['sudo tpm get tpm-ipxe']);
   assert.deepEqual(shown.get('varied-no-window:qemu.display-window'), ['sudo tpm get tpm-gtk']);
   assert.ok(shown.get('radix:mmu.active')?.includes('sudo grub2-mkconfig -o /boot/grub2/grub.cfg'), String(shown.get('radix:mmu.active')));
-  assert.deepEqual(shown.get('radix-kernel:kernel.build-tools'), ['tpm get --yes tpm-make tpm-gcc tpm-flex tpm-bison tpm-bc tpm-perl tpm-patch tpm-elf tpm-ssl tpm-packager']);
+  // pahole: Debian 12's config records CONFIG_PAHOLE_VERSION=124, so a new kernel's build needs it.
+  assert.deepEqual(shown.get('radix-kernel:kernel.build-tools'), ['tpm get --yes tpm-make tpm-gcc tpm-flex tpm-bison tpm-bc tpm-perl tpm-patch tpm-elf tpm-ssl tpm-packager tpm-pahole']);
   assert.deepEqual(shown.get('radix-kernel:kernel.source'), ['tpm get --yes tpm-linux-6.1']);
   assert.deepEqual(shown.get('pr-kernel:kernel.headers'), ['tpm get --yes tpm-headers-6.1.176']);
   assert.deepEqual(shown.get('pr-kernel:kernel.build-tools'), ['tpm get --yes tpm-make tpm-gcc tpm-flex tpm-bison tpm-bc tpm-perl tpm-patch tpm-elf tpm-ssl']);
