@@ -32,7 +32,7 @@ case "$version" in
 esac
 state=${q(state)}
 mkdir -p "\${state%/*}" 2>/dev/null
-printf '%s\\n' "$version" >>"$state" 2>/dev/null
+printf '%s\\n' "$version" 2>/dev/null >>"$state"
 echo "talos-mac: Linux $version installed; run 'talos-mac setup' to rebuild talos-mac's KVM-PR kernel or kvm-pr module for it" >&2
 exit 0
 `;
