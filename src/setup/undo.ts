@@ -44,7 +44,7 @@ export function trusted(c: Change): boolean {
     if (!argv) return true;
     const line = argv.join(' ');
     // kernel.default-entry: the saved entry (or grubby's default) as it was before.
-    if (argv[0] === 'grub-set-default' && argv.length <= 3 && argv.slice(1, -1).every((a) => /^--boot-directory=\/\S*$/.test(a)) && !argv[argv.length - 1]!.startsWith('-')) return true;
+    if ((argv[0] === 'grub-set-default' || argv[0] === 'grub2-set-default') && argv.length <= 3 && argv.slice(1, -1).every((a) => /^--boot-directory=\/\S*$/.test(a)) && !argv[argv.length - 1]!.startsWith('-')) return true;
     if (argv[0] === 'grubby' && argv.length === 2 && /^--set-default=\/\S+$/.test(argv[1]!)) return true;
     return /^(update-grub|grub2?-mkconfig -o \/boot\/grub2?\/grub\.cfg|grubby --update-kernel=ALL --remove-args=disable_radix|modprobe -r kvm_pr|modprobe kvm_hv|gpasswd -d [a-z_][a-z0-9_.-]*\$? [a-z_][a-z0-9_.-]*)$/.test(line);
   };

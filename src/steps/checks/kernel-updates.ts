@@ -160,15 +160,20 @@ export const distroKernelNewer: Step = {
   },
 };
 
+/** GRUB's tool is grub2-set-default where GRUB is installed as grub2 (Fedora, RHEL, SUSE). */
+const setDefaultProgram = (nb: NextBoot): string => (nb.grub?.cfg.startsWith('/boot/grub2/') ? 'grub2-set-default' : 'grub-set-default');
+
 /** How to make `release` the default on this boot loader: the commands, and whether setup may run them. */
-function defaultFix(nb: NextBoot, release: string): { fix: Fix; argv?: string[]; manual?: string } {
+function defaultFix(nb: NextBoot, release: string, root: string): { fix: Fix; argv?: string[]; manual?: string } {
   if (nb.loader === 'grubby') {
     const argv = ['grubby', `--set-default=/boot/vmlinuz-${release}`];
-    return { fix: { text: `Make ${release} the default boot entry.`, commands: [shellLine(['sudo', ...argv])] }, argv };
+    const fix = { text: `Make ${release} the default boot entry.`, commands: [shellLine(['sudo', ...argv])] };
+    // grubby has no --root: it would change the running system's entries.
+    return root === '/' ? { fix, argv } : { fix, manual: 'grubby acts on the running system, not on --root' };
   }
   const entry = grubEntryFor(nb, release);
   if (!entry) return { fix: { text: `grub.cfg has no entry for ${release}: regenerate it (sudo update-grub), then run talos-mac setup again.`, commands: ['sudo update-grub'] }, manual: `${nb.grub?.cfg ?? 'grub.cfg'} has no entry for ${release}` };
-  const argv = ['grub-set-default', entry];
+  const argv = [setDefaultProgram(nb), entry];
   if (nb.grub?.saved) return { fix: { text: `Make ${release} GRUB's saved default entry.`, commands: [shellLine(['sudo', ...argv])] }, argv };
   return {
     fix: {
@@ -199,7 +204,7 @@ export const defaultBootEntry: Step = {
     const newest = await bestOurs(ctx, t);
     const older = newest !== undefined && newest !== nb.value.release && t.kernels.some((k) => k.release === nb.value.release);
     if (able.can === 'yes' && older) {
-      const how = defaultFix(nb.value, newest);
+      const how = defaultFix(nb.value, newest, ctx.options.root);
       return { state: 'todo', summary: `the next boot runs talos-mac's older ${nb.value.release}, not the rebuilt ${newest}`, detail: nb.value.how, fix: how.fix, ...(how.manual ? { manual: how.manual } : {}) };
     }
     if (able.can === 'yes') return { state: 'done', summary: `the next boot runs ${nb.value.release}, which can do KVM-PR (${able.why})`, detail: nb.value.how };
@@ -209,7 +214,7 @@ export const defaultBootEntry: Step = {
     if (!target) {
       return { state: 'blocked', summary, detail: nb.value.how, fix: { text: t.modules.length ? `Rebuild kvm-pr for ${nb.value.release} (kernel.module-stale).` : 'Rebuild talos-mac\'s kernel (kernel.distro-newer).', commands: ['talos-mac setup'] } };
     }
-    const how = defaultFix(nb.value, target);
+    const how = defaultFix(nb.value, target, ctx.options.root);
     return { state: 'todo', summary: `${summary}; ${target} can`, detail: `${nb.value.how}\n${target} stays installed; the distribution's kernel stays as a fallback entry`, fix: how.fix, ...(how.manual ? { manual: how.manual } : {}) };
   },
   async apply(ctx, changes) {
@@ -220,7 +225,7 @@ export const defaultBootEntry: Step = {
     if (!nb.ok || !target || target === nb.value.release) return;
     const can = (await prAbility(ctx.facts, nb.value.release)).can;
     if (can === 'unknown' || (can === 'yes' && !t.kernels.some((k) => k.release === nb.value.release))) return;
-    const how = defaultFix(nb.value, target);
+    const how = defaultFix(nb.value, target, ctx.options.root);
     if (!how.argv || how.manual) return;
     const root = ctx.options.root;
     if (nb.value.loader === 'grubby') {
@@ -229,7 +234,7 @@ export const defaultBootEntry: Step = {
       return;
     }
     const bootDir = root === '/' ? [] : [`--boot-directory=${root.replace(/\/$/, '')}/boot`];
-    await changes.runner.command('kernel.default-entry', ['grub-set-default', ...bootDir, how.argv[1]!], { undo: ['grub-set-default', ...bootDir, nb.value.grub!.value] });
+    await changes.runner.command('kernel.default-entry', [how.argv[0]!, ...bootDir, how.argv[1]!], { undo: [how.argv[0]!, ...bootDir, nb.value.grub!.value] });
   },
 };
 
