@@ -27,7 +27,13 @@ const NEWER = '6.1.0-58-powerpc64le';
 const NEWER_VERSION = '6.1.194-1';
 const doctorOf = (r: BoxResults, name: string): DoctorReport => DoctorReportSchema.parse(JSON.parse(r.command(name).stdout));
 
-/** The part of linux-image-6.1.0-57-powerpc64le's postinst that runs the hooks (read from the real package). */
+/**
+ * The part of linux-image-6.1.0-57-powerpc64le's postinst that runs the hooks (read from the real
+ * package), with one change: debianutils' run-parts by its path. The box's /bin/sh is busybox ash,
+ * which runs its own applets ahead of PATH (seen here: its run-parts refused --report, its dpkg
+ * printed "Unpacking X (from Y)" and ran no postinst); on Debian /bin/sh is dash. For the same
+ * reason the scenario runs /usr/bin/dpkg by its path.
+ */
 const postinst = (version: string) => `#!/bin/sh -e
 version=${version}
 image_path=/boot/vmlinux-$version
@@ -36,7 +42,7 @@ if [ "$1" != configure ]; then
 fi
 depmod $version
 if [ -d /etc/kernel/postinst.d ]; then
-    DEB_MAINT_PARAMS="$*" run-parts --report --exit-on-error --arg=$version \\
+    DEB_MAINT_PARAMS="$*" /bin/run-parts --report --exit-on-error --arg=$version \\
           --arg=$image_path /etc/kernel/postinst.d
 fi
 exit 0
@@ -88,11 +94,11 @@ describe('kernel updates in the box (issue 14)', { skip: missing ? `the PR kerne
         cmd('setup-hook', ['talos-mac', 'setup', '--yes', '--no-guest', '--kernel-hook']),
         cmd('hook', ['cat', '/etc/kernel/postinst.d/zz-talos-mac']),
         cmd('doctor-before', ['talos-mac', 'doctor', '--json']),
-        cmd('install-image', ['dpkg', '-i', '/box/image.deb']),
+        cmd('install-image', ['/usr/bin/dpkg', '-i', '/box/image.deb']),
         cmd('noted', ['cat', '/var/lib/talos-mac/rebuild-needed']),
         cmd('update-grub', ['update-grub']),
         cmd('doctor-no-source', ['talos-mac', 'doctor', '--json']),
-        cmd('install-source', ['dpkg', '-i', '/box/source.deb']),
+        cmd('install-source', ['/usr/bin/dpkg', '-i', '/box/source.deb']),
         cmd('doctor-after', ['talos-mac', 'doctor', '--json']),
         cmd('plan', ['talos-mac', 'setup', '--dry-run', '--no-guest']),
         cmd('plan-build', ['talos-mac', 'setup', '--dry-run', '--no-guest', '--build-kernel']),
