@@ -151,7 +151,7 @@ export const distroKernelNewer: Step = {
     const config = `/boot/config-${n.release}`;
     const reduce = o.reduce ?? (b.provenance.reduce ? { from: `${b.provenance.reduce.from} (as for ${b.kernel})`, modules: b.provenance.reduce.modules } : undefined);
     if (r.dryRun) {
-      r.describe(`rebuild the KVM-PR kernel from ${config} (the distribution's ${n.version}) with the same changes${reduce ? ` and the same reduction to the modules of ${reduce.from}` : ''}, ${cpus().length} CPUs`);
+      r.describe(`rebuild the KVM-PR kernel from ${config} (the distribution's ${n.version}) with the same changes${reduce ? ` and the same reduction to the modules of ${reduce.from}` : ''}, ${cpus().length} CPU${cpus().length === 1 ? '' : 's'}`);
       r.describe(`install it beside ${b.kernel} (kept as a fallback entry) and record what it was built from; kernel.default-entry then checks that the next boot runs it`);
       return;
     }
