@@ -86,6 +86,7 @@ Examples:
     .option('--snapshot <dir>', 'with --dry-run: the plan for a host snapshot')
     .option('--build-kernel', 'when this kernel cannot do KVM-PR, build and install one (takes hours; asked otherwise)')
     .option('--skip-kernel', 'leave the kernel as it is (guests run under TCG until it can do KVM-PR)')
+    .option('--kernel-hook', 'install a kernel post-install hook that notes new distribution kernels (it never builds; --undo removes it)')
     .option('--os <os>', 'create a guest of this Mac OS at the end (e.g. tiger, 10.4, os9)')
     .option('--name <name>', 'the guest\'s name (default: the codename, e.g. tiger)')
     .option('--ram <mb>', 'the guest\'s RAM in MiB (default per OS, at most 2048)')

@@ -18,6 +18,7 @@ import type { Distro } from '../distro/distro.js';
 import type { SystemChanges } from '../privileged/runner.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
+import { debPackageOwning, recordProvenance, type Provenance } from './provenance.js';
 
 export const DEFAULT_LOCALVERSION = '-talosmac';
 
@@ -311,7 +312,7 @@ async function costedBuild(
 }
 
 /** Case 2, the rest: build, package, install. The caller reports that a reboot is needed. */
-export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: string; installed: string[][]; log: string }> {
+export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: string; installed: string[][]; log: string; provenance: Provenance }> {
   await assertBuildTools(o.env, o.crossCompile, true, (await readConfigFile(o.config)).config);
   const configured = await configureNewKernel(o);
   o.onReport?.(configuredReport(configured, o.acceptBuildMachineDifferences));
@@ -321,10 +322,12 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   await costedBuild(o, configured, { id: 'build', title: `Build Linux ${configured.newRelease} as ${plan.describe}`, targets: plan.target });
   const step = o.step ?? 'kernel.pr-support';
   const installed: string[][] = [];
+  const installedNames: string[] = [];
   const pm = o.distro.packages;
   if (!pm && plan.target[0] !== 'all') throw new UserError(`talos-mac does not know the package manager of ${o.distro.name}: cannot install the kernel it packaged`, 1);
   const install = async (files: string[], names: string[]) => {
     installed.push(pm!.install(files));
+    installedNames.push(...names);
     await o.runner.installKernel(step, pm!, files, names, configured.newRelease);
   };
   if (plan.target[0] === 'bindeb-pkg') {
@@ -342,7 +345,28 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
     installed.push(argv);
     await o.runner.command(step, argv);
   }
-  return { release: configured.newRelease, installed, log };
+  const provenance = await provenanceOf(o, configured, installedNames);
+  await recordProvenance(o.runner, step, provenance);
+  return { release: configured.newRelease, installed, log, provenance };
+}
+
+/** What this kernel was built from, for the update checks (src/steps/checks/kernel-updates.ts). */
+async function provenanceOf(o: BuildKernelOptions, c: ConfiguredKernel, packages: string[]): Promise<Provenance> {
+  const deb = o.distro.packages?.program === 'apt-get';
+  const configPackage = deb ? await debPackageOwning(o.runner.host, o.config) : undefined;
+  const sourcePackage = deb ? await debPackageOwning(o.runner.host, c.source.origin) : undefined;
+  return {
+    format: 'talos-mac-kernel',
+    version: 1,
+    release: c.newRelease,
+    builtAt: new Date().toISOString(),
+    configFrom: { release: o.release, path: o.config, ...(configPackage ? { package: configPackage } : {}) },
+    source: { origin: c.source.origin, upstream: c.source.version.text, ...(sourcePackage ? { package: sourcePackage } : {}) },
+    localVersion: o.localVersion ?? DEFAULT_LOCALVERSION,
+    edits: c.edits.map((e) => ({ ...e })),
+    ...(o.reduce ? { reduce: { from: o.reduce.from, modules: [...o.reduce.modules] } } : {}),
+    packages,
+  };
 }
 
 async function findRpms(dirs: string[], releaseFragment: string): Promise<string[]> {

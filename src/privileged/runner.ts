@@ -95,8 +95,8 @@ export class PrivilegedRunner {
   }
 
   /** A new file talos-mac owns, recorded so that `setup --undo` removes it (when still unchanged). */
-  async createFile(step: string, hostPath: string, data: Buffer): Promise<void> {
-    await this.recorder.around({ kind: 'file-created', step, path: hostPath, sha256Written: sha256(data) }, () => this.writeFile(hostPath, data));
+  async createFile(step: string, hostPath: string, data: Buffer, mode?: number): Promise<void> {
+    await this.recorder.around({ kind: 'file-created', step, path: hostPath, sha256Written: sha256(data) }, () => this.writeFile(hostPath, data, mode === undefined ? {} : { newFileMode: mode }));
   }
 
   private async installed(pm: PackageManager, names: readonly string[]): Promise<string[]> {
@@ -378,7 +378,7 @@ export class PrivilegedRunner {
 }
 
 /** What the kernel pipeline may do to the machine: recorded changes, plans, and read-only probes. */
-export type SystemChanges = Pick<PrivilegedRunner, 'dryRun' | 'describe' | 'host' | 'command' | 'installPackages' | 'installModules' | 'installKernel'>;
+export type SystemChanges = Pick<PrivilegedRunner, 'dryRun' | 'describe' | 'host' | 'command' | 'installPackages' | 'installModules' | 'installKernel' | 'createFile'>;
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);

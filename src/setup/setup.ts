@@ -21,6 +21,7 @@ import { verifyAll } from '../steps/runner.js';
 import { isPowerArch } from '../steps/checks/common.js';
 import { MARK } from '../ui/doctor-render.js';
 import { kernelPrSupport } from '../steps/checks/kernel.js';
+import { distroKernelNewer } from '../steps/checks/kernel-updates.js';
 import { mmuActive } from '../steps/checks/mmu.js';
 import { nextBoot } from '../steps/host-changes/mmu-hash.js';
 import { kernelSource } from '../kernel/steps.js';
@@ -39,6 +40,8 @@ export interface SetupOptions {
   user?: string;
   kvmHv?: string;
   buildKernel?: boolean;
+  /** --kernel-hook: install the kernel post-install hook that notes new kernels (off by default). */
+  kernelHook?: boolean;
   /** --skip-kernel: leave the kernel as it is (TCG guests until it can do KVM-PR). */
   skipKernel?: boolean;
   json?: boolean;
@@ -304,7 +307,7 @@ async function createPlanned(store: GuestStore, host: Host, g: GuestPlan, io: Se
 /** What the next boot should show, for the run after it. */
 function rebootExpectation(outcomes: Outcome[]): Omit<RebootExpectation, 'bootId' | 'at'> {
   const waiting = (step: Step) => (outcomeOf(outcomes, step)?.result.state === 'reboot-required' ? outcomeOf(outcomes, step) : undefined);
-  const kernel = waiting(kernelPrSupport);
+  const kernel = waiting(kernelPrSupport) ?? waiting(distroKernelNewer);
   const release = kernel ? /^(\S+) is installed/.exec(kernel.result.summary)?.[1] : undefined;
   return { ...(waiting(mmuActive) ? { mmu: 'hash' as const } : {}), ...(release ? { release } : {}) };
 }
@@ -366,6 +369,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     ...(opts.kvmHv ? { kvmHv: opts.kvmHv as KvmHvChoice } : {}),
     root,
     buildKernel: opts.buildKernel ?? false,
+    ...(opts.kernelHook ? { kernelHook: true } : {}),
     // The kernel build's stages: live (listr2) on a terminal, one line each otherwise.
     kernel: { ui: plainEvents(say), log: say },
   };

@@ -7,9 +7,13 @@ import { GRUB_DEFAULT_PATH, removeArgument } from '../steps/host-changes/grub-de
 import { HV_BLACKLIST_FILE, MODULES_LOAD_FILE } from '../steps/host-changes/modules.js';
 import { APK, APT, DNF, PACMAN, ZYPPER } from '../distro/package-manager.js';
 import { DEFAULT_LOCALVERSION } from '../kernel/new-kernel.js';
+import { HOOK_PATH } from '../kernel/hook.js';
+import { PROVENANCE_DIR } from '../kernel/provenance.js';
 import { BACKUP_DIR, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, readRecord, RECORD_PATH, type Change } from './record.js';
 
-const OWN_FILES = [GRUB_DEFAULT_PATH, MODULES_LOAD_FILE, HV_BLACKLIST_FILE];
+const OWN_FILES = [GRUB_DEFAULT_PATH, MODULES_LOAD_FILE, HV_BLACKLIST_FILE, HOOK_PATH];
+/** A record of what a talos-mac kernel was built from (src/kernel/provenance.ts). */
+const ownProvenance = (path: string): boolean => path.startsWith(`${PROVENANCE_DIR}/`) && KERNEL_RELEASE.test(path.slice(PROVENANCE_DIR.length + 1).replace(/\.json$/, '')) && path.endsWith('.json');
 const MANAGERS = [APT, DNF, ZYPPER, APK, PACMAN];
 
 /** Exactly one known package manager's remove command for exactly these (well-formed) names. */
@@ -39,13 +43,16 @@ export function trusted(c: Change): boolean {
   const argvOk = (argv: readonly string[] | undefined): boolean => {
     if (!argv) return true;
     const line = argv.join(' ');
+    // kernel.default-entry: the saved entry (or grubby's default) as it was before.
+    if ((argv[0] === 'grub-set-default' || argv[0] === 'grub2-set-default') && argv.length <= 3 && argv.slice(1, -1).every((a) => /^--boot-directory=\/\S*$/.test(a)) && !argv[argv.length - 1]!.startsWith('-')) return true;
+    if (argv[0] === 'grubby' && argv.length === 2 && /^--set-default=\/\S+$/.test(argv[1]!)) return true;
     return /^(update-grub|grub2?-mkconfig -o \/boot\/grub2?\/grub\.cfg|grubby --update-kernel=ALL --remove-args=disable_radix|modprobe -r kvm_pr|modprobe kvm_hv|gpasswd -d [a-z_][a-z0-9_.-]*\$? [a-z_][a-z0-9_.-]*)$/.test(line);
   };
   switch (c.kind) {
     case 'grub-argument':
       return c.path === GRUB_DEFAULT_PATH && c.token === 'disable_radix' && (c.backup === undefined || c.backup.startsWith(`${BACKUP_DIR}/`)) && argvOk(c.regenerate);
     case 'file-created':
-      return OWN_FILES.includes(c.path);
+      return OWN_FILES.includes(c.path) || ownProvenance(c.path);
     case 'command':
       return argvOk(c.undo);
     case 'packages-installed':

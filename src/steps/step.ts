@@ -48,6 +48,8 @@ export interface HostOptions {
   root: string;
   /** --build-kernel: a whole kernel build (hours) was asked for. */
   buildKernel: boolean;
+  /** --kernel-hook: install the distribution kernel hook that notes new kernels (src/kernel/hook.ts). */
+  kernelHook?: boolean;
   /** --kvm-hv: decided up front, or undefined to ask. */
   kvmHv?: KvmHvChoice;
   /** What the kernel pipeline builds with (source, cross compiler, jobs, cache, reduction). */

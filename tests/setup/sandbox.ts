@@ -7,7 +7,7 @@ import { REPO, runCli, SNAPSHOTS, type CliResult } from '../helpers/cli.js';
 
 export const SETUP_FIXTURES = join(REPO, 'tests', 'fixtures', 'setup');
 export const FAKEBIN = join(SETUP_FIXTURES, 'fakebin');
-export const ALL_TOOLS = ['update-grub', 'grub-mkconfig', 'grub2-mkconfig', 'grubby', 'modprobe', 'usermod', 'gpasswd', 'sudo', 'apt-get', 'dpkg-query'] as const;
+export const ALL_TOOLS = ['update-grub', 'grub-mkconfig', 'grub2-mkconfig', 'grub-set-default', 'grubby', 'modprobe', 'usermod', 'gpasswd', 'sudo', 'apt-get', 'dpkg-query'] as const;
 export const KVM_GID = 108;
 
 export interface SandboxOptions {

@@ -35,7 +35,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
   assert.equal(r.release, '6.1.192-talosmac');
   assert.match(costs.join(''), /about 8 GB of free disk/);
   assert.equal(r.installed.length, 1);
-  assert.deepEqual(lines, [`  would: $ ${r.installed[0]!.join(' ')}`]);
+  assert.deepEqual(lines, [`  would: $ ${r.installed[0]!.join(' ')}`, '  would: record what 6.1.192-talosmac was built from in /var/lib/talos-mac/kernels/6.1.192-talosmac.json']);
   const [cmd, verb, yes, norec, ...debs] = r.installed[0]!;
   assert.deepEqual([cmd, verb, yes, norec], ['apt-get', 'install', '-y', '--no-install-recommends']);
   const image = debs.find((d) => /\/linux-image-6\.1\.192-talosmac_.*_ppc64el\.deb$/.test(d));

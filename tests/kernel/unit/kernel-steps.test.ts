@@ -189,5 +189,6 @@ test('module signing: sig_enforce and lockdown are reported before a build', asy
 test("setup takes the kernel steps from the one registry, preparation before the builds", async () => {
   const { SETUP_STEPS } = await import('../../../src/steps/registry.js');
   const ids = SETUP_STEPS.map((s) => s.id).filter((id) => id.startsWith('kernel.'));
-  assert.deepEqual(ids, ['kernel.build-tools', 'kernel.source', 'kernel.headers', 'kernel.pr-support', 'kernel.pr-module', 'kernel.module-installed']);
+  // The update steps (issue 14) after the builds: the rebuilds, then the boot entry that must point at what they built.
+  assert.deepEqual(ids, ['kernel.build-tools', 'kernel.source', 'kernel.headers', 'kernel.pr-support', 'kernel.pr-module', 'kernel.module-installed', 'kernel.distro-newer', 'kernel.module-stale', 'kernel.default-entry', 'kernel.update-hook']);
 });

@@ -32,13 +32,14 @@ export async function unpackDebMembers(deb: string, dest: string, patterns: read
 }
 
 /** A binary package of these files, built by dpkg-deb --build (deb-control(5)): Architecture all, no dependencies. */
-export async function buildDeb(p: { name: string; version: string; description: string; files: Record<string, string> }): Promise<Buffer> {
+export async function buildDeb(p: { name: string; version: string; description: string; files: Record<string, string>; postinst?: string }): Promise<Buffer> {
   const work = await mkdtemp(join(tmpdir(), 'talos-mac-deb-'));
   try {
     const tree = join(work, 'tree');
     await mkdir(join(tree, 'DEBIAN'), { recursive: true });
     const control = [`Package: ${p.name}`, `Version: ${p.version}`, 'Architecture: all', 'Maintainer: talos-mac e2e <e2e@talos-mac.invalid>', `Description: ${p.description}`];
     await writeFile(join(tree, 'DEBIAN', 'control'), control.join('\n') + '\n');
+    if (p.postinst !== undefined) await writeFile(join(tree, 'DEBIAN', 'postinst'), p.postinst, { mode: 0o755 });
     for (const [path, text] of Object.entries(p.files)) {
       const f = join(tree, path.replace(/^\/+/, ''));
       await mkdir(dirname(f), { recursive: true });
