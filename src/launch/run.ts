@@ -9,6 +9,8 @@ import { QmpClient } from './qmp.js';
 export type Outcome =
   /** The guest powered itself off (QMP SHUTDOWN reason guest-shutdown). */
   | 'powered-off'
+  /** The guest reset itself and QEMU, run with -no-reboot, ended (SHUTDOWN reason guest-reset). */
+  | 'reset'
   /** QMP quit: talos-mac stop, or another QMP client. */
   | 'quit'
   /** The QEMU window was closed. */
@@ -66,6 +68,8 @@ function outcomeOf(exitCode: number | null, signal: string | undefined, reason: 
   switch (reason) {
     case 'guest-shutdown':
       return 'powered-off';
+    case 'guest-reset':
+      return 'reset';
     case 'host-qmp-quit':
       return 'quit';
     case 'host-ui':
