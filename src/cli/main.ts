@@ -236,7 +236,7 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
     .option('--display <mode>', 'auto (a window where one can open, else VNC on localhost) | window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none', 'auto')
     .option('--print-cmd', 'print the QEMU command instead of running it')
     .option('--json', 'with --print-cmd: the argv as a JSON array')
-    .option('--detach', 'run in the background (talos-mac status/stop/kill NAME)')
+    .option('--detach', 'run in the background, still restarted after guest resets (talos-mac status/stop/kill NAME)')
     .option('--paused', 'start with the CPU stopped (QEMU -S)')
     .option('--sound', 'sound through the mac99 Screamer chip (only QEMU builds that carry it; doctor check qemu.sound)')
     .option('--timeout <seconds>', 'stop QEMU after this long')
@@ -256,8 +256,8 @@ Examples:
   $ talos-mac launch tiger -- -d guest_errors   extra QEMU arguments
 
 A restart inside the guest comes back: launch starts a fresh QEMU (same command) after each guest
-reset and counts it; more than 5 resets in 60 s stop the launch. A --detach guest has no launcher
-left to do that: it resets in place, as QEMU does by itself (reported to hang at times on mac99).
+reset and counts it; more than 5 resets in 60 s stop the launch. With --detach a background
+talos-mac process does the same (its pid is printed; its messages go to the log).
 QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are explained.`,
     )
     .action(async (name: string, extra: string[], opts: import('./launch.js').LaunchFlags) => {
@@ -290,6 +290,15 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
     .action(async (name: string, file: string | undefined, opts: { force?: boolean }) => {
       const { screenshotCommand } = await import('./screenshot.js');
       setExit(await screenshotCommand(name, file, opts));
+    });
+
+  // launch --detach runs the guest in this hidden command (src/launch/supervise.ts).
+  program
+    .command('_supervise', { hidden: true })
+    .argument('<spec>')
+    .action(async (spec: string) => {
+      const { superviseCommand } = await import('../launch/supervise.js');
+      setExit(await superviseCommand(spec));
     });
 
   program

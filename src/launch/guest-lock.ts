@@ -72,6 +72,8 @@ export function whileLocked(lock: string, argv: readonly string[]): Promise<bool
 export const launchLockFile = (guestLock: string): string => guestLock.replace(/\.lock$/, '') + '.launch.lock';
 
 export interface HeldLock {
+  /** The descriptor whose open file description holds the lock: a child given it holds it too. */
+  fd: number;
   release(): void;
 }
 
@@ -94,6 +96,7 @@ export async function holdLock(file: string): Promise<HeldLock | undefined> {
   }
   let open = true;
   return {
+    fd,
     release: () => {
       if (open) closeSync(fd);
       open = false;

@@ -8,8 +8,8 @@ import { guestLockFile, holdLock, launchLockFile, lockHolder, prepareLockDir, un
 import { describeVnc } from './vnc.js';
 import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
 import { endLine, err, failureOf, printCommand } from './report.js';
-import { runDetached, runForeground, type DetachResult, type RunResult } from './run.js';
-import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles } from './state.js';
+import { runForeground, type RunResult } from './run.js';
+import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;
@@ -24,9 +24,9 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const runtime = runtimeFiles(store.paths, name);
   const lock = guestLockFile(store.paths, name);
   const host = new LiveHost(env);
-  // Only a launcher that stays restarts QEMU: a printed command keeps QEMU's own in-place reset, which
-  // the firmware's boot retry (argv.ts BOOT_RETRY) relies on when nobody is there to start QEMU again.
-  const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.detach && !o.printCmd }, { host, runtime, lock, env });
+  // Only a launch restarts QEMU: a printed command keeps QEMU's own in-place reset, which the
+  // firmware's boot retry (argv.ts BOOT_RETRY) relies on when nobody is there to start QEMU again.
+  const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd }, { host, runtime, lock, env });
   if (o.printCmd) {
     // As pasted, QEMU creates its pid file and QMP sockets in this folder: it must exist.
     await prepareRuntimeDir(runtime);
@@ -44,43 +44,63 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   }
   await prepareRuntimeDir(runtime);
   await prepareLockDir(lock);
-  const errorContext = { file, name };
-  const argv = underLock(lock, plan.argv);
+  const spec: RunSpec = { name, file, argv: underLock(lock, plan.argv), log, runtime, lock, serial: plan.display === 'serial', ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
   const launch = await takeLaunchLock(lock, name);
   try {
     if (o.detach) {
-      const d = await untilNotTransient<DetachResult>(lock, name, async () => {
-        const d = await runDetached(argv, { log, control: runtime.control, errorContext, lock });
-        return d.started ? { d } : { d, conflict: d.result.conflict };
-      });
-      if (d.started) {
-        err(`${name} is running (QEMU pid ${d.pid}, ${d.status}). talos-mac status ${name} | screenshot ${name} | stop ${name} | kill ${name}\n`);
-        if (plan.vnc) err(`Display: VNC server on ${describeVnc(plan.vnc)}\n`);
-        return 0;
-      }
-      await clearRuntime(runtime, lock);
-      throw failureOf(d.result, log, `QEMU for ${name}`)!;
+      const { startSupervisor } = await import('./supervise.js');
+      const d = await startSupervisor(spec, launch);
+      err(`${name} is running (QEMU pid ${d.pid}, ${d.status}; talos-mac pid ${d.supervisor} restarts it after guest resets). talos-mac status ${name} | screenshot ${name} | stop ${name} | kill ${name}\n`);
+      if (plan.vnc) err(`Display: VNC server on ${describeVnc(plan.vnc)}\n`);
+      return 0;
     }
-    const { r, restarts } = await runRestarting(name, log, o.timeoutMs, (timeoutMs) =>
-      untilNotTransient<RunResult>(lock, name, async () => {
-        const r = await runForeground(argv, {
-          log,
-          events: runtime.events,
-          errorContext,
-          lock,
+    err(`${await runGuest(spec)}\n`);
+    return 0;
+  } finally {
+    launch.release();
+  }
+}
+
+/** One guest's QEMU runs, as the foreground launcher and the --detach supervisor both run them. */
+export interface RunSpec {
+  name: string;
+  /** The guest's definition file (for error messages). */
+  file: string;
+  /** QEMU's argv under the guest lock. */
+  argv: string[];
+  log: string;
+  runtime: RuntimeFiles;
+  lock: string;
+  /** The firmware console goes to stdout. */
+  serial: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs the guest until it is off: restarted after each guest reset, the runtime files cleared after
+ * the last run however it ended. Returns the end line, or throws what went wrong. The caller holds
+ * the launch lock throughout.
+ */
+export async function runGuest(s: RunSpec): Promise<string> {
+  try {
+    const { r, restarts } = await runRestarting(s.name, s.log, s.timeoutMs, (timeoutMs) =>
+      untilNotTransient<RunResult>(s.lock, s.name, async () => {
+        const r = await runForeground(s.argv, {
+          log: s.log,
+          events: s.runtime.events,
+          errorContext: { file: s.file, name: s.name },
+          lock: s.lock,
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          ...(plan.display === 'serial' ? { onConsole: (chunk: string) => writeOut(chunk) } : {}),
+          ...(s.serial ? { onConsole: (chunk: string) => writeOut(chunk) } : {}),
         });
         return { d: r, conflict: r.conflict };
       }),
     );
-    await clearRuntime(runtime, lock);
-    const failure = failureOf(r, log, `QEMU for ${name}`);
+    const failure = failureOf(r, s.log, `QEMU for ${s.name}`);
     if (failure) throw failure;
-    err(`${endLine(r, restarts)}\n`);
-    return 0;
+    return endLine(r, restarts);
   } finally {
-    launch.release();
+    await clearRuntime(s.runtime, s.lock);
   }
 }
 

@@ -29,7 +29,7 @@ export interface LaunchOptions {
   bootableDisk?: boolean;
   /** Never write to the disk (snapshot=on). */
   discardWrites?: boolean;
-  /** A launcher stays to start QEMU again after a guest reset (see QemuPlan.restartOnReset). */
+  /** A launcher (foreground, or the --detach supervisor) stays to start QEMU again after a guest reset (QemuPlan.restartOnReset). */
   restartOnReset?: boolean;
   /** --sound: the mac99 audio device, refused with the reason where this QEMU has none. */
   sound?: boolean;
@@ -174,10 +174,10 @@ export async function planLaunch(
     display,
     ...(display === 'window' && qemu.windowBackend ? { windowBackend: qemu.windowBackend } : {}),
     ...(vnc ? { vnc } : {}),
-    ...(ctx.runtime ? { qmp: { control: ctx.runtime.control, ...(opts.detach ? {} : { events: ctx.runtime.events }) }, pidFile: ctx.runtime.pid } : {}),
+    ...(ctx.runtime ? { qmp: { control: ctx.runtime.control, events: ctx.runtime.events }, pidFile: ctx.runtime.pid } : {}),
     paused: opts.paused,
     ...(opts.discardWrites ? { discardWrites: true } : {}),
-    ...(opts.restartOnReset && !opts.detach ? { restartOnReset: true } : {}),
+    ...(opts.restartOnReset ? { restartOnReset: true } : {}),
     ...(qemu.sound ? { sound: qemu.sound } : {}),
     extra: opts.extra,
   };

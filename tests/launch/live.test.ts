@@ -39,12 +39,12 @@ const count = (text: string, re: RegExp): number => [...text.matchAll(new RegExp
 
 describe('living with a guest: display, screenshots, input, reboots, sound', () => {
   let w: TestWorld;
-  /** A disk whose boot script prints its marker and stays at the OpenBIOS prompt. */
+  /** A disk whose boot script prints its marker and then spins (a script that returns would reach BOOT_RETRY's reset-all). */
   let stays: string;
   before(async () => {
     w = await makeWorld();
     await mkdir(join(w.dir, 'stays'));
-    stays = await buildBootImage(new LiveHost(), join(w.dir, 'stays'), 'disk', 'STAYS-UP', '');
+    stays = await buildBootImage(new LiveHost(), join(w.dir, 'stays'), 'disk', 'STAYS-UP', 'begin again');
   });
   after(async () => {
     for (const n of ['shot', 'vncs', 'os9v']) await w.run(['kill', n]);
@@ -201,6 +201,39 @@ describe('living with a guest: display, screenshots, input, reboots, sound', () 
       assert.equal(cmds.length, resets + 1);
       assert.equal(new Set(cmds).size, 1);
       assert.match(cmds[0]!, / -no-reboot( |$)/);
+    });
+
+    it('--detach: a background talos-mac restarts the guest after its reset, and a power-off ends it', async () => {
+      const work = join(w.dir, 'reboot-bg');
+      await mkdir(join(work, 'a'), { recursive: true });
+      await mkdir(join(work, 'b'), { recursive: true });
+      const resetting = await buildBootImage(new LiveHost(), join(work, 'a'), 'disk', 'FIRST-BOOT', 'd# 40000000 0 do loop\nreset-all');
+      const powerOff = await buildBootImage(new LiveHost(), join(work, 'b'), 'disk', 'SECOND-BOOT');
+      const disk = join(work, 'guest.qcow2');
+      await rename(resetting, disk);
+      assert.equal((await w.run(['create', 'rbg', '--os', 'tiger', '--disk', disk, '--net', 'none'])).code, 0);
+      const r = await w.run(['launch', 'rbg', '--detach', '--display', 'none']);
+      assert.equal(r.code, 0, r.stderr);
+      const m = /rbg is running \(QEMU pid (\d+), running; talos-mac pid (\d+) restarts it after guest resets\)/.exec(r.stderr);
+      assert.ok(m, r.stderr);
+      // The disk that powers off is in place before the first reset (the loop gives ~2 s).
+      await rename(powerOff, disk);
+      const log = join(w.env['XDG_STATE_HOME']!, 'talos-mac', 'logs', 'rbg.log');
+      let text = '';
+      for (let i = 0; i < 120 && !text.includes('supervisor ended'); i++) {
+        await new Promise((res) => setTimeout(res, 250));
+        text = await readFile(log, 'utf8');
+      }
+      const resets = count(text, /QEMU ended: exit 0 \(guest-reset\)/);
+      assert.ok(resets >= 1, text);
+      assert.equal(count(text, /restarting QEMU \(restart \d+\)/), resets);
+      assert.equal(count(text, /QEMU ended: exit 0 \(guest-shutdown\)/), 1, text);
+      assert.match(text, /--- talos-mac supervisor ended: \{"exit":0,"message":"The guest powered itself off after [\d.]+ s \(restarted after a guest reset/);
+      const st = await w.run(['status', 'rbg']);
+      assert.equal(st.code, 1);
+      const again = await w.run(['launch', 'rbg', '--detach', '--paused', '--display', 'none']);
+      assert.equal(again.code, 0, `the launch lock was let go: ${again.stderr}`);
+      assert.equal((await w.run(['kill', 'rbg'])).code, 0);
     });
 
     it('a guest that keeps resetting is stopped as a reset loop (exit 1), not restarted forever', async () => {
