@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { writeOut } from '../ui/output.js';
+import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
@@ -18,6 +20,8 @@ export interface GuestStatus {
   qmp?: string;
   /** What QEMU says it shows the screen on (QMP query-display-options, query-vnc). */
   display?: DisplayStatus;
+  /** Not running: how its last --detach run ended, as the background talos-mac wrote in the log. */
+  lastDetached?: { exit: number; message: string };
   /** Running, but not started by talos-mac: some QEMU has its disk open. */
   outside?: { pids: number[]; disk: string };
 }
@@ -61,7 +65,11 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
   const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
   const r = await findRunning(new LiveHost(env), store.paths, g);
-  if (r === undefined) return { name, running: false };
+  if (r === undefined) {
+    const { lastDetachedEnd } = await import('./supervise.js');
+    const last = lastDetachedEnd(await readFile(logFile(store.paths, name), 'utf8').catch(() => ''));
+    return { name, running: false, ...(last ? { lastDetached: last } : {}) };
+  }
   if (r.by === 'outside') return { name, running: true, ...(r.pids[0] !== undefined ? { pid: r.pids[0] } : {}), state: 'started outside talos-mac', outside: { pids: r.pids, disk: g.disk } };
   const pid = r.pid;
   const info = await ask(f.control, async (q) => {
@@ -76,7 +84,7 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
   const s = await guestStatus(name, env);
   if (o.json) out(JSON.stringify(s, null, 2) + '\n');
-  else if (!s.running) out(`${name}: not running\n`);
+  else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${describeOutside(s.outside, s.outside.disk)}\n`);
   else {
     out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);

@@ -29,6 +29,20 @@ const ppid = (pid: number): number | undefined => {
 };
 
 /**
+ * How the last --detach run ended, from the log: the supervisor's end line, if it comes after the
+ * log's last run header (a later foreground run writes none).
+ */
+export function lastDetachedEnd(logText: string): { exit: number; message: string } | undefined {
+  const i = logText.lastIndexOf(END_MARK);
+  if (i < 0 || i < logText.lastIndexOf('\n--- 2')) return undefined;
+  try {
+    return JSON.parse(logText.slice(i + END_MARK.length).split('\n')[0]!) as { exit: number; message: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The hidden `_supervise SPEC-FILE` command: runs the guest; its stdout and stderr are the log. The
  * spec comes in a file (removed once read), not on the command line: tools that look for a guest's
  * QEMU by the words of its command line (its pid file path) must not find this process.

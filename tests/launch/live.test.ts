@@ -231,9 +231,15 @@ describe('living with a guest: display, screenshots, input, reboots, sound', () 
       assert.match(text, /--- talos-mac supervisor ended: \{"exit":0,"message":"The guest powered itself off after [\d.]+ s \(restarted after a guest reset/);
       const st = await w.run(['status', 'rbg']);
       assert.equal(st.code, 1);
+      assert.match(st.stdout, /rbg: not running\n  its last run in the background: The guest powered itself off after [\d.]+ s \(restarted after a guest reset/);
       const again = await w.run(['launch', 'rbg', '--detach', '--paused', '--display', 'none']);
       assert.equal(again.code, 0, `the launch lock was let go: ${again.stderr}`);
       assert.equal((await w.run(['kill', 'rbg'])).code, 0);
+      // A killed QEMU is the background run's last word too; a later foreground run has none.
+      const afterKill = await w.run(['status', 'rbg', '--json']);
+      assert.match((JSON.parse(afterKill.stdout) as { lastDetached: { message: string } }).lastDetached.message, /ended on a signal \(SIGKILL\)/);
+      assert.equal((await w.run(['launch', 'rbg', '--paused', '--display', 'none', '--timeout', '1'])).code, 1);
+      assert.equal((JSON.parse((await w.run(['status', 'rbg', '--json'])).stdout) as { lastDetached?: unknown }).lastDetached, undefined);
     });
 
     it('a guest that keeps resetting is stopped as a reset loop (exit 1), not restarted forever', async () => {
