@@ -250,8 +250,9 @@ Examples:
   $ talos-mac launch tiger --display window  a window, or a refusal saying why not (ssh: use ssh -X or --display vnc)
   $ talos-mac launch tiger --display vnc=127.0.0.1:3   VNC on port 5903
   $ talos-mac launch tiger --install         boot the installer CD under TCG
-  $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable
+  $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable (without -no-reboot: see below)
   $ talos-mac launch tiger --display vnc     no window here (ssh, no GUI module): a VNC server on localhost
+  $ talos-mac launch os9 --sound             sound, on a QEMU build with the Screamer chip (doctor qemu.sound)
   $ talos-mac launch tiger --detach          in the background; then talos-mac status tiger
   $ talos-mac launch tiger -- -d guest_errors   extra QEMU arguments
 

@@ -168,7 +168,7 @@ export const OS_CATALOG = [
     diskGb: 8,
     notes: ['No USB tablet support in Jaguar: QEMU grabs the mouse; Ctrl-Alt-G releases it.', 'rtl8139 needs a third-party driver; sungem works.'],
     inferred: ['7410 (Nitro) under KVM-PR: reported for "most" versions, not confirmed for Jaguar.'],
-    input: [SRC_PMU, '[reported] via=pmu for Mac OS X 10.2 and later: the community and UTM configurations use it.', '[reported] no tablet: Jaguar has no USB tablet support.', NO_TABLET],
+    input: [SRC_PMU, '[reported] via=pmu for Mac OS X 10.2 and later: the community and UTM configurations use it.', '[reported] no tablet: Jaguar has no USB tablet support (its users ask for a tablet driver: pmj/QemuUSBTablet-OSX#6).', NO_TABLET],
   },
   {
     ...OSX,

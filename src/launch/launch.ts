@@ -1,9 +1,9 @@
+import { appendFileSync } from 'node:fs';
 import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
 import { logFile } from '../guests/paths.js';
 import { GuestStore } from '../guests/store.js';
-import { appendFileSync } from 'node:fs';
 import { guestLockFile, holdLock, launchLockFile, lockHolder, prepareLockDir, underLock, type HeldLock } from './guest-lock.js';
 import { describeVnc } from './vnc.js';
 import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
@@ -105,8 +105,8 @@ export async function runGuest(s: RunSpec): Promise<string> {
 }
 
 /** More resets than this within RESET_WINDOW_MS is a loop (a guest that cannot boot), not restarts. */
-export const MAX_RESETS = 5;
-export const RESET_WINDOW_MS = 60_000;
+const MAX_RESETS = 5;
+const RESET_WINDOW_MS = 60_000;
 
 /**
  * Runs QEMU (with -no-reboot) again after every guest reset: a fresh QEMU, the same argv, while

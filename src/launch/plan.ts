@@ -147,11 +147,13 @@ export async function planLaunch(
   const nic = g.net === 'none' ? undefined : (g.nic ?? os.nics[0]);
   const qemu = await qemuPreflight(host, { nic, display: opts.display === 'auto' && !desktop ? 'vnc' : opts.display, sound: opts.sound === true });
   let display: Display;
+  // Said as a warning (yellow, "!"): whoever expected a window must not miss where the screen went.
+  const displayWarnings: string[] = [];
   if (opts.display !== 'auto') display = opts.display;
   else if (desktop && qemu.windowBackend) display = 'window';
   else {
     display = 'vnc';
-    notes.push(
+    displayWarnings.push(
       `No window: ${desktop ? `this QEMU has no GTK or SDL display (doctor check qemu.display-window)` : 'no desktop session here (DISPLAY and WAYLAND_DISPLAY are unset: an ssh login?)'}. The screen is served over VNC instead (--display window asks for a window, and refuses with the reason).`,
     );
   }
@@ -181,5 +183,5 @@ export async function planLaunch(
     ...(qemu.sound ? { sound: qemu.sound } : {}),
     extra: opts.extra,
   };
-  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: choice.warnings };
+  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: [...displayWarnings, ...choice.warnings] };
 }
