@@ -32,7 +32,9 @@ export async function screenshotCommand(name: string, file: string | undefined, 
   if (!target.toLowerCase().endsWith('.png')) throw new UserError(`${file}: a screenshot is saved as PNG: give a FILE ending in .png`);
   const dirInfo = await stat(dirname(target)).catch(() => undefined);
   if (!dirInfo?.isDirectory()) throw new UserError(`${dirname(target)} is not a folder: cannot save ${basename(target)} there.`);
-  if (!o.force && (await stat(target).catch(() => undefined))) throw new UserError(`${target} already exists: give another FILE, or --force to replace it.`);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing && !existing.isFile()) throw new UserError(`${target} exists and is not a file: give another FILE.`);
+  if (existing && !o.force) throw new UserError(`${target} already exists: give another FILE, or --force to replace it.`);
   const { f, pid } = await runningGuest(name, env);
   const token = randomBytes(6).toString('hex');
   const dumped = join(f.dir, `screendump-${token}.png`);

@@ -110,8 +110,9 @@ export async function startSupervisor(spec: RunSpec, launch: HeldLock, timeoutMs
       await new Promise((r) => setTimeout(r, 50));
     }
     if (ended === undefined) {
-      child.kill('SIGTERM');
-      throw new UserError(`${spec.name}: QEMU did not answer within ${timeoutMs / 1000} s; it was stopped. Log: ${spec.log}`, 1);
+      // detached: the supervisor leads its own process group, and its QEMU is in it.
+      process.kill(-child.pid!, 'SIGKILL');
+      throw new UserError(`${spec.name}: QEMU did not answer on QMP within ${timeoutMs / 1000} s; it and the background talos-mac were killed. Log: ${spec.log}`, 1);
     }
     const text = readFileSync(spec.log, 'utf8').slice(logStart);
     const last = text.lastIndexOf(END_MARK);

@@ -126,6 +126,10 @@ describe('living with a guest: display, screenshots, input, reboots, sound', () 
       const bad = await w.run(['screenshot', 'shot', join(w.dir, 'x.jpg')]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /ending in \.png/);
+      await mkdir(join(w.dir, 'folder.png'));
+      const dir = await w.run(['screenshot', 'shot', join(w.dir, 'folder.png'), '--force']);
+      assert.equal(dir.code, 2);
+      assert.match(dir.stderr, /folder\.png exists and is not a file/);
     });
 
     it("saves a PNG of the guest's resolution; never overwrites without --force; a default name in this folder", async () => {
