@@ -13,6 +13,7 @@ export interface LaunchFlags {
   json?: boolean;
   detach?: boolean;
   paused?: boolean;
+  sound?: boolean;
   timeout?: string;
   snapshot?: string;
   hostSnapshot?: string;
@@ -25,11 +26,11 @@ export function snapshotFlag(f: { snapshot?: string | undefined; hostSnapshot?: 
   return f.snapshot ?? f.hostSnapshot;
 }
 
-/** `--display window|vnc[=HOST:N]|serial|none`. */
-export function parseDisplay(v: string): { display: Display; vnc?: VncRequest } {
-  if (v === 'window' || v === 'serial' || v === 'none') return { display: v };
+/** `--display auto|window|vnc[=HOST:N]|serial|none`. */
+export function parseDisplay(v: string): { display: Display | 'auto'; vnc?: VncRequest } {
+  if (v === 'auto' || v === 'window' || v === 'serial' || v === 'none') return { display: v };
   if (v === 'vnc' || v.startsWith('vnc=')) return { display: 'vnc', vnc: parseVnc(v === 'vnc' ? undefined : v.slice(4)) };
-  throw new UserError(`--display must be window, vnc[=HOST:N], serial or none (got ${JSON.stringify(v)})`);
+  throw new UserError(`--display must be auto, window, vnc[=HOST:N], serial or none (got ${JSON.stringify(v)})`);
 }
 
 export function parseAccel(v: string): AccelRequest {
@@ -73,6 +74,7 @@ export async function launchCli(name: string, extra: string[], f: LaunchFlags): 
     display,
     vnc,
     paused: f.paused ?? false,
+    sound: f.sound ?? false,
     detach: f.detach ?? false,
     extra,
     snapshot: snapshotFlag(f),

@@ -236,11 +236,12 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
     .option('--accel <mode>', 'auto | kvm | tcg', 'auto')
     .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
     .option('--force', 'with --accel kvm: try an OS or CPU not known to work under KVM-PR')
-    .option('--display <mode>', 'window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none', 'window')
+    .option('--display <mode>', 'auto (a window where one can open, else VNC on localhost) | window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none', 'auto')
     .option('--print-cmd', 'print the QEMU command instead of running it')
     .option('--json', 'with --print-cmd: the argv as a JSON array')
-    .option('--detach', 'run in the background (talos-mac status/stop/kill NAME)')
+    .option('--detach', 'run in the background, still restarted after guest resets (talos-mac status/stop/kill NAME)')
     .option('--paused', 'start with the CPU stopped (QEMU -S)')
+    .option('--sound', 'sound through the mac99 Screamer chip (only QEMU builds that carry it; doctor check qemu.sound)')
     .option('--timeout <seconds>', 'stop QEMU after this long')
     .option('--snapshot <dir>', "check QEMU and decide KVM-PR against a host snapshot (doctor --collect) instead of this machine")
     .addOption(new Option('--host-snapshot <dir>', 'old name of --snapshot (accepted until 0.3)').hideHelp())
@@ -249,12 +250,18 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
       `
 Examples:
   $ talos-mac launch tiger                   boot the disk (KVM-PR if ready, else TCG; says why)
+  $ talos-mac launch tiger --display window  a window, or a refusal saying why not (ssh: use ssh -X or --display vnc)
+  $ talos-mac launch tiger --display vnc=127.0.0.1:3   VNC on port 5903
   $ talos-mac launch tiger --install         boot the installer CD under TCG
-  $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable
+  $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable (without -no-reboot: see below)
   $ talos-mac launch tiger --display vnc     no window here (ssh, no GUI module): a VNC server on localhost
+  $ talos-mac launch os9 --sound             sound, on a QEMU build with the Screamer chip (doctor qemu.sound)
   $ talos-mac launch tiger --detach          in the background; then talos-mac status tiger
   $ talos-mac launch tiger -- -d guest_errors   extra QEMU arguments
 
+A restart inside the guest comes back: launch starts a fresh QEMU (same command) after each guest
+reset and counts it; more than 5 resets in 60 s stop the launch. With --detach a background
+talos-mac process does the same (its pid is printed; its messages go to the log).
 QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are explained.`,
     )
     .action(async (name: string, extra: string[], opts: import('./launch.js').LaunchFlags) => {
@@ -272,6 +279,30 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
     .action(async (name: string, opts: { json?: boolean }) => {
       const { statusCommand } = await import('./status.js');
       setExit(await statusCommand(name, opts));
+    });
+
+  program
+    .command('screenshot')
+    .description("save a running guest's screen as a PNG (QMP screendump)")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('[file]', 'where to save it, ending in .png (default: NAME-YYYYmmdd-HHMMSS.png here)')
+    .option('--force', 'replace FILE if it exists')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ talos-mac screenshot tiger                 tiger-20260101-120000.png in this folder\n  $ talos-mac screenshot tiger ~/shots/boot.png\n  $ talos-mac screenshot tiger boot.png --force   replace boot.png\n\nExit status: 0 saved, 1 the guest is not running (or QEMU could not), 2 usage error (FILE exists, not .png).',
+    )
+    .action(async (name: string, file: string | undefined, opts: { force?: boolean }) => {
+      const { screenshotCommand } = await import('./screenshot.js');
+      setExit(await screenshotCommand(name, file, opts));
+    });
+
+  // launch --detach runs the guest in this hidden command (src/launch/supervise.ts).
+  program
+    .command('_supervise', { hidden: true })
+    .argument('<spec>')
+    .action(async (spec: string) => {
+      const { superviseCommand } = await import('../launch/supervise.js');
+      setExit(await superviseCommand(spec));
     });
 
   program

@@ -1,4 +1,5 @@
 import { writeOut } from '../ui/output.js';
+import { VIA_INPUT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { EXIT } from './exit-codes.js';
@@ -20,9 +21,10 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
     ['CD', g.cdrom ?? 'none'],
     ['Network', `${g.net}${g.net === 'none' ? '' : `, ${g.nic ?? os.nics[0]}`}`],
     ['Display', g.resolution],
+    ['Input', `${VIA_INPUT[os.via]}${os.pointer === 'usb-tablet' ? ' + USB tablet' : ', no tablet (the mouse is grabbed)'}`],
     ['Definition', store.file(name)],
   ];
-  const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`)];
+  const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`), ...os.input.map((n) => `  input: ${n}`)];
   writeOut(lines.join('\n') + '\n');
   return EXIT.OK;
 }

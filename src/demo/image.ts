@@ -11,7 +11,7 @@ export const DEMO_MARKER = 'TALOS-MAC-DEMO';
  * with an Apple partition map (seen in tests/demo/demo.test.ts, which boots it under TCG). `&device;` expands to
  * the device it booted from.
  */
-export function bootScript(marker: string): string {
+export function bootScript(marker: string, then = 'power-off'): string {
   return [
     '<CHRP-BOOT>',
     '<COMPATIBLE>',
@@ -22,7 +22,7 @@ export function bootScript(marker: string): string {
     '</DESCRIPTION>',
     '<BOOT-SCRIPT>',
     `." ${marker} booted from &device;" cr`,
-    'power-off',
+    then,
     '</BOOT-SCRIPT>',
     '</CHRP-BOOT>',
     '',
@@ -44,10 +44,11 @@ async function run(host: Host, argv: string[], what: string): Promise<void> {
  * Builds a tiny bootable mac99 image in `dir` with xorriso: `disk` → a qcow2 hard disk
  * (512-byte partition map blocks), `cd` → an ISO for -cdrom (2048-byte blocks). Returns its path.
  */
-export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd', marker = DEMO_MARKER): Promise<string> {
+/** `then`: the Forth the boot script runs after its marker (tests: `reset-all`, or nothing to stay at the prompt). */
+export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd', marker = DEMO_MARKER, then?: string): Promise<string> {
   const tree = join(dir, `${kind}-tree`);
   await mkdir(join(tree, 'System'), { recursive: true });
-  await writeFile(join(tree, 'System', 'Boot'), bootScript(marker));
+  await writeFile(join(tree, 'System', 'Boot'), bootScript(marker, then));
   const raw = join(dir, kind === 'cd' ? 'boot-cd.iso' : 'boot-disk.img');
   await run(
     host,

@@ -24,6 +24,14 @@ export interface QemuPlan {
   discardWrites?: boolean;
   /** -S: start with the CPU stopped (QMP `cont` starts it). */
   paused?: boolean;
+  /**
+   * A guest reset ends QEMU (SHUTDOWN event, reason guest-reset) instead of resetting in place, so
+   * the launcher can start a fresh QEMU: `-no-reboot` ("Exit instead of rebooting", qemu-options.hx;
+   * QEMU 6.0 made it the same as `-action reboot=shutdown`), and older QEMUs have it too.
+   */
+  restartOnReset?: boolean;
+  /** Sound through a mac99 audio device (a QEMU that carries screamer): the host audio backend. */
+  sound?: { backend: string };
   /** Raw QEMU arguments after `--`. */
   extra?: readonly string[];
   qemu?: string;
@@ -38,6 +46,8 @@ export const KVM_TASKSET = ['taskset', '-a', '-c', '0-3'] as const;
  */
 export const BOOT_RETRY = 'boot-command=boot\nreset-all';
 
+const SOUND_ID = 'snd0';
+
 /** QEMU option values are comma-separated: a literal comma in a path is written twice. */
 export const optValue = (s: string): string => s.replaceAll(',', ',,');
 
@@ -47,7 +57,7 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   const nic = g.nic ?? os.nics[0] ?? 'sungem';
   const argv: string[] = [...(p.accel === 'kvm' ? KVM_TASKSET : []), p.qemu ?? 'qemu-system-ppc'];
   argv.push('-name', optValue(g.name));
-  argv.push('-M', `mac99,via=${os.via}`, '-accel', p.accel, '-cpu', p.cpu, '-m', String(g.ram), '-g', g.resolution);
+  argv.push('-M', `mac99,via=${os.via}${p.sound ? `,audiodev=${SOUND_ID}` : ''}`, '-accel', p.accel, '-cpu', p.cpu, '-m', String(g.ram), '-g', g.resolution);
   argv.push('-prom-env', 'auto-boot?=true');
   for (const env of os.promEnv) argv.push('-prom-env', env);
   argv.push('-prom-env', BOOT_RETRY);
@@ -69,6 +79,9 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   else if (p.display === 'none') argv.push('-display', 'none');
   else if (p.display === 'window' && p.windowBackend) argv.push('-display', p.windowBackend);
   else if (p.display === 'vnc') argv.push('-display', 'none', '-vnc', p.vnc ?? '127.0.0.1:0');
+  // The machine's audiodev property, as a QEMU carrying screamer takes it (reported: amcchord/ClassicMac#2).
+  if (p.sound) argv.push('-audiodev', `${p.sound.backend},id=${SOUND_ID}`);
+  if (p.restartOnReset) argv.push('-no-reboot');
   if (p.qmp) {
     argv.push('-qmp', `unix:${optValue(p.qmp.control)},server=on,wait=off`);
     if (p.qmp.events) argv.push('-qmp', `unix:${optValue(p.qmp.events)},server=on,wait=off`);

@@ -49,7 +49,23 @@ export interface OsEntry {
   readonly promEnv: readonly string[];
   readonly notes: readonly string[];
   readonly inferred: readonly string[];
+  /** Why this keyboard, mouse and pointer, each line tagged with its basis: [source] QEMU's code, [reported] users, [inferred] ours. */
+  readonly input: readonly string[];
 }
+
+/**
+ * What `via` gives the guest, from ppc_core99_init (hw/ppc/mac_newworld.c): has_adb is true for
+ * cuda and pmu-adb, and only without ADB are usb-kbd and usb-mouse created; the OHCI USB bus is
+ * there in every case (so a usb-tablet can be added). Seen on QEMU 7.2 with `info qtree`/`info usb`.
+ */
+export const VIA_INPUT: Readonly<Record<Via, string>> = {
+  cuda: 'ADB keyboard and mouse (CUDA)',
+  pmu: 'USB keyboard and mouse (PMU, no ADB)',
+};
+
+const SRC_CUDA = '[source] via=cuda: ADB keyboard and mouse through CUDA, plus an empty USB bus (hw/ppc/mac_newworld.c).';
+const SRC_PMU = '[source] via=pmu: USB keyboard and mouse on the OHCI bus, no ADB (hw/ppc/mac_newworld.c).';
+const NO_TABLET = '[source] no usb-tablet: QEMU then has only a relative mouse, grabbed by a window (Ctrl-Alt-G releases it).';
 
 const KVM_CPUS = ['g3', '7410'] as const;
 
@@ -66,7 +82,8 @@ const OSX = {
   diskGb: 20,
   resolution: '1024x768x32',
   promEnv: ['boot-args=-v'],
-  inferred: ['via=pmu (USB keyboard and mouse) as UTM uses it.'],
+  inferred: [],
+  input: [SRC_PMU, '[reported] via=pmu for Mac OS X 10.2 and later: the community and UTM configurations use it.', '[reported] usb-tablet: an absolute pointer (no grab) that 10.3 and later drive with their own USB HID driver.'],
 } as const;
 
 /** 10.0 and 10.1: TCG only, and via=cuda. */
@@ -79,6 +96,7 @@ const EARLY_OSX = {
   diskGb: 4,
   notes: ['via=cuda: with via=pmu it hangs at the Happy Mac (QEMU gitlab #3276).', 'QEMU grabs the mouse; Ctrl-Alt-G releases it.'],
   inferred: ['No network driver is known to work; sungem is attached as the QEMU default.'],
+  input: [SRC_CUDA, '[reported] via=cuda: with via=pmu 10.0 and 10.1 hang at the Happy Mac (QEMU gitlab #3276).', '[inferred] no tablet: not tried with 10.0/10.1 here; left out like for 10.2.', NO_TABLET],
 } as const;
 
 export const OS_CATALOG = [
@@ -102,6 +120,7 @@ export const OS_CATALOG = [
       'SheepShaver is an alternative for Mac OS up to 9.0.4.',
     ],
     inferred: ['via=cuda (ADB) for Mac OS 9 follows the QEMU default; via=pmu (USB keyboard and mouse) is untested here.'],
+    input: [SRC_CUDA, '[reported] Mac OS 9 drives the ADB keyboard and mouse (QEMU\'s mac99 default, used by the community command lines).', '[reported] no tablet: Mac OS 9 ships no USB tablet driver (third-party ones only).', NO_TABLET],
   },
   {
     id: 'rhapsody',
@@ -122,6 +141,7 @@ export const OS_CATALOG = [
       'Default CPU g3: Rhapsody predates the G4.',
       'No network driver is known to work; sungem is attached as the QEMU default.',
     ],
+    input: [SRC_CUDA, '[inferred] via=cuda: Rhapsody predates the USB Macs, so ADB is what it surely drives.', NO_TABLET],
   },
   {
     ...EARLY_OSX,
@@ -147,7 +167,8 @@ export const OS_CATALOG = [
     nics: ['sungem', 'rtl8139'],
     diskGb: 8,
     notes: ['No USB tablet support in Jaguar: QEMU grabs the mouse; Ctrl-Alt-G releases it.', 'rtl8139 needs a third-party driver; sungem works.'],
-    inferred: ['7410 (Nitro) under KVM-PR: reported for "most" versions, not confirmed for Jaguar.', ...OSX.inferred],
+    inferred: ['7410 (Nitro) under KVM-PR: reported for "most" versions, not confirmed for Jaguar.'],
+    input: [SRC_PMU, '[reported] via=pmu for Mac OS X 10.2 and later: the community and UTM configurations use it.', '[reported] no tablet: Jaguar has no USB tablet support (its users ask for a tablet driver: pmj/QemuUSBTablet-OSX#6).', NO_TABLET],
   },
   {
     ...OSX,

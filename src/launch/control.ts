@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { writeOut } from '../ui/output.js';
+import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
@@ -6,6 +8,7 @@ import { guestLockFile, lockHolder } from './guest-lock.js';
 import { QmpClient } from './qmp.js';
 import { describeOutside, findRunning } from './running.js';
 import { alive, clearRuntime, runtimeFiles, type RuntimeFiles } from './state.js';
+import { isLoopback, VNC_BASE_PORT } from './vnc.js';
 
 export interface GuestStatus {
   name: string;
@@ -15,11 +18,37 @@ export interface GuestStatus {
   state?: string;
   accel?: 'kvm' | 'tcg';
   qmp?: string;
+  /** What QEMU says it shows the screen on (QMP query-display-options, query-vnc). */
+  display?: DisplayStatus;
+  /** Not running: how its last --detach run ended, as the background talos-mac wrote in the log. */
+  lastDetached?: { exit: number; message: string };
   /** Running, but not started by talos-mac: some QEMU has its disk open. */
   outside?: { pids: number[]; disk: string };
 }
 
+export interface DisplayStatus {
+  /** vnc, gtk, sdl, … or none (headless, or the serial console). */
+  kind: string;
+  /** The VNC server QEMU listens on, as it reports it. */
+  vnc?: { host: string; port: number; display: number; address: string };
+}
+
 const out = writeOut;
+
+/**
+ * QEMU's own word on its display, not what talos-mac asked for: query-vnc gives the address it
+ * bound (qapi/ui.json VncInfo host/service), query-display-options the UI (QEMU 6.0+; absent before).
+ */
+async function displayStatus(q: QmpClient): Promise<DisplayStatus> {
+  const vnc = await q.execute<{ enabled: boolean; host?: string; service?: string; family?: string }>('query-vnc').catch(() => undefined);
+  if (vnc?.enabled && vnc.host !== undefined && vnc.service !== undefined) {
+    const port = Number(vnc.service);
+    const host = vnc.family === 'ipv6' ? `[${vnc.host}]` : vnc.host;
+    return { kind: 'vnc', vnc: { host, port, display: port - VNC_BASE_PORT, address: `${host}:${port}` } };
+  }
+  const ui = await q.execute<{ type: string }>('query-display-options').catch(() => undefined);
+  return { kind: ui?.type ?? 'unknown' };
+}
 
 async function ask<T>(socket: string, fn: (q: QmpClient) => Promise<T>): Promise<T | undefined> {
   const q = await QmpClient.connect(socket, 3000).catch(() => undefined);
@@ -36,13 +65,18 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
   const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
   const r = await findRunning(new LiveHost(env), store.paths, g);
-  if (r === undefined) return { name, running: false };
+  if (r === undefined) {
+    const { lastDetachedEnd } = await import('./supervise.js');
+    const last = lastDetachedEnd(await readFile(logFile(store.paths, name), 'utf8').catch(() => ''));
+    return { name, running: false, ...(last ? { lastDetached: last } : {}) };
+  }
   if (r.by === 'outside') return { name, running: true, ...(r.pids[0] !== undefined ? { pid: r.pids[0] } : {}), state: 'started outside talos-mac', outside: { pids: r.pids, disk: g.disk } };
   const pid = r.pid;
   const info = await ask(f.control, async (q) => {
     const status = await q.execute<{ status: string }>('query-status');
     const kvm = await q.execute<{ enabled: boolean }>('query-kvm');
-    return { state: status.status, accel: kvm.enabled ? ('kvm' as const) : ('tcg' as const) };
+    const display = await displayStatus(q);
+    return { state: status.status, accel: kvm.enabled ? ('kvm' as const) : ('tcg' as const), display };
   }).catch(() => undefined);
   return { name, running: true, pid, qmp: f.control, ...(info ?? { state: 'not answering on QMP' }) };
 }
@@ -50,10 +84,19 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
   const s = await guestStatus(name, env);
   if (o.json) out(JSON.stringify(s, null, 2) + '\n');
-  else if (!s.running) out(`${name}: not running\n`);
+  else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${describeOutside(s.outside, s.outside.disk)}\n`);
-  else out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);
+  else {
+    out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);
+    if (s.display) out(`  display: ${describeDisplay(s.display)}\n`);
+  }
   return s.running ? 0 : 1;
+}
+
+function describeDisplay(d: DisplayStatus): string {
+  if (d.vnc) return `VNC server on ${d.vnc.address} (VNC display :${d.vnc.display})${isLoopback(d.vnc.host) ? '; from another machine, through ssh -L' : ''}`;
+  if (d.kind === 'none') return 'none (headless or the serial console)';
+  return d.kind === 'unknown' ? 'unknown (this QEMU does not say)' : `window (${d.kind})`;
 }
 
 /**
@@ -71,7 +114,7 @@ async function waitGone(pid: number, lock: string, ms: number): Promise<boolean>
 }
 
 /** The runtime files and pid of a running guest, or a "not running" error. */
-async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; lock: string }> {
+export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; lock: string }> {
   const store = new GuestStore(env);
   const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);

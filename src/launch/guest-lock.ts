@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { GuestPaths } from '../guests/paths.js';
@@ -60,4 +61,45 @@ export function whileLocked(lock: string, argv: readonly string[]): Promise<bool
     const [file, ...args] = underLock(lock, argv) as [string, ...string[]];
     execFile(file, args, (error) => resolve(!error));
   });
+}
+
+/**
+ * The launch lock, beside the guest lock: held by a talos-mac launch from before its QEMU starts
+ * until it is done with the guest. A foreground launch keeps it across the restarts after a guest
+ * reset, so between one QEMU's end and the next one's start (when nobody holds the guest lock) no
+ * other launch can take the guest.
+ */
+export const launchLockFile = (guestLock: string): string => guestLock.replace(/\.lock$/, '') + '.launch.lock';
+
+export interface HeldLock {
+  /** The descriptor whose open file description holds the lock: a child given it holds it too. */
+  fd: number;
+  release(): void;
+}
+
+/**
+ * Takes `file` for this process, or undefined if someone holds it. flock(1) locks a descriptor it
+ * inherits from us ("flock [options] number", util-linux); the lock belongs to that open file
+ * description (flock(2)), so it lasts until we close it or this process ends, however it ends.
+ * node opens files close-on-exec, so QEMU never inherits it.
+ */
+export async function holdLock(file: string): Promise<HeldLock | undefined> {
+  const fd = openSync(file, 'a', 0o600);
+  const ok = await new Promise<boolean>((resolve) => {
+    const c = spawn('flock', ['--nonblock', '--conflict-exit-code', String(LOCK_CONFLICT), '3'], { stdio: ['ignore', 'ignore', 'ignore', fd] });
+    c.once('error', () => resolve(false));
+    c.once('close', (code) => resolve(code === 0));
+  });
+  if (!ok) {
+    closeSync(fd);
+    return undefined;
+  }
+  let open = true;
+  return {
+    fd,
+    release: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
 }

@@ -1,13 +1,15 @@
+import { appendFileSync } from 'node:fs';
 import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
 import { logFile } from '../guests/paths.js';
 import { GuestStore } from '../guests/store.js';
-import { guestLockFile, lockHolder, prepareLockDir, underLock } from './guest-lock.js';
+import { guestLockFile, holdLock, launchLockFile, lockHolder, prepareLockDir, underLock, type HeldLock } from './guest-lock.js';
+import { describeVnc } from './vnc.js';
 import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
 import { endLine, err, failureOf, printCommand } from './report.js';
-import { runDetached, runForeground, type DetachResult, type RunResult } from './run.js';
-import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles } from './state.js';
+import { runForeground, type RunResult } from './run.js';
+import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;
@@ -22,19 +24,14 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const runtime = runtimeFiles(store.paths, name);
   const lock = guestLockFile(store.paths, name);
   const host = new LiveHost(env);
-  const plan: LaunchPlan = await planLaunch(guest, file, o, { host, runtime, lock });
+  // Only a launch restarts QEMU: a printed command keeps QEMU's own in-place reset, which the
+  // firmware's boot retry (argv.ts BOOT_RETRY) relies on when nobody is there to start QEMU again.
+  const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd }, { host, runtime, lock, env });
   if (o.printCmd) {
     // As pasted, QEMU creates its pid file and QMP sockets in this folder: it must exist.
     await prepareRuntimeDir(runtime);
     printCommand(plan.argv, o.json);
     return 0;
-  }
-  // GTK and SDL need a desktop session; over ssh QEMU would only fail with "gtk initialization failed".
-  if (plan.display === 'window' && !env['DISPLAY'] && !env['WAYLAND_DISPLAY']) {
-    throw new UserError(
-      `no desktop session here for a window (DISPLAY and WAYLAND_DISPLAY are unset: an ssh login?). Launch with --display vnc (a VNC server on localhost; from another machine: ssh -L 5900:127.0.0.1:5900 this-host, then a VNC viewer on localhost:5900) or --display serial.`,
-      1,
-    );
   }
   const log = logFile(store.paths, name);
   const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('../ui/launch-summary.js');
@@ -47,36 +44,116 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   }
   await prepareRuntimeDir(runtime);
   await prepareLockDir(lock);
-  const errorContext = { file, name };
-  const argv = underLock(lock, plan.argv);
-  if (o.detach) {
-    const d = await untilNotTransient<DetachResult>(lock, name, async () => {
-      const d = await runDetached(argv, { log, control: runtime.control, errorContext, lock });
-      return d.started ? { d } : { d, conflict: d.result.conflict };
-    });
-    if (d.started) {
-      err(`${name} is running (QEMU pid ${d.pid}, ${d.status}). talos-mac status ${name} | stop ${name} | kill ${name}\n`);
+  const spec: RunSpec = { name, file, argv: underLock(lock, plan.argv), log, runtime, lock, serial: plan.display === 'serial', ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
+  const launch = await takeLaunchLock(lock, name);
+  try {
+    if (o.detach) {
+      const { startSupervisor } = await import('./supervise.js');
+      const d = await startSupervisor(spec, launch);
+      err(`${name} is running (QEMU pid ${d.pid}, ${d.status}; talos-mac pid ${d.supervisor} restarts it after guest resets). talos-mac status ${name} | screenshot ${name} | stop ${name} | kill ${name}\n`);
+      if (plan.vnc) err(`Display: VNC server on ${describeVnc(plan.vnc)}\n`);
       return 0;
     }
-    await clearRuntime(runtime, lock);
-    throw failureOf(d.result, log, `QEMU for ${name}`)!;
+    err(`${await runGuest(spec)}\n`);
+    return 0;
+  } finally {
+    launch.release();
   }
-  const r = await untilNotTransient<RunResult>(lock, name, async () => {
-    const r = await runForeground(argv, {
-      log,
-      events: runtime.events,
-      errorContext,
-      lock,
-      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-      ...(plan.display === 'serial' ? { onConsole: (chunk: string) => writeOut(chunk) } : {}),
-    });
-    return { d: r, conflict: r.conflict };
-  });
-  await clearRuntime(runtime, lock);
-  const failure = failureOf(r, log, `QEMU for ${name}`);
-  if (failure) throw failure;
-  err(`${endLine(r)}\n`);
-  return 0;
+}
+
+/** One guest's QEMU runs, as the foreground launcher and the --detach supervisor both run them. */
+export interface RunSpec {
+  name: string;
+  /** The guest's definition file (for error messages). */
+  file: string;
+  /** QEMU's argv under the guest lock. */
+  argv: string[];
+  log: string;
+  runtime: RuntimeFiles;
+  lock: string;
+  /** The firmware console goes to stdout. */
+  serial: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs the guest until it is off: restarted after each guest reset, the runtime files cleared after
+ * the last run however it ended. Returns the end line, or throws what went wrong. The caller holds
+ * the launch lock throughout.
+ */
+export async function runGuest(s: RunSpec): Promise<string> {
+  try {
+    const { r, restarts } = await runRestarting(s.name, s.log, s.timeoutMs, (timeoutMs) =>
+      untilNotTransient<RunResult>(s.lock, s.name, async () => {
+        const r = await runForeground(s.argv, {
+          log: s.log,
+          events: s.runtime.events,
+          errorContext: { file: s.file, name: s.name },
+          lock: s.lock,
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(s.serial ? { onConsole: (chunk: string) => writeOut(chunk) } : {}),
+        });
+        return { d: r, conflict: r.conflict };
+      }),
+    );
+    const failure = failureOf(r, s.log, `QEMU for ${s.name}`);
+    if (failure) throw failure;
+    return endLine(r, restarts);
+  } finally {
+    await clearRuntime(s.runtime, s.lock);
+  }
+}
+
+/** More resets than this within RESET_WINDOW_MS is a loop (a guest that cannot boot), not restarts. */
+const MAX_RESETS = 5;
+const RESET_WINDOW_MS = 60_000;
+
+/**
+ * Runs QEMU (with -no-reboot) again after every guest reset: a fresh QEMU, the same argv, while
+ * this launcher holds the launch lock. mac99 reset in place is reported to hang on a black screen
+ * with a busy CPU; a new QEMU starts from power-on. A guest shutdown, a quit or a failure ends it.
+ */
+async function runRestarting(
+  name: string,
+  log: string,
+  timeoutMs: number | undefined,
+  run: (timeoutMs: number | undefined) => Promise<RunResult>,
+): Promise<{ r: RunResult; restarts: number }> {
+  const t0 = Date.now();
+  const resets: number[] = [];
+  for (;;) {
+    const left = timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (Date.now() - t0));
+    const r = await run(left);
+    if (r.outcome !== 'reset') return { r: { ...r, ms: Date.now() - t0 }, restarts: resets.length };
+    resets.push(Date.now());
+    const recent = resets.filter((t) => Date.now() - t < RESET_WINDOW_MS).length;
+    if (recent > MAX_RESETS) {
+      appendFileSync(log, `--- talos-mac: ${recent} guest resets within ${RESET_WINDOW_MS / 1000} s: not restarting again\n`);
+      throw new UserError(
+        `${name} reset itself ${recent} times within ${RESET_WINDOW_MS / 1000} s: stopped, a reset loop (the firmware finds nothing to boot, or the OS fails early). Look at the screen with --display vnc and talos-mac screenshot ${name}, or boot the CD with --install. Log: ${log}`,
+        1,
+      );
+    }
+    appendFileSync(log, `--- talos-mac: the guest reset itself: restarting QEMU (restart ${resets.length})\n`);
+    err(`${name}: restarted after a guest reset (${resets.length})\n`);
+  }
+}
+
+/**
+ * The launch lock (guest-lock.ts launchLockFile), waiting out another launch that is starting; a
+ * launch whose QEMU holds the guest lock is "already running".
+ */
+async function takeLaunchLock(lock: string, name: string): Promise<HeldLock> {
+  const file = launchLockFile(lock);
+  const end = Date.now() + 5000;
+  for (;;) {
+    const held = await holdLock(file);
+    if (held) return held;
+    const holder = await lockHolder(lock);
+    if (holder !== undefined && alive(holder)) throw alreadyRunning(name, holder);
+    if (Date.now() > end) throw new UserError(`guest ${name} is being started or restarted by another talos-mac launch (it holds ${JSON.stringify(file)}); nothing was started. See talos-mac status ${name}.`, 1);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
-import { osById } from '../guests/catalog.js';
+import { osById, type OsEntry } from '../guests/catalog.js';
 import type { Guest } from '../guests/definition.js';
 import { diskInUse, diskIsEmpty } from '../guests/disk.js';
 import { imageFileProblem } from '../guests/image-file.js';
@@ -16,7 +16,8 @@ export interface LaunchOptions {
   accel: AccelRequest;
   install: boolean;
   force: boolean;
-  display: Display;
+  /** auto: a window when this QEMU has a window backend and there is a desktop to open it on, else VNC on localhost. */
+  display: Display | 'auto';
   /** With display vnc: where it listens (default: 127.0.0.1, the first free display). */
   vnc?: VncRequest | undefined;
   paused: boolean;
@@ -28,6 +29,10 @@ export interface LaunchOptions {
   bootableDisk?: boolean;
   /** Never write to the disk (snapshot=on). */
   discardWrites?: boolean;
+  /** A launcher (foreground, or the --detach supervisor) stays to start QEMU again after a guest reset (QemuPlan.restartOnReset). */
+  restartOnReset?: boolean;
+  /** --sound: the mac99 audio device, refused with the reason where this QEMU has none. */
+  sound?: boolean;
 }
 
 export interface LaunchPlan extends QemuPlan {
@@ -60,6 +65,25 @@ function hostProbe(host: Host): () => Promise<HostKvm> {
   return () => (memo ??= hostKvmReadiness(host));
 }
 
+export const hasDesktop = (env: NodeJS.ProcessEnv): boolean => Boolean(env['DISPLAY'] || env['WAYLAND_DISPLAY']);
+
+const NO_DESKTOP =
+  'no desktop session here for a window (DISPLAY and WAYLAND_DISPLAY are unset: an ssh login?), nothing was started. Launch with --display vnc (a VNC server on localhost; from another machine: ssh -L 5900:127.0.0.1:5900 this-host, then a VNC viewer on localhost:5900), log in with ssh -X for a forwarded window, or use --display serial.';
+
+/**
+ * How to get the mouse back where the guest has a relative pointer (no tablet): GTK and SDL grab it
+ * on a click; both release it on Ctrl-Alt-G (ui/gtk.c GDK_KEY_g with the grab modifiers; ui/sdl2.c
+ * says "Press Ctrl-Alt-G to exit grab" in the title). A VNC viewer never grabs: the guest's pointer
+ * moves by deltas and drifts from the viewer's.
+ */
+export function pointerNote(pointer: OsEntry['pointer'], display: Display): string | undefined {
+  if (pointer === 'usb-tablet') return undefined;
+  if (display === 'window') return 'No tablet for this OS: the window grabs the mouse on a click; Ctrl-Alt-G releases it.';
+  if (display === 'vnc')
+    return "No tablet for this OS: the VNC viewer does not grab the mouse, and the guest's pointer follows yours by relative moves, so the two drift apart; move to a screen corner to line them up again.";
+  return undefined;
+}
+
 export const alreadyRunning = (name: string, pid: number): UserError =>
   new UserError(`guest ${name} is already running (QEMU pid ${pid}). See talos-mac status ${name}; stop it with talos-mac stop ${name}.`);
 
@@ -72,10 +96,13 @@ export async function planLaunch(
   file: string,
   opts: LaunchOptions,
   /** runtime: where QEMU puts its pid file and QMP sockets; none for a command printed to run elsewhere. */
-  ctx: { host: Host; runtime?: RuntimeFiles | undefined; lock?: string | undefined },
+  ctx: { host: Host; runtime?: RuntimeFiles | undefined; lock?: string | undefined; env?: NodeJS.ProcessEnv },
 ): Promise<LaunchPlan> {
   const os = osById(g.os);
   const notes: string[] = [];
+  const desktop = hasDesktop(ctx.env ?? process.env);
+  // GTK and SDL need a desktop session; over ssh QEMU would only fail with "gtk initialization failed".
+  if (opts.display === 'window' && !desktop) throw new UserError(NO_DESKTOP, 1);
   if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
   const diskProblem = await imageFileProblem(g.disk);
   if (diskProblem) throw new UserError(`${file}: disk: ${JSON.stringify(g.disk)} ${diskProblem}. Point disk at an existing image, or create the guest again.`);
@@ -118,8 +145,19 @@ export async function planLaunch(
   }
   const host = await checkedHost(opts.snapshot, ctx.host);
   const nic = g.net === 'none' ? undefined : (g.nic ?? os.nics[0]);
-  const qemu = await qemuPreflight(host, { nic, display: opts.display });
-  const vnc = opts.display === 'vnc' ? await vncAddress(opts.vnc ?? { host: '127.0.0.1' }) : undefined;
+  const qemu = await qemuPreflight(host, { nic, display: opts.display === 'auto' && !desktop ? 'vnc' : opts.display, sound: opts.sound === true });
+  let display: Display;
+  // Said as a warning (yellow, "!"): whoever expected a window must not miss where the screen went.
+  const displayWarnings: string[] = [];
+  if (opts.display !== 'auto') display = opts.display;
+  else if (desktop && qemu.windowBackend) display = 'window';
+  else {
+    display = 'vnc';
+    displayWarnings.push(
+      `No window: ${desktop ? `this QEMU has no GTK or SDL display (doctor check qemu.display-window)` : 'no desktop session here (DISPLAY and WAYLAND_DISPLAY are unset: an ssh login?)'}. The screen is served over VNC instead (--display window asks for a window, and refuses with the reason).`,
+    );
+  }
+  const vnc = display === 'vnc' ? await vncAddress(opts.vnc ?? { host: '127.0.0.1' }) : undefined;
   if (vnc) {
     notes.push(`Connect a VNC viewer to ${describeVnc(vnc)}${isLoopback(vnc.slice(0, vnc.lastIndexOf(':'))) ? '; from another machine, through ssh -L' : ''}.`);
     if (!isLoopback(vnc.slice(0, vnc.lastIndexOf(':')))) notes.push('This VNC server has no password: anyone who can reach that address sees and controls the guest.');
@@ -127,20 +165,23 @@ export async function planLaunch(
   const choice = await chooseAccel({ request: opts.accel, os, cpu: g.cpu, install, force: opts.force, host: hostProbe(host) });
   if (install) notes.push(...os.notes.filter((n) => /installer/i.test(n)));
   if (install) notes.push(`Booting the CD ${g.cdrom}: after installing, quit and run talos-mac launch ${g.name} to boot the disk${os.kvm.works ? ' (under KVM-PR when the host is ready)' : ''}.`);
-  if (os.pointer === 'grab' && opts.display === 'window') notes.push('The mouse is grabbed when you click in the window: Ctrl-Alt-G releases it.');
+  const release = pointerNote(os.pointer, display);
+  if (release) notes.push(release);
   const plan: QemuPlan = {
     guest: g,
     os,
     accel: choice.accel,
     cpu: choice.cpu,
     boot: install ? 'cd' : 'disk',
-    display: opts.display,
-    ...(qemu.windowBackend ? { windowBackend: qemu.windowBackend } : {}),
+    display,
+    ...(display === 'window' && qemu.windowBackend ? { windowBackend: qemu.windowBackend } : {}),
     ...(vnc ? { vnc } : {}),
-    ...(ctx.runtime ? { qmp: { control: ctx.runtime.control, ...(opts.detach ? {} : { events: ctx.runtime.events }) }, pidFile: ctx.runtime.pid } : {}),
+    ...(ctx.runtime ? { qmp: { control: ctx.runtime.control, events: ctx.runtime.events }, pidFile: ctx.runtime.pid } : {}),
     paused: opts.paused,
     ...(opts.discardWrites ? { discardWrites: true } : {}),
+    ...(opts.restartOnReset ? { restartOnReset: true } : {}),
+    ...(qemu.sound ? { sound: qemu.sound } : {}),
     extra: opts.extra,
   };
-  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: choice.warnings };
+  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: [...displayWarnings, ...choice.warnings] };
 }

@@ -17,6 +17,7 @@ export function printCommand(argv: readonly string[], json: boolean): void {
 export function failureOf(r: RunResult, log: string, what: string): UserError | undefined {
   switch (r.outcome) {
     case 'powered-off':
+    case 'reset':
     case 'quit':
     case 'window-closed':
     case 'exited':
@@ -32,17 +33,24 @@ export function failureOf(r: RunResult, log: string, what: string): UserError | 
   }
 }
 
-export function endLine(r: RunResult): string {
+export function endLine(r: RunResult, restarts = 0): string {
   const s = (r.ms / 1000).toFixed(1);
+  const again = restarts > 0 ? ` (restarted after a guest reset ${restarts === 1 ? 'once' : `${restarts} times`})` : '';
+  return `${endWords(r, s)}${again}.`;
+}
+
+function endWords(r: RunResult, s: string): string {
   switch (r.outcome) {
     case 'powered-off':
-      return `The guest powered itself off after ${s} s.`;
+      return `The guest powered itself off after ${s} s`;
+    case 'reset':
+      return `The guest reset itself after ${s} s; QEMU ended (a detached or pasted QEMU is not restarted)`;
     case 'quit':
-      return `QEMU quit on request (talos-mac stop) after ${s} s.`;
+      return `QEMU quit on request (talos-mac stop) after ${s} s`;
     case 'window-closed':
-      return `The QEMU window was closed after ${s} s.`;
+      return `The QEMU window was closed after ${s} s`;
     default:
-      return `QEMU exited after ${s} s.`;
+      return `QEMU exited after ${s} s`;
   }
 }
 

@@ -1,14 +1,16 @@
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { shellLine } from '../ui/shell-quote.js';
-import { explainQemuError, tail, type ErrorContext, type KnownError } from './qemu-errors.js';
+import { explainQemuError, type ErrorContext, type KnownError } from './qemu-errors.js';
 import { LOCK_CONFLICT, lockHolder } from './guest-lock.js';
 import { QmpClient } from './qmp.js';
 
 export type Outcome =
   /** The guest powered itself off (QMP SHUTDOWN reason guest-shutdown). */
   | 'powered-off'
+  /** The guest reset itself and QEMU, run with -no-reboot, ended (SHUTDOWN reason guest-reset). */
+  | 'reset'
   /** QMP quit: talos-mac stop, or another QMP client. */
   | 'quit'
   /** The QEMU window was closed. */
@@ -66,6 +68,8 @@ function outcomeOf(exitCode: number | null, signal: string | undefined, reason: 
   switch (reason) {
     case 'guest-shutdown':
       return 'powered-off';
+    case 'guest-reset':
+      return 'reset';
     case 'host-qmp-quit':
       return 'quit';
     case 'host-ui':
@@ -161,41 +165,4 @@ export async function runForeground(argv: readonly string[], o: RunOptions): Pro
   const known = outcome === 'failed' ? explainQemuError(stderr, o.errorContext) : undefined;
   const conflict = isConflict(o.lock, exitCode) ? { conflict: true as const } : {};
   return { outcome, exitCode, ...(signal ? { signal } : {}), ...(reason ? { reason } : {}), stderr, ...(known ? { known } : {}), ...conflict, ms: Date.now() - t0 };
-}
-
-export type DetachResult = { started: true; pid: number; status: string } | { started: false; result: RunResult };
-
-/** Starts QEMU in the background and returns once its QMP answers (started) or it has died (why). */
-export async function runDetached(argv: readonly string[], o: { log: string; control: string; errorContext?: ErrorContext; lock?: string }): Promise<DetachResult> {
-  const fd = await openLog(o.log, argv, 'launch --detach');
-  const start = Date.now();
-  // The log's own file descriptor goes to the detached QEMU: it outlives this process.
-  const { sub, ended: exit } = await spawnQemu(argv, ['ignore', fd, fd], true);
-  let exited: { exitCode: number | null; signal?: string } | undefined;
-  const ended = exit.then((r) => {
-    if (r.error) writeSync(fd, `talos-mac: ${r.error.message}\n`);
-    exited = { exitCode: r.exitCode, ...(r.signal ? { signal: r.signal } : {}) };
-  });
-  const ours = await holdsLock(o.lock, sub.pid, () => exited === undefined);
-  const qmp = ours ? await QmpClient.connectWhenReady(o.control, () => exited === undefined, 15_000) : undefined;
-  if (qmp && exited === undefined) {
-    const status = await qmp.execute<{ status: string }>('query-status').then((s) => s.status, () => 'unknown');
-    qmp.close();
-    sub.unref();
-    closeSync(fd);
-    return { started: true, pid: sub.pid!, status };
-  }
-  qmp?.close();
-  if (exited === undefined) sub.kill('SIGKILL');
-  await ended;
-  closeSync(fd);
-  const logText = readFileSync(o.log, 'utf8');
-  const lastRun = logText.slice(logText.lastIndexOf('\n--- '));
-  const known = explainQemuError(lastRun, o.errorContext);
-  const ex = exited ?? { exitCode: null };
-  const conflict = isConflict(o.lock, ex.exitCode) ? { conflict: true as const } : {};
-  return {
-    started: false,
-    result: { outcome: 'failed', exitCode: ex.exitCode, ...(ex.signal ? { signal: ex.signal } : {}), stderr: tail(lastRun), ...(known ? { known } : {}), ...conflict, ms: Date.now() - start },
-  };
 }

@@ -53,3 +53,25 @@ export function displayBackends(text: string): string[] {
     .map((l) => l.trim())
     .filter((l) => /^[a-z][a-z0-9-]*$/.test(l));
 }
+
+/** Device names from `-device help` (lines `name "usb-audio", bus usb-bus, …`). */
+export function deviceNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^name "([^"]+)"/gm)) names.add(m[1]!);
+  return names;
+}
+
+/** Option names from `-M MACHINE,help` (lines `  usb=<bool>  - …`). */
+export function machineOptionNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^\s+([a-z][a-z0-9-]*)=</gm)) names.add(m[1]!);
+  return names;
+}
+
+/** Audio drivers from `-audiodev help` ("Available audio drivers:" then one per line). */
+export function audioDrivers(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[a-z][a-z0-9-]*$/.test(l));
+}

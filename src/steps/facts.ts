@@ -32,6 +32,9 @@ export const QEMU_QUERIES = {
   accels: ['-accel', 'help'],
   dataDirs: ['-L', 'help'],
   displays: ['-display', 'help'],
+  devices: ['-device', 'help'],
+  machineOptions: ['-M', 'mac99,help'],
+  audiodevs: ['-audiodev', 'help'],
 } as const;
 export type QemuQuery = keyof typeof QEMU_QUERIES;
 

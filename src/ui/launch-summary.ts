@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { LaunchPlan } from '../launch/plan.js';
 import { describeVnc } from '../launch/vnc.js';
+import { VIA_INPUT } from '../guests/catalog.js';
 import { shellLine } from './shell-quote.js';
 
 function displayRow(p: LaunchPlan): string {
@@ -29,8 +30,11 @@ export function renderLaunchSummary(p: LaunchPlan, c: ChalkInstance, extra: { lo
     ['CD', g.cdrom ?? 'none'],
     ['Boot from', p.boot === 'cd' ? 'the CD (installing)' : 'the disk'],
     ['Network', g.net === 'none' ? 'none' : `${g.net === 'user' ? 'user-mode NAT' : `tap device ${g.net.slice(4)}`}, ${nic}`],
-    ['Pointer', p.os.pointer === 'usb-tablet' ? 'USB tablet' : 'mouse grab (Ctrl-Alt-G releases it)'],
+    ['Input', `${VIA_INPUT[p.os.via]}${p.os.pointer === 'usb-tablet' ? ' + USB tablet' : ''}`],
+    ['Pointer', p.os.pointer === 'usb-tablet' ? 'USB tablet' : p.display === 'window' ? 'mouse grab (Ctrl-Alt-G releases it)' : p.display === 'vnc' ? 'relative mouse (no grab over VNC; see below)' : 'relative mouse'],
     ['Display', displayRow(p)],
+    ...(p.sound ? ([['Sound', `screamer, through ${p.sound.backend}`]] as Array<[string, string]>) : []),
+    ...(p.restartOnReset ? ([['Reboots', 'a guest reset starts a fresh QEMU (counted in the log)']] as Array<[string, string]>) : []),
     ['Log', extra.log],
   ];
   if (extra.qmp) rows.push(['QMP', extra.qmp]);

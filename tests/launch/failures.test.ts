@@ -64,8 +64,8 @@ describe('launch failures are never silent', () => {
     }
   });
 
-  it('no desktop session for the default window: refused before QEMU starts, with VNC and serial offered', async () => {
-    const r = await w.run(['launch', 'g'], { env: { DISPLAY: undefined, WAYLAND_DISPLAY: undefined } });
+  it('no desktop session for a window asked for: refused before QEMU starts, with VNC and serial offered', async () => {
+    const r = await w.run(['launch', 'g', '--display', 'window'], { env: { DISPLAY: undefined, WAYLAND_DISPLAY: undefined } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no desktop session here for a window \(DISPLAY and WAYLAND_DISPLAY are unset[\s\S]*--display vnc[\s\S]*--display serial/);
     assert.doesNotMatch(r.stderr, /Starting g/, 'nothing was started');

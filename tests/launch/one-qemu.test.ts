@@ -77,6 +77,8 @@ describe('one guest, one QEMU', () => {
     const start = await w.run(['launch', 'race', ...DETACH]);
     assert.equal(start.code, 0, start.stderr);
     const pid = Number(/QEMU pid (\d+)/.exec(start.stderr)?.[1]);
+    // The background talos-mac first (it would clear the dead QEMU's files), then QEMU.
+    process.kill(Number(/talos-mac pid (\d+)/.exec(start.stderr)?.[1]), 'SIGKILL');
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(await stat(join(runtime('race'), 'qemu.pid')), 'the dead QEMU left its pid file');

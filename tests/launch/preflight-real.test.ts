@@ -87,7 +87,7 @@ describe('QEMU file checks on the real QEMU, with its files really missing', { s
 
   it('no GUI module: a window is refused with the fix, VNC and serial are offered; QEMU has no gtk', { skip: existsSync(join(MODULES, 'ui-gtk.so')) ? false : `no ${MODULES}/ui-gtk.so (qemu-system-gui) here` }, async () => {
     const hidden = { hide: [MODULES] };
-    const launch = await cli(hidden, ['launch', 'gem', '--accel', 'tcg']);
+    const launch = await inNamespace(hidden, [process.execPath, BIN, 'launch', 'gem', '--accel', 'tcg', '--display', 'window'], { ...w.env, DISPLAY: ':0' });
     assert.equal(launch.code, 1, launch.stderr);
     assert.match(launch.stderr, /✗ no window: this QEMU has no GTK or SDL display.*\(doctor check qemu\.display-window\)\n.*--display vnc.*--display serial/);
     assert.match(launch.stderr, /\$ sudo apt-get install qemu-system-gui/);

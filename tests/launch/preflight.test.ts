@@ -90,13 +90,14 @@ describe('launch and demo run the same checks before QEMU starts, and refuse wit
   const refusals: Array<[string, string[], RegExp]> = [
     ['varied-no-vga-rom', ['launch', 'gem', '--display', 'none'], /✗ vgabios-stdvga\.bin not found.*\(doctor check qemu\.vga-rom\)\n.*\n +\$ sudo apt-get install seabios/],
     ['varied-no-nic-rom', ['launch', 'rtl', '--display', 'none'], /✗ efi-rtl8139\.rom not found.*\(doctor check qemu\.nic-rom\.rtl8139\)\n.*\n +\$ sudo apt-get install ipxe-qemu/],
-    ['varied-no-window', ['launch', 'gem'], /✗ no window: .*\(doctor check qemu\.display-window\)\n.*--display vnc.*\n +\$ sudo apt-get install qemu-system-gui/],
+    ['varied-no-window', ['launch', 'gem', '--display', 'window'], /✗ no window: .*\(doctor check qemu\.display-window\)\n.*--display vnc.*\n +\$ sudo apt-get install qemu-system-gui/],
     ['varied-no-vga-rom', ['demo'], /\(doctor check qemu\.vga-rom\)/],
     ['varied-dangling-vga-rom', ['launch', 'gem', '--display', 'none', '--print-cmd'], /a symlink to nothing/],
   ];
   for (const [snapshot, args, re] of refusals) {
     it(`${args.join(' ')} on ${snapshot}: exit 1, the failing check and its fix, QEMU never started`, async () => {
-      const r = await w.run([...args, '--snapshot', snap(snapshot)]);
+      // A desktop session: so a window is refused for the QEMU's reason, not for want of a desktop.
+      const r = await w.run([...args, '--snapshot', snap(snapshot)], { env: { DISPLAY: ':0' } });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /cannot run this guest here yet \(nothing was started\)/);
       assert.match(r.stderr, re);
@@ -120,10 +121,18 @@ describe('launch and demo run the same checks before QEMU starts, and refuse wit
   }
 
   it('a window is asked for by name, so QEMU never falls back to VNC behind the summary', async () => {
-    const r = await w.run(['launch', 'gem', '--snapshot', snap('pr-kernel-6.1.176-hash'), '--print-cmd', '--json']);
+    const r = await w.run(['launch', 'gem', '--snapshot', snap('pr-kernel-6.1.176-hash'), '--print-cmd', '--json'], { env: { DISPLAY: ':0' } });
     assert.equal(r.code, 0, r.stderr);
     const argv = JSON.parse(r.stdout) as string[];
     assert.equal(argv[argv.indexOf('-display') + 1], 'gtk');
+  });
+
+  it('the default (auto) on a QEMU without a window backend serves VNC, and says why', async () => {
+    const r = await w.run(['launch', 'gem', '--snapshot', snap('varied-no-window'), '--print-cmd', '--json'], { env: { DISPLAY: ':0' } });
+    assert.equal(r.code, 0, r.stderr);
+    const argv = JSON.parse(r.stdout) as string[];
+    assert.equal(argv[argv.indexOf('-display') + 1], 'none');
+    assert.match(argv[argv.indexOf('-vnc') + 1]!, /^127\.0\.0\.1:\d+$/);
   });
 
   it('--host-snapshot, the old name, still works and says the new one', async () => {

@@ -1,0 +1,1 @@
+export { screenshotCommand } from '../launch/screenshot.js';
