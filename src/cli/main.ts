@@ -232,6 +232,8 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
     .argument('[qemu-args...]', 'after --: raw arguments appended to the QEMU command')
     .option('--accel <mode>', 'auto | kvm | tcg', 'auto')
     .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
+    .option('--checkpoint', 'with --install on a disk that holds data: save a checkpoint first without asking')
+    .option('--no-checkpoint', 'with --install: do not save one (default: ask on a terminal, save one without)')
     .option('--force', 'with --accel kvm: try an OS or CPU not known to work under KVM-PR')
     .option('--display <mode>', 'window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none', 'window')
     .option('--print-cmd', 'print the QEMU command instead of running it')
@@ -247,6 +249,7 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
 Examples:
   $ talos-mac launch tiger                   boot the disk (KVM-PR if ready, else TCG; says why)
   $ talos-mac launch tiger --install         boot the installer CD under TCG
+                                             (a disk with data: a checkpoint is offered first)
   $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable
   $ talos-mac launch tiger --display vnc     no window here (ssh, no GUI module): a VNC server on localhost
   $ talos-mac launch tiger --detach          in the background; then talos-mac status tiger
@@ -289,6 +292,31 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
     .action(async (name: string) => {
       const { killCommand } = await import('./kill.js');
       setExit(await killCommand(name));
+    });
+
+  program
+    .command('checkpoint')
+    .description("save, list, restore or delete checkpoints of a guest's qcow2 disk (the guest must be off)")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('<action>', 'save | list | restore | delete')
+    .argument('[tag]', 'the checkpoint name (save: default the date and time, e.g. 2026-12-02-154501)')
+    .option('--json', 'with list: print JSON')
+    .option('-y, --yes', 'with delete: do not ask')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac checkpoint tiger save before-update   the disk as it is now
+  $ talos-mac checkpoint tiger list
+  $ talos-mac checkpoint tiger restore before-update   (the state it replaces is kept as before-restore-…)
+  $ talos-mac checkpoint tiger delete before-update --yes
+
+Checkpoints are qcow2 internal snapshots (qemu-img snapshot); a raw disk cannot hold them.
+Exit status: 0 done, 1 refused (the guest is running, a raw disk) or qemu-img failed, 2 usage error.`,
+    )
+    .action(async (name: string, action: string, tag: string | undefined, opts: import('./checkpoint.js').CheckpointFlags) => {
+      const { checkpointCommand } = await import('./checkpoint.js');
+      setExit(await checkpointCommand(name, action, tag, opts));
     });
 
   program

@@ -61,3 +61,46 @@ export function whileLocked(lock: string, argv: readonly string[]): Promise<bool
     execFile(file, args, (error) => resolve(!error));
   });
 }
+
+export type HeldLock = { readonly pid: number; release(): Promise<void> };
+
+/**
+ * Holds `lock` for as long as this process wants it, or reports who has it: flock --no-fork execs
+ * `cat`, which holds the lock until its standard input closes — when we release it, or when this
+ * process dies (the kernel closes the pipe), so a crash never leaves a guest locked.
+ */
+export async function holdLock(lock: string, timeoutMs = 10_000): Promise<{ held: HeldLock } | { conflict: true } | { missing: string }> {
+  await prepareLockDir(lock);
+  const { spawn } = await import('node:child_process');
+  const [file, ...args] = underLock(lock, ['cat']) as [string, ...string[]];
+  const sub = spawn(file, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+  let exit: { code: number | null; error?: Error } | undefined;
+  const ended = new Promise<void>((resolve) => {
+    sub.once('error', (error) => {
+      exit = { code: null, error };
+      resolve();
+    });
+    sub.once('close', (code) => {
+      exit ??= { code };
+      resolve();
+    });
+  });
+  const end = Date.now() + timeoutMs;
+  while (exit === undefined && Date.now() < end) {
+    if (sub.pid !== undefined && (await lockHolder(lock)) === sub.pid) {
+      const release = async (): Promise<void> => {
+        sub.stdin?.end();
+        await ended;
+      };
+      return { held: { pid: sub.pid, release } };
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  if (exit === undefined) {
+    sub.kill('SIGKILL');
+    await ended;
+    return { conflict: true };
+  }
+  if (exit.code === LOCK_CONFLICT) return { conflict: true };
+  return { missing: exit.error ? `flock (util-linux) could not be run: ${exit.error.message}` : `flock exited with status ${exit.code}` };
+}

@@ -13,6 +13,8 @@ export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;
   json: boolean;
   timeoutMs?: number | undefined;
+  /** --checkpoint / --no-checkpoint: save one before an installer boots on a disk with data (unset: ask, or save). */
+  checkpoint?: boolean | undefined;
 }
 
 export async function launchCommand(name: string, o: LaunchCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -35,6 +37,13 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
       `no desktop session here for a window (DISPLAY and WAYLAND_DISPLAY are unset: an ssh login?). Launch with --display vnc (a VNC server on localhost; from another machine: ssh -L 5900:127.0.0.1:5900 this-host, then a VNC viewer on localhost:5900) or --display serial.`,
       1,
     );
+  }
+  if (plan.boot === 'cd') {
+    const { installCheckpoint } = await import('./install-checkpoint.js');
+    const ask = process.stdin.isTTY
+      ? async (message: string) => (await import('../setup/prompts.js')).makePrompts({ yes: false, interactive: true }).confirm({ message, default: true })
+      : undefined;
+    for (const line of await installCheckpoint(host, store.paths, guest, o.checkpoint, ask)) err(`${line}\n`);
   }
   const log = logFile(store.paths, name);
   const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('../ui/launch-summary.js');
