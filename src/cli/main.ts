@@ -320,6 +320,60 @@ Exit status: 0 done, 1 refused (the guest is running, a raw disk) or qemu-img fa
     });
 
   program
+    .command('share')
+    .description('share a folder with a guest as a read-only HFS+ CD, attached at its next launch')
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('[dir]', 'the folder to share (its contents as they are now)')
+    .option('--refresh', 'build the CD again from the same folder (after changing it)')
+    .option('--off', 'stop sharing: detach the CD at the next launch and delete its image')
+    .option('--label <name>', 'the CD name the guest shows (default: the folder name; at most 27 characters)')
+    .option('--json', 'with NAME alone: what is shared, as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac share tiger ~/for-tiger          the folder as a CD "for-tiger" at the next launch
+  $ talos-mac share tiger --refresh            after changing the folder
+  $ talos-mac share tiger                      what is shared
+  $ talos-mac share tiger --off
+
+The image ($XDG_DATA_HOME/talos-mac/NAME-share.iso) is built with xorriso: HFS+ with an Apple
+partition map, and ISO 9660. Refused: special files, links out of the folder or to folders, files
+over 4 GiB. To get files back out of the guest: talos-mac files NAME get.`,
+    )
+    .action(async (name: string, dir: string | undefined, opts: import('./share.js').ShareFlags) => {
+      const { shareCommand } = await import('./share.js');
+      setExit(await shareCommand(name, dir, opts));
+    });
+
+  program
+    .command('files')
+    .description("list or copy files out of a guest's disk while it is off (read with 7-Zip; the disk is never written)")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('<action>', 'ls [PATH] | get PATH DEST')
+    .argument('[paths...]', 'the path in the guest (from the volume top, e.g. /Users/me), and for get where to put it')
+    .option('--json', 'with ls: print JSON')
+    .option('--force', 'with get: replace existing files in DEST (never folders or links)')
+    .option('--volume <n|name>', 'which Mac volume, when the disk has several (a partition number or name)')
+    .option('--temp-dir <dir>', 'where the temporary copy of the volume goes (default: beside DEST; for ls the cache)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac files tiger ls /Users/me/Documents
+  $ talos-mac files tiger get /Users/me/Documents/report.txt ~/from-tiger/
+  $ talos-mac files tiger get "/Users/me/Documents" ~/tiger-docs      a folder, with what it holds
+
+Needs 7-Zip (Debian/Ubuntu: sudo apt-get install 7zip). Data forks only: resource forks and links
+are not copied (links are named). Nothing in DEST is overwritten without --force.
+Exit status: 0 done, 1 refused (the guest is running, no Mac volume) or a tool failed, 2 usage error.`,
+    )
+    .action(async (name: string, action: string, paths: string[], opts: import('./files.js').FilesFlags) => {
+      const { filesCommand } = await import('./files.js');
+      setExit(await filesCommand(name, action, paths, opts));
+    });
+
+  program
     .command('demo')
     .description('boot a tiny self-made Mac disk (no Mac OS media needed) on the serial console')
     .option('--accel <mode>', 'auto | kvm | tcg', 'tcg')

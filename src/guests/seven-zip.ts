@@ -1,0 +1,98 @@
+/**
+ * Reading HFS and HFS+ volumes with 7-Zip (`7zz` from Debian's 7zip, or `7z` from p7zip-full):
+ * its HFS handler lists and extracts both and only ever opens the image for reading. Seen here
+ * with 7-Zip 26.02: `-thfs` finds the volume inside an Apple partition map by its signature ("The
+ * archive is open with offset"), paths start with the volume name, links are listed with Mode
+ * lrwxrwxrwx and a link that points outside is not extracted ("Dangerous link path was ignored").
+ */
+import { UserError } from '../errors.js';
+import { describeCommandFailure, type CommandResult, type Host } from '../host/host.js';
+
+export const SEVEN_ZIP_PROGRAMS = ['7zz', '7z'] as const;
+
+export const INSTALL_7ZIP =
+  '7-Zip is not installed (talos-mac reads Mac volumes with it). Install it: Debian 12+/Ubuntu 22.04+: sudo apt-get install 7zip; older Debian/Ubuntu: sudo apt-get install p7zip-full; Fedora: sudo dnf install 7zip; Chimera: apk add 7zip';
+
+export interface HfsEntry {
+  /** Path inside the volume, "/"-separated, without the volume name ("" is the volume itself); in NFC. */
+  readonly path: string;
+  /** The path as 7-Zip names it (volume name first; HFS+ keeps names decomposed, NFD): what extraction asks for. */
+  readonly source: string;
+  readonly kind: 'dir' | 'file' | 'link' | 'other';
+  readonly size: number;
+  readonly modified?: string;
+}
+
+export interface HfsListing {
+  readonly volume: string;
+  /** The volume name as 7-Zip gives it (the first part of every source path). */
+  readonly source: string;
+  readonly method: string;
+  readonly entries: readonly HfsEntry[];
+}
+
+/** Runs 7-Zip with `args`: the first of 7zz, 7z that exists; a clear install hint when none does. */
+export async function run7z(host: Host, args: readonly string[], timeoutMs = 10 * 60_000): Promise<CommandResult> {
+  for (const program of SEVEN_ZIP_PROGRAMS) {
+    const r = await host.run([program, ...args], { timeoutMs, utf8Locale: true });
+    if (!r.notFound) return r;
+  }
+  throw new UserError(INSTALL_7ZIP, 1);
+}
+
+function kindOf(folder: string | undefined, mode: string | undefined): HfsEntry['kind'] {
+  if (folder === '+') return 'dir';
+  const t = mode?.[0];
+  if (t === 'l') return 'link';
+  if (t === '-' || t === undefined) return 'file';
+  return 'other';
+}
+
+/** `7z l -slt` output: the archive's properties, "----------", then one "Key = value" block per item. */
+export function parseSlt(stdout: string): HfsListing {
+  const at = stdout.indexOf('\n----------\n');
+  if (at < 0) throw new Error('7-Zip listing without its item separator');
+  const head = stdout.slice(0, at);
+  const method = /^Method = (.*)$/m.exec(head)?.[1]?.trim() ?? '';
+  const blocks = stdout.slice(at + 12).split(/\n\s*\n/).filter((b) => /^Path = /m.test(b));
+  const raw = blocks.map((b) => Object.fromEntries(b.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!])));
+  const root = raw.find((e) => !e['Path']!.includes('/'));
+  const volume = root?.['Path'] ?? '';
+  // HFS+ stores names decomposed (NFD, Apple TN1150 "Unicode Subtleties"); people and Linux file names use NFC.
+  const entries = raw.map((e): HfsEntry => {
+    const full = e['Path']!;
+    const path = (full === volume ? '' : full.startsWith(`${volume}/`) ? full.slice(volume.length + 1) : full).normalize('NFC');
+    return { path, source: full, kind: kindOf(e['Folder'], e['Mode']), size: Number(e['Size'] || 0), ...(e['Modified'] ? { modified: e['Modified'] } : {}) };
+  });
+  return { volume: volume.normalize('NFC'), source: volume, method, entries };
+}
+
+/** Everything on the HFS/HFS+ volume in `image` (a raw image: a volume, or a disk with a partition map). */
+export async function listHfs(host: Host, image: string): Promise<HfsListing> {
+  const r = await run7z(host, ['l', '-slt', '-thfs', '--', image]);
+  if (r.exitCode !== 0 || !r.stdout.includes('\n----------\n')) {
+    const why = /Cannot open the file as \[?HFS\]? archive|Can not open the file as archive|is not archive/i.test(r.stdout + r.stderr) ? 'no HFS or HFS+ volume was found in it' : describeCommandFailure(r);
+    throw new UserError(`cannot read the Mac volume in ${JSON.stringify(image)}: ${why}`, 1);
+  }
+  return parseSlt(r.stdout);
+}
+
+/**
+ * Extracts `paths` (full 7-Zip paths, volume name first) into `outDir`, a fresh private folder.
+ * -spd: names are names, not wildcards. A link 7-Zip refuses as dangerous is not an error here:
+ * the caller copies only what the listing says is a file or folder.
+ */
+export async function extractHfs(host: Host, image: string, outDir: string, paths: readonly string[]): Promise<void> {
+  const r = await run7z(host, ['x', '-thfs', '-spd', '-y', `-o${outDir}`, '--', image, ...paths]);
+  if (r.exitCode === 0) return;
+  const errors = (r.stdout + '\n' + r.stderr).split('\n').filter((l) => /^ERROR:/.test(l.trim()));
+  if (r.exitCode === 2 && errors.length > 0 && errors.every((l) => /Dangerous link path was ignored/.test(l))) return;
+  throw new UserError(`7-Zip could not extract from ${JSON.stringify(image)}: ${describeCommandFailure(r)}${errors.length ? ` (${errors.slice(0, 3).join('; ')})` : ''}`, 1);
+}
+
+/** One file's bytes (at most what the host's output buffer holds), or undefined when the volume has no such file. */
+export async function readHfsFile(host: Host, image: string, fullPath: string): Promise<Buffer | undefined> {
+  const r = await run7z(host, ['e', '-so', '-thfs', '-spd', '--', image, fullPath], 60_000);
+  if (r.exitCode !== 0 || r.stdout.length === 0) return undefined;
+  return Buffer.from(r.stdout, 'utf8');
+}
