@@ -320,6 +320,30 @@ Exit status: 0 done, 1 refused (the guest is running, a raw disk) or qemu-img fa
     });
 
   program
+    .command('media')
+    .description('is a file a PowerPC Mac boot disc, and which Mac OS does it look like? (reads only)')
+    .argument('<action>', 'check')
+    .argument('<file>', 'a disc image (.iso, .cdr, .toast, .img), a disc drive (/dev/sr0) or a qcow2 disk')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac media check ~/isos/tiger.iso
+  $ talos-mac media check /dev/sr0             the disc in the drive
+  $ talos-mac media check tiger.iso --json | jq .looksLike
+
+Reads the partition map and volume headers, and Mac OS X's System/Library/CoreServices/SystemVersion.plist
+with 7-Zip when it is installed. Nothing is downloaded; talos-mac show NAME says where discs come from.
+Exit status: 0 a bootable Mac disc (a blessed HFS/HFS+ volume), 1 not one (a PC disc, a data disc,
+random bytes), 2 bad input (no such file, a folder, unreadable).`,
+    )
+    .action(async (action: string, file: string, opts: { json?: boolean }) => {
+      const { mediaCommand } = await import('./media.js');
+      setExit(await mediaCommand(action, file, opts));
+    });
+
+  program
     .command('share')
     .description('share a folder with a guest as a read-only HFS+ CD, attached at its next launch')
     .argument('<name>', 'guest name (see talos-mac list)')

@@ -1,4 +1,5 @@
 import { writeOut } from '../ui/output.js';
+import { MEDIA_IMAGE_HINT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { EXIT } from './exit-codes.js';
@@ -8,7 +9,7 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
   const g = await store.read(name);
   const os = guestOs(g);
   if (opts.json) {
-    writeOut(JSON.stringify({ ...g, file: store.file(name), osTitle: os.title }, null, 2) + '\n');
+    writeOut(JSON.stringify({ ...g, file: store.file(name), osTitle: os.title, installMedia: os.installMedia }, null, 2) + '\n');
     return EXIT.OK;
   }
   const rows: Array<[string, string]> = [
@@ -18,11 +19,12 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
     ['KVM-PR', os.kvm.works ? `yes: ${os.kvm.note}` : `no: ${os.kvm.note}`],
     ['Disk', `${g.disk} (${g.disk_format})`],
     ['CD', g.cdrom ?? 'none'],
+    ...(g.share !== undefined ? [['Shared', `${g.share_from ?? '?'} (as a read-only CD)`] as [string, string]] : []),
     ['Network', `${g.net}${g.net === 'none' ? '' : `, ${g.nic ?? os.nics[0]}`}`],
     ['Display', g.resolution],
     ['Definition', store.file(name)],
   ];
-  const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`)];
+  const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`), `  install media: ${os.installMedia}`, `  ${MEDIA_IMAGE_HINT}`];
   writeOut(lines.join('\n') + '\n');
   return EXIT.OK;
 }

@@ -49,7 +49,13 @@ export interface OsEntry {
   readonly promEnv: readonly string[];
   readonly notes: readonly string[];
   readonly inferred: readonly string[];
+  /** Where install media for it usually comes from (talos-mac downloads nothing): shown by show and create. */
+  readonly installMedia: string;
 }
+
+/** What every entry's installMedia ends with: how a disc becomes an image QEMU can boot. */
+export const MEDIA_IMAGE_HINT =
+  'Make an image of a disc you own with dd if=/dev/sr0 of=disc.iso (a raw copy; .iso, .cdr and .toast images of Mac discs are raw too); a compressed .dmg must be converted to raw first. Check any image with talos-mac media check FILE.';
 
 const KVM_CPUS = ['g3', '7410'] as const;
 
@@ -102,6 +108,7 @@ export const OS_CATALOG = [
       'SheepShaver is an alternative for Mac OS up to 9.0.4.',
     ],
     inferred: ['via=cuda (ADB) for Mac OS 9 follows the QEMU default; via=pmu (USB keyboard and mouse) is untested here.'],
+    installMedia: 'Mac OS 9 came on retail CDs (9.0, 9.1, 9.2.x upgrades) and on the grey install/restore discs shipped with each G3/G4 Mac; a grey disc is made for its Mac model and may refuse to install elsewhere [I].',
   },
   {
     id: 'rhapsody',
@@ -122,6 +129,7 @@ export const OS_CATALOG = [
       'Default CPU g3: Rhapsody predates the G4.',
       'No network driver is known to work; sungem is attached as the QEMU default.',
     ],
+    installMedia: 'Rhapsody shipped as Mac OS X Server 1.x on CD, sold for the Macs of 1998–99; its Developer Releases went to developers only.',
   },
   {
     ...EARLY_OSX,
@@ -129,6 +137,7 @@ export const OS_CATALOG = [
     title: 'Mac OS X 10.0 Cheetah',
     aliases: ['10.0', 'cheetah', 'osx10.0'],
     kvm: tcgOnly('Mac OS X 10.0 does not boot from CD under KVM-PR: it runs under TCG', 'g4'),
+    installMedia: 'Mac OS X 10.0 was sold on CD (with a Mac OS 9 CD in the box [I]).',
   },
   {
     ...EARLY_OSX,
@@ -136,6 +145,7 @@ export const OS_CATALOG = [
     title: 'Mac OS X 10.1 Puma',
     aliases: ['10.1', 'puma', 'osx10.1'],
     kvm: tcgOnly('Mac OS X 10.1 does not boot from CD under KVM-PR: it runs under TCG', 'g4'),
+    installMedia: 'Mac OS X 10.1 came on retail CDs (and as an upgrade CD for 10.0 users, which needs 10.0 installed first [I]).',
   },
   {
     ...OSX,
@@ -148,6 +158,7 @@ export const OS_CATALOG = [
     diskGb: 8,
     notes: ['No USB tablet support in Jaguar: QEMU grabs the mouse; Ctrl-Alt-G releases it.', 'rtl8139 needs a third-party driver; sungem works.'],
     inferred: ['7410 (Nitro) under KVM-PR: reported for "most" versions, not confirmed for Jaguar.', ...OSX.inferred],
+    installMedia: 'Mac OS X 10.2 came on retail CDs (2 discs [I]) and on the grey discs shipped with Macs of 2002–03.',
   },
   {
     ...OSX,
@@ -157,6 +168,7 @@ export const OS_CATALOG = [
     kvm: { works: true, note: 'Panther runs well under KVM-PR (faster than Tiger); the commpage optimisation helps', cpus: KVM_CPUS, defaultCpu: 'g3' },
     diskGb: 10,
     notes: ['Classic works (slowly).', 'rtl8139 driver is built in.'],
+    installMedia: 'Mac OS X 10.3 came on retail CDs (3 discs; a DVD edition existed too [I]) and on the grey discs shipped with Macs of 2003–04.',
   },
   {
     ...OSX,
@@ -165,6 +177,7 @@ export const OS_CATALOG = [
     aliases: ['10.4', 'tiger', 'osx10.4'],
     kvm: { works: true, note: 'Tiger runs well under KVM-PR (the most compatible); the commpage optimisation helps', cpus: KVM_CPUS, defaultCpu: 'g3' },
     notes: ['Classic works.', 'rtl8139 driver is built in.'],
+    installMedia: 'Mac OS X 10.4 came on a retail DVD (a CD set could be ordered [I]) and on the grey discs shipped with each Mac; for PowerPC use a PowerPC or Universal disc (Intel-only grey discs do not boot).',
   },
   {
     ...OSX,
@@ -179,6 +192,7 @@ export const OS_CATALOG = [
       'Needs a G4 (no G3); no Classic.',
       'The installer may end saying it "could not make the computer start up": boot from the disk anyway (talos-mac launch without --install).',
     ],
+    installMedia: 'Mac OS X 10.5 came on a Universal retail DVD (PowerPC and Intel) and on the grey discs shipped with Macs of 2007–08 (those made for Intel Macs do not boot a PowerPC [I]).',
   },
 ] as const satisfies readonly OsEntry[];
 
