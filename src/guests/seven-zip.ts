@@ -10,8 +10,16 @@ import { describeCommandFailure, type CommandResult, type Host } from '../host/h
 
 export const SEVEN_ZIP_PROGRAMS = ['7zz', '7z'] as const;
 
-export const INSTALL_7ZIP =
-  '7-Zip is not installed (talos-mac reads Mac volumes with it). Install it: Debian 12+/Ubuntu 22.04+: sudo apt-get install 7zip; older Debian/Ubuntu: sudo apt-get install p7zip-full; Fedora: sudo dnf install 7zip; Chimera: apk add 7zip';
+/** The install line from this system's row of the distribution table, else what the package is called where it is known. */
+export async function install7zipHint(host: Host): Promise<string> {
+  const { distroOf, installHint } = await import('../distro/distro.js');
+  const { parseOsRelease } = await import('../parse/os-release.js');
+  const osr = await host.readFile('/etc/os-release');
+  const d = distroOf(parseOsRelease(osr.ok ? osr.data.toString('utf8') : ''));
+  const hint = installHint(d, [d.names.sevenZip]);
+  const what = "7-Zip is not installed (7zz or 7z): talos-mac reads Mac OS X's HFS+ volumes with it";
+  return hint ? `${what}. Install it: ${hint}` : `${what}. Install your distribution's 7-Zip package (Debian: 7zip; older systems: p7zip-full).`;
+}
 
 export interface HfsEntry {
   /** Path inside the volume, "/"-separated, without the volume name ("" is the volume itself); in NFC. */
@@ -37,7 +45,7 @@ export async function run7z(host: Host, args: readonly string[], timeoutMs = 10 
     const r = await host.run([program, ...args], { timeoutMs, utf8Locale: true });
     if (!r.notFound) return r;
   }
-  throw new UserError(INSTALL_7ZIP, 1);
+  throw new UserError(await install7zipHint(host), 1);
 }
 
 function kindOf(folder: string | undefined, mode: string | undefined): HfsEntry['kind'] {

@@ -237,6 +237,19 @@ describe('files NAME ls|get: copying out of a guest disk (7-Zip; the disk is nev
     assert.deepEqual(await readdir(dest), []);
   });
 
+  it('without 7-Zip: says how to install it on this distribution', async () => {
+    const bin = await mkdtemp(join(w.dir, 'bin-'));
+    for (const tool of ['qemu-img', 'flock', 'cat']) {
+      const at = execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { encoding: 'utf8' }).trim();
+      await symlink(at, join(bin, tool));
+    }
+    const r = await w.run(['files', 'tiger', 'ls'], { env: { PATH: bin } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /7-Zip is not installed \(7zz or 7z\): talos-mac reads Mac OS X's HFS\+ volumes with it\. Install /);
+    const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
+    if (/^ID=debian$/m.test(osRelease)) assert.match(r.stderr, /Install it: sudo apt-get install 7zip/);
+  });
+
   it('a disk with no Mac volume yet says so', async () => {
     assert.equal((await w.run(['create', 'blank', '--os', 'tiger', '--disk-size', '16M'])).code, 0);
     const r = await w.run(['files', 'blank', 'ls']);
