@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { guestLockFile, holdLock, lockHolder } from '../../src/launch/guest-lock.js';
 import { guestPaths } from '../../src/guests/paths.js';
+import { BIN } from '../helpers/cli.js';
 import { handStartedQemu, makeWorld, type TestWorld } from '../helpers/guest-env.js';
 
 /** Fills the first 64 KiB of the guest-visible disk with `byte` (qemu-io writes through the qcow2 layer). */
@@ -22,6 +23,33 @@ async function first64k(disk: string, dir: string): Promise<Buffer> {
 }
 
 const allBytes = (b: Buffer, v: number): boolean => b.length === 65536 && b.every((x) => x === v);
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** The CLI in a pseudo-terminal (script(1)), typing each answer once the question shows. */
+function inTerminal(w: TestWorld, args: string[], answers: string[]): Promise<{ code: number | null; screen: string }> {
+  return new Promise((resolve) => {
+    const q = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+    const cmd = [process.execPath, BIN, ...args].map(q).join(' ');
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: w.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let seen = 0;
+    let next = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      if (next < answers.length && /\(Y\/n\)|Y\/n|yes or no/.test(screen.slice(seen))) {
+        seen = screen.length;
+        const keys = answers[next++]!;
+        setTimeout(() => child.stdin.write(keys), 150);
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, screen });
+    });
+  });
+}
 
 interface ListDoc {
   running: boolean;
@@ -185,6 +213,22 @@ describe('checkpoint save | list | restore | delete (real qemu-img)', () => {
       const r = await w.run(['launch', 'inst', '--install', '--no-checkpoint', '--display', 'none', '--accel', 'tcg']);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await tags(), []);
+    });
+
+    it('on a terminal it asks (strictly: "maybe" is asked again); no saves none, Enter saves one', { skip: !hasScript && 'script(1) is not installed' }, async () => {
+      const before = (await tags()).length;
+      const no = await inTerminal(w, ['launch', 'inst', '--install', '--display', 'none', '--accel', 'tcg'], ['maybe\r', 'n\r']);
+      assert.equal(no.code, 0, no.screen);
+      assert.match(no.screen, /The disk of inst already holds data\. Save a checkpoint before the installer/);
+      assert.match(no.screen, /Answer yes or no \(Enter: yes\)/, 'a stray answer is refused, not taken as the default');
+      assert.match(no.screen, /No checkpoint saved/);
+      assert.equal((await tags()).length, before);
+      const yes = await inTerminal(w, ['launch', 'inst', '--install', '--display', 'none', '--accel', 'tcg'], ['\r']);
+      assert.equal(yes.code, 0, yes.screen);
+      assert.equal((await tags()).length, before + 1);
+      assert.match(yes.screen, /Saved checkpoint before-install-/);
+      const last = (await tags()).at(-1)!;
+      assert.equal((await w.run(['checkpoint', 'inst', 'delete', last, '--yes'])).code, 0);
     });
 
     it('without a terminal one is saved by default, and the launch says how to go back', async () => {
