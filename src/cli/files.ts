@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
@@ -51,9 +52,15 @@ export async function filesCommand(name: string, action: string, args: string[],
   }
   return whileGuestOff(host, store.paths, g, `read the disk of ${name}`, async () => {
     const work = await workDirIn(tempParent!);
+    // Ctrl-C during a long copy: the temporary copy (as big as the volume's data) is removed, not left in DEST.
+    const onSignal = (sig: NodeJS.Signals): void => {
+      rmSync(work, { recursive: true, force: true });
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
-      const vol = await guestVolume(host, g, work, f.volume);
-      if (vol.copied > 0) err(`Read ${gib(vol.copied)} of ${name}'s disk (${vol.where}) into a temporary copy.\n`);
+      const vol = await guestVolume(host, g, work, f.volume, (line) => err(`${line}\n`));
       const listing = await listHfs(host, vol.image);
       const entry = findEntry(listing, guestPath);
       if (!entry) throw new UserError(`there is no ${JSON.stringify('/' + guestPath)} on the volume "${listing.volume}" of ${name}`);
@@ -70,11 +77,13 @@ export async function filesCommand(name: string, action: string, args: string[],
         }
         return EXIT.OK;
       }
-      const r = await copyOut(host, vol.image, listing, guestPath, dest!, { force: f.force ?? false });
+      const r = await copyOut(host, vol.image, listing, guestPath, dest!, { force: f.force ?? false, scratch: work });
       writeOut(`Copied ${r.files} file${r.files === 1 ? '' : 's'} (${gib(r.bytes)})${r.folders ? ` in ${r.folders} folder${r.folders === 1 ? '' : 's'}` : ''} from ${name}:/${entry.path} to ${r.target}.\n`);
       if (r.skipped.length) writeOut(`Not copied (links and special files): ${r.skipped.slice(0, 10).join(', ')}${r.skipped.length > 10 ? `, and ${r.skipped.length - 10} more` : ''}.\n`);
       return EXIT.OK;
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       await rm(work, { recursive: true, force: true });
     }
   });

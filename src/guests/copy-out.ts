@@ -4,7 +4,8 @@
  * into place — never over an existing file unless `force`, never outside the destination, never a
  * link (a Mac OS X symlink could point anywhere on this machine).
  */
-import { link, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, link, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -53,7 +54,7 @@ async function exists(p: string): Promise<import('node:fs').Stats | undefined> {
  * into it when it is a folder, else as `dest` (like cp). Everything is checked before anything
  * is moved: an existing file in the way refuses the whole copy unless `force`.
  */
-export async function copyOut(host: Host, image: string, listing: HfsListing, guestPath: string, dest: string, o: { force: boolean }): Promise<CopyReport> {
+export async function copyOut(host: Host, image: string, listing: HfsListing, guestPath: string, dest: string, o: { force: boolean; scratch: string }): Promise<CopyReport> {
   const path = normalizeGuestPath(guestPath);
   const entry = findEntry(listing, path);
   if (!entry) {
@@ -102,8 +103,9 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
     throw new UserError(`${inTheWay.length} path${inTheWay.length > 1 ? 's' : ''} already exist${inTheWay.length > 1 ? '' : 's'}: ${few}${inTheWay.length > 5 ? ', …' : ''}. Nothing was copied; talos-mac never overwrites (--force replaces existing files, never folders or links).`);
   }
 
-  // Beside the target, on its file system: a file is moved into place with link(2), which never replaces.
-  const work = await mkdtemp(join(dirname(target), '.talos-mac-copy-'));
+  // In the caller's scratch folder (by default beside the target, on its file system): a file is
+  // moved into place with link(2), which never replaces; across file systems it is copied with COPYFILE_EXCL.
+  const work = await mkdtemp(join(o.scratch, 'extract-'));
   try {
     await extractHfs(host, image, work, [entry.source]);
     let files = 0;
@@ -118,8 +120,12 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
       }
       const s = await exists(from);
       if (!s?.isFile()) throw new UserError(`7-Zip did not extract ${JSON.stringify('/' + e.path)}; what was copied so far stays in ${JSON.stringify(target)}`, 1);
-      if (o.force && (await exists(to))?.isFile()) await rename(from, to);
-      else await link(from, to).then(() => unlink(from));
+      const replace = o.force && (await exists(to))?.isFile() === true;
+      await (replace ? rename(from, to) : link(from, to).then(() => unlink(from))).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') throw new UserError(`${JSON.stringify(to)} appeared while copying and was left alone; what was copied before it stays in ${JSON.stringify(target)}`, 1);
+        if (err.code !== 'EXDEV') throw err;
+        await copyFile(from, to, replace ? 0 : constants.COPYFILE_EXCL);
+      });
       files++;
       bytes += s.size;
     }

@@ -70,7 +70,7 @@ function pick(parts: readonly ApmPartition[], volume: string | undefined): ApmPa
  * The volume of `g`'s disk as an image in `workDir` (a private folder the caller removes), or
  * the disk itself. The caller holds the guest off (whileGuestOff): the disk does not change meanwhile.
  */
-export async function guestVolume(host: Host, g: Guest, workDir: string, volume?: string): Promise<GuestVolume> {
+export async function guestVolume(host: Host, g: Guest, workDir: string, volume?: string, say: (line: string) => void = () => undefined): Promise<GuestVolume> {
   let head = g.disk;
   if (g.disk_format !== 'raw') {
     head = join(workDir, 'head.raw');
@@ -116,6 +116,7 @@ export async function guestVolume(host: Host, g: Guest, workDir: string, volume?
   const file = g.disk_format === 'raw' ? { driver: 'file', filename: g.disk } : { driver: g.disk_format, file: { driver: 'file', filename: g.disk } };
   const view = `json:${JSON.stringify({ driver: 'raw', offset: start, size: length, file })}`;
   const image = join(workDir, 'volume.raw');
+  say(`Copying ${gib(need)} of ${where} to a temporary file in ${workDir} (7-Zip reads raw images only)…`);
   await run(host, ['qemu-img', 'convert', '-O', 'raw', view, image], `copy the volume out of ${g.disk}`, 6 * 60 * 60_000);
   classicRefused(g, (await inspectMedia(image)).volumes[0]?.kind);
   return { image, where, copied: need };

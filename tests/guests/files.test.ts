@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { listHfs, readHfsFile } from '../../src/guests/seven-zip.js';
+import { copyOut, normalizeGuestPath } from '../../src/guests/copy-out.js';
+import { listHfs, parseSlt, readHfsFile } from '../../src/guests/seven-zip.js';
 import { buildBootImage, DEMO_MARKER } from '../../src/demo/image.js';
 import { LiveHost } from '../../src/host/live-host.js';
 import { handStartedQemu, makeWorld, type TestWorld } from '../helpers/guest-env.js';
@@ -269,5 +270,32 @@ describe('files NAME ls|get: copying out of a guest disk (7-Zip; the disk is nev
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /is classic HFS \(Mac OS Standard\), which 7-Zip cannot read\. hfsutils can: qemu-img convert -O raw ".*os9\.qcow2" copy\.img; hmount copy\.img/);
     assert.deepEqual(await readdir(dest), [], 'nothing left behind');
+  });
+});
+
+describe('copy-out planning (no 7-Zip run: refused before extraction)', () => {
+  /** A 7-Zip -slt listing as 7-Zip 26.02 prints it, with names a damaged or hostile volume could hold. */
+  const slt = (paths: Array<[string, boolean]>): string =>
+    'Path = disk.img\nType = HFS\n\n----------\n' + paths.map(([p, dir]) => `Path = ${p}\nFolder = ${dir ? '+' : '-'}\nSize = 1\nMode = ${dir ? 'drwxr-xr-x' : '-rw-r--r--'}\n`).join('\n') + '\n';
+
+  it('a name with .. inside the volume cannot land outside DEST', async () => {
+    const dir = await mkdtemp(join(process.env['TMPDIR'] ?? '/tmp', 'talos-slip-'));
+    try {
+      const listing = parseSlt(slt([['Vol', true], ['Vol/a', true], ['Vol/a/../../../evil', false]]));
+      await assert.rejects(
+        copyOut(new LiveHost(), '/nonexistent.img', listing, '/a', join(dir, 'dest'), { force: false, scratch: dir }),
+        /the volume has a name that cannot be copied safely: "a\/\.\.\/\.\.\/\.\.\/evil"; nothing was copied/,
+      );
+      assert.deepEqual(await readdir(dir), [], 'nothing was created');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('guest paths: leading and trailing slashes, "." are fine; ".." is refused', () => {
+    assert.equal(normalizeGuestPath('/Users/me/'), 'Users/me');
+    assert.equal(normalizeGuestPath('./Users//me'), 'Users/me');
+    assert.equal(normalizeGuestPath('/'), '');
+    assert.throws(() => normalizeGuestPath('/Users/../..'), /has "\.\."/);
   });
 });
