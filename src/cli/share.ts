@@ -1,5 +1,5 @@
-import { unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, statfs, unlink } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Guest } from '../guests/definition.js';
 import { gib } from '../guests/guest-volume.js';
@@ -54,6 +54,15 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   if (from === undefined) throw new UserError(`${name} shares no folder to refresh: talos-mac share ${name} DIR`);
   const scan = await scanShareDir(from);
   const label = shareLabel(scan.root, f.label);
+  if (own.startsWith(scan.root + sep)) throw new UserError(`cannot share ${JSON.stringify(scan.root)}: the CD image (${own}) would be written inside the folder it is made of. Share a folder that does not hold talos-mac's data folder.`);
+  // The image holds every byte of the folder, plus file-system overhead (a few percent for small files).
+  const need = Math.ceil(scan.bytes * 1.05) + scan.files * 4096 + (16 << 20);
+  await mkdir(dirname(own), { recursive: true });
+  const fs = await statfs(dirname(own));
+  if (fs.bavail * fs.bsize < need) {
+    throw new UserError(`the CD image of ${JSON.stringify(scan.root)} needs about ${gib(need)}, but ${dirname(own)} has ${gib(fs.bavail * fs.bsize)} free. Nothing was changed.`, 1);
+  }
+  if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${gib(scan.bytes)}) with xorriso…\n`);
   const host = new LiveHost();
   const size = await buildShareImage(host, scan.root, own, label);
   if (g.share !== own || g.share_from !== scan.root) await store.update({ ...g, share: own, share_from: scan.root });

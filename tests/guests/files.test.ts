@@ -133,6 +133,13 @@ describe('share NAME DIR: a folder as a read-only HFS+ CD', () => {
     });
   }
 
+  it("refuses a folder that holds talos-mac's data folder (the image would be written into what it is made of)", async () => {
+    const r = await w.run(['share', 'tiger', w.env['XDG_DATA_HOME']!]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /would be written inside the folder it is made of/);
+    await assert.rejects(stat(image));
+  });
+
   it('refuses a folder that does not exist and a bad --label', async () => {
     const r = await w.run(['share', 'tiger', join(w.dir, 'nope')]);
     assert.equal(r.code, 2);
