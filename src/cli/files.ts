@@ -61,7 +61,15 @@ export async function filesCommand(name: string, action: string, args: string[],
     process.once('SIGTERM', onSignal);
     try {
       const vol = await guestVolume(host, g, work, f.volume, (line) => err(`${line}\n`));
-      const listing = await listHfs(host, vol.image);
+      // Only what this command shows or copies is kept from the volume's listing (HFS+ matches names case-insensitively).
+      const want = guestPath.toLowerCase();
+      const depth = (p: string): number => (p === '' ? 0 : p.split('/').length);
+      const keep = (p: string): boolean => {
+        const l = p.toLowerCase();
+        if (want !== '' && l !== want && !l.startsWith(`${want}/`)) return false;
+        return action === 'get' || depth(l) <= depth(want) + 1;
+      };
+      const listing = await listHfs(host, vol.image, keep);
       const entry = findEntry(listing, guestPath);
       if (!entry) throw new UserError(`there is no ${JSON.stringify('/' + guestPath)} on the volume "${listing.volume}" of ${name}`);
       if (action === 'ls') {

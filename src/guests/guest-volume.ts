@@ -21,6 +21,11 @@ export interface GuestVolume {
 }
 
 const HEAD_BYTES = 1 << 20;
+/**
+ * How far into a file 7-Zip's -thfs looks for the volume: seen here with 7-Zip 26.02, a volume 4 MiB
+ * in is found and one 8 MiB in is not (no documented limit): only volumes well within are read in place.
+ */
+export const IN_PLACE_LIMIT = 1 << 20;
 /** Free space kept beyond what the copy needs. */
 const MARGIN = 64 << 20;
 
@@ -95,8 +100,8 @@ export async function guestVolume(host: Host, g: Guest, workDir: string, volume?
     const what = m.apm ? `its partition map has no HFS or HFS+ partition (${m.apm.partitions.map((p) => p.type).join(', ') || 'no entries'})` : 'it has no Mac partition map or volume (is Mac OS installed on it yet?)';
     throw new UserError(`no Mac volume on the disk of ${g.name} (${g.disk}): ${what}`, 1);
   }
-  // 7-Zip's -thfs opens the first volume it finds: a raw disk whose first Mac volume is the one asked for is read in place.
-  if (g.disk_format === 'raw' && first) {
+  // 7-Zip's -thfs opens the first volume it finds near the start: a raw disk whose first Mac volume is the one asked for, close to the start, is read in place.
+  if (g.disk_format === 'raw' && first && start <= IN_PLACE_LIMIT) {
     classicRefused(g, await inspectMedia(g.disk).then((r) => r.volumes.find((v) => v.offset >= start)?.kind));
     return { image: g.disk, where, copied: 0 };
   }
@@ -116,7 +121,7 @@ export async function guestVolume(host: Host, g: Guest, workDir: string, volume?
   const file = g.disk_format === 'raw' ? { driver: 'file', filename: g.disk } : { driver: g.disk_format, file: { driver: 'file', filename: g.disk } };
   const view = `json:${JSON.stringify({ driver: 'raw', offset: start, size: length, file })}`;
   const image = join(workDir, 'volume.raw');
-  say(`Copying ${gib(need)} of ${where} to a temporary file in ${workDir} (7-Zip reads raw images only)…`);
+  say(`Copying ${gib(need)} of ${where} to a temporary file in ${workDir} (${g.disk_format === 'raw' ? '7-Zip finds a volume only near the start of a file' : '7-Zip reads raw images only'})…`);
   await run(host, ['qemu-img', 'convert', '-O', 'raw', view, image], `copy the volume out of ${g.disk}`, 6 * 60 * 60_000);
   classicRefused(g, (await inspectMedia(image)).volumes[0]?.kind);
   return { image, where, copied: need };

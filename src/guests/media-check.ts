@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Host } from '../host/host.js';
 import { OS_CATALOG, type OsId } from './catalog.js';
 import { inspectMedia, type MediaReport } from './media.js';
+import { gib, IN_PLACE_LIMIT } from './guest-volume.js';
 import { readHfsFile, SEVEN_ZIP_PROGRAMS } from './seven-zip.js';
 import { UserError } from '../errors.js';
 
@@ -83,6 +84,10 @@ export async function checkMedia(host: Host, path: string): Promise<MediaCheck> 
   const hfsPlus = report.volumes.find((v) => v.kind !== 'hfs');
   if (!hfsPlus) {
     const systemNote = report.volumes.length > 0 ? 'a classic HFS volume (Mac OS 9 and earlier) keeps its version in the System file\'s resource fork, which is not read' : 'no Mac volume to read it from';
+    return { report, bootable, ...(report.looksLike ? { looksLike: report.looksLike } : {}), systemNote, why: report.why };
+  }
+  if (hfsPlus.offset > IN_PLACE_LIMIT) {
+    const systemNote = `not read: the volume starts ${gib(hfsPlus.offset)} into the file, beyond where 7-Zip looks for it`;
     return { report, bootable, ...(report.looksLike ? { looksLike: report.looksLike } : {}), systemNote, why: report.why };
   }
   let xml: Buffer | undefined;

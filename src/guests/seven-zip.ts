@@ -56,33 +56,102 @@ function kindOf(folder: string | undefined, mode: string | undefined): HfsEntry[
   return 'other';
 }
 
-/** `7z l -slt` output: the archive's properties, "----------", then one "Key = value" block per item. */
-export function parseSlt(stdout: string): HfsListing {
-  const at = stdout.indexOf('\n----------\n');
-  if (at < 0) throw new Error('7-Zip listing without its item separator');
-  const head = stdout.slice(0, at);
-  const method = /^Method = (.*)$/m.exec(head)?.[1]?.trim() ?? '';
-  const blocks = stdout.slice(at + 12).split(/\n\s*\n/).filter((b) => /^Path = /m.test(b));
-  const raw = blocks.map((b) => Object.fromEntries(b.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!])));
-  const root = raw.find((e) => !e['Path']!.includes('/'));
-  const volume = root?.['Path'] ?? '';
-  // HFS+ stores names decomposed (NFD, Apple TN1150 "Unicode Subtleties"); people and Linux file names use NFC.
-  const entries = raw.map((e): HfsEntry => {
-    const full = e['Path']!;
-    const path = (full === volume ? '' : full.startsWith(`${volume}/`) ? full.slice(volume.length + 1) : full).normalize('NFC');
-    return { path, source: full, kind: kindOf(e['Folder'], e['Mode']), size: Number(e['Size'] || 0), ...(e['Modified'] ? { modified: e['Modified'] } : {}) };
-  });
-  return { volume: volume.normalize('NFC'), source: volume, method, entries };
+type Block = Record<string, string>;
+
+const blockOf = (text: string): Block =>
+  Object.fromEntries(text.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!]));
+
+// HFS+ stores names decomposed (NFD, Apple TN1150 "Unicode Subtleties"); people and Linux file names use NFC.
+function entryOf(b: Block, volume: string): HfsEntry {
+  const full = b['Path']!;
+  const path = (full === volume ? '' : full.startsWith(`${volume}/`) ? full.slice(volume.length + 1) : full).normalize('NFC');
+  return { path, source: full, kind: kindOf(b['Folder'], b['Mode']), size: Number(b['Size'] || 0), ...(b['Modified'] ? { modified: b['Modified'] } : {}) };
 }
 
-/** Everything on the HFS/HFS+ volume in `image` (a raw image: a volume, or a disk with a partition map). */
-export async function listHfs(host: Host, image: string): Promise<HfsListing> {
-  const r = await run7z(host, ['l', '-slt', '-thfs', '--', image]);
-  if (r.exitCode !== 0 || !r.stdout.includes('\n----------\n')) {
-    const why = /Cannot open the file as \[?HFS\]? archive|Can not open the file as archive|is not archive/i.test(r.stdout + r.stderr) ? 'no HFS or HFS+ volume was found in it' : describeCommandFailure(r);
-    throw new UserError(`cannot read the Mac volume in ${JSON.stringify(image)}: ${why}`, 1);
+/** Reads `7z l -slt` output as it comes: the archive's properties, "----------", then one "Key = value" block per item. */
+class SltReader {
+  private text = '';
+  private items = false;
+  method = '';
+  volume: string | undefined;
+  readonly entries: HfsEntry[] = [];
+  constructor(private readonly keep: (path: string) => boolean) {}
+  get sawItems(): boolean {
+    return this.items;
   }
-  return parseSlt(r.stdout);
+  push(chunk: string): void {
+    this.text += chunk;
+    if (!this.items) {
+      const at = this.text.indexOf('\n----------\n');
+      if (at < 0) return;
+      this.method = /^Method = (.*)$/m.exec(this.text.slice(0, at))?.[1]?.trim() ?? '';
+      this.text = this.text.slice(at + 12);
+      this.items = true;
+    }
+    const blocks = this.text.split(/\n[ \t]*\n/);
+    this.text = blocks.pop() ?? '';
+    for (const b of blocks) this.block(b);
+  }
+  end(): void {
+    if (this.items && this.text.trim()) this.block(this.text);
+    this.text = '';
+  }
+  private block(text: string): void {
+    const b = blockOf(text);
+    if (b['Path'] === undefined) return;
+    // The volume itself comes first: the one path without a "/".
+    if (this.volume === undefined && !b['Path'].includes('/')) this.volume = b['Path'];
+    const e = entryOf(b, this.volume ?? '');
+    if (e.path !== '' && this.keep(e.path)) this.entries.push(e);
+  }
+  listing(): HfsListing {
+    const v = this.volume ?? '';
+    return { volume: v.normalize('NFC'), source: v, method: this.method, entries: this.entries };
+  }
+}
+
+/** `7z l -slt` output, all at once (for small listings and tests). */
+export function parseSlt(stdout: string): HfsListing {
+  const r = new SltReader(() => true);
+  r.push(stdout);
+  r.end();
+  if (!r.sawItems) throw new Error('7-Zip listing without its item separator');
+  return r.listing();
+}
+
+/**
+ * What is on the HFS/HFS+ volume in `image` (a raw image: a volume, or a disk with a partition
+ * map), keeping the items `keep` wants (paths as in HfsEntry). Read as it streams: the listing
+ * of a whole Mac OS X volume is tens of MB (a few hundred bytes for each of 100,000+ items),
+ * more than a command's buffered output holds.
+ */
+export async function listHfs(host: Host, image: string, keep: (path: string) => boolean = () => true): Promise<HfsListing> {
+  const { spawn } = await import('node:child_process');
+  for (const program of SEVEN_ZIP_PROGRAMS) {
+    const reader = new SltReader(keep);
+    let stderr = '';
+    let head = '';
+    const result = await new Promise<{ code: number | null; missing?: true }>((resolve) => {
+      const sub = spawn(program, ['l', '-slt', '-thfs', '--', image], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C' } });
+      sub.stdout.setEncoding('utf8');
+      sub.stdout.on('data', (c: string) => {
+        if (!reader.sawItems && head.length < 8192) head += c;
+        reader.push(c);
+      });
+      sub.stderr.setEncoding('utf8');
+      sub.stderr.on('data', (c: string) => (stderr += c.slice(0, 4096)));
+      sub.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? { code: null, missing: true } : { code: null }));
+      sub.once('close', (code) => resolve({ code }));
+    });
+    if (result.missing) continue;
+    reader.end();
+    if (result.code !== 0 || !reader.sawItems) {
+      const why = /Cannot open the file as|Can not open the file as archive|is not archive/i.test(head + stderr) ? 'no HFS or HFS+ volume was found in it' : `${program} exited with status ${result.code}: ${stderr.trim().split('\n').filter(Boolean).slice(-2).join('; ')}`;
+      throw new UserError(`cannot read the Mac volume in ${JSON.stringify(image)}: ${why}`, 1);
+    }
+    return reader.listing();
+  }
+  throw new UserError(await install7zipHint(host), 1);
 }
 
 /**

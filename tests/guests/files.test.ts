@@ -213,6 +213,25 @@ describe('files NAME ls|get: copying out of a guest disk (7-Zip; the disk is nev
     assert.ok((await readFile(dest)).equals(big), 'names match case-insensitively, as on HFS+');
   });
 
+  it('a raw disk whose volume starts beyond 1 MiB is copied out first (7-Zip looks only near the start), 10,000 files listed', async () => {
+    const t = join(w.dir, 'many');
+    for (let d = 0; d < 10; d++) {
+      await mkdir(join(t, `d${d}`), { recursive: true });
+      for (let i = 0; i < 1000; i++) await writeFile(join(t, `d${d}`, `file-with-a-longish-name-${i}.txt`), `${d}/${i}`);
+    }
+    const deep = join(w.dir, 'deep.img');
+    // The ISO 9660 directory records of 10,000 files come first: the HFS+ partition starts about 1.6 MiB in.
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-hfsplus', '-apm-block-size', '512', '-V', 'Deep', '-o', deep, t], { stdio: 'ignore' });
+    assert.equal((await w.run(['create', 'deep', '--os', 'tiger', '--disk', deep, '--raw'])).code, 0);
+    const ls = await w.run(['files', 'deep', 'ls', '/d7']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stderr, /Copying .* of partition 3 \(Apple_HFS .*7-Zip finds a volume only near the start of a file/);
+    assert.equal(ls.stdout.trim().split('\n').length, 1001);
+    const dest = join(await mkdtemp(join(w.dir, 'dest-')), 'one.txt');
+    assert.equal((await w.run(['files', 'deep', 'get', '/d9/file-with-a-longish-name-999.txt', dest])).code, 0);
+    assert.equal(await readFile(dest, 'utf8'), '9/999');
+  });
+
   it('never overwrites without --force; --force replaces a file', async () => {
     const dir = await mkdtemp(join(w.dir, 'dest-'));
     await writeFile(join(dir, 'note.txt'), 'mine');
