@@ -160,7 +160,7 @@ export async function listHfs(host: Host, image: string, keep: (path: string) =>
  * the caller copies only what the listing says is a file or folder.
  */
 export async function extractHfs(host: Host, image: string, outDir: string, paths: readonly string[]): Promise<void> {
-  const r = await run7z(host, ['x', '-thfs', '-spd', '-y', `-o${outDir}`, '--', image, ...paths]);
+  const r = await run7z(host, ['x', '-thfs', '-spd', '-y', `-o${outDir}`, '--', image, ...paths], 6 * 60 * 60_000);
   if (r.exitCode === 0) return;
   const errors = (r.stdout + '\n' + r.stderr).split('\n').filter((l) => /^ERROR:/.test(l.trim()));
   if (r.exitCode === 2 && errors.length > 0 && errors.every((l) => /Dangerous link path was ignored/.test(l))) return;
