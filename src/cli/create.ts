@@ -1,5 +1,6 @@
 import { writeOut } from '../ui/output.js';
 import { createGuest, type CreateOptions } from '../guests/create.js';
+import { MEDIA_IMAGE_HINT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
@@ -21,6 +22,7 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
     `  disk        ${guest.disk} (${guest.disk_format}${createdDisk ? ', new' : ', existing'})`,
     ...(guest.cdrom ? [`  CD          ${guest.cdrom}`] : []),
     ...os.notes.map((n) => `  note: ${n}`),
+    ...(guest.cdrom || !createdDisk ? [] : [`  install media: ${os.installMedia}`, `  ${MEDIA_IMAGE_HINT}`, `  Then add cdrom = "/path/to/disc.iso" to ${file}.`]),
     guest.cdrom ? `Next: talos-mac launch ${guest.name} --install` : `Next: talos-mac launch ${guest.name}`,
   ];
   writeOut(lines.join('\n') + '\n');

@@ -17,6 +17,7 @@ export interface LaunchFlags {
   timeout?: string;
   snapshot?: string;
   hostSnapshot?: string;
+  checkpoint?: boolean;
 }
 
 /** One name for one flag: --host-snapshot was launch's and demo's name for doctor's --snapshot. */
@@ -81,5 +82,6 @@ export async function launchCli(name: string, extra: string[], f: LaunchFlags): 
     printCmd: f.printCmd ?? false,
     json: f.json ?? false,
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    checkpoint: f.checkpoint,
   });
 }

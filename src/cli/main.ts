@@ -235,6 +235,8 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
     .argument('[qemu-args...]', 'after --: raw arguments appended to the QEMU command')
     .option('--accel <mode>', 'auto | kvm | tcg', 'auto')
     .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
+    .option('--checkpoint', 'with --install on a disk that holds data: save a checkpoint first without asking')
+    .option('--no-checkpoint', 'with --install: do not save one (default: ask on a terminal, save one without)')
     .option('--force', 'with --accel kvm: try an OS or CPU not known to work under KVM-PR')
     .option('--display <mode>', 'auto (a window where one can open, else VNC on localhost) | window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none', 'auto')
     .option('--print-cmd', 'print the QEMU command instead of running it')
@@ -253,6 +255,7 @@ Examples:
   $ talos-mac launch tiger --display window  a window, or a refusal saying why not (ssh: use ssh -X or --display vnc)
   $ talos-mac launch tiger --display vnc=127.0.0.1:3   VNC on port 5903
   $ talos-mac launch tiger --install         boot the installer CD under TCG
+                                             (a disk with data: a checkpoint is offered first)
   $ talos-mac launch tiger --print-cmd       the exact QEMU command, copy-pasteable (without -no-reboot: see below)
   $ talos-mac launch tiger --display vnc     no window here (ssh, no GUI module): a VNC server on localhost
   $ talos-mac launch os9 --sound             sound, on a QEMU build with the Screamer chip (doctor qemu.sound)
@@ -323,6 +326,109 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
     .action(async (name: string) => {
       const { killCommand } = await import('./kill.js');
       setExit(await killCommand(name));
+    });
+
+  program
+    .command('checkpoint')
+    .description("save, list, restore or delete checkpoints of a guest's qcow2 disk (the guest must be off)")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('<action>', 'save | list | restore | delete')
+    .argument('[tag]', 'the checkpoint name (save: default the date and time, e.g. 2026-12-02-154501)')
+    .option('--json', 'with list: print JSON')
+    .option('-y, --yes', 'with delete: do not ask')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac checkpoint tiger save before-update   the disk as it is now
+  $ talos-mac checkpoint tiger list
+  $ talos-mac checkpoint tiger restore before-update   (the state it replaces is kept as before-restore-…)
+  $ talos-mac checkpoint tiger delete before-update --yes
+
+Checkpoints are qcow2 internal snapshots (qemu-img snapshot); a raw disk cannot hold them.
+Exit status: 0 done, 1 refused (the guest is running, a raw disk) or qemu-img failed, 2 usage error.`,
+    )
+    .action(async (name: string, action: string, tag: string | undefined, opts: import('./checkpoint.js').CheckpointFlags) => {
+      const { checkpointCommand } = await import('./checkpoint.js');
+      setExit(await checkpointCommand(name, action, tag, opts));
+    });
+
+  program
+    .command('media')
+    .description('is a file a PowerPC Mac boot disc, and which Mac OS does it look like? (reads only)')
+    .argument('<action>', 'check')
+    .argument('<file>', 'a disc image (.iso, .cdr, .toast, .img), a disc drive (/dev/sr0) or a qcow2 disk')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac media check ~/isos/tiger.iso
+  $ talos-mac media check /dev/sr0             the disc in the drive
+  $ talos-mac media check tiger.iso --json | jq .looksLike
+
+Reads the partition map and volume headers, and Mac OS X's System/Library/CoreServices/SystemVersion.plist
+with 7-Zip when it is installed. Nothing is downloaded; talos-mac show NAME says where discs come from.
+Exit status: 0 a bootable Mac disc (a blessed HFS/HFS+ volume), 1 not one (a PC disc, a data disc,
+random bytes), 2 bad input (no such file, a folder, unreadable).`,
+    )
+    .action(async (action: string, file: string, opts: { json?: boolean }) => {
+      const { mediaCommand } = await import('./media.js');
+      setExit(await mediaCommand(action, file, opts));
+    });
+
+  program
+    .command('share')
+    .description('share a folder with a guest as a read-only HFS+ CD, attached at its next launch')
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('[dir]', 'the folder to share (its contents as they are now)')
+    .option('--refresh', 'build the CD again from the same folder (after changing it)')
+    .option('--off', 'stop sharing: detach the CD at the next launch and delete its image')
+    .option('--label <name>', 'the CD name the guest shows (default: the folder name; at most 27 characters)')
+    .option('--json', 'with NAME alone: what is shared, as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac share tiger ~/for-tiger          the folder as a CD "for-tiger" at the next launch
+  $ talos-mac share tiger --refresh            after changing the folder
+  $ talos-mac share tiger                      what is shared
+  $ talos-mac share tiger --off
+
+The image ($XDG_DATA_HOME/talos-mac/NAME-share.iso) is built with xorriso: HFS+ with an Apple
+partition map, and ISO 9660. Refused: special files, links out of the folder or to folders, files
+over 4 GiB. To get files back out of the guest: talos-mac files NAME get.`,
+    )
+    .action(async (name: string, dir: string | undefined, opts: import('./share.js').ShareFlags) => {
+      const { shareCommand } = await import('./share.js');
+      setExit(await shareCommand(name, dir, opts));
+    });
+
+  program
+    .command('files')
+    .description("list or copy files out of a guest's disk while it is off (read with 7-Zip; the disk is never written)")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .argument('<action>', 'ls [PATH] | get PATH DEST')
+    .argument('[paths...]', 'the path in the guest (from the volume top, e.g. /Users/me), and for get where to put it')
+    .option('--json', 'with ls: print JSON')
+    .option('--force', 'with get: replace existing files in DEST (never folders or links)')
+    .option('--volume <n|name>', 'which Mac volume, when the disk has several (a partition number or name)')
+    .option('--temp-dir <dir>', 'where the temporary copy of the volume goes (default: beside DEST; for ls the cache)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac files tiger ls /Users/me/Documents
+  $ talos-mac files tiger get /Users/me/Documents/report.txt ~/from-tiger/
+  $ talos-mac files tiger get "/Users/me/Documents" ~/tiger-docs      a folder, with what it holds
+
+Needs 7-Zip (Debian/Ubuntu: sudo apt-get install 7zip). Data forks only: resource forks and links
+are not copied (links are named). Nothing in DEST is overwritten without --force.
+Exit status: 0 done, 1 refused (the guest is running, no Mac volume) or a tool failed, 2 usage error.`,
+    )
+    .action(async (name: string, action: string, paths: string[], opts: import('./files.js').FilesFlags) => {
+      const { filesCommand } = await import('./files.js');
+      setExit(await filesCommand(name, action, paths, opts));
     });
 
   program

@@ -1,5 +1,5 @@
 import { writeOut } from '../ui/output.js';
-import { VIA_INPUT } from '../guests/catalog.js';
+import { MEDIA_IMAGE_HINT, VIA_INPUT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { EXIT } from './exit-codes.js';
@@ -9,7 +9,7 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
   const g = await store.read(name);
   const os = guestOs(g);
   if (opts.json) {
-    writeOut(JSON.stringify({ ...g, file: store.file(name), osTitle: os.title }, null, 2) + '\n');
+    writeOut(JSON.stringify({ ...g, file: store.file(name), osTitle: os.title, installMedia: os.installMedia }, null, 2) + '\n');
     return EXIT.OK;
   }
   const rows: Array<[string, string]> = [
@@ -19,12 +19,13 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
     ['KVM-PR', os.kvm.works ? `yes: ${os.kvm.note}` : `no: ${os.kvm.note}`],
     ['Disk', `${g.disk} (${g.disk_format})`],
     ['CD', g.cdrom ?? 'none'],
+    ...(g.share !== undefined ? [['Shared', `${g.share_from ?? '?'} (as a read-only CD)`] as [string, string]] : []),
     ['Network', `${g.net}${g.net === 'none' ? '' : `, ${g.nic ?? os.nics[0]}`}`],
     ['Display', g.resolution],
     ['Input', `${VIA_INPUT[os.via]}${os.pointer === 'usb-tablet' ? ' + USB tablet' : ', no tablet (the mouse is grabbed)'}`],
     ['Definition', store.file(name)],
   ];
-  const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`), ...os.input.map((n) => `  input: ${n}`)];
+  const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`), ...os.input.map((n) => `  input: ${n}`), `  install media: ${os.installMedia}`, `  ${MEDIA_IMAGE_HINT}`];
   writeOut(lines.join('\n') + '\n');
   return EXIT.OK;
 }

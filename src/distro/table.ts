@@ -51,6 +51,8 @@ export interface Distro {
     /** The package with Module.symvers for a release: template with {release}. */
     readonly headers?: string;
     readonly qemu: Readonly<Partial<Record<QemuPiece, string>>>;
+    /** The package with 7-Zip (7zz), which reads HFS+ volumes for `files` and `media check`. */
+    readonly sevenZip?: string;
   };
   /** How kernel arguments are set: BootLoaderSpec entries and grubby, or /etc/default/grub and a regenerator. */
   readonly kernelArgs: {
@@ -98,7 +100,8 @@ const RPM_KERNEL = { target: 'binrpm-pkg' } as const;
 const DEBIAN = {
   evidence: 'captured',
   packages: APT,
-  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
+  // 7zip: 7-Zip 22.01 in bookworm, 26.02 from bookworm-security (apt-cache policy 7zip, seen here).
+  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip' },
   kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
   kernelSource: DEB_SOURCE,
   kernelPackaging: DEB_KERNEL,

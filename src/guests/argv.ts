@@ -65,6 +65,10 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   if (g.cdrom !== undefined) {
     argv.push('-drive', `file=${optValue(g.cdrom)},format=raw,media=cdrom,readonly=on,if=none,id=cd0`, '-device', 'ide-cd,drive=cd0,bus=ide.1');
   }
+  if (g.share !== undefined) {
+    // The second CD: the slave of ide.1 behind the installer CD, else its master (each macio IDE bus has units 0 and 1; seen with info qtree, QEMU 7.2).
+    argv.push('-drive', `file=${optValue(g.share)},format=raw,media=cdrom,readonly=on,if=none,id=cd1`, '-device', `ide-cd,drive=cd1,bus=ide.1,unit=${g.cdrom !== undefined ? 1 : 0}`);
+  }
   // -boot: ppc_core99_init() (hw/ppc/mac_newworld.c) hands OpenBIOS the first of c–f in the order: c = first hard disk, d = CD.
   argv.push('-boot', p.boot === 'cd' ? 'd' : 'c');
   if (g.net === 'none') argv.push('-nic', 'none');

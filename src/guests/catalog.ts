@@ -51,6 +51,8 @@ export interface OsEntry {
   readonly inferred: readonly string[];
   /** Why this keyboard, mouse and pointer, each line tagged with its basis: [source] QEMU's code, [reported] users, [inferred] ours. */
   readonly input: readonly string[];
+  /** Where install media for it usually comes from (talos-mac downloads nothing): shown by show and create. */
+  readonly installMedia: string;
 }
 
 /**
@@ -66,6 +68,10 @@ export const VIA_INPUT: Readonly<Record<Via, string>> = {
 const SRC_CUDA = '[source] via=cuda: ADB keyboard and mouse through CUDA, plus an empty USB bus (hw/ppc/mac_newworld.c).';
 const SRC_PMU = '[source] via=pmu: USB keyboard and mouse on the OHCI bus, no ADB (hw/ppc/mac_newworld.c).';
 const NO_TABLET = '[source] no usb-tablet: QEMU then has only a relative mouse, grabbed by a window (Ctrl-Alt-G releases it).';
+
+/** What every entry's installMedia ends with: how a disc becomes an image QEMU can boot. */
+export const MEDIA_IMAGE_HINT =
+  'Make an image of a disc you own with dd if=/dev/sr0 of=disc.iso (a raw copy; .iso, .cdr and .toast images of Mac discs are raw too); a compressed .dmg must be converted to raw first. Check any image with talos-mac media check FILE.';
 
 const KVM_CPUS = ['g3', '7410'] as const;
 
@@ -121,6 +127,7 @@ export const OS_CATALOG = [
     ],
     inferred: ['via=cuda (ADB) for Mac OS 9 follows the QEMU default; via=pmu (USB keyboard and mouse) is untested here.'],
     input: [SRC_CUDA, '[reported] Mac OS 9 drives the ADB keyboard and mouse (QEMU\'s mac99 default, used by the community command lines).', '[reported] no tablet: Mac OS 9 ships no USB tablet driver (third-party ones only).', NO_TABLET],
+    installMedia: 'Mac OS 9 came on retail CDs (9.0, 9.1, 9.2.x upgrades) and on the grey install/restore discs shipped with each G3/G4 Mac; a grey disc is made for its Mac model and may refuse to install elsewhere [I].',
   },
   {
     id: 'rhapsody',
@@ -142,6 +149,7 @@ export const OS_CATALOG = [
       'No network driver is known to work; sungem is attached as the QEMU default.',
     ],
     input: [SRC_CUDA, '[inferred] via=cuda: Rhapsody predates the USB Macs, so ADB is what it surely drives.', NO_TABLET],
+    installMedia: 'Rhapsody shipped as Mac OS X Server 1.x on CD, sold for the Macs of 1998–99; its Developer Releases went to developers only.',
   },
   {
     ...EARLY_OSX,
@@ -149,6 +157,7 @@ export const OS_CATALOG = [
     title: 'Mac OS X 10.0 Cheetah',
     aliases: ['10.0', 'cheetah', 'osx10.0'],
     kvm: tcgOnly('Mac OS X 10.0 does not boot from CD under KVM-PR: it runs under TCG', 'g4'),
+    installMedia: 'Mac OS X 10.0 was sold on CD (with a Mac OS 9 CD in the box [I]).',
   },
   {
     ...EARLY_OSX,
@@ -156,6 +165,7 @@ export const OS_CATALOG = [
     title: 'Mac OS X 10.1 Puma',
     aliases: ['10.1', 'puma', 'osx10.1'],
     kvm: tcgOnly('Mac OS X 10.1 does not boot from CD under KVM-PR: it runs under TCG', 'g4'),
+    installMedia: 'Mac OS X 10.1 came on retail CDs (and as an upgrade CD for 10.0 users, which needs 10.0 installed first [I]).',
   },
   {
     ...OSX,
@@ -167,8 +177,9 @@ export const OS_CATALOG = [
     nics: ['sungem', 'rtl8139'],
     diskGb: 8,
     notes: ['No USB tablet support in Jaguar: QEMU grabs the mouse; Ctrl-Alt-G releases it.', 'rtl8139 needs a third-party driver; sungem works.'],
-    inferred: ['7410 (Nitro) under KVM-PR: reported for "most" versions, not confirmed for Jaguar.'],
+    inferred: ['7410 (Nitro) under KVM-PR: reported for "most" versions, not confirmed for Jaguar.', ...OSX.inferred],
     input: [SRC_PMU, '[reported] via=pmu for Mac OS X 10.2 and later: the community and UTM configurations use it.', '[reported] no tablet: Jaguar has no USB tablet support (its users ask for a tablet driver: pmj/QemuUSBTablet-OSX#6).', NO_TABLET],
+    installMedia: 'Mac OS X 10.2 came on retail CDs (2 discs [I]) and on the grey discs shipped with Macs of 2002–03.',
   },
   {
     ...OSX,
@@ -178,6 +189,7 @@ export const OS_CATALOG = [
     kvm: { works: true, note: 'Panther runs well under KVM-PR (faster than Tiger); the commpage optimisation helps', cpus: KVM_CPUS, defaultCpu: 'g3' },
     diskGb: 10,
     notes: ['Classic works (slowly).', 'rtl8139 driver is built in.'],
+    installMedia: 'Mac OS X 10.3 came on retail CDs (3 discs; a DVD edition existed too [I]) and on the grey discs shipped with Macs of 2003–04.',
   },
   {
     ...OSX,
@@ -186,6 +198,7 @@ export const OS_CATALOG = [
     aliases: ['10.4', 'tiger', 'osx10.4'],
     kvm: { works: true, note: 'Tiger runs well under KVM-PR (the most compatible); the commpage optimisation helps', cpus: KVM_CPUS, defaultCpu: 'g3' },
     notes: ['Classic works.', 'rtl8139 driver is built in.'],
+    installMedia: 'Mac OS X 10.4 came on a retail DVD (a CD set could be ordered [I]) and on the grey discs shipped with each Mac; for PowerPC use a PowerPC or Universal disc (Intel-only grey discs do not boot).',
   },
   {
     ...OSX,
@@ -200,6 +213,7 @@ export const OS_CATALOG = [
       'Needs a G4 (no G3); no Classic.',
       'The installer may end saying it "could not make the computer start up": boot from the disk anyway (talos-mac launch without --install).',
     ],
+    installMedia: 'Mac OS X 10.5 came on a Universal retail DVD (PowerPC and Intel) and on the grey discs shipped with Macs of 2007–08 (those made for Intel Macs do not boot a PowerPC [I]).',
   },
 ] as const satisfies readonly OsEntry[];
 

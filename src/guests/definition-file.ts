@@ -26,6 +26,13 @@ export function renderDefinition(g: Guest): string {
     `disk_format = ${q(g.disk_format)}`,
     '# An installer CD or DVD image: booted by talos-mac launch --install (and when the disk is still empty).',
     opt('cdrom', g.cdrom, '/path/to/install.iso'),
+    ...(g.share !== undefined || g.share_from !== undefined
+      ? [
+          `# A folder shared as a read-only CD (made by talos-mac share ${g.name} DIR; --refresh rebuilds it, --off removes it).`,
+          ...(g.share !== undefined ? [`share = ${q(g.share)}`] : []),
+          ...(g.share_from !== undefined ? [`share_from = ${q(g.share_from)}`] : []),
+        ]
+      : []),
     '# Network: "user" (NAT, no setup), "none", or "tap:IFACE" for an existing tap device.',
     `net = ${q(g.net)}`,
     `# Network card: ${NICS.join(' or ')}. Leave out for the default (${os.nics[0]}).`,

@@ -34,6 +34,10 @@ export const GuestSchema = z
     disk: absolutePath('disk'),
     disk_format: z.enum(DISK_FORMATS, { error: `one of ${DISK_FORMATS.join(', ')}` }),
     cdrom: z.optional(absolutePath('cdrom')),
+    /** A folder made into a read-only HFS+ image (talos-mac share), attached as a second CD. */
+    share: z.optional(absolutePath('share')),
+    /** The folder `share` was made from (talos-mac share NAME --refresh builds it again). */
+    share_from: z.optional(absolutePath('share_from')),
     net: z.string().refine((v) => v === 'user' || v === 'none' || TAP_IFACE.test(v), { error: 'user, none, or tap:IFACE (an existing tap device, e.g. tap:tap0)' }),
     nic: z.optional(z.enum(NICS, { error: `one of ${NICS.join(', ')}` })),
     resolution: z.string().regex(RESOLUTION, { error: 'WIDTHxHEIGHT or WIDTHxHEIGHTxDEPTH with depth 8, 15 or 32 (e.g. 1024x768x32)' }),

@@ -341,7 +341,9 @@ async function inspectOpen(path: string, r: Reader, size: number | undefined): P
 /** One paragraph for people: what the file is, and which Mac OS it looks like. */
 export function summarizeMedia(r: MediaReport): string {
   if (r.verdict === 'unreadable') return r.reason + '.';
-  const parts = [`${r.path}: ${label[r.verdict]} — ${r.reason}.`];
+  // An HFS volume nothing is blessed on is a Mac data disc: Open Firmware finds nothing to boot there.
+  const what = r.verdict === 'mac-boot-disc' && !r.volumes.some((v) => v.blessed) ? 'a Mac disc with no blessed System folder (not bootable)' : label[r.verdict];
+  const parts = [`${r.path}: ${what} — ${r.reason}.`];
   if (r.apm && r.apm.partitions.length > 0) parts.push(`Partitions: ${r.apm.partitions.map((p) => `${p.name || '(unnamed)'} (${p.type})`).join(', ')}.`);
   for (const v of r.volumes) {
     const kind = v.kind === 'hfs' ? 'HFS' : v.kind === 'hfsx' ? 'HFSX' : 'HFS+';

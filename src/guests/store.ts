@@ -114,6 +114,15 @@ export class GuestStore {
     return file;
   }
 
+  /**
+   * Rewrites an existing definition with `g` (atomically: the old file or the new, never half).
+   * The file is rendered afresh, so comments a person added are not kept.
+   */
+  async update(g: Guest): Promise<void> {
+    const { writeFileAtomic } = await import('../privileged/atomic-file.js');
+    await writeFileAtomic(this.file(g.name), Buffer.from(renderDefinition(g)));
+  }
+
   async remove(name: string): Promise<void> {
     await unlink(this.file(name));
   }

@@ -36,6 +36,8 @@ export interface CommandResult {
 
 export interface RunOptions {
   timeoutMs?: number;
+  /** The C.UTF-8 locale instead of C: xorriso and 7-Zip turn non-ASCII file names into "_" under C (seen with xorriso 1.5.4, 7-Zip 26.02). */
+  utf8Locale?: boolean;
 }
 
 export interface Host {

@@ -92,7 +92,7 @@ export class LiveHost implements Host {
       reject: false,
       stdin: 'ignore',
       detached: true,
-      env: { ...this.env, LC_ALL: 'C', LANG: 'C' },
+      env: { ...this.env, LC_ALL: options.utf8Locale ? 'C.UTF-8' : 'C', LANG: 'C' },
       extendEnv: false,
       stripFinalNewline: false,
       maxBuffer: 16 * 1024 * 1024,

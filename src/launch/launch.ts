@@ -15,6 +15,8 @@ export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;
   json: boolean;
   timeoutMs?: number | undefined;
+  /** --checkpoint / --no-checkpoint: save one before an installer boots on a disk with data (unset: ask, or save). */
+  checkpoint?: boolean | undefined;
 }
 
 export async function launchCommand(name: string, o: LaunchCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -32,6 +34,13 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
     await prepareRuntimeDir(runtime);
     printCommand(plan.argv, o.json);
     return 0;
+  }
+  if (plan.boot === 'cd') {
+    const { installCheckpoint } = await import('./install-checkpoint.js');
+    const ask = process.stdin.isTTY
+      ? async (message: string) => (await import('../setup/prompts.js')).makePrompts({ yes: false, interactive: true }).confirm({ message, default: true })
+      : undefined;
+    for (const line of await installCheckpoint(host, store.paths, guest, o.checkpoint, ask)) err(`${line}\n`);
   }
   const log = logFile(store.paths, name);
   const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('../ui/launch-summary.js');
@@ -151,7 +160,7 @@ async function takeLaunchLock(lock: string, name: string): Promise<HeldLock> {
     if (held) return held;
     const holder = await lockHolder(lock);
     if (holder !== undefined && alive(holder)) throw alreadyRunning(name, holder);
-    if (Date.now() > end) throw new UserError(`guest ${name} is being started or restarted by another talos-mac launch (it holds ${JSON.stringify(file)}); nothing was started. See talos-mac status ${name}.`, 1);
+    if (Date.now() > end) throw new UserError(`guest ${name} is being started or restarted by another talos-mac launch, or a checkpoint, share or files command is using its disk (it holds ${JSON.stringify(file)}); nothing was started. See talos-mac status ${name}.`, 1);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -108,6 +108,9 @@ export async function planLaunch(
   if (diskProblem) throw new UserError(`${file}: disk: ${JSON.stringify(g.disk)} ${diskProblem}. Point disk at an existing image, or create the guest again.`);
   const cdProblem = g.cdrom !== undefined ? await imageFileProblem(g.cdrom) : undefined;
   if (cdProblem) throw new UserError(`${file}: cdrom: ${JSON.stringify(g.cdrom)} ${cdProblem}. Fix the path, or remove the cdrom line to boot without a CD.`);
+  const shareProblem = g.share !== undefined ? await imageFileProblem(g.share) : undefined;
+  if (shareProblem) throw new UserError(`${file}: share: ${JSON.stringify(g.share)} ${shareProblem}. Make it again with talos-mac share ${g.name} --refresh, or detach it with talos-mac share ${g.name} --off.`);
+  if (g.share !== undefined) notes.push(`Shared folder: ${g.share_from ?? g.share} as a read-only CD (as it was at talos-mac share; --refresh updates it).`);
   if (g.net.startsWith('tap:')) {
     const dev = g.net.slice(4);
     if (!(await exists(`/sys/class/net/${dev}`))) {
