@@ -40,10 +40,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
       writeOut(`${name} shares no folder; nothing to do.\n`);
       return EXIT.OK;
     }
-    const next: Guest = { ...g };
-    delete next.share;
-    delete next.share_from;
-    await store.update(next);
+    await store.setFields(name, { share: undefined, share_from: undefined });
     await unlink(own).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw new UserError(`detached the share, but could not delete ${own}: ${e.message}`, 1);
     });
@@ -65,7 +62,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${gib(scan.bytes)}) with xorriso…\n`);
   const host = new LiveHost();
   const size = await buildShareImage(host, scan.root, own, label);
-  if (g.share !== own || g.share_from !== scan.root) await store.update({ ...g, share: own, share_from: scan.root });
+  if (g.share !== own || g.share_from !== scan.root) await store.setFields(name, { share: own, share_from: scan.root });
   const lines = [
     `Shared ${scan.root} with ${name} as a read-only CD "${label}": ${scan.files} file${scan.files === 1 ? '' : 's'} in ${scan.folders + 1} folder${scan.folders ? 's' : ''}, ${gib(scan.bytes)} (image ${gib(size)}, ${own}).`,
     `It is attached ${when}. Changes to the folder reach the guest after talos-mac share ${name} --refresh.`,

@@ -26,13 +26,6 @@ export function renderDefinition(g: Guest): string {
     `disk_format = ${q(g.disk_format)}`,
     '# An installer CD or DVD image: booted by talos-mac launch --install (and when the disk is still empty).',
     opt('cdrom', g.cdrom, '/path/to/install.iso'),
-    ...(g.share !== undefined || g.share_from !== undefined
-      ? [
-          `# A folder shared as a read-only CD (made by talos-mac share ${g.name} DIR; --refresh rebuilds it, --off removes it).`,
-          ...(g.share !== undefined ? [`share = ${q(g.share)}`] : []),
-          ...(g.share_from !== undefined ? [`share_from = ${q(g.share_from)}`] : []),
-        ]
-      : []),
     '# Network: "user" (NAT, no setup), "none", or "tap:IFACE" for an existing tap device.',
     `net = ${q(g.net)}`,
     `# Network card: ${NICS.join(' or ')}. Leave out for the default (${os.nics[0]}).`,
@@ -58,4 +51,35 @@ export function parseDefinition(text: string, file: string, expectedName?: strin
     throw new UserError(`${file}: name: ${JSON.stringify(parsed.data.name)} does not match the file name; it must be "${expectedName}" (rename the file to change a guest's name)`);
   }
   return parsed.data;
+}
+
+/**
+ * `text` with top-level string keys set (or removed, for undefined), every other line, comment
+ * included, kept as the person wrote it. A key's new line goes where it was, else before the first
+ * table or at the end. The result is parsed back and must say exactly what was asked, else nothing
+ * is written and the person is told the lines to add.
+ */
+export function editDefinition(text: string, file: string, changes: Readonly<Record<string, string | undefined>>): string {
+  const lines = text.split('\n');
+  const firstTable = lines.findIndex((l) => /^\s*\[/.test(l));
+  const topEnd = firstTable === -1 ? lines.length : firstTable;
+  for (const [key, value] of Object.entries(changes)) {
+    const at = lines.findIndex((l, i) => i < topEnd && new RegExp(`^\\s*${key}\\s*=`).test(l));
+    const line = value === undefined ? undefined : `${key} = ${q(value)}`;
+    if (at !== -1) lines.splice(at, 1, ...(line === undefined ? [] : [line]));
+    else if (line !== undefined) lines.splice(firstTable === -1 ? (lines.at(-1) === '' ? lines.length - 1 : lines.length) : firstTable, 0, line);
+  }
+  const out = lines.join('\n');
+  const before = parseDefinition(text, file) as Record<string, unknown>;
+  const after = parseDefinition(out, file) as Record<string, unknown>;
+  const expected: Record<string, unknown> = { ...before };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete expected[key];
+    else expected[key] = value;
+  }
+  if (JSON.stringify(Object.entries(after).sort()) !== JSON.stringify(Object.entries(expected).sort())) {
+    const want = Object.entries(changes).map(([k, v]) => (v === undefined ? `remove the ${k} line` : `${k} = ${q(v)}`));
+    throw new UserError(`could not update ${file} without touching what you wrote in it; nothing was changed there. Edit it by hand: ${want.join('; ')}`, 1);
+  }
+  return out;
 }

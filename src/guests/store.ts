@@ -1,7 +1,7 @@
 import { readdir, readFile, realpath, unlink } from 'node:fs/promises';
 import { parse } from 'smol-toml';
 import { UserError } from '../errors.js';
-import { parseDefinition, renderDefinition } from './definition-file.js';
+import { editDefinition, parseDefinition, renderDefinition } from './definition-file.js';
 import type { Guest } from './definition.js';
 import { isErrno, writeNewFile } from './files.js';
 import { checkName } from './names.js';
@@ -115,12 +115,14 @@ export class GuestStore {
   }
 
   /**
-   * Rewrites an existing definition with `g` (atomically: the old file or the new, never half).
-   * The file is rendered afresh, so comments a person added are not kept.
+   * Sets (or, with undefined, removes) top-level fields of an existing definition, keeping every
+   * other line and comment a person wrote; atomically: the old file or the new, never half.
    */
-  async update(g: Guest): Promise<void> {
+  async setFields(name: string, changes: Readonly<Record<string, string | undefined>>): Promise<void> {
+    const file = this.file(name);
+    const text = await readFile(file, 'utf8');
     const { writeFileAtomic } = await import('../privileged/atomic-file.js');
-    await writeFileAtomic(this.file(g.name), Buffer.from(renderDefinition(g)));
+    await writeFileAtomic(file, Buffer.from(editDefinition(text, file, changes)));
   }
 
   async remove(name: string): Promise<void> {

@@ -111,6 +111,18 @@ describe('share NAME DIR: a folder as a read-only HFS+ CD', () => {
     assert.ok(!argv.some((a) => a.includes('id=cd1')));
   });
 
+  it("share and --off keep what a person wrote in the definition (comments, their own values), changing only the share lines", async () => {
+    const file = join(w.env['XDG_CONFIG_HOME']!, 'talos-mac', 'guests', 'tiger.toml');
+    const mine = (await readFile(file, 'utf8')).replace(/^ram = \d+$/m, '# 1 GiB: Tiger is slow with less (my note)\nram = 1024');
+    await writeFile(file, mine);
+    assert.equal((await w.run(['share', 'tiger', folder.root])).code, 0);
+    const shared = await readFile(file, 'utf8');
+    assert.ok(shared.includes('# 1 GiB: Tiger is slow with less (my note)\nram = 1024'), shared);
+    assert.equal(shared.split('\n').filter((l) => !/^share(_from)? = /.test(l)).join('\n'), mine.split('\n').filter((l) => !/^share(_from)? = /.test(l)).join('\n'), 'no other line changed');
+    assert.equal((await w.run(['share', 'tiger', '--off'])).code, 0);
+    assert.equal(await readFile(file, 'utf8'), mine.split('\n').filter((l) => !/^share(_from)? = /.test(l)).join('\n'));
+  });
+
   const refusals: Array<[string, (root: string) => Promise<void>, RegExp]> = [
     ['a link out of the folder', (root) => symlink('/etc/passwd', join(root, 'passwd')), /"passwd": a link out of the folder \(to \/etc\/passwd\)/],
     ['a link to a folder (a loop)', (root) => symlink('.', join(root, 'loop')), /"loop": a link to a folder or special file/],
