@@ -179,6 +179,13 @@ export const kernelHeaders: Step = {
   },
 };
 
+/** A new kernel's cost on this machine, from the running configuration (new-kernel.ts newKernelCost). */
+export async function kernelBuildCost(ctx: StepContext): Promise<string> {
+  const o = ctx.options.kernel;
+  const cfg = await ctx.facts.kernelConfig();
+  return cfg.ok ? (await newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}) })).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
+}
+
 /** What kernel.pr-module says when kvm-pr.ko must be built: the cost and signing first. */
 export async function moduleBuildResult(ctx: StepContext, a: PrAssessment): Promise<StepResult> {
   const signing = await moduleSigningState(ctx.host);
@@ -255,10 +262,10 @@ export async function newKernelResult(ctx: StepContext, a: PrAssessment): Promis
       return { state: 'reboot-required', summary: `${r} is installed: reboot into it${hashOnly ? '' : ' (with disable_radix on the kernel command line)'}` };
     }
   }
-  const cfg = await ctx.facts.kernelConfig();
-  const cost = cfg.ok ? (await newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}) })).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
+  const cost = await kernelBuildCost(ctx);
   return {
     state: 'todo',
+    cost,
     summary: `this kernel ${a.reason.replace(/^this kernel /, '')}; a new kernel must be built`,
     detail: `${cost}\nChanges to the running configuration: CONFIG_KVM_BOOK3S_64_PR=m, NO_HZ_FULL off (and VIRT_CPU_ACCOUNTING_GEN off) so CONTEXT_TRACKING_USER goes, LOCALVERSION=${suffix}${o.reduce ? `; reduced to the ${o.reduce.modules.length} modules loaded per ${o.reduce.from} (make localmodconfig), KVM-PR kept` : ''}. Build cache: ${kernelCacheDir(o.env)}.`,
     ...(ctx.options.buildKernel ? {} : { onlyWith: '--build-kernel' }),

@@ -219,11 +219,10 @@ const atNextBoot = (o: Outcome, plan: readonly Outcome[]): boolean =>
 
 /** The new kernel this plan needs, with its cost on this machine. */
 function kernelNeeded(plan: Outcome[]): { cost: string } | undefined {
-  const o = outcomeOf(plan, kernelPrSupport);
-  if (!o || o.result.state !== 'todo') return undefined;
-  const cost = o.result.detail?.split('\n').find((l) => /GB|minutes|hours/.test(l));
+  const cost = plan.find((o) => o.result.state === 'todo' && o.result.cost !== undefined)?.result.cost;
+  if (cost === undefined) return undefined;
   const download = /; (\S+ is a \d+ MB download)\)$/.exec(outcomeOf(plan, kernelSource)?.result.summary ?? '')?.[1];
-  return { cost: `${cost ?? 'a whole kernel build: many GB of disk and hours of CPU time.'}${download ? ` The source: ${download}.` : ''}` };
+  return { cost: `${cost}${download ? ` The source: ${download}.` : ''}` };
 }
 
 interface PlanSummary {

@@ -36,6 +36,8 @@ export interface StepResult {
   manual?: string;
   /** The setup flag this change waits for (e.g. "--build-kernel": hours of work start only when asked). */
   onlyWith?: string;
+  /** What applying it costs on this machine (a kernel build's time and disk), for setup's plan. */
+  cost?: string;
 }
 
 export type KvmHvChoice = 'keep' | 'unload' | 'blacklist';

@@ -5,6 +5,7 @@ import { installPrModules } from '../../kernel/module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION } from '../../kernel/new-kernel.js';
 import { debPackageVersion } from '../../kernel/provenance.js';
 import { HOOK_PATH, hookScript, hookSupported } from '../../kernel/hook.js';
+import { kernelBuildCost } from '../../kernel/steps.js';
 import {
   builtFromVersion,
   debImages,
@@ -136,6 +137,7 @@ export const distroKernelNewer: Step = {
       state: 'todo',
       summary,
       detail,
+      cost: await kernelBuildCost(ctx),
       ...(ctx.options.buildKernel ? {} : { onlyWith: '--build-kernel' }),
       fix: { text: `Rebuild the KVM-PR kernel from ${n.release}'s configuration and source (hours), install it beside ${b.kernel}, reboot.`, commands: ['talos-mac setup --build-kernel'] },
     };
