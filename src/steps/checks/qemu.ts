@@ -18,7 +18,7 @@ async function installFix(facts: Facts, piece: QemuPiece, what: string): Promise
 }
 
 /** The shared first gate of every QEMU check: the binary must answer --version. */
-async function qemuMissing(facts: Facts): Promise<StepResult | undefined> {
+export async function qemuMissing(facts: Facts): Promise<StepResult | undefined> {
   const version = await facts.qemu('version');
   if (version.exitCode === 0) return undefined;
   return { state: 'blocked', summary: `needs ${QEMU_PROGRAM} (${describeCommandFailure(version)})`, status: 'skip' };

@@ -2,6 +2,7 @@ import { describeCommandFailure } from '../../host/host.js';
 import { audioDrivers, deviceNames, machineOptionNames } from '../../parse/qemu.js';
 import type { Facts } from '../facts.js';
 import type { Step } from '../step.js';
+import { qemuMissing } from './qemu.js';
 
 /**
  * Host audio backends talos-mac uses, best first: PulseAudio (PipeWire serves it too), then ALSA.
@@ -46,8 +47,8 @@ export const qemuSound: Step = {
   title: 'Have a sound device for mac99',
   severity: 'info',
   async verify({ facts }) {
-    const version = await facts.qemu('version');
-    if (version.exitCode !== 0) return { state: 'blocked', summary: 'needs qemu-system-ppc', status: 'skip' };
+    const missing = await qemuMissing(facts);
+    if (missing) return missing;
     const s = await macSound(facts);
     if (s.device && s.backend) return { state: 'done', summary: `sound: ${s.why}; talos-mac launch NAME --sound turns it on` };
     return {
