@@ -147,6 +147,19 @@ export function upstreamOfDebVersion(version: string): [number, number, number] 
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
 }
 
+/**
+ * The LOCALVERSION for a rebuild: `base`, unless a talos-mac kernel of that release is installed
+ * (a distribution update that kept the upstream version, e.g. 6.1.192-3 → 6.1.192-4), then -2`base`,
+ * -3`base`, …: the rebuilt package must never replace the kernel that works now (the fallback entry).
+ */
+export function rebuildLocalVersion(upstream: readonly number[] | undefined, base: string, installed: readonly string[]): string {
+  if (!upstream) return base;
+  const taken = new Set(installed);
+  let localVersion = base;
+  for (let n = 2; taken.has(`${upstream.join('.')}${localVersion}`); n++) localVersion = `-${n}${base}`;
+  return localVersion;
+}
+
 /** The version a talos-mac kernel counts as built from: its source package's, else its config's kernel package's. */
 export const builtFromVersion = (p: Provenance): { name: string; version: string } | undefined => p.source.package ?? p.configFrom.package;
 

@@ -218,11 +218,13 @@ const atNextBoot = (o: Outcome, plan: readonly Outcome[]): boolean =>
   o.step === kernelPrSupport || (o.step === nextBoot && outcomeOf(plan, mmuActive)?.result.state !== 'done');
 
 /** The new kernel this plan needs, with its cost on this machine. */
-function kernelNeeded(plan: Outcome[]): { cost: string } | undefined {
-  const cost = plan.find((o) => o.result.state === 'todo' && o.result.cost !== undefined)?.result.cost;
-  if (cost === undefined) return undefined;
+function kernelNeeded(plan: Outcome[]): { cost: string; why: string } | undefined {
+  const o = plan.find((p) => p.result.state === 'todo' && p.result.cost !== undefined);
+  if (o?.result.cost === undefined) return undefined;
+  const cost = o.result.cost;
+  const why = o.step === kernelPrSupport ? 'This kernel cannot do KVM-PR' : `${o.step.title} (${o.step.id})`;
   const download = /; (\S+ is a \d+ MB download)\)$/.exec(outcomeOf(plan, kernelSource)?.result.summary ?? '')?.[1];
-  return { cost: `${cost}${download ? ` The source: ${download}.` : ''}` };
+  return { why, cost: `${cost}${download ? ` The source: ${download}.` : ''}` };
 }
 
 interface PlanSummary {
@@ -387,7 +389,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   const answer = async (p: Prompts): Promise<Answers> => {
     const kernel = kernelNeeded(plan);
     let buildKernel = options.buildKernel;
-    if (kernel) io.out(`This kernel cannot do KVM-PR: ${kernel.cost}`);
+    if (kernel) io.out(`${kernel.why}: ${kernel.cost}`);
     // Under --root the kernel steps never run (they build for this machine): nothing to ask.
     if (kernel && !opts.buildKernel && !opts.skipKernel && root === '/') {
       buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });

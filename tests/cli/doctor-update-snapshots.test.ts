@@ -84,7 +84,7 @@ describe('setup --dry-run after a distribution kernel update', () => {
     assert.doesNotMatch(without, /would: rebuild/);
     const out = await plan('varied-update-distro-newer', '--build-kernel');
     assert.match(out, /→ kernel\.distro-newer: Rebuild talos-mac's kernel/);
-    assert.match(out, /would: rebuild the KVM-PR kernel from \/boot\/config-6\.1\.0-58-powerpc64le \(the distribution's 6\.1\.194-1\) with the same changes and the same reduction/);
+    assert.match(out, /would: rebuild the KVM-PR kernel as 6\.1\.194-talosmac from \/boot\/config-6\.1\.0-58-powerpc64le \(the distribution's 6\.1\.194-1\) with the same changes and the same reduction/);
     assert.match(out, /would: install it beside 6\.1\.192-talosmac \(kept as a fallback entry\)/);
   });
 

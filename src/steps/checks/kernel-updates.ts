@@ -17,6 +17,7 @@ import {
   nextBoot,
   prAbility,
   talosKernels,
+  rebuildLocalVersion,
   upstreamOfDebVersion,
   type NextBoot,
   type TalosKernels,
@@ -151,14 +152,15 @@ export const distroKernelNewer: Step = {
     const o = ctx.options.kernel;
     const r = changes.runner;
     const config = `/boot/config-${n.release}`;
+    const upstream = upstreamOfDebVersion(n.version);
+    const localVersion = rebuildLocalVersion(upstream, suffixOf(ctx), t.kernels.map((k) => k.release));
     const reduce = o.reduce ?? (b.provenance.reduce ? { from: `${b.provenance.reduce.from} (as for ${b.kernel})`, modules: b.provenance.reduce.modules } : undefined);
     if (r.dryRun) {
-      r.describe(`rebuild the KVM-PR kernel from ${config} (the distribution's ${n.version}) with the same changes${reduce ? ` and the same reduction to the modules of ${reduce.from}` : ''}, ${cpus().length} CPU${cpus().length === 1 ? '' : 's'}`);
+      r.describe(`rebuild the KVM-PR kernel${upstream ? ` as ${upstream.join('.')}${localVersion}` : ''} from ${config} (the distribution's ${n.version}) with the same changes${reduce ? ` and the same reduction to the modules of ${reduce.from}` : ''}, ${cpus().length} CPU${cpus().length === 1 ? '' : 's'}`);
       r.describe(`install it beside ${b.kernel} (kept as a fallback entry) and record what it was built from; kernel.default-entry then checks that the next boot runs it`);
       return;
     }
-    const upstream = upstreamOfDebVersion(n.version);
-    await buildNewKernel({ ...o, release: n.release, config, ...(upstream ? { upstream } : {}), ...(reduce ? { reduce } : {}), runner: r, distro: b.distro, jobs: o.jobs ?? defaultJobs(), localVersion: suffixOf(ctx), step: 'kernel.distro-newer' });
+    await buildNewKernel({ ...o, release: n.release, config, ...(upstream ? { upstream } : {}), ...(reduce ? { reduce } : {}), runner: r, distro: b.distro, jobs: o.jobs ?? defaultJobs(), localVersion, step: 'kernel.distro-newer' });
   },
 };
 

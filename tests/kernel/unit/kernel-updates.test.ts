@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { compareDebVersions } from '../../../src/kernel/deb-version.js';
 import { hookScript } from '../../../src/kernel/hook.js';
-import { newerImages, upstreamOfDebVersion } from '../../../src/kernel/updates.js';
+import { newerImages, rebuildLocalVersion, upstreamOfDebVersion } from '../../../src/kernel/updates.js';
 import { readModinfo } from '../../../src/kernel/vermagic.js';
 import { entryPathFor, grubCfgDefault, parseGrubMenu, resolveDefault } from '../../../src/parse/grub-menu.js';
 import type { Provenance } from '../../../src/kernel/provenance.js';
@@ -135,4 +135,15 @@ describe('the kernel hook (/etc/kernel/postinst.d/zz-talos-mac) run by a POSIX s
       }
     });
   }
+});
+
+describe('a rebuild never replaces the talos-mac kernel that works now', () => {
+  test('a new upstream keeps the plain suffix; the same upstream (a Debian revision update) gets -2, -3, … and dpkg orders it newer', () => {
+    assert.equal(rebuildLocalVersion([6, 1, 194], '-talosmac', ['6.1.192-talosmac']), '-talosmac');
+    assert.equal(rebuildLocalVersion([6, 1, 192], '-talosmac', ['6.1.192-talosmac']), '-2-talosmac');
+    assert.equal(rebuildLocalVersion([6, 1, 192], '-talosmac', ['6.1.192-talosmac', '6.1.192-2-talosmac']), '-3-talosmac');
+    assert.equal(rebuildLocalVersion(undefined, '-talosmac', ['6.1.192-talosmac']), '-talosmac');
+    assert.ok(compareDebVersions('6.1.192-2-talosmac', '6.1.192-talosmac') > 0);
+    assert.ok(compareDebVersions('6.1.192-3-talosmac', '6.1.192-2-talosmac') > 0);
+  });
 });
