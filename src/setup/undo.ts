@@ -83,6 +83,15 @@ function failed(argv: readonly string[], r: { exitCode: number | null; stderr: s
   return `\`${shellLine(argv)}\` failed (status ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''})`;
 }
 
+/** Why `release` must stay installed: it is the running kernel (removing it would leave the next boot to whatever remains), or that cannot be told. */
+async function kernelKept(runner: PrivilegedRunner, release: string): Promise<Kept | undefined> {
+  const uname = await runner.host.run(['uname', '-r']);
+  const running = uname.exitCode === 0 ? uname.stdout.trim() : undefined;
+  if (running === undefined) return { keep: `cannot tell the running kernel (uname -r failed): ${release} is kept installed, and kept in the record` };
+  if (running === release) return { keep: `${release} is the running kernel: not removed. Boot another kernel, then run \`talos-mac setup --undo\` again to remove it.` };
+  return undefined;
+}
+
 /** Reverts one recorded change; returns a note when it was left alone (and why). */
 async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kept | undefined> {
   if (!trusted(c)) return `the record holds a change talos-mac setup does not make (${JSON.stringify(c)}): left alone`;
@@ -119,6 +128,11 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kep
     case 'file-created': {
       const now = await current(runner, c.path);
       if (!now) return undefined;
+      // A kernel's record goes with the kernel: while its removal is refused (below), the record stays.
+      if (ownProvenance(c.path)) {
+        const refused = await kernelKept(runner, c.path.slice(PROVENANCE_DIR.length + 1).replace(/\.json$/, ''));
+        if (refused) return { keep: `${c.path} is kept with its kernel (${refused.keep.split(':')[0]})` };
+      }
       if (sha256(now) !== c.sha256Written) return `${c.path} was edited since talos-mac wrote it: left in place`;
       await runner.removeFile(c.path);
       return undefined;
@@ -148,13 +162,8 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kep
       return notes.length ? notes.join('; ') : undefined;
     }
     case 'kernel-installed': {
-      // Removing the kernel that is running would leave the next boot to whatever remains: refused.
-      const uname = await runner.host.run(['uname', '-r']);
-      const running = uname.exitCode === 0 ? uname.stdout.trim() : undefined;
-      if (running === undefined) return { keep: `cannot tell the running kernel (uname -r failed): ${c.release} is kept installed, and kept in the record` };
-      if (running === c.release) {
-        return { keep: `${c.release} is the running kernel: not removed. Boot another kernel, then run \`talos-mac setup --undo\` again to remove it.` };
-      }
+      const refused = await kernelKept(runner, c.release);
+      if (refused) return refused;
       const r = await runner.run(c.remove, { allowFailure: true });
       return r.exitCode === 0 ? undefined : { keep: `${failed(c.remove, r)}: kept installed, and kept in the record` };
     }

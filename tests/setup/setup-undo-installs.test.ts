@@ -13,6 +13,7 @@ import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { trusted } from '../../src/setup/undo.js';
 import type { Change, SetupRecord } from '../../src/setup/record.js';
 import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
+import { provenancePath } from '../../src/kernel/provenance.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
 /** The fakes, and depmod (not among the defaults: the build-tool probes would find it as kmod's). */
@@ -119,6 +120,8 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       const deb = join(sb.root, '..', `linux-image-${NEW_KERNEL}_${NEW_KERNEL}-1_ppc64el.deb`);
       await writeFile(deb, 'not really a package');
       await runnerIn(sb).installKernel('kernel build-kernel', APT, [deb], [`linux-image-${NEW_KERNEL}`], NEW_KERNEL);
+      // What buildNewKernel records after the install (src/kernel/provenance.ts): it goes with the kernel.
+      await runnerIn(sb).createFile('kernel build-kernel', provenancePath(NEW_KERNEL), Buffer.from('{"format":"talos-mac-kernel"}\n'));
       assert.deepEqual(await calls(sb), [['apt-get', 'install', '-y', '--no-install-recommends', deb]]);
       assert.deepEqual(await installedPackages(sb), [`linux-image-${NEW_KERNEL}`]);
 
@@ -127,7 +130,9 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       assert.equal(booted.code, 0, booted.stderr);
       assert.match(booted.stdout, /6\.1\.192-talosmac is the running kernel: not removed\. Boot another kernel, then run `talos-mac setup --undo` again/);
       assert.deepEqual(await calls(sb), []);
-      assert.deepEqual((await record(sb)).changes.map((c) => c.kind), ['kernel-installed'], 'kept for a later undo');
+      assert.deepEqual((await record(sb)).changes.map((c) => c.kind), ['kernel-installed', 'file-created'], 'both kept for a later undo');
+      assert.match(booted.stdout, /talos-mac\/kernels\/6\.1\.192-talosmac\.json is kept with its kernel/);
+      assert.ok(await sb.read(provenancePath(NEW_KERNEL)), 'the record of the kernel that stays is still there');
 
       const r = await sb.setup(['--undo', '--yes']);
       assert.equal(r.code, 0, r.stderr);
@@ -135,7 +140,8 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       assert.deepEqual(await installedPackages(sb), []);
       const after = await record(sb);
       assert.deepEqual(after.changes, []);
-      assert.deepEqual(after.undone.map((c) => [c.kind, c.step]), [['kernel-installed', 'kernel build-kernel']]);
+      assert.deepEqual(after.undone.map((c) => [c.kind, c.step]).sort(), [['file-created', 'kernel build-kernel'], ['kernel-installed', 'kernel build-kernel']]);
+      await assert.rejects(sb.read(provenancePath(NEW_KERNEL)), /ENOENT/);
     });
   });
 
