@@ -171,16 +171,24 @@ describe('living with a guest: display, screenshots, input, reboots, sound', () 
   });
 
   describe('reboots', () => {
-    it('a guest that resets itself is restarted once with the same command, and its power-off still ends the launch', async () => {
-      const work = join(w.dir, 'reboot');
+    /**
+     * Guest NAME whose disk boots once to a marker, ~2 s of busy loop (time for the test to swap
+     * the disk), then reset-all; `powerOff` is the disk to swap in, which powers off.
+     */
+    async function resettingGuest(name: string): Promise<{ disk: string; powerOff: string }> {
+      const work = join(w.dir, `reboot-${name}`);
       await mkdir(join(work, 'a'), { recursive: true });
       await mkdir(join(work, 'b'), { recursive: true });
-      // First boot: the marker, ~2 s of busy loop (time for the test to swap the disk), reset-all.
       const resetting = await buildBootImage(new LiveHost(), join(work, 'a'), 'disk', 'FIRST-BOOT', 'd# 40000000 0 do loop\nreset-all');
       const powerOff = await buildBootImage(new LiveHost(), join(work, 'b'), 'disk', 'SECOND-BOOT');
       const disk = join(work, 'guest.qcow2');
       await rename(resetting, disk);
-      assert.equal((await w.run(['create', 'rb', '--os', 'tiger', '--disk', disk, '--net', 'none'])).code, 0);
+      assert.equal((await w.run(['create', name, '--os', 'tiger', '--disk', disk, '--net', 'none'])).code, 0);
+      return { disk, powerOff };
+    }
+
+    it('a guest that resets itself is restarted once with the same command, and its power-off still ends the launch', async () => {
+      const { disk, powerOff } = await resettingGuest('rb');
       let swapped: Promise<void> | undefined;
       const r = await runStreaming(['launch', 'rb', '--display', 'serial', '--timeout', '90'], w.env, (out) => {
         // The next QEMU opens the path anew: from now on it is the disk that powers off.
@@ -208,14 +216,7 @@ describe('living with a guest: display, screenshots, input, reboots, sound', () 
     });
 
     it('--detach: a background talos-mac restarts the guest after its reset, and a power-off ends it', async () => {
-      const work = join(w.dir, 'reboot-bg');
-      await mkdir(join(work, 'a'), { recursive: true });
-      await mkdir(join(work, 'b'), { recursive: true });
-      const resetting = await buildBootImage(new LiveHost(), join(work, 'a'), 'disk', 'FIRST-BOOT', 'd# 40000000 0 do loop\nreset-all');
-      const powerOff = await buildBootImage(new LiveHost(), join(work, 'b'), 'disk', 'SECOND-BOOT');
-      const disk = join(work, 'guest.qcow2');
-      await rename(resetting, disk);
-      assert.equal((await w.run(['create', 'rbg', '--os', 'tiger', '--disk', disk, '--net', 'none'])).code, 0);
+      const { disk, powerOff } = await resettingGuest('rbg');
       const r = await w.run(['launch', 'rbg', '--detach', '--display', 'none']);
       assert.equal(r.code, 0, r.stderr);
       const m = /rbg is running \(QEMU pid (\d+), running; talos-mac pid (\d+) restarts it after guest resets\)/.exec(r.stderr);

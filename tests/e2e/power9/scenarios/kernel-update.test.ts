@@ -145,7 +145,7 @@ describe('kernel updates in the box (issue 14)', { skip: missing ? `the PR kerne
     assert.equal(after.ok, true);
 
     assert.match(ok('plan').stdout, /kernel\.distro-newer: .*setup does it only when asked: add --build-kernel|setup does it only when asked: add --build-kernel/s);
-    assert.match(ok('plan-build').stdout, new RegExp(`would: rebuild the KVM-PR kernel from /boot/config-${NEWER} \\(the distribution's 6\\.1\\.194-1\\) with the same changes and the same reduction to the modules of ${BOX_MODULES.replace(/[.+]/g, '\\$&')}`));
+    assert.match(ok('plan-build').stdout, new RegExp(`would: rebuild the KVM-PR kernel as 6\\.1\\.194-talosmac from /boot/config-${NEWER} \\(the distribution's 6\\.1\\.194-1\\) with the same changes and the same reduction to the modules of ${BOX_MODULES.replace(/[.+]/g, '\\$&')}`));
 
     const undo = ok('undo');
     assert.match(undo.stdout, /remove \/etc\/kernel\/postinst\.d\/zz-talos-mac/);
