@@ -3,7 +3,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { copyOut, entriesUnder, findEntry, normalizeGuestPath } from '../guests/copy-out.js';
-import { gib, guestVolume } from '../guests/guest-volume.js';
+import { guestVolume } from '../guests/guest-volume.js';
+import { formatBytes } from '../ui/bytes.js';
 import { mkdir } from 'node:fs/promises';
 import { listHfs } from '../guests/seven-zip.js';
 import { GuestStore } from '../guests/store.js';
@@ -86,7 +87,7 @@ export async function filesCommand(name: string, action: string, args: string[],
         return EXIT.OK;
       }
       const r = await copyOut(host, vol.image, listing, guestPath, dest!, { force: f.force ?? false, scratch: work });
-      writeOut(`Copied ${r.files} file${r.files === 1 ? '' : 's'} (${gib(r.bytes)})${r.folders ? ` in ${r.folders} folder${r.folders === 1 ? '' : 's'}` : ''} from ${name}:/${entry.path} to ${r.target}.\n`);
+      writeOut(`Copied ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})${r.folders ? ` in ${r.folders} folder${r.folders === 1 ? '' : 's'}` : ''} from ${name}:/${entry.path} to ${r.target}.\n`);
       if (r.skipped.length) writeOut(`Not copied (links and special files): ${r.skipped.slice(0, 10).join(', ')}${r.skipped.length > 10 ? `, and ${r.skipped.length - 10} more` : ''}.\n`);
       return EXIT.OK;
     } finally {

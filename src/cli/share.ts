@@ -2,7 +2,7 @@ import { mkdir, statfs, unlink } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Guest } from '../guests/definition.js';
-import { gib } from '../guests/guest-volume.js';
+import { formatBytes } from '../ui/bytes.js';
 import { buildShareImage, scanShareDir, shareImageFile, shareLabel } from '../guests/share.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
@@ -57,14 +57,14 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   await mkdir(dirname(own), { recursive: true });
   const fs = await statfs(dirname(own));
   if (fs.bavail * fs.bsize < need) {
-    throw new UserError(`the CD image of ${JSON.stringify(scan.root)} needs about ${gib(need)}, but ${dirname(own)} has ${gib(fs.bavail * fs.bsize)} free. Nothing was changed.`, 1);
+    throw new UserError(`the CD image of ${JSON.stringify(scan.root)} needs about ${formatBytes(need)}, but ${dirname(own)} has ${formatBytes(fs.bavail * fs.bsize)} free. Nothing was changed.`, 1);
   }
-  if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${gib(scan.bytes)}) with xorriso…\n`);
+  if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${formatBytes(scan.bytes)}) with xorriso…\n`);
   const host = new LiveHost();
   const size = await buildShareImage(host, scan.root, own, label);
   if (g.share !== own || g.share_from !== scan.root) await store.setFields(name, { share: own, share_from: scan.root });
   const lines = [
-    `Shared ${scan.root} with ${name} as a read-only CD "${label}": ${scan.files} file${scan.files === 1 ? '' : 's'} in ${scan.folders + 1} folder${scan.folders ? 's' : ''}, ${gib(scan.bytes)} (image ${gib(size)}, ${own}).`,
+    `Shared ${scan.root} with ${name} as a read-only CD "${label}": ${scan.files} file${scan.files === 1 ? '' : 's'} in ${scan.folders + 1} folder${scan.folders ? 's' : ''}, ${formatBytes(scan.bytes)} (image ${formatBytes(size)}, ${own}).`,
     `It is attached ${when}. Changes to the folder reach the guest after talos-mac share ${name} --refresh.`,
     ...(scan.links ? [`${scan.links} link${scan.links === 1 ? '' : 's'} to files in the folder were copied as the files.`] : []),
     ...(scan.longNames.length ? [`${scan.longNames.length} name${scan.longNames.length === 1 ? ' is' : 's are'} longer than 31 characters, which Mac OS 9 shows shortened: ${scan.longNames.slice(0, 5).join(', ')}${scan.longNames.length > 5 ? ', …' : ''}.`] : []),

@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
 import type { Guest } from './definition.js';
 import { inspectMedia, type ApmPartition } from './media.js';
+import { formatBytes } from '../ui/bytes.js';
 
 export interface GuestVolume {
   /** A raw image whose first HFS/HFS+ volume is the one asked for. */
@@ -114,18 +115,16 @@ export async function guestVolume(host: Host, g: Guest, workDir: string, volume?
   const free = fs.bavail * fs.bsize;
   if (need + MARGIN > free) {
     throw new UserError(
-      `reading the volume needs a temporary copy of its data: ${gib(need)} (plus ${gib(MARGIN)} to spare), but ${JSON.stringify(workDir)} has ${gib(free)} free. Give a folder with room: --temp-dir DIR. Nothing was copied.`,
+      `reading the volume needs a temporary copy of its data: ${formatBytes(need)} (plus ${formatBytes(MARGIN)} to spare), but ${JSON.stringify(workDir)} has ${formatBytes(free)} free. Give a folder with room: --temp-dir DIR. Nothing was copied.`,
       1,
     );
   }
   const file = g.disk_format === 'raw' ? { driver: 'file', filename: g.disk } : { driver: g.disk_format, file: { driver: 'file', filename: g.disk } };
   const view = `json:${JSON.stringify({ driver: 'raw', offset: start, size: length, file })}`;
   const image = join(workDir, 'volume.raw');
-  say(`Copying ${gib(need)} of ${where} to a temporary file in ${workDir} (${g.disk_format === 'raw' ? '7-Zip finds a volume only near the start of a file' : '7-Zip reads raw images only'})…`);
+  say(`Copying ${formatBytes(need)} of ${where} to a temporary file in ${workDir} (${g.disk_format === 'raw' ? '7-Zip finds a volume only near the start of a file' : '7-Zip reads raw images only'})…`);
   await run(host, ['qemu-img', 'convert', '-O', 'raw', view, image], `copy the volume out of ${g.disk}`, 6 * 60 * 60_000);
   classicRefused(g, (await inspectMedia(image)).volumes[0]?.kind);
   return { image, where, copied: need };
 }
 
-export const gib = (n: number): string =>
-  n >= 1 << 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} byte${n === 1 ? '' : 's'}`;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Host } from '../host/host.js';
 import { OS_CATALOG, type OsId } from './catalog.js';
 import { inspectMedia, type MediaReport } from './media.js';
-import { gib, IN_PLACE_LIMIT } from './guest-volume.js';
+import { IN_PLACE_LIMIT } from './guest-volume.js';
+import { formatBytes } from '../ui/bytes.js';
 import { readHfsFile, SEVEN_ZIP_PROGRAMS } from './seven-zip.js';
 import { UserError } from '../errors.js';
 
@@ -87,7 +88,7 @@ export async function checkMedia(host: Host, path: string): Promise<MediaCheck> 
     return { report, bootable, ...(report.looksLike ? { looksLike: report.looksLike } : {}), systemNote, why: report.why };
   }
   if (hfsPlus.offset > IN_PLACE_LIMIT) {
-    const systemNote = `not read: the volume starts ${gib(hfsPlus.offset)} into the file, beyond where 7-Zip looks for it`;
+    const systemNote = `not read: the volume starts ${formatBytes(hfsPlus.offset)} into the file, beyond where 7-Zip looks for it`;
     return { report, bootable, ...(report.looksLike ? { looksLike: report.looksLike } : {}), systemNote, why: report.why };
   }
   let xml: Buffer | undefined;

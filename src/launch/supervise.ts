@@ -115,9 +115,8 @@ export async function startSupervisor(spec: RunSpec, launch: HeldLock, timeoutMs
       throw new UserError(`${spec.name}: QEMU did not answer on QMP within ${timeoutMs / 1000} s; it and the background talos-mac were killed. Log: ${spec.log}`, 1);
     }
     const text = readFileSync(spec.log, 'utf8').slice(logStart);
-    const last = text.lastIndexOf(END_MARK);
-    if (last < 0) throw new UserError(`the talos-mac process that runs ${spec.name} ended (exit ${ended}) before QEMU answered. Log: ${spec.log}`, 1);
-    const said = JSON.parse(text.slice(last + END_MARK.length).split('\n')[0]!) as { exit: number; message: string };
+    const said = lastDetachedEnd(text);
+    if (!said) throw new UserError(`the talos-mac process that runs ${spec.name} ended (exit ${ended}) before QEMU answered. Log: ${spec.log}`, 1);
     throw new UserError(said.exit === 0 ? `${spec.name} ended at once: ${said.message} Log: ${spec.log}` : said.message, said.exit === 0 ? 1 : said.exit);
   } finally {
     launch.release();

@@ -213,7 +213,7 @@ export const defaultBootEntry: Step = {
     }
     if (able.can === 'yes') return { state: 'done', summary: `the next boot runs ${nb.value.release}, which can do KVM-PR (${able.why})`, detail: nb.value.how };
     if (able.can === 'unknown') return { state: 'unknown', summary: `the next boot runs ${nb.value.release}: ${able.why}`, detail: nb.value.how };
-    const target = await bestOurs(ctx, t);
+    const target = newest;
     const summary = `the next boot runs ${nb.value.release}, which cannot do KVM-PR (${able.why}): a reboot loses KVM-PR`;
     if (!target) {
       return { state: 'blocked', summary, detail: nb.value.how, fix: { text: t.modules.length ? `Rebuild kvm-pr for ${nb.value.release} (kernel.module-stale).` : 'Rebuild talos-mac\'s kernel (kernel.distro-newer).', commands: ['talos-mac setup'] } };
@@ -256,16 +256,22 @@ async function moduleTarget(ctx: StepContext, t: TalosKernels): Promise<string |
   return undefined;
 }
 
-/** What kernel.module-stale rebuilds: the next boot's kernel when it lacks the module, then each mismatched one. */
-async function moduleTargets(ctx: StepContext, t: TalosKernels): Promise<string[]> {
-  const out: string[] = [];
-  const missing = await moduleTarget(ctx, t);
-  if (missing) out.push(missing);
-  for (const r of t.modules) {
-    const v = await moduleVermagic(ctx.facts, r);
-    if (v.ok && v.value !== r) out.push(r);
+/** talos-mac's modules read once: those built for another release than the kernel they sit under, and those that cannot be read. */
+async function moduleMismatches(ctx: StepContext, t: TalosKernels): Promise<{ stale: { release: string; builtFor: string }[]; unreadable: string[] }> {
+  const stale: { release: string; builtFor: string }[] = [];
+  const unreadable: string[] = [];
+  for (const release of t.modules) {
+    const v = await moduleVermagic(ctx.facts, release);
+    if (!v.ok) unreadable.push(v.reason);
+    else if (v.value !== release) stale.push({ release, builtFor: v.value });
   }
-  return out;
+  return { stale, unreadable };
+}
+
+/** What kernel.module-stale rebuilds: the next boot's kernel when it lacks the module, then each mismatched one. */
+async function moduleTargets(ctx: StepContext, t: TalosKernels): Promise<{ targets: string[]; missing?: string; stale: { release: string; builtFor: string }[]; unreadable: string[] }> {
+  const [missing, { stale, unreadable }] = await Promise.all([moduleTarget(ctx, t), moduleMismatches(ctx, t)]);
+  return { targets: [...(missing ? [missing] : []), ...stale.map((m) => m.release)], ...(missing ? { missing } : {}), stale, unreadable };
 }
 
 export const staleModule: Step = {
@@ -278,19 +284,14 @@ export const staleModule: Step = {
     const t = await ours(ctx);
     if (isResult(t)) return t;
     if (t.modules.length === 0) return { state: 'not-applicable', summary: 'no talos-mac module under updates/ (talos-mac built a whole kernel here)' };
-    const stale: string[] = [];
-    const unreadable: string[] = [];
-    for (const r of t.modules) {
-      const v = await moduleVermagic(ctx.facts, r);
-      if (!v.ok) unreadable.push(v.reason);
-      else if (v.value !== r) stale.push(`${moduleInstallDir(r)}/kvm-pr.ko is built for ${v.value}, not ${r}`);
-    }
-    const missing = await moduleTarget(ctx, t);
-    const problems = [...stale, ...(missing ? [`${missing} (the next boot) has no kvm-pr: talos-mac's module is installed only for ${t.modules.join(', ')}`] : [])];
+    const { targets, missing, stale, unreadable } = await moduleTargets(ctx, t);
+    const problems = [
+      ...stale.map((m) => `${moduleInstallDir(m.release)}/kvm-pr.ko is built for ${m.builtFor}, not ${m.release}`),
+      ...(missing ? [`${missing} (the next boot) has no kvm-pr: talos-mac's module is installed only for ${t.modules.join(', ')}`] : []),
+    ];
     if (problems.length === 0) {
       return { state: unreadable.length ? 'unknown' : 'done', summary: unreadable.length ? unreadable.join('; ') : `talos-mac's kvm-pr matches ${t.modules.join(', ')}` };
     }
-    const targets = await moduleTargets(ctx, t);
     return {
       state: 'todo',
       summary: problems.join('; '),
@@ -303,7 +304,7 @@ export const staleModule: Step = {
     const o = ctx.options.kernel;
     const r = changes.runner;
     const d = await ctx.facts.distro();
-    for (const target of await moduleTargets(ctx, t)) {
+    for (const target of (await moduleTargets(ctx, t)).targets) {
       if (r.dryRun) {
         r.describe(`build kvm.ko + kvm-pr.ko for ${target} from /boot/config-${target} and install them under ${moduleInstallDir(target)} (depmod)`);
         continue;
