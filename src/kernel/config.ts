@@ -92,10 +92,6 @@ export function configDiff(before: KernelConfig, after: KernelConfig): ConfigCha
 export const TOOLCHAIN_FACT =
   /^CONFIG_(CC_VERSION_TEXT|CC_IS_|CC_HAS_|CC_CAN_|CC_HAVE_|CC_NO_|CC_OPT_|CC_IMPLICIT_|GCC_VERSION|GCC\d+_NO_|GCC_ASM_|CLANG_VERSION|LD_VERSION|LD_IS_|LD_CAN_|LD_HAS_|LLD_VERSION|AS_VERSION|AS_IS_|AS_HAS_|PAHOLE_VERSION|PAHOLE_HAS_|RUSTC_|BINDGEN_|RUST_IS_AVAILABLE|TOOLCHAIN_|TOOLS_SUPPORT_)/;
 
-export function formatDiff(changes: readonly ConfigChange[]): string {
-  return changes.map((c) => `  ${c.key}: ${c.before} -> ${c.after}`).join('\n');
-}
-
 export function prConfigured(config: KernelConfig): boolean {
   return configValue(config, 'CONFIG_KVM_BOOK3S_64_PR') === 'm' && isEnabled(config, 'CONFIG_KVM_BOOK3S_PR_POSSIBLE');
 }
