@@ -54,3 +54,31 @@ describe('Debian unstable 7.2, laid out as its packages install it', () => {
     assert.equal(d.kernelLayout, 'usr-lib-modules');
   });
 });
+
+// varied-debian14-update-7.3: talos-mac's 7.2.13-talosmac running; Debian unstable's 7.2.13 and
+// experimental's 7.3~rc7 installed as split packages (configs from their linux-base packages only).
+describe('the update checks on Debian 14\'s split kernel packages', () => {
+  const UPDATE = join(SNAPSHOTS, 'varied-debian14-update-7.3');
+
+  test('doctor: the newer linux-image meta is seen, its config read from /usr/lib/modules, the next boot loses KVM-PR', async () => {
+    const r = await runCli(['doctor', '--json', '--snapshot', UPDATE]);
+    assert.equal(r.stderr, '');
+    const report = DoctorReportSchema.parse(JSON.parse(r.stdout));
+    assert.match(check(report, 'kernel.running-talosmac').summary, /running talos-mac's 7\.2\.13-talosmac \(built from linux-source-7\.2 7\.2\.13-1\)/);
+    const newer = check(report, 'kernel.distro-newer');
+    assert.equal(newer.state, 'todo');
+    assert.match(newer.summary, /the distribution's 7\.3-powerpc64le \(7\.3~rc7-1~exp1\) is newer than linux-source-7\.2 7\.2\.13-1/);
+    assert.match(newer.detail ?? '', /installed since: linux-image-7\.3-powerpc64le 7\.3~rc7-1~exp1\n/);
+    assert.match(newer.detail ?? '', /the rebuild starts from \/usr\/lib\/modules\/7\.3-powerpc64le\/config with the same changes \(KVM_BOOK3S_64_PR=m, NO_HZ_FULL=n/);
+    const d = check(report, 'kernel.default-entry');
+    assert.equal(d.state, 'todo');
+    assert.match(d.summary, /next boot runs 7\.3-powerpc64le, which cannot do KVM-PR \(it was built without KVM-PR: .*CONTEXT_TRACKING_USER=y .*\): a reboot loses KVM-PR; 7\.2\.13-talosmac can/);
+    assert.equal(check(report, 'kernel.module-stale').state, 'not-applicable');
+  });
+
+  test('setup --dry-run --build-kernel plans the rebuild from the 7.3 config under /usr/lib/modules', async () => {
+    const r = await runCli(['setup', '--dry-run', '--no-guest', '--build-kernel', '--snapshot', UPDATE]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /would: rebuild the KVM-PR kernel as 7\.3\.0-talosmac from \/usr\/lib\/modules\/7\.3-powerpc64le\/config \(the distribution's 7\.3~rc7-1~exp1\) with the same changes/);
+  });
+});

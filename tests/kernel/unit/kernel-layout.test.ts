@@ -1,0 +1,72 @@
+// Where a kernel's configuration is read from (src/kernel/files.ts, Facts.kernelConfigOf): both the
+// /boot copy and the package's /usr/lib/modules/REL/config, the distribution's layout first, and
+// /proc/config.gz only for the running kernel. Files are the real ones of Debian unstable's
+// linux-base-7.2.13+deb14-powerpc64le (tests/fixtures/snapshots/assembled-debian14-7.2-hash).
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { SnapshotHost } from '../../../src/host/snapshot-host.js';
+import { kernelConfigPaths } from '../../../src/kernel/files.js';
+import { prAbility } from '../../../src/kernel/updates.js';
+import { Facts } from '../../../src/steps/facts.js';
+
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+const SNAP = join(REPO, 'tests', 'fixtures', 'snapshots', 'assembled-debian14-7.2-hash');
+const REL = '7.2.13+deb14-powerpc64le';
+const DEBIAN13 = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nNAME="Debian GNU/Linux"\nVERSION_ID="13"\nVERSION="13 (trixie)"\nVERSION_CODENAME=trixie\nID=debian\n';
+
+describe('a kernel configuration where its distribution puts it', () => {
+  let dir: string;
+  before(async () => (dir = await mkdtemp(join(tmpdir(), 'talos-layout-'))));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** The assembled Debian 14 host, optionally with linux-base 4.17's /boot copy and another os-release. */
+  async function host(name: string, o: { bootCopy?: boolean; osRelease?: string } = {}): Promise<Facts> {
+    const root = join(dir, name);
+    await cp(SNAP, root, { recursive: true });
+    const m = JSON.parse(await readFile(join(root, 'talos-mac-snapshot.json'), 'utf8')) as { files: Record<string, string> };
+    if (o.bootCopy) {
+      await cp(join(root, 'usr/lib/modules', REL, 'config'), join(root, 'boot', `config-${REL}`));
+      m.files[`/boot/config-${REL}`] = 'ok';
+    }
+    if (o.osRelease) await writeFile(join(root, 'etc/os-release'), o.osRelease);
+    await writeFile(join(root, 'talos-mac-snapshot.json'), JSON.stringify(m));
+    return new Facts(await SnapshotHost.open(root));
+  }
+
+  test('the order read: /boot first unless the layout is usr-lib-modules', () => {
+    assert.deepEqual(kernelConfigPaths(REL), [`/boot/config-${REL}`, `/usr/lib/modules/${REL}/config`]);
+    assert.deepEqual(kernelConfigPaths(REL, 'usr-lib-modules'), [`/usr/lib/modules/${REL}/config`, `/boot/config-${REL}`]);
+  });
+
+  test('only the package\'s config (no /boot copy, no /proc/config.gz): found for the running and the installed kernel', async () => {
+    const f = await host('only-usr');
+    const running = await f.kernelConfig();
+    assert.ok(running.ok);
+    assert.equal(running.source, `/usr/lib/modules/${REL}/config`);
+    assert.equal((await prAbility(f, REL)).can, 'no');
+    assert.match((await prAbility(f, REL)).why, /CONTEXT_TRACKING_USER=y/);
+  });
+
+  test('with linux-base 4.17\'s /boot copy: Debian 14 reads the file its package owns, Debian 13 /boot', async () => {
+    const d14 = await (await host('copy-14', { bootCopy: true })).kernelConfigOf(REL);
+    assert.ok(d14.ok && d14.source === `/usr/lib/modules/${REL}/config`);
+    const d13 = await (await host('copy-13', { bootCopy: true, osRelease: DEBIAN13 })).kernelConfigOf(REL);
+    assert.ok(d13.ok && d13.source === `/boot/config-${REL}`);
+  });
+
+  test('neither: the reason names every place looked, /proc/config.gz only for the running release', async () => {
+    const f = await host('none');
+    await rm(join(dir, 'none', 'usr'), { recursive: true });
+    const running = await f.kernelConfigOf(REL);
+    assert.ok(!running.ok);
+    assert.equal(running.reason, `/usr/lib/modules/${REL}/config: does not exist; /boot/config-${REL}: does not exist; /proc/config.gz: does not exist`);
+    const other = await f.kernelConfigOf('7.3-powerpc64le');
+    assert.ok(!other.ok);
+    assert.doesNotMatch(other.reason, /config\.gz/);
+    assert.match((await prAbility(f, '7.3-powerpc64le')).why, /^its configuration cannot be read \(\/usr\/lib\/modules\/7\.3-powerpc64le\/config: does not exist/);
+  });
+});
