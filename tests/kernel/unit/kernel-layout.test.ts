@@ -3,12 +3,16 @@
 // /proc/config.gz only for the running kernel. Files are the real ones of Debian unstable's
 // linux-base-7.2.13+deb14-powerpc64le (tests/fixtures/snapshots/assembled-debian14-7.2-hash).
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { runDoctor, readLikeSetup } from '../../../src/doctor/doctor.js';
+import { RecordingHost } from '../../../src/host/recording-host.js';
 import { SnapshotHost } from '../../../src/host/snapshot-host.js';
+import { STEPS } from '../../../src/steps/registry.js';
 import { kernelConfigPaths } from '../../../src/kernel/files.js';
 import { prAbility } from '../../../src/kernel/updates.js';
 import { Facts } from '../../../src/steps/facts.js';
@@ -69,4 +73,28 @@ describe('a kernel configuration where its distribution puts it', () => {
     assert.doesNotMatch(other.reason, /config\.gz/);
     assert.match((await prAbility(f, '7.3-powerpc64le')).why, /^its configuration cannot be read \(\/usr\/lib\/modules\/7\.3-powerpc64le\/config: does not exist/);
   });
+});
+
+test('doctor --collect on such a host records the configs where they were read, and the snapshot replays the same verdicts', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'talos-collect-'));
+  try {
+    const recorder = new RecordingHost(await SnapshotHost.open(join(REPO, 'tests', 'fixtures', 'snapshots', 'varied-debian14-update-7.3')));
+    const first = await runDoctor(recorder, STEPS);
+    await readLikeSetup(recorder, 'root');
+    const out = join(dir, 'collected');
+    await recorder.save(out, 'test');
+    const m = JSON.parse(await readFile(join(out, 'talos-mac-snapshot.json'), 'utf8')) as { files: Record<string, string> };
+    // The next boot's kernel and the rebuild's start: 7.3's config (the stock 7.2.13 is asked nothing).
+    assert.equal(m.files['/usr/lib/modules/7.3-powerpc64le/config'], 'ok');
+    assert.ok(existsSync(join(out, 'usr/lib/modules/7.3-powerpc64le/config')));
+    // Debian 14's layout reads the package's file first: no /boot copy was asked for.
+    assert.equal(m.files['/boot/config-7.3-powerpc64le'], undefined);
+    assert.equal(m.files['/boot/config-7.2.13-talosmac'], 'ok');
+    const again = await runDoctor(await SnapshotHost.open(out), STEPS);
+    const kernel = (r: typeof first) => r.checks.filter((c) => c.id.startsWith('kernel.')).map((c) => `${c.id} ${c.state}: ${c.summary}`);
+    assert.deepEqual(kernel(again), kernel(first));
+    assert.ok(kernel(first).some((l) => /^kernel\.default-entry todo: the next boot runs 7\.3-powerpc64le, which cannot do KVM-PR/.test(l)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
