@@ -37,34 +37,36 @@ async function fakeQemu(name: string, replies: Record<string, string>): Promise<
   return { path, asked, server };
 }
 
+/** queryAccelerator against a fake QEMU answering `replies`: its answer (or error) and the commands it was asked. */
+async function ask(name: string, replies: Record<string, string>): Promise<{ accel: Promise<string>; asked: string[] }> {
+  const f = await fakeQemu(name, replies);
+  const q = await QmpClient.connect(f.path);
+  const accel = queryAccelerator(q);
+  await accel.catch(() => undefined);
+  q.close();
+  f.server.close();
+  return { accel, asked: f.asked };
+}
+
 describe('the accelerator a running QEMU reports', () => {
   it('QEMU 10.2+: query-accelerators answers, query-kvm is never asked', async () => {
     // The reply's shape: AcceleratorInfo {enabled: Accelerator, present: [Accelerator]}, qapi/accelerator.json (QEMU 10.2).
-    const f = await fakeQemu('new.sock', { 'query-accelerators': '{"return": {"enabled": "kvm", "present": ["kvm", "qtest", "tcg"]}}' });
-    const q = await QmpClient.connect(f.path);
-    assert.equal(await queryAccelerator(q), 'kvm');
-    q.close();
-    f.server.close();
-    assert.deepEqual(f.asked, ['qmp_capabilities', 'query-accelerators']);
+    const r = await ask('new.sock', { 'query-accelerators': '{"return": {"enabled": "kvm", "present": ["kvm", "qtest", "tcg"]}}' });
+    assert.equal(await r.accel, 'kvm');
+    assert.deepEqual(r.asked, ['qmp_capabilities', 'query-accelerators']);
   });
 
   it('an older QEMU (no query-accelerators): query-kvm, as QEMU 7.2 answers both', async () => {
     // Both replies as QEMU 7.2.22 (Debian 12) sent them here, with KVM enabled as the box's ppc64el QEMU reports it.
-    const f = await fakeQemu('old.sock', { 'query-kvm': '{"return": {"enabled": true, "present": true}}' });
-    const q = await QmpClient.connect(f.path);
-    assert.equal(await queryAccelerator(q), 'kvm');
-    q.close();
-    f.server.close();
-    assert.deepEqual(f.asked, ['qmp_capabilities', 'query-accelerators', 'query-kvm']);
+    const r = await ask('old.sock', { 'query-kvm': '{"return": {"enabled": true, "present": true}}' });
+    assert.equal(await r.accel, 'kvm');
+    assert.deepEqual(r.asked, ['qmp_capabilities', 'query-accelerators', 'query-kvm']);
   });
 
   it('another QMP error is not taken for an old QEMU', async () => {
-    const f = await fakeQemu('err.sock', { 'query-accelerators': '{"error": {"class": "GenericError", "desc": "boom"}}' });
-    const q = await QmpClient.connect(f.path);
-    await assert.rejects(queryAccelerator(q), (e: unknown) => e instanceof QmpError && e.errorClass === 'GenericError' && e.message === 'boom');
-    q.close();
-    f.server.close();
-    assert.deepEqual(f.asked, ['qmp_capabilities', 'query-accelerators']);
+    const r = await ask('err.sock', { 'query-accelerators': '{"error": {"class": "GenericError", "desc": "boom"}}' });
+    await assert.rejects(r.accel, (e: unknown) => e instanceof QmpError && e.errorClass === 'GenericError' && e.message === 'boom');
+    assert.deepEqual(r.asked, ['qmp_capabilities', 'query-accelerators']);
   });
 
   it('the real QEMU here (7.2): CommandNotFound for query-accelerators, then query-kvm says TCG', { skip: !hasQemu && 'needs qemu-system-ppc' }, async () => {
