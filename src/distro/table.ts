@@ -131,9 +131,8 @@ export const DISTROS: Distro[] = [
     ...DEBIAN,
     id: 'debian-14',
     name: 'Debian 14 (forky; unstable)',
-    evidence: 'published',
     // Unstable's os-release has no VERSION_ID (base-files 14.2): the last Debian row is the one it gets.
-    source: "Debian unstable's ppc64el packages (tests/fixtures/debian-unstable/): base-files 14.2's os-release, linux-image/-binary/-base/-modules-7.2.13+deb14-powerpc64le 7.2.13-1, linux-base 4.17",
+    source: "the POWER9 box capture of unstable's stock kernel as its split packages install it (tests/fixtures/snapshots/box-debian14-7.2-hash); its packages (tests/fixtures/debian-unstable/): base-files 14.2's os-release, linux-image/-binary/-base/-modules-7.2.13+deb14-powerpc64le 7.2.13-1, linux-base 4.17",
     osRelease: { ids: ['debian'], versionIds: ['14'] },
     kernelLayout: 'usr-lib-modules',
     kvmPr: 'kernel 7.2: no KVM_BOOK3S_64_PR (NO_HZ_FULL=y, VIRT_CPU_ACCOUNTING_GEN=y): a new kernel is needed',

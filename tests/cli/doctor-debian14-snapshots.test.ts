@@ -82,3 +82,16 @@ describe('the update checks on Debian 14\'s split kernel packages', () => {
     assert.match(r.stdout, /would: rebuild the KVM-PR kernel as 7\.3\.0-talosmac from \/usr\/lib\/modules\/7\.3-powerpc64le\/config \(the distribution's 7\.3~rc7-1~exp1\) with the same changes/);
   });
 });
+
+test('box-debian14-7.2-hash (collected in the POWER9 box on that kernel): the config was read from /usr/lib/modules, the package\'s own bytes', async () => {
+  const box = join(SNAPSHOTS, 'box-debian14-7.2-hash');
+  const m = JSON.parse(await readFile(join(box, 'talos-mac-snapshot.json'), 'utf8')) as { origin: string; files: Record<string, string> };
+  assert.match(m.origin, /^collected by talos-mac doctor --collect/);
+  assert.equal(m.files[CONFIG], 'ok');
+  assert.deepEqual(Object.keys(m.files).filter((f) => f.startsWith('/boot/config')), []);
+  const sums = await readFile(join(FIXTURES, `md5sums-linux-base-${REL}.txt`), 'utf8');
+  assert.ok(sums.includes(createHash('md5').update(await readFile(join(box, CONFIG))).digest('hex')));
+  const r = await runCli(['doctor', '--json', '--snapshot', box]);
+  const report = DoctorReportSchema.parse(JSON.parse(r.stdout));
+  assert.equal(check(report, 'kernel.release').detail, `configuration: ${CONFIG}`);
+});

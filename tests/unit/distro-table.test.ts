@@ -90,7 +90,7 @@ test('each row is recognised from its distribution’s os-release', async () => 
   assert.equal(rowOf('PRETTY_NAME="Debian GNU/Linux forky/sid"\nNAME="Debian GNU/Linux"\nVERSION_CODENAME=forky\nID=debian\n'), 'debian-14');
   assert.equal(rowOf('ID=gentoo\n'), 'unknown');
   assert.equal(rowOf(''), 'unknown');
-  for (const d of DISTROS) assert.ok(d.source.length > 0 && (d.evidence === 'captured') === ['debian-12', 'debian-13'].includes(d.id), `${d.id}: evidence and source`);
+  for (const d of DISTROS) assert.ok(d.source.length > 0 && (d.evidence === 'captured') === d.id.startsWith('debian-'), `${d.id}: evidence and source`);
 });
 
 /** A made-up package manager: any install command from another row would show. */
