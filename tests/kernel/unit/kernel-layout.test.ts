@@ -16,6 +16,7 @@ import { STEPS } from '../../../src/steps/registry.js';
 import { kernelConfigPaths } from '../../../src/kernel/files.js';
 import { prAbility } from '../../../src/kernel/updates.js';
 import { Facts } from '../../../src/steps/facts.js';
+import type { Provenance } from '../../../src/kernel/provenance.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const SNAP = join(REPO, 'tests', 'fixtures', 'snapshots', 'assembled-debian14-7.2-hash');
@@ -97,4 +98,49 @@ test('doctor --collect on such a host records the configs where they were read, 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+describe("Debian 14's split packages, as their control fields say", () => {
+  const FIX = join(REPO, 'tests', 'fixtures', 'debian-unstable');
+  const CONFIG = `/usr/lib/modules/${REL}/config`;
+
+  test('the linux-image meta pins linux-binary, linux-base and linux-modules at its own version: comparing metas compares the kernels', async () => {
+    const paragraphs = (await readFile(join(FIX, 'control-7.2.13-1.txt'), 'utf8')).split(/\n\n+/).filter((p) => p.trim());
+    const field = (p: string, f: string) => new RegExp(`^${f}: (.*)$`, 'm').exec(p)?.[1];
+    const meta = paragraphs.find((p) => field(p, 'Package') === `linux-image-${REL}`)!;
+    assert.equal(field(meta, 'Installed-Size'), '15');
+    for (const part of ['binary', 'base', 'modules']) assert.ok(field(meta, 'Depends')!.includes(`linux-${part}-${REL} (= 7.2.13-1)`), part);
+    for (const p of paragraphs) assert.equal(field(p, 'Version'), '7.2.13-1');
+    // Only linux-base holds the config, only linux-binary the image; the meta holds neither.
+    const list = async (pkg: string) => readFile(join(FIX, `contents-linux-${pkg}-${REL}.txt`), 'utf8');
+    assert.match(await list('base'), new RegExp(` \\.${CONFIG.replace(/[+.]/g, '\\$&')}\\n`));
+    assert.match(await list('binary'), new RegExp(` \\./usr/lib/modules/${REL.replace(/[+.]/g, '\\$&')}/vmlinuz\\n`));
+    assert.doesNotMatch(await list('image'), /\/boot\/|\/usr\/lib\/modules\//);
+  });
+
+  test('a build from that config is recorded as from linux-base-REL (dpkg -S), and a newer meta counts as newer than it', async () => {
+    const { debPackageOwning } = await import('../../../src/kernel/provenance.js');
+    const { newerImages } = await import('../../../src/kernel/updates.js');
+    const dir = await mkdtemp(join(tmpdir(), 'talos-owner-'));
+    try {
+      await cp(SNAP, dir, { recursive: true, force: true });
+      const mf = join(dir, 'talos-mac-snapshot.json');
+      const m = JSON.parse(await readFile(mf, 'utf8')) as { commands: unknown[] };
+      // dpkg-query's answers in the shape dpkg 1.21 prints them ("PACKAGE: PATH"; the bare version).
+      m.commands.push({ argv: ['dpkg-query', '-S', '--', CONFIG], exitCode: 0, stdout: `linux-base-${REL}: ${CONFIG}\n` });
+      m.commands.push({ argv: ['dpkg-query', '-W', '-f=${Version}', '--', `linux-base-${REL}`], exitCode: 0, stdout: '7.2.13-1' });
+      await writeFile(mf, JSON.stringify(m));
+      const owner = await debPackageOwning(await SnapshotHost.open(dir), CONFIG);
+      assert.deepEqual(owner, { name: `linux-base-${REL}`, version: '7.2.13-1' });
+      const p = { source: { origin: '/usr/src/linux-source-7.2.tar.xz', upstream: '7.2.13' }, configFrom: { release: REL, path: CONFIG, package: owner } } as unknown as Provenance;
+      const images = [
+        { name: `linux-image-${REL}`, release: REL, version: '7.2.13-1' },
+        { name: 'linux-image-7.3-powerpc64le', release: '7.3-powerpc64le', version: '7.3~rc7-1~exp1' },
+        { name: 'linux-image-7.2.13-talosmac', release: '7.2.13-talosmac', version: '7.2.13-talosmac-1' },
+      ];
+      assert.deepEqual(newerImages(p, images, '-talosmac').map((i) => i.name), ['linux-image-7.3-powerpc64le']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
