@@ -10,6 +10,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { extractHfs, type HfsEntry, type HfsListing } from './seven-zip.js';
+import type { WriteGuard } from './write-guard.js';
 
 export interface CopyReport {
   readonly target: string;
@@ -18,6 +19,8 @@ export interface CopyReport {
   readonly bytes: number;
   /** Links and special files, not copied. */
   readonly skipped: readonly string[];
+  /** Names written under another name (the same as another's after Unicode normalisation). */
+  readonly renamed: ReadonlyArray<{ readonly from: string; readonly to: string }>;
 }
 
 /** "/Users/me/notes.txt", "Users/me/", "/" → the path as the listing has it ("" for the volume). */
@@ -54,7 +57,7 @@ async function exists(p: string): Promise<import('node:fs').Stats | undefined> {
  * into it when it is a folder, else as `dest` (like cp). Everything is checked before anything
  * is moved: an existing file in the way refuses the whole copy unless `force`.
  */
-export async function copyOut(host: Host, image: string, listing: HfsListing, guestPath: string, dest: string, o: { force: boolean; scratch: string }): Promise<CopyReport> {
+export async function copyOut(host: Host, image: string, listing: HfsListing, guestPath: string, dest: string, o: { force: boolean; scratch: string; guard?: WriteGuard }): Promise<CopyReport> {
   const path = normalizeGuestPath(guestPath);
   const entry = findEntry(listing, path);
   if (!entry) {
@@ -81,15 +84,37 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
   const depth = (e: HfsEntry): number => (e.path === '' ? -1 : e.path.split('/').length);
   // Folders before what they hold.
   const copy = wanted.filter((e) => e.kind === 'file' || e.kind === 'dir').sort((a, b) => depth(a) - depth(b));
-  // Where each one goes; a name that would leave the target (zip-slip) refuses the copy.
+  // Where each one goes; a name that would leave the target (zip-slip) refuses the copy. Names are
+  // NFC (as Linux names are); two names of one folder that are the same in NFC (a volume can hold
+  // both forms; Linux file systems do not normalise) are never written over one another: the
+  // second gets " (2)" before its extension, and the rename is reported.
+  const destOf = new Map<string, string>([[entry.source, '']]);
+  const taken = new Set<string>();
+  const renamed: Array<{ from: string; to: string }> = [];
   const plan = copy.map((e) => {
     const rel = entry.path === '' ? e.path : e.path.slice(entry.path.length).replace(/^\//, '');
     const comps = rel === '' ? [] : rel.split('/');
     if (!comps.every(safeComponent)) throw new UserError(`the volume has a name that cannot be copied safely: ${JSON.stringify(e.path)}; nothing was copied`, 1);
-    const to = join(target, ...comps);
+    let destRel = '';
+    if (comps.length > 0) {
+      const parent = destOf.get(e.source.slice(0, e.source.lastIndexOf('/'))) ?? comps.slice(0, -1).join('/');
+      const name = comps.at(-1)!;
+      const key = (n: string): string => (parent === '' ? n : `${parent}/${n}`);
+      let n = name;
+      for (let i = 2; taken.has(key(n)); i++) {
+        const dot = name.lastIndexOf('.');
+        n = dot > 0 && e.kind === 'file' ? `${name.slice(0, dot)} (${i})${name.slice(dot)}` : `${name} (${i})`;
+      }
+      destRel = key(n);
+      if (n !== name) renamed.push({ from: '/' + e.path, to: destRel });
+    }
+    taken.add(destRel);
+    destOf.set(e.source, destRel);
+    const to = destRel === '' ? target : join(target, ...destRel.split('/'));
     if (to !== target && !to.startsWith(target + sep)) throw new UserError(`${JSON.stringify(e.path)} would land outside ${JSON.stringify(target)}; nothing was copied`, 1);
     return { e, to };
   });
+  if (o.guard) for (const { to } of plan) await o.guard.check(to);
   const inTheWay: string[] = [];
   for (const { e, to } of plan) {
     const s = await exists(to);
@@ -129,7 +154,7 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
       files++;
       bytes += s.size;
     }
-    return { target, files, folders, bytes, skipped };
+    return { target, files, folders, bytes, skipped, renamed };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@
  */
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type CommandResult, type Host } from '../host/host.js';
+import { runTethered, tetheredNotFound, tetherPrefix } from './tethered.js';
 
 export const SEVEN_ZIP_PROGRAMS = ['7zz', '7z'] as const;
 
@@ -42,7 +43,7 @@ export interface HfsListing {
 /** Runs 7-Zip with `args`: the first of 7zz, 7z that exists; a clear install hint when none does. */
 export async function run7z(host: Host, args: readonly string[], timeoutMs = 10 * 60_000): Promise<CommandResult> {
   for (const program of SEVEN_ZIP_PROGRAMS) {
-    const r = await host.run([program, ...args], { timeoutMs, utf8Locale: true });
+    const r = await runTethered(host, [program, ...args], { timeoutMs, utf8Locale: true });
     if (!r.notFound) return r;
   }
   throw new UserError(await install7zipHint(host), 1);
@@ -58,8 +59,23 @@ function kindOf(folder: string | undefined, mode: string | undefined): HfsEntry[
 
 type Block = Record<string, string>;
 
-const blockOf = (text: string): Block =>
-  Object.fromEntries(text.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!]));
+/**
+ * One item's "Key = value" lines. A name may hold newlines (HFS+ allows any character but ":"
+ * in a name as Mac OS X shows it, TN1150), so Path is everything from "Path = " to the last
+ * "Folder = " line, which 7-Zip prints right after it (7-Zip 26.02, -thfs).
+ */
+function blockOf(text: string): Block {
+  let rest = text;
+  let path: string | undefined;
+  if (text.startsWith('Path = ')) {
+    const at = text.lastIndexOf('\nFolder = ');
+    path = at < 0 ? text.slice(7).split('\n')[0]! : text.slice(7, at);
+    rest = at < 0 ? text.slice(7 + path.length) : text.slice(at + 1);
+  }
+  const b: Block = Object.fromEntries(rest.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!]));
+  if (path !== undefined) b['Path'] = path;
+  return b;
+}
 
 // HFS+ stores names decomposed (NFD, Apple TN1150 "Unicode Subtleties"); people and Linux file names use NFC.
 function entryOf(b: Block, volume: string): HfsEntry {
@@ -90,11 +106,21 @@ class SltReader {
     }
     const blocks = this.text.split(/\n[ \t]*\n/);
     this.text = blocks.pop() ?? '';
-    for (const b of blocks) this.block(b);
+    for (const b of blocks) this.take(b);
   }
   end(): void {
-    if (this.items && this.text.trim()) this.block(this.text);
+    if (this.items && this.text.trim()) this.take(this.text);
+    if (this.pending !== undefined) this.block(this.pending);
+    this.pending = undefined;
     this.text = '';
+  }
+  /** An item starts with "Path = "; a part that does not continues the one before (a name with an empty line). */
+  private pending: string | undefined;
+  private take(part: string): void {
+    if (part.startsWith('Path = ') || this.pending === undefined) {
+      if (this.pending !== undefined) this.block(this.pending);
+      this.pending = part;
+    } else this.pending += `\n\n${part}`;
   }
   private block(text: string): void {
     const b = blockOf(text);
@@ -127,12 +153,14 @@ export function parseSlt(stdout: string): HfsListing {
  */
 export async function listHfs(host: Host, image: string, keep: (path: string) => boolean = () => true): Promise<HfsListing> {
   const { spawn } = await import('node:child_process');
+  const tether = await tetherPrefix(host);
   for (const program of SEVEN_ZIP_PROGRAMS) {
     const reader = new SltReader(keep);
     let stderr = '';
     let head = '';
     const result = await new Promise<{ code: number | null; missing?: true }>((resolve) => {
-      const sub = spawn(program, ['l', '-slt', '-thfs', '--', image], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C' } });
+      const argv: string[] = [...tether, program, 'l', '-slt', '-thfs', '--', image];
+      const sub = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C' } });
       sub.stdout.setEncoding('utf8');
       sub.stdout.on('data', (c: string) => {
         if (!reader.sawItems && head.length < 8192) head += c;
@@ -141,7 +169,7 @@ export async function listHfs(host: Host, image: string, keep: (path: string) =>
       sub.stderr.setEncoding('utf8');
       sub.stderr.on('data', (c: string) => (stderr += c.slice(0, 4096)));
       sub.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? { code: null, missing: true } : { code: null }));
-      sub.once('close', (code) => resolve({ code }));
+      sub.once('close', (code) => resolve(tetheredNotFound(code, stderr) ? { code, missing: true } : { code }));
     });
     if (result.missing) continue;
     reader.end();
