@@ -5,11 +5,11 @@
  * link (a Mac OS X symlink could point anywhere on this machine).
  */
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, mkdtemp, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { extractHfs, type HfsEntry, type HfsListing } from './seven-zip.js';
+import { extractHfs, listedName, type HfsEntry, type HfsListing } from './seven-zip.js';
 import type { WriteGuard } from './write-guard.js';
 
 export interface CopyReport {
@@ -50,6 +50,25 @@ const safeComponent = (c: string): boolean => c !== '' && c !== '.' && c !== '..
 
 async function exists(p: string): Promise<import('node:fs').Stats | undefined> {
   return lstat(p).catch(() => undefined);
+}
+
+/**
+ * Where 7-Zip put the item it lists as `source` under `work`: each name as listed, else the one
+ * name in its folder whose listed form it is (listedName); undefined when none or several.
+ */
+async function extractedAs(work: string, source: string): Promise<string | undefined> {
+  let at = work;
+  for (const part of source.split('/')) {
+    const direct = join(at, part);
+    if (await exists(direct)) {
+      at = direct;
+      continue;
+    }
+    const names = (await readdir(at).catch(() => [] as string[])).filter((n) => n !== part && listedName(n) === part);
+    if (names.length !== 1) return undefined;
+    at = join(at, names[0]!);
+  }
+  return at;
 }
 
 /**
@@ -106,7 +125,8 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
         n = dot > 0 && e.kind === 'file' ? `${name.slice(0, dot)} (${i})${name.slice(dot)}` : `${name} (${i})`;
       }
       destRel = key(n);
-      if (n !== name) renamed.push({ from: '/' + e.path, to: destRel });
+      // As stored (not normalised): the two names differ there.
+      if (n !== name) renamed.push({ from: '/' + e.source.slice(e.source.indexOf('/') + 1), to: destRel });
     }
     taken.add(destRel);
     destOf.set(e.source, destRel);
@@ -133,11 +153,16 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
   const work = await mkdtemp(join(o.scratch, 'extract-'));
   try {
     await extractHfs(host, image, work, [entry.source]);
+    // A name 7-Zip lists with "_" for a control character is asked for again with "?" there (a
+    // wildcard: -spd off); what arrives is matched back by its listed name.
+    const missing = [];
+    for (const { e } of plan) if (e.kind === 'file' && e.source.includes('_') && !(await extractedAs(work, e.source))) missing.push(e.source.replaceAll('_', '?'));
+    if (missing.length > 0) await extractHfs(host, image, work, missing, { wildcards: true });
     let files = 0;
     let folders = 0;
     let bytes = 0;
     for (const { e, to } of plan) {
-      const from = join(work, ...e.source.split('/'));
+      const from = (await extractedAs(work, e.source)) ?? join(work, ...e.source.split('/'));
       if (e.kind === 'dir') {
         if (!(await exists(to))) await mkdir(to);
         folders++;

@@ -59,23 +59,14 @@ function kindOf(folder: string | undefined, mode: string | undefined): HfsEntry[
 
 type Block = Record<string, string>;
 
+const blockOf = (text: string): Block =>
+  Object.fromEntries(text.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!]));
+
 /**
- * One item's "Key = value" lines. A name may hold newlines (HFS+ allows any character but ":"
- * in a name as Mac OS X shows it, TN1150), so Path is everything from "Path = " to the last
- * "Folder = " line, which 7-Zip prints right after it (7-Zip 26.02, -thfs).
+ * 7-Zip prints a control character in a name as "_" (seen with 7-Zip 26.02: "new\nline.txt" is
+ * listed as "new_line.txt") and extracts the name as it is stored: the listed name of a real one.
  */
-function blockOf(text: string): Block {
-  let rest = text;
-  let path: string | undefined;
-  if (text.startsWith('Path = ')) {
-    const at = text.lastIndexOf('\nFolder = ');
-    path = at < 0 ? text.slice(7).split('\n')[0]! : text.slice(7, at);
-    rest = at < 0 ? text.slice(7 + path.length) : text.slice(at + 1);
-  }
-  const b: Block = Object.fromEntries(rest.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!]));
-  if (path !== undefined) b['Path'] = path;
-  return b;
-}
+export const listedName = (name: string): string => name.replace(/[\u0000-\u001f\u007f]/g, '_');
 
 // HFS+ stores names decomposed (NFD, Apple TN1150 "Unicode Subtleties"); people and Linux file names use NFC.
 function entryOf(b: Block, volume: string): HfsEntry {
@@ -106,21 +97,11 @@ class SltReader {
     }
     const blocks = this.text.split(/\n[ \t]*\n/);
     this.text = blocks.pop() ?? '';
-    for (const b of blocks) this.take(b);
+    for (const b of blocks) this.block(b);
   }
   end(): void {
-    if (this.items && this.text.trim()) this.take(this.text);
-    if (this.pending !== undefined) this.block(this.pending);
-    this.pending = undefined;
+    if (this.items && this.text.trim()) this.block(this.text);
     this.text = '';
-  }
-  /** An item starts with "Path = "; a part that does not continues the one before (a name with an empty line). */
-  private pending: string | undefined;
-  private take(part: string): void {
-    if (part.startsWith('Path = ') || this.pending === undefined) {
-      if (this.pending !== undefined) this.block(this.pending);
-      this.pending = part;
-    } else this.pending += `\n\n${part}`;
   }
   private block(text: string): void {
     const b = blockOf(text);
@@ -187,8 +168,8 @@ export async function listHfs(host: Host, image: string, keep: (path: string) =>
  * -spd: names are names, not wildcards. A link 7-Zip refuses as dangerous is not an error here:
  * the caller copies only what the listing says is a file or folder.
  */
-export async function extractHfs(host: Host, image: string, outDir: string, paths: readonly string[]): Promise<void> {
-  const r = await run7z(host, ['x', '-thfs', '-spd', '-y', `-o${outDir}`, '--', image, ...paths], 6 * 60 * 60_000);
+export async function extractHfs(host: Host, image: string, outDir: string, paths: readonly string[], o: { wildcards?: boolean } = {}): Promise<void> {
+  const r = await run7z(host, ['x', '-thfs', ...(o.wildcards ? [] : ['-spd']), '-y', `-o${outDir}`, '--', image, ...paths], 6 * 60 * 60_000);
   if (r.exitCode === 0) return;
   const errors = (r.stdout + '\n' + r.stderr).split('\n').filter((l) => /^ERROR:/.test(l.trim()));
   if (r.exitCode === 2 && errors.length > 0 && errors.every((l) => /Dangerous link path was ignored/.test(l))) return;
