@@ -26,7 +26,7 @@ async function deletableDisk(store: GuestStore, name: string, disk: string | und
   }
   const o = await ownership(store.paths, disk);
   if ('problem' in o) throw new UserError(`--delete-disk: ${q(disk)} is not deleted: ${o.problem}; talos-mac deletes only disks it created. ${keep}`);
-  const guard = await writeGuard(store, 'delete', { mine: { guest: name, role: 'disk' } });
+  const guard = await writeGuard(store, 'delete', { mine: { guest: name, role: 'disk' }, orphansAreMine: true });
   await guard.check(o.record.path).catch((e: Error) => {
     throw new UserError(`--delete-disk: ${e.message.replace(/ Nothing was changed\.$/, '')} ${keep}`);
   });

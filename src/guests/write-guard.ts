@@ -18,6 +18,8 @@ export interface GuestFile {
   readonly path: string;
   readonly guest: string;
   readonly role: GuestFileRole;
+  /** A disk talos-mac created for a guest since removed without --delete-disk (kept: still someone's data). */
+  readonly orphan?: true;
 }
 
 interface Known extends GuestFile {
@@ -42,14 +44,15 @@ async function identity(p: string): Promise<string | undefined> {
 /** Every file a guest uses: definitions' disk, cdrom and share, and the disks talos-mac created. */
 export async function guestFiles(store: GuestStore): Promise<GuestFile[]> {
   const out: GuestFile[] = [];
-  for (const name of await store.names()) {
+  const names = await store.names();
+  for (const name of names) {
     const f = await store.rawFiles(name);
     for (const role of ['disk', 'cdrom', 'share'] as const) {
       const p = f[role];
       if (p !== undefined) out.push({ path: p, guest: name, role });
     }
   }
-  for (const r of await createdDisks(store.paths)) out.push({ path: r.path, guest: r.guest, role: 'disk' });
+  for (const r of await createdDisks(store.paths)) out.push({ path: r.path, guest: r.guest, role: 'disk', ...(names.includes(r.guest) ? {} : { orphan: true as const }) });
   return out;
 }
 
@@ -65,7 +68,12 @@ export interface WriteGuard {
  * `mine` is the one file this command may replace (the guest's own share image for `share`);
  * `reading` are the files it reads (never written over while read).
  */
-export async function writeGuard(store: GuestStore, action: string, o: { mine?: { guest: string; role: GuestFileRole }; reading?: readonly string[] } = {}): Promise<WriteGuard> {
+export async function writeGuard(
+  store: GuestStore,
+  action: string,
+  /** orphansAreMine: a kept disk of a removed guest may go (rm --delete-disk of a guest that adopted it). */
+  o: { mine?: { guest: string; role: GuestFileRole }; orphansAreMine?: boolean; reading?: readonly string[] } = {},
+): Promise<WriteGuard> {
   const known: Known[] = [];
   const add = async (f: GuestFile): Promise<void> => {
     const id = await identity(f.path);
@@ -73,6 +81,7 @@ export async function writeGuard(store: GuestStore, action: string, o: { mine?: 
   };
   for (const f of await guestFiles(store)) {
     if (o.mine && f.guest === o.mine.guest && f.role === o.mine.role) continue;
+    if (o.orphansAreMine && f.orphan) continue;
     await add(f);
   }
   const reads: Known[] = [];
@@ -96,7 +105,7 @@ export async function writeGuard(store: GuestStore, action: string, o: { mine?: 
       if (read) throw new UserError(`will not ${action} ${q(target)}: it is the file being read${how(read)}. Give another destination. Nothing was changed.`);
       const users = known.filter(hit);
       if (users.length === 0) return;
-      const who = [...new Set(users.map((u) => `the ${ROLE[u.role]} of ${q(u.guest)}`))].join(', ');
+      const who = [...new Set(users.map((u) => (u.orphan ? `the disk talos-mac created for ${q(u.guest)} (removed; its disk was kept)` : `the ${ROLE[u.role]} of ${q(u.guest)}`)))].join(', ');
       throw new UserError(
         `will not ${action} ${q(target)}: it is ${o.mine ? 'also ' : ''}${who}${how(users[0]!)}. talos-mac never replaces or deletes a guest's disk or CD (--force included). Nothing was changed.`,
       );
