@@ -4,12 +4,13 @@
  * (src/demo/image.ts), with an ISO 9660 side for guests that read only that.
  */
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
 import type { GuestPaths } from './paths.js';
 import type { WriteGuard } from './write-guard.js';
+import { removeStaleTemps, tempPathBeside } from '../privileged/atomic-file.js';
 
 export const shareImageFile = (p: GuestPaths, name: string): string => join(p.disks, `${name}-share.iso`);
 
@@ -163,11 +164,12 @@ export function shareLabel(dir: string, label?: string): string {
  * new (or make xorriso fail), so the image is thrown away and the file named.
  */
 export async function buildShareImage(host: Host, scan: ShareScan, image: string, label: string, guard: WriteGuard): Promise<number> {
-  const tmp = join(dirname(image), `.${basename(image)}.${process.pid}.tmp`);
+  const tmp = tempPathBeside(image);
   await mkdir(dirname(image), { recursive: true });
   await guard.check(image);
   await guard.check(tmp);
-  await unlink(tmp).catch(() => undefined);
+  // A build killed before its rename left its temporary image (as big as the folder).
+  await removeStaleTemps(image);
   // -f: a link (checked by scanShareDir: to a file inside the folder) is stored as its file's content.
   // The folder is absolute (never read as an option); xorriso's "--" would end the mkisofs emulation, not the options.
   const argv = ['xorriso', '-as', 'mkisofs', '-quiet', '-R', '-J', '-joliet-long', '-f', '-hfsplus', '-apm-block-size', '2048', '-V', label, '-o', tmp, scan.root];

@@ -206,6 +206,14 @@ describe('share: one at a time, limits in bytes, every bad input a clear refusal
     assert.match(r.stdout, new RegExp(`as a read-only CD "${'é'.repeat(16)}"`));
   });
 
+  it("a temporary image a killed share left is removed by the next share of that guest", async () => {
+    const stale = join(w.env['XDG_DATA_HOME']!, 'talos-mac', '.tiger-share.iso.talos-mac-4194300-0badc0de.tmp');
+    await writeFile(stale, Buffer.alloc(1 << 20));
+    const r = await w.run(['share', 'tiger', await folder('again')]);
+    assert.equal(r.code, 0, r.stderr);
+    await assert.rejects(stat(stale));
+  });
+
   const refusals: Array<[string, () => Promise<string[]>, RegExp]> = [
     ['--label over 32 bytes', async () => [await folder('ok'), '--label', 'é'.repeat(20)], /--label "é{20}": 1 to 27 characters and at most 32 bytes in UTF-8 \(the ISO 9660 volume name; "é{20}" is 20 characters, 40 bytes\)/],
     ['a --label that looks like an option', async () => [await folder('ok'), '--label=-V'], /--label "-V": .*not starting with "-"/],
