@@ -6,7 +6,7 @@
  * command reads. Compared after realpath and by device and inode (a hard link is the same file).
  * `--force` never reaches past it: it replaces a file of the person's, never a guest's.
  */
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { createdDisks } from './owned-disks.js';
@@ -91,14 +91,10 @@ export async function writeGuard(
   }
   return {
     async check(target: string): Promise<void> {
+      // A link at the target counts as what it leads to: refusing it costs nothing, and a writer that followed it would write there.
       const real = await resolved(target);
-      // A link at the target is replaced, not followed, by rename(2) and unlink(2): what it is itself counts too.
-      const l = await lstat(target).catch(() => undefined);
-      const ids = new Set<string>();
       const id = await identity(target);
-      if (id) ids.add(id);
-      if (l && !l.isSymbolicLink()) ids.add(`${l.dev}:${l.ino}`);
-      const hit = (k: Known): boolean => k.real === real || (k.id !== undefined && ids.has(k.id));
+      const hit = (k: Known): boolean => k.real === real || (k.id !== undefined && k.id === id);
       const q = JSON.stringify;
       const how = (k: Known): string => (k.real === real ? '' : ` (the same file as ${q(k.path)})`);
       const read = reads.find(hit);
