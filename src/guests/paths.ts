@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,9 +47,11 @@ export const shortRuntimeRoot = (): string => `/tmp/talos-mac-${process.getuid?.
 
 /**
  * One guest's runtime folder: under `runtime`, unless a socket there would pass sun_path's limit
- * (a long state path without XDG_RUNTIME_DIR, a long guest name); then under shortRuntimeRoot().
+ * (a long state path without XDG_RUNTIME_DIR, a long guest name); then under shortRuntimeRoot(),
+ * named by a hash of the long folder (short whatever the name, and distinct for each state dir).
  */
 export function guestRuntimeDir(p: GuestPaths, name: string): string {
   const dir = join(p.runtime, name);
-  return Buffer.byteLength(join(dir, LONGEST_SOCKET)) <= SOCKET_PATH_MAX ? dir : join(shortRuntimeRoot(), name);
+  if (Buffer.byteLength(join(dir, LONGEST_SOCKET)) <= SOCKET_PATH_MAX) return dir;
+  return join(shortRuntimeRoot(), createHash('sha256').update(dir).digest('hex').slice(0, 16));
 }
