@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { copyOut, entriesUnder, findEntry, normalizeGuestPath } from '../guests/copy-out.js';
 import { guestVolume } from '../guests/guest-volume.js';
+import { makeRunTempDir, removeLeftovers } from '../guests/leftovers.js';
+import { writeGuard } from '../guests/write-guard.js';
 import { formatBytes } from '../ui/bytes.js';
 import { mkdir } from 'node:fs/promises';
 import { listHfs } from '../guests/seven-zip.js';
@@ -25,8 +27,10 @@ const err = (s: string): void => void process.stderr.write(s);
 async function workDirIn(parent: string): Promise<string> {
   const s = await stat(parent).catch(() => undefined);
   if (!s?.isDirectory()) throw new UserError(`${JSON.stringify(parent)} is not a folder (for the temporary copy of the volume)`);
+  const left = await removeLeftovers(parent);
+  if (left.length) err(`Removed ${left.length} temporary folder${left.length === 1 ? '' : 's'} an interrupted talos-mac files left: ${left.map((l) => JSON.stringify(l)).join(', ')}\n`);
   try {
-    return await mkdtemp(join(parent, '.talos-mac-volume-'));
+    return await makeRunTempDir(parent);
   } catch (e) {
     throw new UserError(`cannot make a temporary folder in ${JSON.stringify(parent)}: ${(e as Error).message}; give another with --temp-dir`, 1);
   }
@@ -51,6 +55,10 @@ export async function filesCommand(name: string, action: string, args: string[],
       await mkdir(tempParent, { recursive: true });
     }
   }
+  // Never written over: any guest's disk or CD (--force included), nor the disk being read. DEST
+  // now, before the volume is copied; every file copyOut writes once the listing is known.
+  const guard = dest !== undefined ? await writeGuard(store, 'write over', { reading: [g.disk] }) : undefined;
+  if (dest !== undefined) await guard!.check(dest);
   return whileGuestOff(host, store.paths, g, `read the disk of ${name}`, async () => {
     const work = await workDirIn(tempParent!);
     // Ctrl-C during a long copy: the temporary copy (as big as the volume's data) is removed, not left in DEST.
@@ -86,8 +94,9 @@ export async function filesCommand(name: string, action: string, args: string[],
         }
         return EXIT.OK;
       }
-      const r = await copyOut(host, vol.image, listing, guestPath, dest!, { force: f.force ?? false, scratch: work });
+      const r = await copyOut(host, vol.image, listing, guestPath, dest!, { force: f.force ?? false, scratch: work, guard: guard! });
       writeOut(`Copied ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})${r.folders ? ` in ${r.folders} folder${r.folders === 1 ? '' : 's'}` : ''} from ${name}:/${entry.path} to ${r.target}.\n`);
+      if (r.renamed.length) writeOut(`Renamed (the same name as another after Unicode normalisation, which Linux file systems do not do): ${r.renamed.slice(0, 10).map((x) => `${JSON.stringify(x.from)} → ${JSON.stringify(x.to)}`).join(', ')}${r.renamed.length > 10 ? `, and ${r.renamed.length - 10} more` : ''}.\n`);
       if (r.skipped.length) writeOut(`Not copied (links and special files): ${r.skipped.slice(0, 10).join(', ')}${r.skipped.length > 10 ? `, and ${r.skipped.length - 10} more` : ''}.\n`);
       return EXIT.OK;
     } finally {

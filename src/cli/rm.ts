@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { disksCreatedFor, forgetDisk, ownership, type DiskRecord } from '../guests/owned-disks.js';
 import { GuestStore } from '../guests/store.js';
+import { writeGuard } from '../guests/write-guard.js';
 import { LiveHost } from '../host/live-host.js';
 import { describeOutside, findRunning } from '../launch/running.js';
 import { EXIT } from './exit-codes.js';
@@ -25,8 +26,10 @@ async function deletableDisk(store: GuestStore, name: string, disk: string | und
   }
   const o = await ownership(store.paths, disk);
   if ('problem' in o) throw new UserError(`--delete-disk: ${q(disk)} is not deleted: ${o.problem}; talos-mac deletes only disks it created. ${keep}`);
-  const users = await store.guestsUsingDisk(disk, name);
-  if (users.length > 0) throw new UserError(`--delete-disk: ${q(disk)} is also the disk of ${users.map((u) => q(u)).join(', ')}. ${keep}`);
+  const guard = await writeGuard(store, 'delete', { mine: { guest: name, role: 'disk' }, orphansAreMine: true });
+  await guard.check(o.record.path).catch((e: Error) => {
+    throw new UserError(`--delete-disk: ${e.message.replace(/ Nothing was changed\.$/, '')} ${keep}`);
+  });
   return o.record;
 }
 

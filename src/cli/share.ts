@@ -1,11 +1,14 @@
 import { mkdir, statfs, unlink } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Guest } from '../guests/definition.js';
+import { shareProblem } from '../guests/definition-paths.js';
+import type { GuestPaths } from '../guests/paths.js';
 import { formatBytes } from '../ui/bytes.js';
 import { buildShareImage, scanShareDir, shareImageFile, shareLabel } from '../guests/share.js';
 import { GuestStore } from '../guests/store.js';
+import { writeGuard } from '../guests/write-guard.js';
 import { LiveHost } from '../host/live-host.js';
+import { holdLock, prepareLockDir } from '../launch/guest-lock.js';
 import { findRunning } from '../launch/running.js';
 import { writeOut } from '../ui/output.js';
 import { EXIT } from './exit-codes.js';
@@ -17,58 +20,87 @@ export interface ShareFlags {
   json?: boolean;
 }
 
+/**
+ * Held while `share` changes a guest's CD and share lines, so two of them never interleave build,
+ * rename and definition edit. Its own folder: ".share" cannot be a guest name (names start with a
+ * letter or digit), so no guest's lock can be this file. A launch does not take it: a running
+ * guest keeps the image it opened, and the new one is attached at its next launch.
+ */
+export const shareLockFile = (paths: GuestPaths, name: string): string => join(paths.state, 'locks', '.share', `${name}.lock`);
+
+async function whileSharing<T>(paths: GuestPaths, name: string, fn: () => Promise<T>): Promise<T> {
+  const file = shareLockFile(paths, name);
+  await prepareLockDir(file);
+  const lock = await holdLock(file).catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot change what ${name} shares: could not take the lock ${JSON.stringify(file)} (${e.code ?? e.message}). Is util-linux (flock) installed?`, 1);
+  });
+  if (!lock) throw new UserError(`another talos-mac share of ${name} is running: try again when it has finished. Nothing was changed.`, 1);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
 export async function shareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
   const modes = [dir !== undefined, f.off === true, f.refresh === true].filter(Boolean).length;
   if (modes > 1) throw new UserError('give one of: a folder to share, --refresh, --off');
   if (f.json && modes > 0) throw new UserError('--json goes with share NAME alone (what is shared)');
+  if (dir === '') throw new UserError('the folder to share is empty (""): give a folder, e.g. talos-mac share NAME ~/for-the-mac. Nothing was changed.');
+  if (f.label !== undefined) shareLabel('', f.label);
   const store = new GuestStore();
-  const g = await store.read(name);
-  const own = shareImageFile(store.paths, name);
-  if (g.share !== undefined && g.share !== own) {
-    throw new UserError(`${store.file(name)}: share: ${JSON.stringify(g.share)} is not the image talos-mac makes (${own}): talos-mac leaves that file alone. Remove the share line by hand, then share again.`);
-  }
-  const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
-  const when = running ? `at ${name}'s next launch (it is running now and keeps what it has)` : `at ${name}'s next launch`;
-
+  const g0 = await store.read(name);
   if (modes === 0) {
-    if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null }, null, 2) + '\n');
-    else writeOut(g.share ? `${name} shares ${g.share_from ?? '(a folder)'} as a read-only CD: ${g.share}\n` : `${name} shares no folder. Share one: talos-mac share ${name} DIR\n`);
+    if (f.json) writeOut(JSON.stringify({ guest: name, share: g0.share ?? null, from: g0.share_from ?? null }, null, 2) + '\n');
+    else writeOut(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder. Share one: talos-mac share ${name} DIR\n`);
     return EXIT.OK;
   }
-  if (f.off) {
-    if (g.share === undefined) {
-      writeOut(`${name} shares no folder; nothing to do.\n`);
+  return whileSharing(store.paths, name, async () => {
+    // Read again under the lock: another share may have changed it meanwhile.
+    const g = await store.read(name);
+    const own = shareImageFile(store.paths, name);
+    if (g.share !== undefined && g.share !== own) {
+      throw new UserError(`${store.file(name)}: share: ${JSON.stringify(g.share)} ${await shareProblem(store.paths, g)}. talos-mac leaves that file alone: remove the share line by hand, then share again. Nothing was changed.`);
+    }
+    const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
+    const when = running ? `at ${name}'s next launch (it is running now and keeps what it has)` : `at ${name}'s next launch`;
+    // The image is this guest's own file; any other guest's disk or CD at that path is not.
+    const guard = await writeGuard(store, f.off ? 'delete' : 'replace', { mine: { guest: name, role: 'share' } });
+    if (f.off) {
+      if (g.share === undefined) {
+        writeOut(`${name} shares no folder; nothing to do.\n`);
+        return EXIT.OK;
+      }
+      await guard.check(own);
+      await store.setFields(name, { share: undefined, share_from: undefined });
+      await unlink(own).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw new UserError(`detached the share, but could not delete ${own}: ${e.message}`, 1);
+      });
+      writeOut(`${name} no longer shares ${g.share_from ?? 'a folder'}: the CD is gone ${when}. The folder itself is untouched.\n`);
       return EXIT.OK;
     }
-    await store.setFields(name, { share: undefined, share_from: undefined });
-    await unlink(own).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw new UserError(`detached the share, but could not delete ${own}: ${e.message}`, 1);
-    });
-    writeOut(`${name} no longer shares ${g.share_from ?? 'a folder'}: the CD is gone ${when}. The folder itself is untouched.\n`);
+    const from = f.refresh ? g.share_from : resolve(dir!);
+    if (from === undefined) throw new UserError(`${name} shares no folder to refresh: talos-mac share ${name} DIR`);
+    const scan = await scanShareDir(from);
+    const label = shareLabel(scan.root, f.label);
+    if (own.startsWith(scan.root + sep)) throw new UserError(`cannot share ${JSON.stringify(scan.root)}: the CD image (${own}) would be written inside the folder it is made of. Share a folder that does not hold talos-mac's data folder.`);
+    // The image holds every byte of the folder, plus file-system overhead (a few percent for small files).
+    const need = Math.ceil(scan.bytes * 1.05) + scan.files * 4096 + (16 << 20);
+    await mkdir(dirname(own), { recursive: true });
+    const fs = await statfs(dirname(own));
+    if (fs.bavail * fs.bsize < need) {
+      throw new UserError(`the CD image of ${JSON.stringify(scan.root)} needs about ${formatBytes(need)}, but ${dirname(own)} has ${formatBytes(fs.bavail * fs.bsize)} free. Nothing was changed.`, 1);
+    }
+    if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${formatBytes(scan.bytes)}) with xorriso…\n`);
+    const size = await buildShareImage(new LiveHost(), scan, own, label, guard);
+    if (g.share !== own || g.share_from !== scan.root) await store.setFields(name, { share: own, share_from: scan.root });
+    const lines = [
+      `Shared ${scan.root} with ${name} as a read-only CD "${label}": ${scan.files} file${scan.files === 1 ? '' : 's'} in ${scan.folders + 1} folder${scan.folders ? 's' : ''}, ${formatBytes(scan.bytes)} (image ${formatBytes(size)}, ${own}).`,
+      `It is attached ${when}. Changes to the folder reach the guest after talos-mac share ${name} --refresh.`,
+      ...(scan.links ? [`${scan.links} link${scan.links === 1 ? '' : 's'} to files in the folder were copied as the files.`] : []),
+      ...(scan.longNames.length ? [`${scan.longNames.length} name${scan.longNames.length === 1 ? ' is' : 's are'} longer than 31 characters, which Mac OS 9 shows shortened: ${scan.longNames.slice(0, 5).join(', ')}${scan.longNames.length > 5 ? ', …' : ''}.`] : []),
+    ];
+    writeOut(lines.join('\n') + '\n');
     return EXIT.OK;
-  }
-  const from = f.refresh ? g.share_from : resolve(dir!);
-  if (from === undefined) throw new UserError(`${name} shares no folder to refresh: talos-mac share ${name} DIR`);
-  const scan = await scanShareDir(from);
-  const label = shareLabel(scan.root, f.label);
-  if (own.startsWith(scan.root + sep)) throw new UserError(`cannot share ${JSON.stringify(scan.root)}: the CD image (${own}) would be written inside the folder it is made of. Share a folder that does not hold talos-mac's data folder.`);
-  // The image holds every byte of the folder, plus file-system overhead (a few percent for small files).
-  const need = Math.ceil(scan.bytes * 1.05) + scan.files * 4096 + (16 << 20);
-  await mkdir(dirname(own), { recursive: true });
-  const fs = await statfs(dirname(own));
-  if (fs.bavail * fs.bsize < need) {
-    throw new UserError(`the CD image of ${JSON.stringify(scan.root)} needs about ${formatBytes(need)}, but ${dirname(own)} has ${formatBytes(fs.bavail * fs.bsize)} free. Nothing was changed.`, 1);
-  }
-  if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${formatBytes(scan.bytes)}) with xorriso…\n`);
-  const host = new LiveHost();
-  const size = await buildShareImage(host, scan.root, own, label);
-  if (g.share !== own || g.share_from !== scan.root) await store.setFields(name, { share: own, share_from: scan.root });
-  const lines = [
-    `Shared ${scan.root} with ${name} as a read-only CD "${label}": ${scan.files} file${scan.files === 1 ? '' : 's'} in ${scan.folders + 1} folder${scan.folders ? 's' : ''}, ${formatBytes(scan.bytes)} (image ${formatBytes(size)}, ${own}).`,
-    `It is attached ${when}. Changes to the folder reach the guest after talos-mac share ${name} --refresh.`,
-    ...(scan.links ? [`${scan.links} link${scan.links === 1 ? '' : 's'} to files in the folder were copied as the files.`] : []),
-    ...(scan.longNames.length ? [`${scan.longNames.length} name${scan.longNames.length === 1 ? ' is' : 's are'} longer than 31 characters, which Mac OS 9 shows shortened: ${scan.longNames.slice(0, 5).join(', ')}${scan.longNames.length > 5 ? ', …' : ''}.`] : []),
-  ];
-  writeOut(lines.join('\n') + '\n');
-  return EXIT.OK;
+  });
 }

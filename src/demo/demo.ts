@@ -68,7 +68,7 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
         discardWrites: true,
       },
       // A printed command must not name this run's temporary folder, which is gone when it is pasted.
-      { host, runtime: o.printCmd ? undefined : runtime },
+      { host, paths, runtime: o.printCmd ? undefined : runtime },
     );
     if (o.printCmd) {
       printCommand(plan.argv, o.json);

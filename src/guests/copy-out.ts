@@ -5,11 +5,12 @@
  * link (a Mac OS X symlink could point anywhere on this machine).
  */
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, mkdtemp, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { extractHfs, type HfsEntry, type HfsListing } from './seven-zip.js';
+import { extractHfs, listedName, type HfsEntry, type HfsListing } from './seven-zip.js';
+import type { WriteGuard } from './write-guard.js';
 
 export interface CopyReport {
   readonly target: string;
@@ -18,6 +19,8 @@ export interface CopyReport {
   readonly bytes: number;
   /** Links and special files, not copied. */
   readonly skipped: readonly string[];
+  /** Names written under another name (the same as another's after Unicode normalisation). */
+  readonly renamed: ReadonlyArray<{ readonly from: string; readonly to: string }>;
 }
 
 /** "/Users/me/notes.txt", "Users/me/", "/" → the path as the listing has it ("" for the volume). */
@@ -50,11 +53,30 @@ async function exists(p: string): Promise<import('node:fs').Stats | undefined> {
 }
 
 /**
+ * Where 7-Zip put the item it lists as `source` under `work`: each name as listed, else the one
+ * name in its folder whose listed form it is (listedName); undefined when none or several.
+ */
+async function extractedAs(work: string, source: string): Promise<string | undefined> {
+  let at = work;
+  for (const part of source.split('/')) {
+    const direct = join(at, part);
+    if (await exists(direct)) {
+      at = direct;
+      continue;
+    }
+    const names = (await readdir(at).catch(() => [] as string[])).filter((n) => n !== part && listedName(n) === part);
+    if (names.length !== 1) return undefined;
+    at = join(at, names[0]!);
+  }
+  return at;
+}
+
+/**
  * Copies `guestPath` (a file or a folder, with what it holds) from the volume in `image` to `dest`:
  * into it when it is a folder, else as `dest` (like cp). Everything is checked before anything
  * is moved: an existing file in the way refuses the whole copy unless `force`.
  */
-export async function copyOut(host: Host, image: string, listing: HfsListing, guestPath: string, dest: string, o: { force: boolean; scratch: string }): Promise<CopyReport> {
+export async function copyOut(host: Host, image: string, listing: HfsListing, guestPath: string, dest: string, o: { force: boolean; scratch: string; guard?: WriteGuard }): Promise<CopyReport> {
   const path = normalizeGuestPath(guestPath);
   const entry = findEntry(listing, path);
   if (!entry) {
@@ -81,15 +103,38 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
   const depth = (e: HfsEntry): number => (e.path === '' ? -1 : e.path.split('/').length);
   // Folders before what they hold.
   const copy = wanted.filter((e) => e.kind === 'file' || e.kind === 'dir').sort((a, b) => depth(a) - depth(b));
-  // Where each one goes; a name that would leave the target (zip-slip) refuses the copy.
+  // Where each one goes; a name that would leave the target (zip-slip) refuses the copy. Names are
+  // NFC (as Linux names are); two names of one folder that are the same in NFC (a volume can hold
+  // both forms; Linux file systems do not normalise) are never written over one another: the
+  // second gets " (2)" before its extension, and the rename is reported.
+  const destOf = new Map<string, string>([[entry.source, '']]);
+  const taken = new Set<string>();
+  const renamed: Array<{ from: string; to: string }> = [];
   const plan = copy.map((e) => {
     const rel = entry.path === '' ? e.path : e.path.slice(entry.path.length).replace(/^\//, '');
     const comps = rel === '' ? [] : rel.split('/');
     if (!comps.every(safeComponent)) throw new UserError(`the volume has a name that cannot be copied safely: ${JSON.stringify(e.path)}; nothing was copied`, 1);
-    const to = join(target, ...comps);
+    let destRel = '';
+    if (comps.length > 0) {
+      const parent = destOf.get(e.source.slice(0, e.source.lastIndexOf('/'))) ?? comps.slice(0, -1).join('/');
+      const name = comps.at(-1)!;
+      const key = (n: string): string => (parent === '' ? n : `${parent}/${n}`);
+      let n = name;
+      for (let i = 2; taken.has(key(n)); i++) {
+        const dot = name.lastIndexOf('.');
+        n = dot > 0 && e.kind === 'file' ? `${name.slice(0, dot)} (${i})${name.slice(dot)}` : `${name} (${i})`;
+      }
+      destRel = key(n);
+      // As stored (not normalised): the two names differ there.
+      if (n !== name) renamed.push({ from: '/' + e.source.slice(e.source.indexOf('/') + 1), to: destRel });
+    }
+    taken.add(destRel);
+    destOf.set(e.source, destRel);
+    const to = destRel === '' ? target : join(target, ...destRel.split('/'));
     if (to !== target && !to.startsWith(target + sep)) throw new UserError(`${JSON.stringify(e.path)} would land outside ${JSON.stringify(target)}; nothing was copied`, 1);
     return { e, to };
   });
+  if (o.guard) for (const { to } of plan) await o.guard.check(to);
   const inTheWay: string[] = [];
   for (const { e, to } of plan) {
     const s = await exists(to);
@@ -108,11 +153,16 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
   const work = await mkdtemp(join(o.scratch, 'extract-'));
   try {
     await extractHfs(host, image, work, [entry.source]);
+    // A name 7-Zip lists with "_" for a control character is asked for again with "?" there (a
+    // wildcard: -spd off); what arrives is matched back by its listed name.
+    const missing = [];
+    for (const { e } of plan) if (e.kind === 'file' && e.source.includes('_') && !(await extractedAs(work, e.source))) missing.push(e.source.replaceAll('_', '?'));
+    if (missing.length > 0) await extractHfs(host, image, work, missing, { wildcards: true });
     let files = 0;
     let folders = 0;
     let bytes = 0;
     for (const { e, to } of plan) {
-      const from = join(work, ...e.source.split('/'));
+      const from = (await extractedAs(work, e.source)) ?? join(work, ...e.source.split('/'));
       if (e.kind === 'dir') {
         if (!(await exists(to))) await mkdir(to);
         folders++;
@@ -129,7 +179,7 @@ export async function copyOut(host: Host, image: string, listing: HfsListing, gu
       files++;
       bytes += s.size;
     }
-    return { target, files, folders, bytes, skipped };
+    return { target, files, folders, bytes, skipped, renamed };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import { describeCommandFailure, type Host } from '../host/host.js';
 import type { Guest } from './definition.js';
 import { inspectMedia, type ApmPartition } from './media.js';
 import { formatBytes } from '../ui/bytes.js';
+import { runTethered } from './tethered.js';
 
 export interface GuestVolume {
   /** A raw image whose first HFS/HFS+ volume is the one asked for. */
@@ -42,7 +43,7 @@ function classicRefused(g: Guest, kind: string | undefined): void {
 const isHfsType = (t: string): boolean => /^Apple_HFSX?$/i.test(t);
 
 async function run(host: Host, argv: string[], what: string, timeoutMs = 60_000): Promise<string> {
-  const r = await host.run(argv, { timeoutMs });
+  const r = await runTethered(host, argv, { timeoutMs });
   if (r.notFound) throw new UserError(`${argv[0]} is not installed: sudo apt-get install qemu-utils`, 1);
   if (r.exitCode !== 0) throw new UserError(`could not ${what}: ${describeCommandFailure(r)}`, 1);
   return r.stdout;

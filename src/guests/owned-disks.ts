@@ -55,9 +55,14 @@ export async function forgetDisk(paths: GuestPaths, r: DiskRecord): Promise<void
   await unlink(recordFile(paths, r.dev, r.ino)).catch(() => undefined);
 }
 
-/** The disks talos-mac created for guest `name` (for a definition that no longer parses). */
-export async function disksCreatedFor(paths: GuestPaths, name: string): Promise<DiskRecord[]> {
+/** Every disk talos-mac recorded creating (whether or not a definition still names it). */
+export async function createdDisks(paths: GuestPaths): Promise<DiskRecord[]> {
   const files = await readdir(recordsDir(paths)).catch(() => [] as string[]);
   const records = await Promise.all(files.map((f) => readRecord(join(recordsDir(paths), f))));
-  return records.filter((r): r is DiskRecord => r !== undefined && r.guest === name);
+  return records.filter((r): r is DiskRecord => r !== undefined);
+}
+
+/** The disks talos-mac created for guest `name` (for a definition that no longer parses). */
+export async function disksCreatedFor(paths: GuestPaths, name: string): Promise<DiskRecord[]> {
+  return (await createdDisks(paths)).filter((r) => r.guest === name);
 }

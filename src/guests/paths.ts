@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,3 +36,22 @@ export function guestPaths(env: NodeJS.ProcessEnv = process.env): GuestPaths {
 export const definitionFile = (p: GuestPaths, name: string): string => join(p.definitions, `${name}.toml`);
 export const defaultDiskFile = (p: GuestPaths, name: string): string => join(p.disks, `${name}.qcow2`);
 export const logFile = (p: GuestPaths, name: string): string => join(p.state, 'logs', `${name}.log`);
+
+/** sun_path holds 108 bytes with its NUL (unix(7)): QEMU refuses a longer socket path. */
+export const SOCKET_PATH_MAX = 107;
+/** The longest socket name in a guest's runtime folder (src/launch/state.ts). */
+const LONGEST_SOCKET = 'events.sock';
+
+/** Short and private (0700, this user's): for runtime folders whose socket paths would be too long. */
+export const shortRuntimeRoot = (): string => `/tmp/talos-mac-${process.getuid?.() ?? 0}`;
+
+/**
+ * One guest's runtime folder: under `runtime`, unless a socket there would pass sun_path's limit
+ * (a long state path without XDG_RUNTIME_DIR, a long guest name); then under shortRuntimeRoot(),
+ * named by a hash of the long folder (short whatever the name, and distinct for each state dir).
+ */
+export function guestRuntimeDir(p: GuestPaths, name: string): string {
+  const dir = join(p.runtime, name);
+  if (Buffer.byteLength(join(dir, LONGEST_SOCKET)) <= SOCKET_PATH_MAX) return dir;
+  return join(shortRuntimeRoot(), createHash('sha256').update(dir).digest('hex').slice(0, 16));
+}

@@ -7,6 +7,7 @@
  */
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type CommandResult, type Host } from '../host/host.js';
+import { runTethered, tetheredNotFound, tetherPrefix } from './tethered.js';
 
 export const SEVEN_ZIP_PROGRAMS = ['7zz', '7z'] as const;
 
@@ -42,7 +43,7 @@ export interface HfsListing {
 /** Runs 7-Zip with `args`: the first of 7zz, 7z that exists; a clear install hint when none does. */
 export async function run7z(host: Host, args: readonly string[], timeoutMs = 10 * 60_000): Promise<CommandResult> {
   for (const program of SEVEN_ZIP_PROGRAMS) {
-    const r = await host.run([program, ...args], { timeoutMs, utf8Locale: true });
+    const r = await runTethered(host, [program, ...args], { timeoutMs, utf8Locale: true });
     if (!r.notFound) return r;
   }
   throw new UserError(await install7zipHint(host), 1);
@@ -60,6 +61,12 @@ type Block = Record<string, string>;
 
 const blockOf = (text: string): Block =>
   Object.fromEntries(text.split('\n').map((l) => /^([^=]+?) = ?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!]));
+
+/**
+ * 7-Zip prints a control character in a name as "_" (seen with 7-Zip 26.02: "new\nline.txt" is
+ * listed as "new_line.txt") and extracts the name as it is stored: the listed name of a real one.
+ */
+export const listedName = (name: string): string => name.replace(/[\u0000-\u001f\u007f]/g, '_');
 
 // HFS+ stores names decomposed (NFD, Apple TN1150 "Unicode Subtleties"); people and Linux file names use NFC.
 function entryOf(b: Block, volume: string): HfsEntry {
@@ -127,12 +134,14 @@ export function parseSlt(stdout: string): HfsListing {
  */
 export async function listHfs(host: Host, image: string, keep: (path: string) => boolean = () => true): Promise<HfsListing> {
   const { spawn } = await import('node:child_process');
+  const tether = await tetherPrefix(host);
   for (const program of SEVEN_ZIP_PROGRAMS) {
     const reader = new SltReader(keep);
     let stderr = '';
     let head = '';
     const result = await new Promise<{ code: number | null; missing?: true }>((resolve) => {
-      const sub = spawn(program, ['l', '-slt', '-thfs', '--', image], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C' } });
+      const argv: string[] = [...tether, program, 'l', '-slt', '-thfs', '--', image];
+      const sub = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C' } });
       sub.stdout.setEncoding('utf8');
       sub.stdout.on('data', (c: string) => {
         if (!reader.sawItems && head.length < 8192) head += c;
@@ -141,7 +150,7 @@ export async function listHfs(host: Host, image: string, keep: (path: string) =>
       sub.stderr.setEncoding('utf8');
       sub.stderr.on('data', (c: string) => (stderr += c.slice(0, 4096)));
       sub.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? { code: null, missing: true } : { code: null }));
-      sub.once('close', (code) => resolve({ code }));
+      sub.once('close', (code) => resolve(tetheredNotFound(code, stderr) ? { code, missing: true } : { code }));
     });
     if (result.missing) continue;
     reader.end();
@@ -159,8 +168,8 @@ export async function listHfs(host: Host, image: string, keep: (path: string) =>
  * -spd: names are names, not wildcards. A link 7-Zip refuses as dangerous is not an error here:
  * the caller copies only what the listing says is a file or folder.
  */
-export async function extractHfs(host: Host, image: string, outDir: string, paths: readonly string[]): Promise<void> {
-  const r = await run7z(host, ['x', '-thfs', '-spd', '-y', `-o${outDir}`, '--', image, ...paths], 6 * 60 * 60_000);
+export async function extractHfs(host: Host, image: string, outDir: string, paths: readonly string[], o: { wildcards?: boolean } = {}): Promise<void> {
+  const r = await run7z(host, ['x', '-thfs', ...(o.wildcards ? [] : ['-spd']), '-y', `-o${outDir}`, '--', image, ...paths], 6 * 60 * 60_000);
   if (r.exitCode === 0) return;
   const errors = (r.stdout + '\n' + r.stderr).split('\n').filter((l) => /^ERROR:/.test(l.trim()));
   if (r.exitCode === 2 && errors.length > 0 && errors.every((l) => /Dangerous link path was ignored/.test(l))) return;

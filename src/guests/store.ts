@@ -60,12 +60,23 @@ export class GuestStore {
 
   /** The `disk` value of a definition, read without validating the rest. */
   private async rawDisk(name: string): Promise<string | undefined> {
+    return (await this.rawFiles(name)).disk;
+  }
+
+  /** The image paths (disk, cdrom, share) a definition names, read without validating the rest. */
+  async rawFiles(name: string): Promise<Partial<Record<'disk' | 'cdrom' | 'share', string>>> {
+    let raw: Record<string, unknown>;
     try {
-      const disk = (parse(await readFile(this.file(name), 'utf8')) as { disk?: unknown }).disk;
-      return typeof disk === 'string' && disk.startsWith('/') ? disk : undefined;
+      raw = parse(await readFile(this.file(name), 'utf8')) as Record<string, unknown>;
     } catch {
-      return undefined;
+      return {};
     }
+    const out: Partial<Record<'disk' | 'cdrom' | 'share', string>> = {};
+    for (const key of ['disk', 'cdrom', 'share'] as const) {
+      const v = raw[key];
+      if (typeof v === 'string' && v.startsWith('/')) out[key] = v;
+    }
+    return out;
   }
 
   /** The other guests whose disk is `path` (compared after realpath), valid definitions or not. */

@@ -28,7 +28,7 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const host = new LiveHost(env);
   // Only a launch restarts QEMU: a printed command keeps QEMU's own in-place reset, which the
   // firmware's boot retry (argv.ts BOOT_RETRY) relies on when nobody is there to start QEMU again.
-  const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd }, { host, runtime, lock, env });
+  const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd }, { host, paths: store.paths, runtime, lock, env });
   if (o.printCmd) {
     // As pasted, QEMU creates its pid file and QMP sockets in this folder: it must exist.
     await prepareRuntimeDir(runtime);

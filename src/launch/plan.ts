@@ -5,7 +5,8 @@ import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
 import { osById, type OsEntry } from '../guests/catalog.js';
 import type { Guest } from '../guests/definition.js';
 import { diskInUse, diskIsEmpty } from '../guests/disk.js';
-import { imageFileProblem } from '../guests/image-file.js';
+import { checkDefinitionPaths } from '../guests/definition-paths.js';
+import type { GuestPaths } from '../guests/paths.js';
 import { chooseAccel, hostKvmReadiness, type AccelRequest, type HostKvm } from './accel.js';
 import { processesWithOpen } from './running.js';
 import { runningPid, type RuntimeFiles } from './state.js';
@@ -96,7 +97,7 @@ export async function planLaunch(
   file: string,
   opts: LaunchOptions,
   /** runtime: where QEMU puts its pid file and QMP sockets; none for a command printed to run elsewhere. */
-  ctx: { host: Host; runtime?: RuntimeFiles | undefined; lock?: string | undefined; env?: NodeJS.ProcessEnv },
+  ctx: { host: Host; paths: GuestPaths; runtime?: RuntimeFiles | undefined; lock?: string | undefined; env?: NodeJS.ProcessEnv },
 ): Promise<LaunchPlan> {
   const os = osById(g.os);
   const notes: string[] = [];
@@ -104,12 +105,7 @@ export async function planLaunch(
   // GTK and SDL need a desktop session; over ssh QEMU would only fail with "gtk initialization failed".
   if (opts.display === 'window' && !desktop) throw new UserError(NO_DESKTOP, 1);
   if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
-  const diskProblem = await imageFileProblem(g.disk);
-  if (diskProblem) throw new UserError(`${file}: disk: ${JSON.stringify(g.disk)} ${diskProblem}. Point disk at an existing image, or create the guest again.`);
-  const cdProblem = g.cdrom !== undefined ? await imageFileProblem(g.cdrom) : undefined;
-  if (cdProblem) throw new UserError(`${file}: cdrom: ${JSON.stringify(g.cdrom)} ${cdProblem}. Fix the path, or remove the cdrom line to boot without a CD.`);
-  const shareProblem = g.share !== undefined ? await imageFileProblem(g.share) : undefined;
-  if (shareProblem) throw new UserError(`${file}: share: ${JSON.stringify(g.share)} ${shareProblem}. Make it again with talos-mac share ${g.name} --refresh, or detach it with talos-mac share ${g.name} --off.`);
+  await checkDefinitionPaths(ctx.paths, g, file);
   if (g.share !== undefined) notes.push(`Shared folder: ${g.share_from ?? g.share} as a read-only CD (as it was at talos-mac share; --refresh updates it).`);
   if (g.net.startsWith('tap:')) {
     const dev = g.net.slice(4);

@@ -3,6 +3,8 @@ import { copyFile, link, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { isErrno } from '../guests/files.js';
+import { GuestStore } from '../guests/store.js';
+import { writeGuard } from '../guests/write-guard.js';
 import { writeOut } from '../ui/output.js';
 import { runningGuest } from './control.js';
 import { QmpClient } from './qmp.js';
@@ -35,6 +37,8 @@ export async function screenshotCommand(name: string, file: string | undefined, 
   const existing = await stat(target).catch(() => undefined);
   if (existing && !existing.isFile()) throw new UserError(`${target} exists and is not a file: give another FILE.`);
   if (existing && !o.force) throw new UserError(`${target} already exists: give another FILE, or --force to replace it.`);
+  // Any guest's disk or CD is never written over, --force included.
+  await (await writeGuard(new GuestStore(env), 'write over')).check(target);
   const { f, pid } = await runningGuest(name, env);
   const token = randomBytes(6).toString('hex');
   const dumped = join(f.dir, `screendump-${token}.png`);

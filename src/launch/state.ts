@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
 import { isErrno, writeNewFile } from '../guests/files.js';
-import type { GuestPaths } from '../guests/paths.js';
+import { guestRuntimeDir, shortRuntimeRoot, SOCKET_PATH_MAX, type GuestPaths } from '../guests/paths.js';
 import { lockHolder, whileLocked } from './guest-lock.js';
 
 export interface RuntimeFiles {
@@ -15,11 +16,22 @@ export interface RuntimeFiles {
 }
 
 export function runtimeFiles(paths: GuestPaths, name: string): RuntimeFiles {
-  const dir = join(paths.runtime, name);
+  const dir = guestRuntimeDir(paths, name);
   return { dir, control: join(dir, 'qmp.sock'), events: join(dir, 'events.sock'), pid: join(dir, 'qemu.pid') };
 }
 
 export async function prepareRuntimeDir(f: RuntimeFiles): Promise<void> {
+  const root = shortRuntimeRoot();
+  if (dirname(f.dir) === root) {
+    // In /tmp anyone could have made it first: it must be a real folder of ours that nobody else can enter.
+    await mkdir(root, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    const st = await lstat(root);
+    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) {
+      throw new UserError(`${root} (the short folder for QMP sockets, whose paths must stay within ${SOCKET_PATH_MAX} bytes) is not a private folder of yours (${st.isSymbolicLink() ? 'a symlink' : !st.isDirectory() ? 'not a folder' : st.uid !== process.getuid?.() ? `owned by uid ${st.uid}` : `mode ${(st.mode & 0o777).toString(8)}`}). Remove it, or set XDG_RUNTIME_DIR to a short private folder. Nothing was started.`, 1);
+    }
+  }
   await mkdir(f.dir, { recursive: true, mode: 0o700 });
 }
 

@@ -95,7 +95,7 @@ describe('disks are owned, not just named (real files, real qemu-img)', () => {
     for (const [name, other] of [['owner', 'sharer'], ['sharer', 'owner']]) {
       const r = await w.run(['rm', name!, '--delete-disk', '--yes']);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`owner\\.qcow2" is also the disk of "${other}"`));
+      assert.match(r.stderr, new RegExp(`owner\\.qcow2": it is also the disk of "${other}"`));
     }
     assert.equal((await w.run(['rm', 'sharer'])).code, 0);
     const del = await w.run(['rm', 'owner', '--delete-disk', '--yes']);

@@ -158,7 +158,7 @@ describe('share NAME DIR: a folder as a read-only HFS+ CD', () => {
     assert.match(r.stderr, /"[^"]*nope" is not a folder/);
     const l = await w.run(['share', 'tiger', folder.root, '--label', 'a:b']);
     assert.equal(l.code, 2);
-    assert.match(l.stderr, /--label "a:b": 1 to 27 characters, no ":"/);
+    assert.match(l.stderr, /--label "a:b": 1 to 27 characters and at most 32 bytes in UTF-8 .*no ":"/);
   });
 });
 
