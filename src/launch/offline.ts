@@ -4,7 +4,6 @@ import type { GuestPaths } from '../guests/paths.js';
 import type { Host } from '../host/host.js';
 import { guestLockFile, holdLock, launchLockFile, lockHolder, prepareLockDir, type HeldLock } from './guest-lock.js';
 import { describeOutside, findRunning } from './running.js';
-import { alive } from './state.js';
 
 /**
  * Runs `fn` while the guest is off and stays off: refused while any QEMU runs it (started by
@@ -16,8 +15,8 @@ export async function whileGuestOff<T>(host: Host, paths: GuestPaths, g: Guest, 
   const refuse = async (): Promise<never> => {
     const running = await findRunning(host, paths, g);
     if (running?.by === 'outside') throw new UserError(`cannot ${what}: ${describeOutside(running, g.disk)}. Shut that guest down first. Nothing was changed.`, 1);
-    const pid = running?.pid ?? (await lockHolder(guestLockFile(paths, g.name)));
-    const state = pid !== undefined && alive(pid) ? `is running (pid ${pid})` : 'is being launched (or restarted after a reset), or another talos-mac command is using it';
+    const pid = running?.pid ?? (await lockHolder(guestLockFile(paths, g.name)))?.pid;
+    const state = pid !== undefined ? `is running (pid ${pid})` : 'is being launched (or restarted after a reset), or another talos-mac command is using it';
     throw new UserError(`cannot ${what}: ${g.name} ${state}. Shut Mac OS down inside the guest (or talos-mac stop ${g.name}), then try again. Nothing was changed.`, 1);
   };
   if (await findRunning(host, paths, g)) await refuse();

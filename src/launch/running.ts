@@ -6,8 +6,8 @@ import { guestLockFile } from './guest-lock.js';
 import { runningPid, runtimeFiles } from './state.js';
 
 export type Running =
-  /** Started by talos-mac (holds the guest lock) or from its --print-cmd (its pid file). */
-  | { by: 'talos-mac'; pid: number }
+  /** Started by talos-mac (holds the guest lock) or from its --print-cmd (its pid file): pid and start time (identity.ts). */
+  | { by: 'talos-mac'; pid: number; start: string }
   /** Some QEMU talos-mac did not start has the guest's disk open (its disk lock says so). */
   | { by: 'outside'; pids: number[] };
 
@@ -30,8 +30,8 @@ export async function processesWithOpen(path: string): Promise<number[]> {
 
 /** Whether any QEMU runs this guest, however it was started. */
 export async function findRunning(host: Host, paths: GuestPaths, g: { name: string; disk?: string | undefined; disk_format?: string | undefined }): Promise<Running | undefined> {
-  const pid = await runningPid(runtimeFiles(paths, g.name), guestLockFile(paths, g.name));
-  if (pid !== undefined) return { by: 'talos-mac', pid };
+  const p = await runningPid(runtimeFiles(paths, g.name), guestLockFile(paths, g.name));
+  if (p !== undefined) return { by: 'talos-mac', pid: p.pid, start: p.start };
   if (g.disk === undefined || (await diskInUse(host, g.disk, g.disk_format ?? 'raw')) !== true) return undefined;
   return { by: 'outside', pids: await processesWithOpen(g.disk) };
 }
