@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host } from '../host/host.js';
+import { imageProblem } from '../host/file-kind.js';
 import { OS_CATALOG, type OsId } from './catalog.js';
 import { inspectMedia, type MediaReport } from './media.js';
 import { IN_PLACE_LIMIT } from './guest-volume.js';
@@ -70,6 +71,12 @@ export async function checkMedia(host: Host, path: string): Promise<MediaCheck> 
   const report = await inspectMedia(path);
   if (report.verdict === 'unreadable') return { report, bootable: false, why: report.reason };
   if (report.verdict === 'guest-disk') {
+    // qemu-img dd reads through the backing chain: a FIFO or device down it would hang it.
+    const problem = await imageProblem(path, { host, format: 'qcow2' });
+    if (problem) {
+      const reason = `"${path}" ${problem}`;
+      return { report: { ...report, verdict: 'unreadable', reason }, bootable: false, why: reason };
+    }
     const inside = await qcow2Head(host, path);
     const bootable = inside !== undefined && inside.verdict === 'mac-boot-disc' && blessed(inside);
     return {

@@ -1,5 +1,6 @@
 import { readdir, readlink, realpath } from 'node:fs/promises';
 import type { Host } from '../host/host.js';
+import { statProblem } from '../host/file-kind.js';
 import { diskInUse } from '../guests/disk.js';
 import type { GuestPaths } from '../guests/paths.js';
 import { guestLockFile } from './guest-lock.js';
@@ -32,7 +33,8 @@ export async function processesWithOpen(path: string): Promise<number[]> {
 export async function findRunning(host: Host, paths: GuestPaths, g: { name: string; disk?: string | undefined; disk_format?: string | undefined }): Promise<Running | undefined> {
   const p = await runningPid(runtimeFiles(paths, g.name), guestLockFile(paths, g.name));
   if (p !== undefined) return { by: 'talos-mac', pid: p.pid, start: p.start };
-  if (g.disk === undefined || (await diskInUse(host, g.disk, g.disk_format ?? 'raw')) !== true) return undefined;
+  // qemu-img info opens the disk (not its backing files): never a FIFO or a device (file-kind.ts).
+  if (g.disk === undefined || (await statProblem(g.disk)) !== undefined || (await diskInUse(host, g.disk, g.disk_format ?? 'raw')) !== true) return undefined;
   return { by: 'outside', pids: await processesWithOpen(g.disk) };
 }
 
