@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { writeOut } from '../ui/output.js';
+import { jsonText, shown } from '../ui/escape.js';
 import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
@@ -84,9 +85,9 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
 
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
   const s = await guestStatus(name, env);
-  if (o.json) out(JSON.stringify(s, null, 2) + '\n');
+  if (o.json) out(jsonText(s) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
-  else if (s.outside) out(`${name}: running outside talos-mac: ${describeOutside(s.outside, s.outside.disk)}\n`);
+  else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
   else {
     out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);
     if (s.display) out(`  display: ${describeDisplay(s.display)}\n`);
