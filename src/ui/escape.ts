@@ -6,7 +6,7 @@
  * bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069), which reorder what follows
  * on the line. The text stays readable: "Mac\x1b[2JHD" shows the bytes a person would want to see.
  */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+export const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

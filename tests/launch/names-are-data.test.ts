@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { shown } from '../../src/ui/escape.js';
+import { shellQuote } from '../../src/ui/shell-quote.js';
 import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
 
 const ESC_NAME = 'Mac\x1b[2JHD';
@@ -33,6 +34,13 @@ describe('names from discs and disks are shown as data', () => {
   it('shown(): escape sequences, newlines, C1 and bidi controls become visible text', () => {
     assert.equal(shown('a\x1b[2Jb\nc\td\u009be\u202ef\x7f'), 'a\\x1b[2Jb\\nc\\td\\x9be\\u202ef\\x7f');
     assert.equal(shown('Macintosh HD'), 'Macintosh HD');
+  });
+
+  it('--print-cmd quoting: a path with ESC, C1 and bidi controls is shown escaped, and bash reads it back exactly', () => {
+    const path = '/tmp/d\x1b[2Ji\u009bs\u202ek.qcow2';
+    const quoted = shellQuote(path);
+    assert.doesNotMatch(quoted, RAW_CONTROL);
+    assert.equal(execFileSync('bash', ['-c', `printf %s ${quoted}`]).toString(), path);
   });
 
   it('media check: an HFS+ volume name with an escape sequence is shown escaped; --json keeps the exact name', async () => {
