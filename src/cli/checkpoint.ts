@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import { checkpointProblem, checkTag, defaultTag, deleteCheckpoint, listCheckpoints, restoreCheckpoint, saveCheckpoint, type Checkpoint } from '../guests/checkpoint.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
+import { refuseUnsafeImage } from '../host/file-kind.js';
 import { findRunning } from '../launch/running.js';
 import { whileGuestOff } from '../launch/offline.js';
 import { writeOut } from '../ui/output.js';
@@ -42,6 +43,7 @@ export async function checkpointCommand(name: string, action: string, tagArg: st
   const host = new LiveHost();
 
   if (a === 'list') {
+    await refuseUnsafeImage(`cannot list the checkpoints of ${name}: its disk`, g.disk, { host, format: g.disk_format });
     // Reading the snapshot table is safe while the guest runs (-U: no lock asked for).
     const running = (await findRunning(host, store.paths, g)) !== undefined;
     const list = await listCheckpoints(host, g, running);

@@ -1,4 +1,5 @@
 import { writeOut } from '../ui/output.js';
+import { jsonText, shown } from '../ui/escape.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
@@ -13,7 +14,7 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
   );
   if (opts.json) {
     const doc = rows.map((r) => (r.guest ? { ...r.guest, file: store.file(r.name), running: r.running, valid: true } : { name: r.name, file: store.file(r.name), valid: false, problem: r.problem }));
-    writeOut(JSON.stringify(doc, null, 2) + '\n');
+    writeOut(jsonText(doc) + '\n');
     return EXIT.OK;
   }
   if (rows.length === 0) {
@@ -23,7 +24,7 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
   const w = Math.max(4, ...rows.map((r) => r.name.length));
   const lines = [`${'NAME'.padEnd(w)}  ${'OS'.padEnd(24)}  ${'RAM'.padStart(9)}  STATE`];
   for (const r of rows) {
-    if (!r.guest) lines.push(`${r.name.padEnd(w)}  INVALID: ${r.problem?.split('\n').slice(0, 2).join(' ')}`);
+    if (!r.guest) lines.push(`${r.name.padEnd(w)}  INVALID: ${shown(r.problem?.split('\n').slice(0, 2).join(' ') ?? '')}`);
     else lines.push(`${r.name.padEnd(w)}  ${guestOs(r.guest).title.padEnd(24)}  ${`${r.guest.ram} MiB`.padStart(9)}  ${r.running ? 'running' : 'stopped'}`);
   }
   writeOut(lines.join('\n') + '\n');

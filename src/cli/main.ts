@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../errors.js';
+import { shownLines } from '../ui/escape.js';
 import { EXIT } from './exit-codes.js';
 import { VERSION } from '../version.js';
 
@@ -473,7 +474,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') return exitCode;
     if (err instanceof UserError) {
-      process.stderr.write(`talos-mac: ${err.message}\n`);
+      // A message may quote a name from a disc or a hand-edited definition (ui/escape.ts).
+      process.stderr.write(`talos-mac: ${shownLines(err.message)}\n`);
       return err.exitCode;
     }
     process.stderr.write(`talos-mac: internal error: ${(err as Error).stack ?? String(err)}\nPlease report this at the project's issue tracker.\n`);

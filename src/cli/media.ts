@@ -4,6 +4,7 @@ import { checkMedia, type MediaCheck } from '../guests/media-check.js';
 import { summarizeMedia } from '../guests/media.js';
 import { LiveHost } from '../host/live-host.js';
 import { writeOut } from '../ui/output.js';
+import { jsonText, shown, shownLines } from '../ui/escape.js';
 
 /** Exit statuses of `media check` (docs/guests.md): scripts branch on them. */
 export const MEDIA_EXIT = { BOOTABLE: 0, NOT_BOOTABLE: 1, BAD_INPUT: 2 } as const;
@@ -15,11 +16,11 @@ function exitOf(c: MediaCheck): number {
 
 function text(c: MediaCheck): string {
   const r = c.report;
-  if (r.verdict === 'unreadable') return `${r.reason}.\n`;
+  if (r.verdict === 'unreadable') return `${shownLines(r.reason)}.\n`;
   const lines: string[] = [];
   if (r.verdict === 'guest-disk') {
-    lines.push(`${r.path}: a qcow2 disk image (a guest hard disk: use it with create --disk, not as a CD).`);
-    if (c.inside) lines.push(`Inside: ${summarizeMedia(c.inside).replace(`${r.path}: `, '')}`);
+    lines.push(`${shown(r.path)}: a qcow2 disk image (a guest hard disk: use it with create --disk, not as a CD).`);
+    if (c.inside) lines.push(`Inside: ${summarizeMedia(c.inside).replace(`${shown(r.path)}: `, '')}`);
   } else lines.push(summarizeMedia(r));
   lines.push(
     c.bootable
@@ -28,9 +29,9 @@ function text(c: MediaCheck): string {
         ? 'Verdict: a Mac volume, but not bootable: no blessed System folder (a data disc, or a disk Mac OS is not installed on).'
         : 'Verdict: not a PowerPC Mac boot disc.',
   );
-  if (c.system?.productVersion) lines.push(`System: ${c.system.productName ?? 'Mac OS X'} ${c.system.productVersion}${c.system.build ? ` (build ${c.system.build})` : ''}.`);
+  if (c.system?.productVersion) lines.push(`System: ${shown(c.system.productName ?? 'Mac OS X')} ${shown(c.system.productVersion)}${c.system.build ? ` (build ${shown(c.system.build)})` : ''}.`);
   else if (c.systemNote && (r.verdict === 'mac-boot-disc' || r.verdict === 'guest-disk')) lines.push(`System version: ${c.systemNote}.`);
-  if (c.looksLike) lines.push(`Looks like ${osById(c.looksLike).title}: ${c.why}. Create a guest for it: talos-mac create NAME --os ${c.looksLike} --cdrom ${JSON.stringify(r.path)}`);
+  if (c.looksLike) lines.push(`Looks like ${osById(c.looksLike).title}: ${c.why}. Create a guest for it: talos-mac create NAME --os ${c.looksLike} --cdrom ${shown(JSON.stringify(r.path))}`);
   return lines.join('\n') + '\n';
 }
 
@@ -38,7 +39,7 @@ export async function mediaCommand(action: string, file: string, f: { json?: boo
   if (action !== 'check') throw new UserError(`unknown media action ${JSON.stringify(action)}: use check`);
   const c = await checkMedia(new LiveHost(), file);
   if (f.json) {
-    writeOut(JSON.stringify({ ...c.report, bootable: c.bootable, ...(c.inside ? { inside: c.inside } : {}), ...(c.system ? { system: c.system } : {}), ...(c.systemNote ? { systemNote: c.systemNote } : {}), looksLike: c.looksLike ?? null, why: c.why, exit: exitOf(c) }, null, 2) + '\n');
+    writeOut(jsonText({ ...c.report, bootable: c.bootable, ...(c.inside ? { inside: c.inside } : {}), ...(c.system ? { system: c.system } : {}), ...(c.systemNote ? { systemNote: c.systemNote } : {}), looksLike: c.looksLike ?? null, why: c.why, exit: exitOf(c) }) + '\n');
   } else writeOut(text(c));
   return exitOf(c);
 }

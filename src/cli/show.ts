@@ -1,4 +1,5 @@
 import { writeOut } from '../ui/output.js';
+import { jsonText, shown } from '../ui/escape.js';
 import { MEDIA_IMAGE_HINT, VIA_INPUT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
@@ -9,17 +10,17 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
   const g = await store.read(name);
   const os = guestOs(g);
   if (opts.json) {
-    writeOut(JSON.stringify({ ...g, file: store.file(name), osTitle: os.title, installMedia: os.installMedia }, null, 2) + '\n');
+    writeOut(jsonText({ ...g, file: store.file(name), osTitle: os.title, installMedia: os.installMedia }) + '\n');
     return EXIT.OK;
   }
   const rows: Array<[string, string]> = [
     ['OS', os.title],
     ['RAM', `${g.ram} MiB`],
-    ['CPU', g.cpu ?? `default (${os.tcg.defaultCpu} under TCG${os.kvm.works ? `, ${os.kvm.defaultCpu} under KVM-PR` : ''})`],
+    ['CPU', g.cpu !== undefined ? shown(g.cpu) : `default (${os.tcg.defaultCpu} under TCG${os.kvm.works ? `, ${os.kvm.defaultCpu} under KVM-PR` : ''})`],
     ['KVM-PR', os.kvm.works ? `yes: ${os.kvm.note}` : `no: ${os.kvm.note}`],
-    ['Disk', `${g.disk} (${g.disk_format})`],
-    ['CD', g.cdrom ?? 'none'],
-    ...(g.share !== undefined ? [['Shared', `${g.share_from ?? '?'} (as a read-only CD)`] as [string, string]] : []),
+    ['Disk', `${shown(g.disk)} (${shown(g.disk_format)})`],
+    ['CD', g.cdrom !== undefined ? shown(g.cdrom) : 'none'],
+    ...(g.share !== undefined ? [['Shared', `${shown(g.share_from ?? '?')} (as a read-only CD)`] as [string, string]] : []),
     ['Network', `${g.net}${g.net === 'none' ? '' : `, ${g.nic ?? os.nics[0]}`}`],
     ['Display', g.resolution],
     ['Input', `${VIA_INPUT[os.via]}${os.pointer === 'usb-tablet' ? ' + USB tablet' : ', no tablet (the mouse is grabbed)'}`],

@@ -12,6 +12,7 @@ import type { Guest } from './definition.js';
 import { inspectMedia, type ApmPartition } from './media.js';
 import { formatBytes } from '../ui/bytes.js';
 import { runTethered } from './tethered.js';
+import { shown } from '../ui/escape.js';
 
 export interface GuestVolume {
   /** A raw image whose first HFS/HFS+ volume is the one asked for. */
@@ -63,10 +64,10 @@ async function dataBytes(host: Host, g: Guest, start: number, length: number): P
 }
 
 function pick(parts: readonly ApmPartition[], volume: string | undefined): ApmPartition {
-  const list = parts.map((p) => `${p.index} (${p.type}${p.name ? ` "${p.name}"` : ''}${p.volume?.name ? `, volume "${p.volume.name}"` : ''})`).join(', ');
+  const list = parts.map((p) => `${p.index} (${shown(p.type)}${p.name ? ` "${shown(p.name)}"` : ''}${p.volume?.name ? `, volume "${shown(p.volume.name)}"` : ''})`).join(', ');
   if (volume !== undefined) {
     const hit = parts.find((p) => String(p.index) === volume || p.name === volume || p.volume?.name === volume);
-    if (!hit) throw new UserError(`--volume ${JSON.stringify(volume)} is none of the disk's Mac volumes: ${list}`);
+    if (!hit) throw new UserError(`--volume ${shown(JSON.stringify(volume))} is none of the disk's Mac volumes: ${list}`);
     return hit;
   }
   if (parts.length > 1) throw new UserError(`the disk has ${parts.length} Mac volumes: ${list}. Say which with --volume (a partition number or name).`);
@@ -94,12 +95,12 @@ export async function guestVolume(host: Host, g: Guest, workDir: string, volume?
     first = p === parts[0];
     start = p.startBlock * m.apm!.blockSize;
     length = p.blockCount * m.apm!.blockSize;
-    where = `partition ${p.index} (${p.type}${p.name ? ` "${p.name}"` : ''})`;
+    where = `partition ${p.index} (${shown(p.type)}${p.name ? ` "${shown(p.name)}"` : ''})`;
   } else if (m.volumes.length > 0 && !m.apm) {
     if (volume !== undefined) throw new UserError('--volume: the disk is one volume without a partition map; leave --volume out');
     where = 'the whole disk (a volume without a partition map)';
   } else {
-    const what = m.apm ? `its partition map has no HFS or HFS+ partition (${m.apm.partitions.map((p) => p.type).join(', ') || 'no entries'})` : 'it has no Mac partition map or volume (is Mac OS installed on it yet?)';
+    const what = m.apm ? `its partition map has no HFS or HFS+ partition (${m.apm.partitions.map((p) => shown(p.type)).join(', ') || 'no entries'})` : 'it has no Mac partition map or volume (is Mac OS installed on it yet?)';
     throw new UserError(`no Mac volume on the disk of ${g.name} (${g.disk}): ${what}`, 1);
   }
   // 7-Zip's -thfs opens the first volume it finds near the start: a raw disk whose first Mac volume is the one asked for, close to the start, is read in place.

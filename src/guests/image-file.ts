@@ -1,24 +1,15 @@
 import { stat } from 'node:fs/promises';
-import { isErrno } from './files.js';
-import { describeFileKind } from '../host/file-kind.js';
+import { imageProblem } from '../host/file-kind.js';
 
 /**
- * Why `path` cannot be a guest's disk or CD, by stat(2) alone: a FIFO is never opened (opening
- * one blocks until a writer comes). A block device is a real drive (a CD drive, a disk).
+ * Why `path` cannot be a guest's disk, CD or share image: file-kind.ts imageProblem (never opens a
+ * FIFO or a device, nor lets qemu-img open one down the backing chain), and not empty.
  */
-export async function imageFileProblem(path: string): Promise<string | undefined> {
-  if (path === '') return 'is empty (no path given)';
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return 'does not exist';
-    if (isErrno(err, 'ELOOP')) return 'is a symlink loop';
-    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
-  }
-  if (st.isFile()) return st.size === 0 ? 'is empty (0 bytes)' : undefined;
-  if (!st.isBlockDevice()) return `is ${describeFileKind(st)}, not an image file`;
-  return undefined;
+export async function imageFileProblem(path: string, format?: string): Promise<string | undefined> {
+  const problem = await imageProblem(path, { format });
+  if (problem) return problem;
+  const st = await stat(path).catch(() => undefined);
+  return st?.isFile() && st.size === 0 ? 'is empty (0 bytes)' : undefined;
 }
 
 export async function isBlockDevice(path: string): Promise<boolean> {

@@ -7,10 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host } from '../host/host.js';
+import { imageProblem } from '../host/file-kind.js';
 import { OS_CATALOG, type OsId } from './catalog.js';
 import { inspectMedia, type MediaReport } from './media.js';
 import { IN_PLACE_LIMIT } from './guest-volume.js';
 import { formatBytes } from '../ui/bytes.js';
+import { shown } from '../ui/escape.js';
 import { readHfsFile, SEVEN_ZIP_PROGRAMS } from './seven-zip.js';
 import { UserError } from '../errors.js';
 
@@ -70,6 +72,12 @@ export async function checkMedia(host: Host, path: string): Promise<MediaCheck> 
   const report = await inspectMedia(path);
   if (report.verdict === 'unreadable') return { report, bootable: false, why: report.reason };
   if (report.verdict === 'guest-disk') {
+    // qemu-img dd reads through the backing chain: a FIFO or device down it would hang it.
+    const problem = await imageProblem(path, { host, format: 'qcow2' });
+    if (problem) {
+      const reason = `"${shown(path)}" ${problem}`;
+      return { report: { ...report, verdict: 'unreadable', reason }, bootable: false, why: reason };
+    }
     const inside = await qcow2Head(host, path);
     const bootable = inside !== undefined && inside.verdict === 'mac-boot-disc' && blessed(inside);
     return {
@@ -105,8 +113,9 @@ export async function checkMedia(host: Host, path: string): Promise<MediaCheck> 
   }
   const byVersion = osForVersion(system.productVersion);
   const looksLike = byVersion ?? report.looksLike;
+  const said = (s: string): string => shown(s);
   const why = byVersion
-    ? `its /${SYSTEM_VERSION_PLIST} says ${system.productName ?? 'Mac OS X'} ${system.productVersion}${system.build ? ` (${system.build})` : ''}`
-    : `its /${SYSTEM_VERSION_PLIST} says ${system.productVersion}, which is no OS the catalog knows; ${report.why}`;
+    ? `its /${SYSTEM_VERSION_PLIST} says ${said(system.productName ?? 'Mac OS X')} ${said(system.productVersion)}${system.build ? ` (${said(system.build)})` : ''}`
+    : `its /${SYSTEM_VERSION_PLIST} says ${said(system.productVersion)}, which is no OS the catalog knows; ${report.why}`;
   return { report, bootable, system, ...(looksLike ? { looksLike } : {}), why };
 }

@@ -5,6 +5,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { describeFileKind } from '../host/file-kind.js';
+import { shown } from '../ui/escape.js';
 import { OS_CATALOG, type OsId } from './catalog.js';
 
 export type MediaVerdict = 'mac-boot-disc' | 'not-mac' | 'guest-disk' | 'unknown' | 'unreadable';
@@ -236,12 +237,14 @@ const DISC_NAMES = {
 
 /** Which catalog OS a volume name names: "Mac OS 9.2.2" → os9; "Mac OS X Install Disc 1" → any Mac OS X. */
 export function guessOs(volumeName: string | undefined): OsGuess {
-  const name = volumeName?.trim();
-  if (!name) return { candidates: [], why: 'the disc does not say (no volume name)' };
-  const hits = OS_CATALOG.filter((o) => DISC_NAMES[o.id].test(name)).map((o) => o.id);
+  const raw = volumeName?.trim();
+  if (!raw) return { candidates: [], why: 'the disc does not say (no volume name)' };
+  const hits = OS_CATALOG.filter((o) => DISC_NAMES[o.id].test(raw)).map((o) => o.id);
+  // The name is the disc's: shown with its control characters visible (ui/escape.ts).
+  const name = shown(raw);
   if (hits.length === 1) return { looksLike: hits[0], candidates: hits, why: `the volume name "${name}" says so` };
   if (hits.length > 1) return { candidates: hits, why: `the volume name "${name}" names several versions: ${hits.join(', ')}` };
-  if (/\bmac\s*os\s*x\b/i.test(name)) {
+  if (/\bmac\s*os\s*x\b/i.test(raw)) {
     const osx = OS_CATALOG.filter((o) => o.family === 'osx').map((o) => o.id);
     return { candidates: osx, why: `the volume name "${name}" says Mac OS X but not which version: it could be ${osx.join(', ')}` };
   }
@@ -327,7 +330,7 @@ async function inspectOpen(path: string, r: Reader, size: number | undefined): P
     return { ...found, verdict: 'mac-boot-disc', reason: `it has ${where}${iso ? ' (and an ISO 9660 side)' : ''}` };
   }
   if (apm) {
-    const types = apm.partitions.map((p) => p.type).join(', ') || 'no readable entries';
+    const types = apm.partitions.map((p) => shown(p.type)).join(', ') || 'no readable entries';
     return { ...found, verdict: 'unknown', reason: `it has an Apple partition map (${types}) but no HFS or HFS+ volume in it` };
   }
   if (iso) {
@@ -343,14 +346,14 @@ export function summarizeMedia(r: MediaReport): string {
   if (r.verdict === 'unreadable') return r.reason + '.';
   // An HFS volume nothing is blessed on is a Mac data disc: Open Firmware finds nothing to boot there.
   const what = r.verdict === 'mac-boot-disc' && !r.volumes.some((v) => v.blessed) ? 'a Mac disc with no blessed System folder (not bootable)' : label[r.verdict];
-  const parts = [`${r.path}: ${what} — ${r.reason}.`];
-  if (r.apm && r.apm.partitions.length > 0) parts.push(`Partitions: ${r.apm.partitions.map((p) => `${p.name || '(unnamed)'} (${p.type})`).join(', ')}.`);
+  const parts = [`${shown(r.path)}: ${what} — ${shown(r.reason)}.`];
+  if (r.apm && r.apm.partitions.length > 0) parts.push(`Partitions: ${r.apm.partitions.map((p) => `${p.name ? shown(p.name) : '(unnamed)'} (${shown(p.type)})`).join(', ')}.`);
   for (const v of r.volumes) {
     const kind = v.kind === 'hfs' ? 'HFS' : v.kind === 'hfsx' ? 'HFSX' : 'HFS+';
-    const name = v.name !== undefined ? `"${v.name}"${v.nameFrom === 'wrapper-mdb' ? ' (from its HFS wrapper)' : ''}` : `with its name unread (${v.nameNote})`;
+    const name = v.name !== undefined ? `"${shown(v.name)}"${v.nameFrom === 'wrapper-mdb' ? ' (from its HFS wrapper)' : ''}` : `with its name unread (${v.nameNote})`;
     parts.push(`${kind} volume ${name}${v.blessed ? ', blessed' : ', not blessed (no System folder to boot)'}.`);
   }
-  if (r.iso) parts.push(`ISO 9660 volume "${r.iso.volumeId}"${r.iso.elTorito ? ', El Torito bootable' : ''}.`);
+  if (r.iso) parts.push(`ISO 9660 volume "${shown(r.iso.volumeId)}"${r.iso.elTorito ? ', El Torito bootable' : ''}.`);
   if (r.verdict !== 'guest-disk') parts.push(r.looksLike ? `It looks like ${titleOf(r.looksLike)}: ${r.why}.` : `Which Mac OS: ${r.why}.`);
   return parts.join(' ');
 }

@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { writeOut } from '../ui/output.js';
+import { jsonText, shown } from '../ui/escape.js';
 import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
-import { guestLockFile, lockHolder } from './guest-lock.js';
+import { guestLockFile, lockTakers } from './guest-lock.js';
+import { signalProcess, stillRuns, type ProcessId } from './identity.js';
 import { QmpClient, queryAccelerator } from './qmp.js';
 import { describeOutside, findRunning } from './running.js';
-import { alive, clearRuntime, runtimeFiles, type RuntimeFiles } from './state.js';
+import { clearRuntime, runtimeFiles, stillTheGuest, type RuntimeFiles } from './state.js';
 import { isLoopback, VNC_BASE_PORT } from './vnc.js';
 
 export interface GuestStatus {
@@ -83,9 +85,9 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
 
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
   const s = await guestStatus(name, env);
-  if (o.json) out(JSON.stringify(s, null, 2) + '\n');
+  if (o.json) out(jsonText(s) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
-  else if (s.outside) out(`${name}: running outside talos-mac: ${describeOutside(s.outside, s.outside.disk)}\n`);
+  else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
   else {
     out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);
     if (s.display) out(`  display: ${describeDisplay(s.display)}\n`);
@@ -104,40 +106,41 @@ function describeDisplay(d: DisplayStatus): string {
  * still exit, and their shared files (the lock among them) close only with the last one (seen here:
  * about 1 kill in 4 left the lock held just after the leader turned 'Z').
  */
-async function waitGone(pid: number, lock: string, ms: number): Promise<boolean> {
+async function waitGone(p: ProcessId, lock: string, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (!alive(pid) && (await lockHolder(lock)) !== pid) return true;
+    if (!stillRuns(p) && !(await lockTakers(lock)).includes(p.pid)) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
 }
 
-/** The runtime files and pid of a running guest, or a "not running" error. */
-export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; lock: string }> {
+/** The runtime files and the QEMU process of a running guest, or a "not running" error. */
+export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; p: ProcessId; lock: string }> {
   const store = new GuestStore(env);
   const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
   const r = await findRunning(new LiveHost(env), store.paths, g);
   if (r === undefined) throw new UserError(`${name} is not running.`, 1);
   if (r.by === 'outside') throw new UserError(`${name} was not started by talos-mac: ${describeOutside(r, g.disk)}. Stop that QEMU where it was started.`, 1);
-  return { f, pid: r.pid, lock: guestLockFile(store.paths, name) };
+  return { f, pid: r.pid, p: { pid: r.pid, start: r.start }, lock: guestLockFile(store.paths, name) };
 }
 
 /** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown [inferred: seen by hand, no test pins it]). */
 export async function stopCommand(name: string, env = process.env): Promise<number> {
-  const { f, pid, lock } = await runningGuest(name, env);
+  const { f, pid, p, lock } = await runningGuest(name, env);
   const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));
   if (!ok) throw new UserError(`${name} (pid ${pid}) does not answer on QMP (${f.control}): use talos-mac kill ${name}.`, 1);
-  if (!(await waitGone(pid, lock, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
+  if (!(await waitGone(p, lock, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
   out(`${name} stopped.\n`);
   return 0;
 }
 
 export async function killCommand(name: string, env = process.env): Promise<number> {
-  const { f, pid, lock } = await runningGuest(name, env);
-  process.kill(pid, 'SIGKILL');
-  if (!(await waitGone(pid, lock, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
+  const { f, pid, p, lock } = await runningGuest(name, env);
+  // Asked again just before the signal: the process found a moment ago may have ended since.
+  if (!(await stillTheGuest(p, f, lock)) || !signalProcess(p, 'SIGKILL')) throw new UserError(`${name} is not running (its QEMU, pid ${pid}, ended meanwhile); nothing was signalled.`, 1);
+  if (!(await waitGone(p, lock, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
   await clearRuntime(f, lock);
   out(`${name} killed (pid ${pid}). Its disk may need the guest's disk check on next boot.\n`);
   return 0;

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { GuestPaths } from '../guests/paths.js';
+import { devString, holdsFlock, processId, stillRuns, type ProcessId } from './identity.js';
 
 /**
  * One guest, at most one QEMU: QEMU runs under `flock --no-fork` on a lock file that is never
@@ -24,35 +25,47 @@ export function underLock(lock: string, argv: readonly string[]): string[] {
   return ['flock', '--nonblock', '--conflict-exit-code', String(LOCK_CONFLICT), '--no-fork', lock, ...argv];
 }
 
-/** dev_t as /proc/locks prints it: MAJOR:MINOR in hex (glibc's major()/minor() encoding). */
-function devString(dev: number): string {
-  const d = BigInt(dev);
-  const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
-  const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
-  return `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}`;
+/** The "MAJ:MIN:INODE" /proc/locks names `lock` by, or undefined when it does not exist. */
+async function lockId(lock: string): Promise<string | undefined> {
+  const st = await stat(lock).catch(() => undefined);
+  return st ? `${devString(st.dev)}:${st.ino}` : undefined;
 }
 
-/**
- * The pid holding an flock on `lock`, read from /proc/locks (proc(5)): asking never takes the
- * lock, so it cannot make a launch starting at that moment fail.
- */
-export async function lockHolder(lock: string): Promise<number | undefined> {
-  let st;
-  try {
-    st = await stat(lock);
-  } catch {
-    return undefined;
-  }
-  const id = `${devString(st.dev)}:${st.ino}`;
+/** The pids /proc/locks gives for flocks on `id`: whoever took each lock, alive or not (proc(5)). */
+async function flockTakers(id: string): Promise<number[]> {
   const text = await readFile('/proc/locks', 'utf8').catch(() => '');
+  const pids: number[] = [];
   for (const line of text.split('\n')) {
     // "1: FLOCK  ADVISORY  WRITE 20708 fe:00:2146323 0 EOF"; waiters are "1: -> FLOCK …".
     const f = line.trim().split(/\s+/);
     if (f[1] !== 'FLOCK' || f[5] !== id) continue;
     const pid = Number(f[4]);
-    if (Number.isInteger(pid) && pid > 0) return pid;
+    if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+  }
+  return pids;
+}
+
+/**
+ * The process holding an flock on `lock` itself, as QEMU under `flock --no-fork` does: the pid
+ * /proc/locks names, confirmed to hold the lock now (identity.ts holdsFlock) — never a process that
+ * merely got that pid after the one that took the lock died (a `holdLock` helper, a dead QEMU whose
+ * child inherited the descriptor). Asking never takes the lock, so it cannot make a launch starting
+ * at that moment fail.
+ */
+export async function lockHolder(lock: string): Promise<ProcessId | undefined> {
+  const id = await lockId(lock);
+  if (id === undefined) return undefined;
+  for (const pid of await flockTakers(id)) {
+    const p = processId(pid);
+    if (p && holdsFlock(pid, id) && stillRuns(p)) return p;
   }
   return undefined;
+}
+
+/** The pids /proc/locks names for `lock`'s flocks: who took them, whether or not they still run. */
+export async function lockTakers(lock: string): Promise<number[]> {
+  const id = await lockId(lock);
+  return id === undefined ? [] : flockTakers(id);
 }
 
 /** Runs `argv` only while holding `lock` (true), or does nothing because someone holds it (false). */
@@ -68,8 +81,14 @@ export function whileLocked(lock: string, argv: readonly string[]): Promise<bool
  * until it is done with the guest. A foreground launch keeps it across the restarts after a guest
  * reset, so between one QEMU's end and the next one's start (when nobody holds the guest lock) no
  * other launch can take the guest.
+ *
+ * Names that no guest name reaches: a guest lock is `NAME.lock`, a launch lock `NAME.launch`, so the
+ * two sets never meet (one ends in ".lock", the other never does) and within each set the name
+ * gives the guest back (names.ts: no "/"). Earlier versions named the launch lock `NAME.launch.lock`, which is
+ * guest `NAME.launch`'s guest lock. The guest lock kept its name, so a QEMU an older talos-mac
+ * started is still found by its lock after an upgrade.
  */
-export const launchLockFile = (guestLock: string): string => guestLock.replace(/\.lock$/, '') + '.launch.lock';
+export const launchLockFile = (guestLock: string): string => guestLock.replace(/\.lock$/, '') + '.launch';
 
 export interface HeldLock {
   /** The descriptor whose open file description holds the lock: a child given it holds it too. */

@@ -9,7 +9,7 @@ import { describeVnc } from './vnc.js';
 import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
 import { endLine, err, failureOf, printCommand } from './report.js';
 import { runForeground, type RunResult } from './run.js';
-import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
+import { clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;
@@ -159,7 +159,7 @@ async function takeLaunchLock(lock: string, name: string): Promise<HeldLock> {
     const held = await holdLock(file);
     if (held) return held;
     const holder = await lockHolder(lock);
-    if (holder !== undefined && alive(holder)) throw alreadyRunning(name, holder);
+    if (holder !== undefined) throw alreadyRunning(name, holder.pid);
     if (Date.now() > end) throw new UserError(`guest ${name} is being started or restarted by another talos-mac launch, or a checkpoint, share or files command is using its disk (it holds ${JSON.stringify(file)}); nothing was started. See talos-mac status ${name}.`, 1);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -176,8 +176,8 @@ async function untilNotTransient<T>(lock: string, name: string, start: () => Pro
     if (!conflict) return d;
     for (let i = 0; i < 10; i++) {
       const holder = await lockHolder(lock);
-      if (holder === undefined || !alive(holder)) break;
-      if (i === 9 || attempt >= 5) throw alreadyRunning(name, holder);
+      if (holder === undefined) break;
+      if (i === 9 || attempt >= 5) throw alreadyRunning(name, holder.pid);
       await new Promise((r) => setTimeout(r, 30));
     }
     if (attempt >= 5) throw new UserError(`guest ${name}: its lock ${JSON.stringify(lock)} stayed busy; nothing was started. Try again.`, 1);

@@ -116,11 +116,11 @@ export async function planLaunch(
     }
   }
   const pid = ctx.runtime ? await runningPid(ctx.runtime, ctx.lock) : undefined;
-  if (pid !== undefined) throw alreadyRunning(g.name, pid);
+  if (pid !== undefined) throw alreadyRunning(g.name, pid.pid);
   if (ctx.lock !== undefined && (await diskInUse(ctx.host, g.disk, g.disk_format)) === true) {
     // A launch of this guest racing ours may have taken the lock since the look above.
     const now = ctx.runtime ? await runningPid(ctx.runtime, ctx.lock) : undefined;
-    if (now !== undefined) throw alreadyRunning(g.name, now);
+    if (now !== undefined) throw alreadyRunning(g.name, now.pid);
     const pids = await processesWithOpen(g.disk);
     throw new UserError(
       `The disk ${JSON.stringify(g.disk)} is in use by another running QEMU${pids.length ? ` (pid ${pids.join(', ')})` : ''}: a guest using it is already running. Nothing was started.`,

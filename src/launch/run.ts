@@ -106,7 +106,7 @@ async function holdsLock(lock: string | undefined, pid: number | undefined, aliv
   if (lock === undefined) return true;
   const end = Date.now() + timeoutMs;
   while (alive() && Date.now() < end) {
-    if (pid !== undefined && (await lockHolder(lock)) === pid) return true;
+    if (pid !== undefined && (await lockHolder(lock))?.pid === pid) return true;
     await new Promise((r) => setTimeout(r, 10));
   }
   return false;

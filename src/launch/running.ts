@@ -1,13 +1,14 @@
 import { readdir, readlink, realpath } from 'node:fs/promises';
 import type { Host } from '../host/host.js';
+import { statProblem } from '../host/file-kind.js';
 import { diskInUse } from '../guests/disk.js';
 import type { GuestPaths } from '../guests/paths.js';
 import { guestLockFile } from './guest-lock.js';
 import { runningPid, runtimeFiles } from './state.js';
 
 export type Running =
-  /** Started by talos-mac (holds the guest lock) or from its --print-cmd (its pid file). */
-  | { by: 'talos-mac'; pid: number }
+  /** Started by talos-mac (holds the guest lock) or from its --print-cmd (its pid file): pid and start time (identity.ts). */
+  | { by: 'talos-mac'; pid: number; start: string }
   /** Some QEMU talos-mac did not start has the guest's disk open (its disk lock says so). */
   | { by: 'outside'; pids: number[] };
 
@@ -30,9 +31,10 @@ export async function processesWithOpen(path: string): Promise<number[]> {
 
 /** Whether any QEMU runs this guest, however it was started. */
 export async function findRunning(host: Host, paths: GuestPaths, g: { name: string; disk?: string | undefined; disk_format?: string | undefined }): Promise<Running | undefined> {
-  const pid = await runningPid(runtimeFiles(paths, g.name), guestLockFile(paths, g.name));
-  if (pid !== undefined) return { by: 'talos-mac', pid };
-  if (g.disk === undefined || (await diskInUse(host, g.disk, g.disk_format ?? 'raw')) !== true) return undefined;
+  const p = await runningPid(runtimeFiles(paths, g.name), guestLockFile(paths, g.name));
+  if (p !== undefined) return { by: 'talos-mac', pid: p.pid, start: p.start };
+  // qemu-img info opens the disk (not its backing files): never a FIFO or a device (file-kind.ts).
+  if (g.disk === undefined || (await statProblem(g.disk)) !== undefined || (await diskInUse(host, g.disk, g.disk_format ?? 'raw')) !== true) return undefined;
   return { by: 'outside', pids: await processesWithOpen(g.disk) };
 }
 

@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { isErrno, writeNewFile } from '../guests/files.js';
 import { guestRuntimeDir, shortRuntimeRoot, SOCKET_PATH_MAX, type GuestPaths } from '../guests/paths.js';
 import { lockHolder, whileLocked } from './guest-lock.js';
+import { processId, stillRuns, type ProcessId } from './identity.js';
 
 export interface RuntimeFiles {
   dir: string;
@@ -52,27 +53,37 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * The pid of this guest's QEMU when one is running: the holder of the guest lock, else (a QEMU
- * started from a pasted --print-cmd) the pid file's process if it is still that QEMU.
+ * This guest's QEMU when one is running: the process holding the guest lock, else (a QEMU started
+ * from a pasted --print-cmd) the pid file's process if its command line names that pid file. Never
+ * a process that only has the number a dead one had.
  */
-export async function runningPid(f: RuntimeFiles, lock?: string): Promise<number | undefined> {
+export async function runningPid(f: RuntimeFiles, lock?: string): Promise<ProcessId | undefined> {
   const holder = lock !== undefined ? await lockHolder(lock) : undefined;
-  if (holder !== undefined && alive(holder)) return holder;
+  if (holder !== undefined) return holder;
   let pid: number;
   try {
     pid = Number((await readFile(f.pid, 'utf8')).trim());
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
-  // A recycled pid belongs to some other program: QEMU's command line names our pid file.
-  try {
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    if (!cmdline.includes(f.pid)) return undefined;
-  } catch {
-    /* no /proc: trust the pid */
-  }
-  return pid;
+  const p = processId(pid);
+  return p !== undefined && (await namesPidFile(p, f.pid)) ? p : undefined;
+}
+
+/** QEMU run from a printed command has `-pidfile PATH` on its command line: a recycled pid's program does not. */
+async function namesPidFile(p: ProcessId, pidFile: string): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${p.pid}/cmdline`, 'utf8').catch(() => undefined);
+  return cmdline !== undefined && cmdline.split('\0').includes(pidFile) && stillRuns(p);
+}
+
+/**
+ * Whether `p`, found as this guest's QEMU, still is it: the same process (pid and start time), still
+ * holding the guest lock or naming the pid file. Asked again just before a signal is sent.
+ */
+export async function stillTheGuest(p: ProcessId, f: RuntimeFiles, lock: string): Promise<boolean> {
+  const holder = await lockHolder(lock);
+  if (holder !== undefined) return holder.pid === p.pid && holder.start === p.start;
+  return namesPidFile(p, f.pid);
 }
 
 /**

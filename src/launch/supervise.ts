@@ -7,7 +7,7 @@ import type { HeldLock } from './guest-lock.js';
 import { lockHolder } from './guest-lock.js';
 import { runGuest, type RunSpec } from './launch.js';
 import { QmpClient } from './qmp.js';
-import { alive } from './state.js';
+import { parentOf } from './identity.js';
 
 /**
  * `launch --detach`: a talos-mac process that outlives the command runs the guest exactly as a
@@ -18,15 +18,6 @@ import { alive } from './state.js';
 
 /** What the supervisor writes last in the log: the line `startSupervisor` reports from. */
 const END_MARK = '--- talos-mac supervisor ended: ';
-
-const ppid = (pid: number): number | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-};
 
 /**
  * How the last --detach run ended, from the log: the supervisor's end line, if it comes after the
@@ -98,13 +89,13 @@ export async function startSupervisor(spec: RunSpec, launch: HeldLock, timeoutMs
     while (Date.now() < end && ended === undefined) {
       const holder = await lockHolder(spec.lock);
       // Ours only: flock --no-fork execs QEMU, so our QEMU's parent is the supervisor.
-      if (holder !== undefined && alive(holder) && ppid(holder) === child.pid) {
+      if (holder !== undefined && parentOf(holder.pid) === child.pid) {
         const q = await QmpClient.connect(spec.runtime.control, 1000).catch(() => undefined);
         if (q) {
           const status = await q.execute<{ status: string }>('query-status').then((s) => s.status, () => 'unknown');
           q.close();
           child.unref();
-          return { pid: holder, status, supervisor: child.pid! };
+          return { pid: holder.pid, status, supervisor: child.pid! };
         }
       }
       await new Promise((r) => setTimeout(r, 50));

@@ -1,4 +1,7 @@
+import { lstat, readlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
+import { describeFileKind } from '../host/file-kind.js';
 import { removeStaleTemps } from '../privileged/atomic-file.js';
 import { sha256, type PrivilegedRunner } from '../privileged/runner.js';
 import { shellLine } from '../ui/shell-quote.js';
@@ -68,10 +71,39 @@ export function current(runner: PrivilegedRunner, path: string): Promise<Buffer 
   return runner.read(path);
 }
 
+/** What is at `hostPath` itself: its directories resolved inside the root (runner.local), the last component never followed. */
+type Entry = { kind: 'missing' } | { kind: 'file'; dev: number; ino: number } | { kind: 'link'; target: string } | { kind: 'other'; what: string };
+
+async function entryAt(runner: PrivilegedRunner, hostPath: string): Promise<Entry> {
+  const local = join(runner.local(posix.dirname(hostPath)), posix.basename(hostPath));
+  const st = await lstat(local).catch(() => undefined);
+  if (!st) return { kind: 'missing' };
+  if (st.isSymbolicLink()) return { kind: 'link', target: await readlink(local).catch(() => '?') };
+  if (!st.isFile()) return { kind: 'other', what: describeFileKind(st) };
+  return { kind: 'file', dev: st.dev, ino: st.ino };
+}
+
+/**
+ * The bytes of the regular file at `hostPath` when undo may act on it, or why it is left alone:
+ * undo never follows a link to delete or restore what is behind it (a person who replaced talos-mac's
+ * file by a link manages that file another way), and never opens a FIFO or a device (a read would
+ * wait). A file swapped for another between the look and the read is left alone too.
+ */
+async function ownBytes(runner: PrivilegedRunner, hostPath: string): Promise<{ data: Buffer } | { left: string } | undefined> {
+  const e = await entryAt(runner, hostPath);
+  if (e.kind === 'missing') return undefined;
+  if (e.kind === 'link') return { left: `${hostPath} is now a symbolic link (to ${e.target}), which talos-mac did not make: the link and the file it points to are left as they are` };
+  if (e.kind === 'other') return { left: `${hostPath} is now ${e.what}, not the file talos-mac wrote: left as it is` };
+  const data = await current(runner, hostPath);
+  const again = await entryAt(runner, hostPath);
+  if (!data || again.kind !== 'file' || again.dev !== e.dev || again.ino !== e.ino) return { left: `${hostPath} changed while it was read: left as it is` };
+  return { data };
+}
+
 /** Removes a backup that an interrupted run took of a file it then never replaced. */
 export async function removeBackup(runner: PrivilegedRunner, backup: string, sha: string): Promise<void> {
-  const b = await current(runner, backup);
-  if (b && sha256(b) === sha) await runner.removeFile(backup);
+  const b = await ownBytes(runner, backup);
+  if (b && 'data' in b && sha256(b.data) === sha) await runner.removeFile(backup);
 }
 
 /** A change left in the record for a later `setup --undo`, and why. */
@@ -97,8 +129,15 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kep
   if (!trusted(c)) return `the record holds a change talos-mac setup does not make (${JSON.stringify(c)}): left alone`;
   switch (c.kind) {
     case 'grub-argument': {
-      const now = await current(runner, c.path);
+      // A link that was there when setup edited the file was edited through (runner.local): undo
+      // follows it only to the bytes talos-mac wrote (or left unchanged), never to a file put there since.
+      const e = await entryAt(runner, c.path);
+      if (e.kind === 'other') return `${c.path} is now ${e.what}: left as it is; remove ${c.token} from the boot configuration by hand`;
+      const now = e.kind === 'missing' ? undefined : await current(runner, c.path);
       if (!now) return `${c.path} is gone: nothing to revert`;
+      if (e.kind === 'link' && sha256(now) !== c.sha256Written && sha256(now) !== c.sha256Before) {
+        return `${c.path} is a symbolic link (to ${e.target}) to a file that is not the one talos-mac wrote: left as it is; remove ${c.token} there by hand if it should go`;
+      }
       if (c.sha256Before !== undefined && sha256(now) === c.sha256Before) {
         // The run that recorded it was stopped before the new file took its place.
         if (c.backup) await removeBackup(runner, c.backup, c.sha256Before);
@@ -126,8 +165,10 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kep
       return undefined;
     }
     case 'file-created': {
-      const now = await current(runner, c.path);
-      if (!now) return undefined;
+      const own = await ownBytes(runner, c.path);
+      if (!own) return undefined;
+      if ('left' in own) return own.left;
+      const now = own.data;
       // A kernel's record goes with the kernel: while its removal is refused (below), the record stays.
       if (ownProvenance(c.path)) {
         const refused = await kernelKept(runner, c.path.slice(PROVENANCE_DIR.length + 1).replace(/\.json$/, ''));
@@ -151,9 +192,13 @@ async function revert(runner: PrivilegedRunner, c: Change): Promise<string | Kep
     case 'modules-installed': {
       const notes: string[] = [];
       for (const f of c.files) {
-        const now = await current(runner, f.path);
-        if (!now) continue;
-        if (sha256(now) !== f.sha256Written) notes.push(`${f.path} was replaced since talos-mac installed it: left in place`);
+        const own = await ownBytes(runner, f.path);
+        if (!own) continue;
+        if ('left' in own) {
+          notes.push(own.left);
+          continue;
+        }
+        if (sha256(own.data) !== f.sha256Written) notes.push(`${f.path} was replaced since talos-mac installed it: left in place`);
         else await runner.removeFile(f.path);
       }
       const depmod = runner.depmod(c.release);

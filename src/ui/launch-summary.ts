@@ -3,6 +3,7 @@ import type { LaunchPlan } from '../launch/plan.js';
 import { describeVnc } from '../launch/vnc.js';
 import { VIA_INPUT } from '../guests/catalog.js';
 import { shellLine } from './shell-quote.js';
+import { shown } from './escape.js';
 
 function displayRow(p: LaunchPlan): string {
   switch (p.display) {
@@ -26,8 +27,8 @@ export function renderLaunchSummary(p: LaunchPlan, c: ChalkInstance, extra: { lo
     ['CPU', `${p.cpu} (${p.accel === 'kvm' ? 'KVM-PR' : 'TCG'})`],
     ['RAM', `${g.ram} MiB`],
     ['Accelerator', p.why],
-    ['Disk', `${g.disk} (${g.disk_format})`],
-    ['CD', g.cdrom ?? 'none'],
+    ['Disk', `${shown(g.disk)} (${shown(g.disk_format)})`],
+    ['CD', g.cdrom !== undefined ? shown(g.cdrom) : 'none'],
     ['Boot from', p.boot === 'cd' ? 'the CD (installing)' : 'the disk'],
     ['Network', g.net === 'none' ? 'none' : `${g.net === 'user' ? 'user-mode NAT' : `tap device ${g.net.slice(4)}`}, ${nic}`],
     ['Input', `${VIA_INPUT[p.os.via]}${p.os.pointer === 'usb-tablet' ? ' + USB tablet' : ''}`],

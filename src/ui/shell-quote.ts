@@ -1,3 +1,5 @@
+import { UNSAFE } from './escape.js';
+
 /**
  * One argument as a POSIX shell reads it back: bare when safe, '…' otherwise, and $'…' (bash,
  * zsh, ksh) when it holds control characters such as the newline in OpenBIOS's boot-command.
@@ -5,8 +7,10 @@
  */
 export function shellQuote(arg: string): string {
   if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  if (/[\x00-\x1f\x7f]/.test(arg)) {
-    const body = arg.replace(/[\\']/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  if (new RegExp(UNSAFE.source).test(arg)) {
+    // $'…' reads \xHH as one byte and \uHHHH as a character (bash 4.2+): C1 and bidi controls take the second.
+    const hex = (c: string, n: number): string => c.charCodeAt(0).toString(16).padStart(n, '0');
+    const body = arg.replace(/[\\']/g, (c) => `\\${c}`).replace(UNSAFE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c.charCodeAt(0) < 0x80 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
     return `$'${body}'`;
   }
   return `'${arg.replaceAll("'", `'\\''`)}'`;

@@ -140,7 +140,7 @@ describe('checkpoint save | list | restore | delete (real qemu-img)', () => {
     // What launch runs: flock --no-fork holding the lock for a process (here sleep, standing in for QEMU).
     const holder: ChildProcess = spawn('flock', ['--nonblock', '--no-fork', lock, 'sleep', '60'], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 200 && (await lockHolder(lock)) !== holder.pid; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && (await lockHolder(lock))?.pid !== holder.pid; i++) await new Promise((r) => setTimeout(r, 10));
       const beforeList = await list();
       assert.equal(beforeList.running, true, 'list still works (read with -U) and says it is running');
       for (const args of [['save', 'x1'], ['restore', beforeList.checkpoints[0]!.tag]]) {
