@@ -9,7 +9,7 @@ import { PrivilegedRunner } from '../privileged/runner.js';
 import { Facts } from '../steps/facts.js';
 import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
-import { appliesNow, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
+import { appliesNow, DEFAULT_HOST_OPTIONS, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
 import { collectingPrompts, makePrompts, type Prompts } from './prompts.js';
 import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
 import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
@@ -152,13 +152,15 @@ const notThisRun = (why: string): string => `  (not done by setup in this run: $
 function planned(outcomes: Outcome[], io: SetupIo): number {
   const pending = outcomes.filter((o) => ['todo', 'blocked', 'reboot-required'].includes(o.result.state)).length;
   io.out('');
-  io.out(pending === 0 ? nothingToDo(outcomes.map((o) => o.result)) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
+  io.out(pending === 0 ? nothingToDo(outcomes) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
   return 0;
 }
 
-function nothingToDo(results: StepResult[]): string {
-  return results.every((r) => r.state === 'not-applicable')
-    ? `Nothing to do: ${results[0]?.summary ?? 'no steps'}. Guests run under QEMU's TCG here (no KVM-PR).`
+function nothingToDo(outcomes: readonly Outcome[]): string {
+  // KVM-PR's own steps (not QEMU's, which every host needs) tell a host that can never do it.
+  const kvmPr = outcomes.filter((o) => setAside(o.step, { ...DEFAULT_HOST_OPTIONS, tcgOnly: true }));
+  return kvmPr.length > 0 && kvmPr.every((o) => o.result.state === 'not-applicable')
+    ? `Nothing to do: ${kvmPr[0]!.result.summary}. Guests run under QEMU's TCG here (no KVM-PR).`
     : 'Nothing to do: this host is set up for KVM-PR.';
 }
 
@@ -194,7 +196,7 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
   }
   if (open.length > 0 || skipped > 0) return 1;
   if (options.tcgOnly) io.out('Setup complete for TCG guests: this kernel cannot do KVM-PR, and building one was declined (talos-mac setup --build-kernel builds it).');
-  else io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
+  else io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes));
   return 0;
 }
 
