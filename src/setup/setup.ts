@@ -203,8 +203,8 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
 interface Answers {
   buildKernel: boolean;
   guest: GuestPlan | undefined;
-  /** 7-Zip with QEMU's packages, when asked (undefined: not asked). */
-  files: boolean | undefined;
+  /** The optional tools asked about (a feature not asked keeps its flag or default). */
+  extras: { files?: boolean; window?: boolean };
 }
 
 interface CreatedGuest {
@@ -444,14 +444,23 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
     }
     const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out);
-    return { buildKernel, guest, files: await askFiles(p) };
+    return { buildKernel, guest, extras: await askExtras(p) };
   };
-  // 7-Zip is asked for only where QEMU's packages are installed in this run and it is missing.
-  const askFiles = async (p: Prompts): Promise<boolean | undefined> => {
-    if (options.extras?.files !== undefined || root !== '/') return undefined;
-    const pkg = (await qemuPackagePlan(newContext()).catch(() => undefined))?.missingExtras.files;
-    if (!pkg) return undefined;
-    return p.confirm({ message: `Also install 7-Zip (${pkg}), for \`talos-mac files\` and \`media check\` (copying files out of Mac OS X disks)?`, default: true, flag: '--with-files or --without-files' });
+  // An optional tool is asked for only where QEMU's packages are installed in this run and it is missing.
+  const askExtras = async (p: Prompts): Promise<Answers['extras']> => {
+    const chosen = options.extras ?? {};
+    if (root !== '/' || (chosen.files !== undefined && chosen.window !== undefined)) return {};
+    const missing = (await qemuPackagePlan(newContext()).catch(() => undefined))?.missingExtras ?? {};
+    const files =
+      missing.files && chosen.files === undefined
+        ? await p.confirm({ message: `Also install 7-Zip (${missing.files}), for \`talos-mac files\` and \`media check\` (copying files out of Mac OS X disks)?`, default: true, flag: '--with-files or --without-files' })
+        : undefined;
+    // Where a desktop session exists the window module comes with QEMU; elsewhere it is offered in a terminal (no by default), never demanded as a flag.
+    const window =
+      missing.window && chosen.window === undefined && !options.desktop && io.interactive && !dryRun
+        ? await p.confirm({ message: `Also install QEMU's window module (${missing.window})? There is no desktop session here (DISPLAY and WAYLAND_DISPLAY are unset): without it guests show over VNC or the serial console.`, default: false, unattended: false, flag: '--with-window or --without-window' })
+        : undefined;
+    return { ...(files !== undefined ? { files } : {}), ...(window !== undefined ? { window } : {}) };
   };
   // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
   if (!io.interactive && !io.prompts && !dryRun) {
@@ -463,8 +472,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   const answers = await answer(dryRun ? collectingPrompts({ yes: true }) : prompts);
   // Declined by a person (a "no", or --skip-kernel): --yes and a dry run only leave the build for later.
   const declined = kernelNeeded(plan) !== undefined && !answers.buildKernel && root === '/' && (Boolean(opts.skipKernel) || (!opts.yes && !dryRun));
-  if (answers.files !== undefined) options.extras = { ...options.extras, files: answers.files };
-  if (answers.buildKernel !== options.buildKernel || declined || answers.files !== undefined) {
+  const askedExtras = Object.keys(answers.extras).length > 0;
+  if (askedExtras) options.extras = { ...options.extras, ...answers.extras };
+  if (answers.buildKernel !== options.buildKernel || declined || askedExtras) {
     options.buildKernel = answers.buildKernel;
     // Without the kernel, the MMU switch and the rest gain nothing: only what TCG guests need.
     if (declined) {

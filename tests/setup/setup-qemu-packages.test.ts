@@ -21,6 +21,7 @@ const PACKAGE_FILES = join(SETUP_FIXTURES, 'packages', 'debian12-amd64.tsv');
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];
 const ALL = ['qemu-system-ppc', 'qemu-utils', 'qemu-system-data', 'seabios', 'ipxe-qemu', 'xorriso', '7zip'];
 const FILES_QUESTION = /^Also install 7-Zip \(7zip\), for `talos-mac files` and `media check`/;
+const WINDOW_QUESTION = /^Also install QEMU's window module \(qemu-system-gui\)\? There is no desktop session here/;
 /** A Debian 12 sandbox on an x86-64 host with nothing of QEMU's and no tools on PATH. */
 const X86 = { snapshot: 'debian12-6.1.0-50-hash', onlyFakes: true, qemu: false, tools: [...ALL_TOOLS, 'dpkg'] } as const;
 
@@ -156,12 +157,12 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
     });
   });
 
-  it('in a terminal 7-Zip is asked for (Enter: yes); "no" leaves it out', async () => {
+  it('in a terminal 7-Zip is asked for (Enter: yes), and without a desktop the window module (Enter: no); the answers decide', async () => {
     await withSandbox(X86, async (sb) => {
-      const r = await setupIn(sb, { demo: false, guest: false }, { answers: [[FILES_QUESTION, false], [/^Proceed\?$/, true]] });
+      const r = await setupIn(sb, { demo: false, guest: false }, { answers: [[FILES_QUESTION, false], [WINDOW_QUESTION, true], [/^Proceed\?$/, true]] });
       assert.equal(r.code, 0, r.out);
-      assert.deepEqual(r.asked.map((q) => (FILES_QUESTION.test(q) ? 'files' : q)), ['files', 'Proceed?']);
-      assert.deepEqual(await aptCalls(sb), [[...INSTALL, ...ALL.filter((p) => p !== '7zip')]]);
+      assert.deepEqual(r.asked.map((q) => (FILES_QUESTION.test(q) ? 'files' : WINDOW_QUESTION.test(q) ? 'window' : q)), ['files', 'window', 'Proceed?']);
+      assert.deepEqual(await aptCalls(sb), [[...INSTALL, ...ALL.filter((p) => p !== '7zip' && p !== 'xorriso'), 'qemu-system-gui', 'xorriso']]);
       assert.match(stateLine(r.out, 'tools.7zip'), /\[todo\] +tools\.7zip: 7-Zip is not installed/);
       assert.match(r.out, /not installed: 7zip \(files and media check\): left out as asked; --with-files adds it/);
       assert.doesNotMatch(r.out, /demo guest/, '--no-demo');
