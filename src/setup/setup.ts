@@ -234,9 +234,9 @@ const atNextBoot = (o: Outcome, plan: readonly Outcome[]): boolean =>
   o.step === kernelPrSupport || (o.step === nextBoot && outcomeOf(plan, mmuActive)?.result.state !== 'done');
 
 /** Another step of this run fixes it before the run ends (QEMU's packages: not a change that waits for a reboot). */
-function fixedNow(step: Step, plan: readonly Outcome[], options: HostOptions): boolean {
-  const fixer = step.fixedBy && outcomeOf(plan, step.fixedBy);
-  return fixer !== undefined && appliesHere(fixer, options) && !atNextBoot(fixer, plan);
+function fixedNow(o: Outcome, plan: readonly Outcome[], options: HostOptions): boolean {
+  const fixer = o.step.fixedBy && outcomeOf(plan, o.step.fixedBy);
+  return (o.result.state === 'todo' || o.result.state === 'blocked') && o.result.onlyWith === undefined && fixer !== undefined && appliesHere(fixer, options) && !atNextBoot(fixer, plan);
 }
 
 /** The new kernel this plan needs, with its cost on this machine. */
@@ -269,9 +269,9 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
   if (done.length) io.out(`  ${MARK.pass} done already: ${done.map((o) => o.step.id).join(', ')}`);
   for (const o of plan.filter((x) => x.result.state !== 'not-applicable' && !done.includes(x))) {
     const applies = appliesHere(o, options);
-    const why = applies || fixedNow(o.step, plan, options) ? undefined : whyNotNow(o.step, o.result, options);
+    const why = applies || fixedNow(o, plan, options) ? undefined : whyNotNow(o.step, o.result, options);
     const atBoot = applies && atNextBoot(o, plan);
-    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}${!applies && !why && o.step.fixedBy ? ` (${o.step.fixedBy.id} does it in this run)` : ''}`);
+    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}${!applies && o.step.fixedBy && fixedNow(o, plan, options) ? ` (${o.step.fixedBy.id} does it in this run)` : ''}`);
     for (const note of o.result.notes ?? []) io.out(`      ${note}`);
   }
   // The steps that do not concern this host, in one line: grouped by reason.
@@ -596,7 +596,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         // A step another one fixes (the running MMU, after the boot configuration) needs no fix of its own here.
         if (!o.step.fixedBy) fixLines(o.result).forEach((l) => io.out(l));
-        const why = asked.has(o.step) || (dryRun && fixedNow(o.step, plan, options)) ? undefined : whyNotNow(o.step, o.result, options);
+        const why = asked.has(o.step) || (dryRun && fixedNow(o, plan, options)) ? undefined : whyNotNow(o.step, o.result, options);
         if (why) io.out(notThisRun(why));
       },
     });

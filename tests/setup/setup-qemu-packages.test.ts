@@ -193,4 +193,19 @@ describe('setup --dry-run --snapshot on a POWER host without QEMU', () => {
     assert.match(r.stdout, /✗ qemu\.binary: .*not installed.* \(qemu\.packages does it in this run\)/);
     assert.match(r.stdout, /^Then: boot the demo guest, no Mac media needed/m);
   });
+
+  it('QEMU without its window module and no desktop: left out, with the flag that adds it; --with-window installs it', async () => {
+    const env = { DISPLAY: undefined, WAYLAND_DISPLAY: undefined };
+    const snapshot = join(SNAPSHOTS, 'varied-no-window');
+    const r = await runCli(['setup', '--dry-run', '--no-guest', '--snapshot', snapshot], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}i qemu\.packages: nothing to install; not installed: qemu-system-gui \(a window for guests: --with-window\)$/m);
+    assert.match(r.stdout, /! qemu\.display-window: no window: .* \(not in this run: setup does it only when asked: add --with-window\)/);
+    assert.doesNotMatch(r.stdout, /would: \$ apt-get/);
+    const w = await runCli(['setup', '--dry-run', '--no-guest', '--with-window', '--snapshot', snapshot], { env });
+    assert.match(w.stdout, /\n {6}qemu-system-gui: a window for guests\n/);
+    assert.match(w.stdout, /would: \$ apt-get install -y --no-install-recommends qemu-system-gui\n/);
+    assert.match(w.stdout, /! qemu\.display-window: no window: .* \(qemu\.packages does it in this run\)/);
+    assert.doesNotMatch(w.stdout, /tools\.xorriso: .*does it in this run/, 'a check that cannot tell is not said to be fixed');
+  });
 });

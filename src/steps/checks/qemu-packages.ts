@@ -205,7 +205,8 @@ export const tools7zip: Step = {
   title: 'Install 7-Zip (for files and media check)',
   severity: 'info',
   fixedBy: qemuPackages,
-  async verify({ facts }) {
+  async verify(ctx) {
+    const { facts } = ctx;
     const found: string[] = [];
     for (const program of SEVEN_ZIP_PROGRAMS) {
       const r = await onPath(facts, program);
@@ -217,6 +218,7 @@ export const tools7zip: Step = {
       state: 'todo',
       summary: `7-Zip is not installed (${SEVEN_ZIP_PROGRAMS.join(' or ')}): \`talos-mac files\` and \`media check\` read Mac OS X's HFS+ volumes with it`,
       fix: await toolFix(facts, (d) => d.names.sevenZip, '7-Zip'),
+      ...(extraWanted('files', ctx) ? {} : { onlyWith: '--with-files' }),
     };
   },
 };

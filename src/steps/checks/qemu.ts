@@ -6,7 +6,7 @@ import { QEMU_PROGRAM, type Facts } from '../facts.js';
 import type { Fix, Step, StepResult } from '../step.js';
 import { isPowerArch } from './common.js';
 import { installHint, qemuPackage, type QemuPiece } from '../../distro/distro.js';
-import { qemuPackages } from './qemu-packages.js';
+import { extraWanted, qemuPackages } from './qemu-packages.js';
 
 /** mac99 under KVM-PR works from QEMU 3.0 [inferred: the oldest release reported working, not seen here]; older builds are warned about. */
 export const MIN_QEMU = [3, 0, 0] as const;
@@ -216,9 +216,12 @@ export const qemuWindow: Step = {
   get fixedBy() {
     return qemuPackages;
   },
-  async verify({ facts }) {
+  async verify(ctx) {
+    const { facts } = ctx;
+    // Without a desktop session setup installs the window module only when asked (qemu-packages.ts).
+    const asked = extraWanted('window', ctx) ? {} : { onlyWith: '--with-window' };
     const missing = await qemuMissing(facts);
-    if (missing) return missing;
+    if (missing) return { ...missing, ...asked };
     const r = await facts.qemu('displays');
     if (r.exitCode !== 0) return { state: 'unknown', summary: describeCommandFailure(r) };
     const all = displayBackends(r.stdout);
@@ -228,6 +231,7 @@ export const qemuWindow: Step = {
     return {
       state: 'todo',
       summary: `no window: this QEMU has no GTK or SDL display (it has: ${all.join(', ') || 'none'}); use --display vnc or --display serial`,
+      ...asked,
       fix: { ...fix, text: `${fix.text.replace(/\.$/, '')} for a window, or launch with --display vnc (then a VNC viewer) or --display serial.` },
     };
   },
