@@ -136,6 +136,17 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
     });
   });
 
+  it('a system with no package lists yet (a fresh container): apt-get update, then the install again', async () => {
+    await withSandbox(X86, async (sb) => {
+      const r = await setupIn(sb, { yes: true, demo: false }, { env: { FAKE_APT_NO_LISTS: '1' } });
+      assert.equal(r.code, 0, r.out);
+      assert.deepEqual(await aptCalls(sb), [[...INSTALL, ...ALL], ['apt-get', 'update'], [...INSTALL, ...ALL]]);
+      assert.match(r.out, /apt-get knows none of these packages yet: fetching its package lists, then again/);
+      assert.deepEqual((await record(sb)).changes.map((c) => c.kind), ['packages-installed']);
+      assert.deepEqual(await installed(sb), ALL);
+    });
+  });
+
   it('--without-files leaves 7-Zip out and says how to add it; --with-window adds the window module', async () => {
     await withSandbox(X86, async (sb) => {
       const r = await setupIn(sb, { dryRun: true, yes: true, withoutFiles: true, withWindow: true });
