@@ -43,7 +43,7 @@ function droppedLines(d: { summary: string; listFile: string } | undefined): str
 }
 
 /**
- * The running system, asked read-only (uname -r, /boot/config-*, /proc/modules, /dev/kvm,
+ * The running system, asked read-only (uname -r, the kernel's config, /proc/modules, /dev/kvm,
  * os-release). The build itself (tar, make in the cache directory, its free-space check) is build
  * work on the user's own files, not a question about the host: it runs in src/kernel/kbuild.ts.
  */
@@ -61,9 +61,12 @@ async function unameR(host: Host): Promise<string> {
   return r.stdout.trim();
 }
 
+/** Where the distribution put that release's configuration (src/kernel/files.ts), as doctor reads it. */
 async function defaultConfig(host: Host, release: string): Promise<string> {
-  for (const p of [`/boot/config-${release}`, '/proc/config.gz']) if ((await host.pathInfo(p)).exists) return p;
-  throw new UserError(`no configuration found for ${release} (/boot/config-${release}, /proc/config.gz): pass --config FILE`);
+  const { Facts } = await import('../steps/facts.js');
+  const c = await new Facts(host).kernelConfigOf(release);
+  if (c.ok) return c.source;
+  throw new UserError(`no configuration found for ${release} (${c.reason}): pass --config FILE`);
 }
 
 function jobs(raw: string | undefined): number | undefined {

@@ -118,7 +118,7 @@ Examples:
     c
       .option('--kernel-src <dir|tarball>', 'kernel source tree or tarball (default: /usr/src/linux-source-X.Y.tar.xz)')
       .option('--release <release>', 'the kernel release to build for (default: uname -r)')
-      .option('--config <file>', "that kernel's configuration (default: /boot/config-<release> or /proc/config.gz)")
+      .option('--config <file>', "that kernel's configuration (default: /boot/config-<release>, /usr/lib/modules/<release>/config, or /proc/config.gz for the running kernel)")
       .option('--cross <prefix>', 'cross-compile, e.g. powerpc64le-linux-gnu- (sets ARCH=powerpc)')
       .option('--arch <arch>', 'Kbuild ARCH (default: powerpc when cross-compiling)')
       .option('-j, --jobs <n>', 'parallel make jobs (default: CPUs - 1)')

@@ -8,6 +8,7 @@
  * (its version), {triplet} (CROSS_COMPILE without the dash) and {cpu} (the triplet's first part).
  */
 import { APK, APT, DNF, ZYPPER, type PackageManager } from './package-manager.js';
+import type { KernelLayout } from '../kernel/files.js';
 
 /**
  * What Kbuild needs on the build machine (Documentation/process/changes.rst). pahole: only when
@@ -68,6 +69,8 @@ export interface Distro {
   /** How a built kernel is packaged (make target) and the argv that installs the built files. */
   /** How Kbuild packages a kernel here; the packages are installed (and removed) with the row's package manager. */
   readonly kernelPackaging: { readonly target: 'bindeb-pkg' | 'binrpm-pkg' | 'none' };
+  /** Where its kernel packages put a kernel's config and image (src/kernel/files.ts); undefined: /boot. */
+  readonly kernelLayout?: KernelLayout;
   /** KVM-PR in its stock kernel, as its `source` shows (the kernel config's CONFIG_KVM_BOOK3S_64_PR). */
   readonly kvmPr: string;
 }
@@ -125,6 +128,16 @@ export const DISTROS: Distro[] = [
     source: 'the POWER9 box captures (tests/fixtures/snapshots/box-debian13-*, their boot/config-6.12.*)',
     osRelease: { ids: ['debian'], versionIds: ['13'] },
     kvmPr: 'kernel 6.12: no KVM_BOOK3S_64_PR (NO_HZ_FULL=y, VIRT_CPU_ACCOUNTING_GEN=y): a new kernel is needed',
+  },
+  {
+    ...DEBIAN,
+    id: 'debian-14',
+    name: 'Debian 14 (forky; unstable)',
+    // Unstable's os-release has no VERSION_ID (base-files 14.2): the last Debian row is the one it gets.
+    source: "the POWER9 box capture of unstable's stock kernel as its split packages install it (tests/fixtures/snapshots/box-debian14-7.2-hash); its packages (tests/fixtures/debian-unstable/): base-files 14.2's os-release, linux-image/-binary/-base/-modules-7.2.13+deb14-powerpc64le 7.2.13-1, linux-base 4.17",
+    osRelease: { ids: ['debian'], versionIds: ['14'] },
+    kernelLayout: 'usr-lib-modules',
+    kvmPr: 'kernel 7.2: no KVM_BOOK3S_64_PR (NO_HZ_FULL=y, VIRT_CPU_ACCOUNTING_GEN=y): a new kernel is needed',
   },
   {
     id: 'ubuntu',

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { configValue, parseKernelConfig } from '../parse/kconfig.js';
+import { configValue } from '../parse/kconfig.js';
 import { kernelVersion } from '../parse/kernel-release.js';
 import { moduleListed } from '../parse/proc-modules.js';
 import { entryPathFor, grubCfgDefault, parseGrubMenu, releaseOfImage, resolveDefault, type MenuEntry } from '../parse/grub-menu.js';
@@ -22,11 +22,11 @@ export async function installedReleases(facts: Facts): Promise<string[]> {
 
 export type PrAbility = { can: 'yes' | 'no' | 'unknown'; why: string };
 
-/** Can that installed kernel do KVM-PR once booted? From its /boot/config-RELEASE and modules.dep. */
+/** Can that installed kernel do KVM-PR once booted? From its configuration (Facts.kernelConfigOf) and modules.dep. */
 export async function prAbility(facts: Facts, release: string): Promise<PrAbility> {
-  const t = await facts.text(`/boot/config-${release}`);
-  const config = t.ok ? parseKernelConfig(t.value) : undefined;
-  if (!config) return { can: 'unknown', why: `/boot/config-${release} cannot be read` };
+  const t = await facts.kernelConfigOf(release);
+  if (!t.ok) return { can: 'unknown', why: `its configuration cannot be read (${t.reason})` };
+  const config = t.value;
   const problem = prConfigProblem(config, kernelVersion(release));
   if (problem) return { can: 'no', why: `it was ${problem}` };
   if (configValue(config, 'CONFIG_KVM_BOOK3S_64_PR') === 'y') return { can: 'yes', why: 'kvm_pr is built in' };

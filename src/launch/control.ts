@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
 import { guestLockFile, lockHolder } from './guest-lock.js';
-import { QmpClient } from './qmp.js';
+import { QmpClient, queryAccelerator } from './qmp.js';
 import { describeOutside, findRunning } from './running.js';
 import { alive, clearRuntime, runtimeFiles, type RuntimeFiles } from './state.js';
 import { isLoopback, VNC_BASE_PORT } from './vnc.js';
@@ -74,9 +74,9 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
   const pid = r.pid;
   const info = await ask(f.control, async (q) => {
     const status = await q.execute<{ status: string }>('query-status');
-    const kvm = await q.execute<{ enabled: boolean }>('query-kvm');
+    const accel = await queryAccelerator(q);
     const display = await displayStatus(q);
-    return { state: status.status, accel: kvm.enabled ? ('kvm' as const) : ('tcg' as const), display };
+    return { state: status.status, accel: accel === 'kvm' ? ('kvm' as const) : ('tcg' as const), display };
   }).catch(() => undefined);
   return { name, running: true, pid, qmp: f.control, ...(info ?? { state: 'not answering on QMP' }) };
 }

@@ -1,5 +1,12 @@
 import { connect, type Socket } from 'node:net';
 
+/** A QMP error reply: its `class` (e.g. CommandNotFound) and `desc` (docs/interop/qmp-spec: "error"). */
+export class QmpError extends Error {
+  constructor(readonly errorClass: string, desc: string) {
+    super(desc);
+  }
+}
+
 export interface QmpEvent {
   event: string;
   data?: Record<string, unknown>;
@@ -89,7 +96,10 @@ export class QmpClient {
       else if ('return' in msg || 'error' in msg) {
         const w = this.waiting.shift();
         if (!w) continue;
-        if ('error' in msg) w.reject(new Error(String((msg['error'] as { desc?: string }).desc ?? 'QMP error')));
+        if ('error' in msg) {
+          const e = msg['error'] as { class?: unknown; desc?: unknown };
+          w.reject(new QmpError(String(e.class ?? 'GenericError'), String(e.desc ?? 'QMP error')));
+        }
         else w.resolve(msg['return']);
       }
     }
@@ -111,4 +121,20 @@ export class QmpClient {
     this.socket.end();
     this.socket.destroy();
   }
+}
+
+/**
+ * The accelerator a running QEMU uses. `query-accelerators` (QEMU 10.2+, qapi/accelerator.json:
+ * AcceleratorInfo `{"enabled": "kvm", "present": ["kvm", "qtest", "tcg"]}`) where QEMU has it;
+ * otherwise `query-kvm` (`{"enabled": true, "present": true}`), proposed for deprecation in 11.0.
+ */
+export async function queryAccelerator(q: QmpClient): Promise<string> {
+  try {
+    const a = await q.execute<{ enabled?: unknown }>('query-accelerators');
+    if (typeof a.enabled === 'string') return a.enabled;
+  } catch (err) {
+    if (!(err instanceof QmpError && err.errorClass === 'CommandNotFound')) throw err;
+  }
+  const kvm = await q.execute<{ enabled: boolean }>('query-kvm');
+  return kvm.enabled ? 'kvm' : 'tcg';
 }

@@ -5,6 +5,7 @@ import { distroOf, type Distro } from '../distro/distro.js';
 import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
 import { dataDirs } from '../parse/qemu.js';
+import { kernelConfigPaths, PROC_CONFIG } from '../kernel/files.js';
 import { blsOptions, grubCfgKernelArgs, grubDefaultCmdlines, type GrubCmdlines } from '../parse/bootloader.js';
 
 /** A fact, or why it could not be read: checks turn the reason into an `unknown` state. */
@@ -112,30 +113,46 @@ export class Facts {
     });
   }
 
+  /** The running kernel's configuration: its release's files (kernelConfigOf), then /proc/config.gz. */
   kernelConfig(): Promise<Fact<KernelConfig>> {
     return this.once('kconfig', async () => {
       const rel = await this.release();
-      const candidates = rel.ok ? [`/boot/config-${rel.value}`, '/proc/config.gz'] : ['/proc/config.gz'];
-      const reasons: string[] = [];
-      for (const path of candidates) {
-        const r = await this.host.readFile(path);
-        if (!r.ok) {
-          reasons.push(`${path}: ${r.message}`);
-          continue;
-        }
-        let text: string;
-        try {
-          text = decodeConfigFile(r.data);
-        } catch {
-          reasons.push(`${path}: not valid gzip`);
-          continue;
-        }
-        const config = parseKernelConfig(text);
-        if (config) return { ok: true as const, value: config, source: path };
-        reasons.push(`${path}: holds no CONFIG_ lines (not a kernel configuration)`);
-      }
-      return fail(reasons.join('; '));
+      return rel.ok ? this.kernelConfigOf(rel.value) : this.readKernelConfig([PROC_CONFIG]);
     });
+  }
+
+  /**
+   * An installed kernel's configuration, from where its distribution's layout puts it
+   * (src/kernel/files.ts); for the running release, /proc/config.gz last. `source` is the file read.
+   */
+  kernelConfigOf(release: string): Promise<Fact<KernelConfig>> {
+    return this.once(`kconfig:${release}`, async () => {
+      const [running, distro] = await Promise.all([this.release(), this.distro()]);
+      const paths = kernelConfigPaths(release, distro.kernelLayout);
+      return this.readKernelConfig(running.ok && running.value === release ? [...paths, PROC_CONFIG] : paths);
+    });
+  }
+
+  private async readKernelConfig(candidates: readonly string[]): Promise<Fact<KernelConfig>> {
+    const reasons: string[] = [];
+    for (const path of candidates) {
+      const r = await this.host.readFile(path);
+      if (!r.ok) {
+        reasons.push(`${path}: ${r.message}`);
+        continue;
+      }
+      let text: string;
+      try {
+        text = decodeConfigFile(r.data);
+      } catch {
+        reasons.push(`${path}: not valid gzip`);
+        continue;
+      }
+      const config = parseKernelConfig(text);
+      if (config) return { ok: true as const, value: config, source: path };
+      reasons.push(`${path}: holds no CONFIG_ lines (not a kernel configuration)`);
+    }
+    return fail(reasons.join('; '));
   }
 
   loadedModules(): Promise<Fact<Set<string>>> {

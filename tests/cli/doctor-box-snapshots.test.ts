@@ -17,6 +17,8 @@ const BOXES = [
   { name: 'box-debian12-6.1-radix', mmu: 'radix', release: /^6\.1\.0-\d+-powerpc64le$/ },
   { name: 'box-debian13-6.12-radix', mmu: 'radix', release: /^6\.12\.\d+\+deb13(\.\d+)?-powerpc64le$/ },
   { name: 'box-debian13-6.12-hash', mmu: 'hash', release: /^6\.12\.\d+\+deb13(\.\d+)?-powerpc64le$/ },
+  // Debian unstable's split packages: the config only at /usr/lib/modules/REL/config (tests/e2e/power9/scenarios/debian14.test.ts).
+  { name: 'box-debian14-7.2-hash', mmu: 'hash', release: /^7\.2\.\d+\+deb14-powerpc64le$/ },
 ] as const;
 
 for (const box of BOXES) {

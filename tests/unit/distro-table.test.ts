@@ -84,8 +84,10 @@ test('each row is recognised from its distribution’s os-release', async () => 
   assert.equal(rowOf(CHIMERA), 'chimera');
   // Derivatives by ID_LIKE, closest first; VERSION_ID only ever counts for ID itself.
   assert.equal(rowOf('ID=linuxmint\nID_LIKE="ubuntu debian"\nVERSION_ID="22"\n'), 'ubuntu');
-  assert.equal(rowOf('ID=devuan\nID_LIKE=debian\nVERSION_ID="12"\n'), 'debian-13');
-  assert.equal(rowOf('ID=debian\nVERSION_ID="11"\n'), 'debian-13');
+  assert.equal(rowOf('ID=devuan\nID_LIKE=debian\nVERSION_ID="12"\n'), 'debian-14');
+  assert.equal(rowOf('ID=debian\nVERSION_ID="11"\n'), 'debian-14');
+  // Debian unstable's os-release has no VERSION_ID (base-files 14.2, tests/fixtures/debian-unstable/os-release).
+  assert.equal(rowOf('PRETTY_NAME="Debian GNU/Linux forky/sid"\nNAME="Debian GNU/Linux"\nVERSION_CODENAME=forky\nID=debian\n'), 'debian-14');
   assert.equal(rowOf('ID=gentoo\n'), 'unknown');
   assert.equal(rowOf(''), 'unknown');
   for (const d of DISTROS) assert.ok(d.source.length > 0 && (d.evidence === 'captured') === d.id.startsWith('debian-'), `${d.id}: evidence and source`);

@@ -4,6 +4,7 @@ import { buildPrModule } from '../../kernel/module-build.js';
 import { installPrModules } from '../../kernel/module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION } from '../../kernel/new-kernel.js';
 import { debPackageVersion } from '../../kernel/provenance.js';
+import { kernelConfigPaths } from '../../kernel/files.js';
 import { HOOK_PATH, hookScript, hookSupported } from '../../kernel/hook.js';
 import { kernelBuildCost } from '../../kernel/steps.js';
 import {
@@ -40,6 +41,12 @@ async function ours(ctx: StepContext): Promise<TalosKernels | StepResult> {
   return t.kernels.length === 0 && t.modules.length === 0 ? nothingOurs : t;
 }
 const isResult = (x: TalosKernels | StepResult): x is StepResult => 'state' in x;
+
+/** The configuration file a build for `release` starts from: where its distribution's layout put it (Facts.kernelConfigOf). */
+async function configFile(ctx: StepContext, release: string): Promise<string> {
+  const c = await ctx.facts.kernelConfigOf(release);
+  return c.ok ? c.source : kernelConfigPaths(release, (await ctx.facts.distro()).kernelLayout)[0]!;
+}
 
 export const runningTalosKernel: Step = {
   id: 'kernel.running-talosmac',
@@ -120,7 +127,7 @@ export const distroKernelNewer: Step = {
     const recorded = await hookRecorded(ctx.facts);
     const detail = [
       `installed since: ${b.newer.map((i) => `${i.name} ${i.version}`).join(', ')}`,
-      `the rebuild starts from /boot/config-${n.release} with the same changes (${b.provenance.edits.map((e) => e.key.replace(/^CONFIG_/, '') + (e.op === 'set-str' ? `=${e.value}` : `=${e.op === 'module' ? 'm' : e.op === 'enable' ? 'y' : 'n'}`)).join(', ')})${b.provenance.reduce ? ` and the same host reduction (${b.provenance.reduce.modules.length} modules from ${b.provenance.reduce.from})` : ''}; ${b.kernel} stays installed as a fallback`,
+      `the rebuild starts from ${await configFile(ctx, n.release)} with the same changes (${b.provenance.edits.map((e) => e.key.replace(/^CONFIG_/, '') + (e.op === 'set-str' ? `=${e.value}` : `=${e.op === 'module' ? 'm' : e.op === 'enable' ? 'y' : 'n'}`)).join(', ')})${b.provenance.reduce ? ` and the same host reduction (${b.provenance.reduce.modules.length} modules from ${b.provenance.reduce.from})` : ''}; ${b.kernel} stays installed as a fallback`,
       ...(recorded.length ? [`the kernel hook recorded: ${recorded.join(', ')}`] : []),
     ].join('\n');
     const summary = `the distribution's ${n.release} (${n.version}) is newer than ${from.name} ${from.version}, which ${b.kernel} was built from: security fixes are waiting`;
@@ -151,7 +158,7 @@ export const distroKernelNewer: Step = {
     const n = b.newer[0]!;
     const o = ctx.options.kernel;
     const r = changes.runner;
-    const config = `/boot/config-${n.release}`;
+    const config = await configFile(ctx, n.release);
     const upstream = upstreamOfDebVersion(n.version);
     const localVersion = rebuildLocalVersion(upstream, suffixOf(ctx), t.kernels.map((k) => k.release));
     const reduce = o.reduce ?? (b.provenance.reduce ? { from: `${b.provenance.reduce.from} (as for ${b.kernel})`, modules: b.provenance.reduce.modules } : undefined);
@@ -305,13 +312,14 @@ export const staleModule: Step = {
     const r = changes.runner;
     const d = await ctx.facts.distro();
     for (const target of (await moduleTargets(ctx, t)).targets) {
+      const config = await configFile(ctx, target);
       if (r.dryRun) {
-        r.describe(`build kvm.ko + kvm-pr.ko for ${target} from /boot/config-${target} and install them under ${moduleInstallDir(target)} (depmod)`);
+        r.describe(`build kvm.ko + kvm-pr.ko for ${target} from ${config} and install them under ${moduleInstallDir(target)} (depmod)`);
         continue;
       }
       const image = d.packages?.program === 'apt-get' ? await debPackageVersion(ctx.host, `linux-image-${target}`) : undefined;
       const upstream = image ? upstreamOfDebVersion(image.version) : undefined;
-      const built = await buildPrModule({ ...o, release: target, config: `/boot/config-${target}`, ...(upstream ? { upstream } : {}), jobs: o.jobs ?? defaultJobs() });
+      const built = await buildPrModule({ ...o, release: target, config, ...(upstream ? { upstream } : {}), jobs: o.jobs ?? defaultJobs() });
       await installPrModules({ release: target, modules: built.modules, runner: r, step: 'kernel.module-stale' });
     }
   },

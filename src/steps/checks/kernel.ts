@@ -56,7 +56,7 @@ export const kernelPrSupport: Step = {
         state: 'unknown',
         summary: 'cannot read the kernel configuration to tell whether it can do KVM-PR',
         detail: cfg.reason,
-        fix: { text: 'Install the config file for this kernel (/boot/config-$(uname -r)) or enable CONFIG_IKCONFIG_PROC.' },
+        fix: { text: 'Reinstall the package that holds this kernel\'s config file (/boot/config-$(uname -r), or /usr/lib/modules/$(uname -r)/config on Debian 14), or enable CONFIG_IKCONFIG_PROC.' },
       };
     }
     const detail = [`from ${cfg.source}:`, ...CONFIG_KEYS.map((k) => `  ${k}=${configValue(cfg.value, k)}`)].join('\n');

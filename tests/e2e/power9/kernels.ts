@@ -2,7 +2,7 @@
 // /etc/os-release and boot loader defaults its root carries. A new kernel (e.g. one built by
 // talos-mac's own pipeline) is a new row whose fetch returns a BootKernel.
 import type { Suite } from './lib/apt.js';
-import { debianKernel, type BootKernel } from './lib/debian-kernel.js';
+import { debianKernel, debianSplitKernel, type BootKernel } from './lib/debian-kernel.js';
 import { prKernel } from './lib/pr-kernel.js';
 
 export interface KernelRow {
@@ -30,6 +30,12 @@ export const KERNELS = {
     title: 'Debian 13 stock kernel (6.12)',
     suite: 'trixie',
     fetch: once(() => debianKernel('trixie', /^linux-image-6\.12\.\d+\+deb13(\.\d+)?-powerpc64le$/)),
+  },
+  debian14: {
+    id: 'debian14',
+    title: "Debian unstable's stock kernel (7.2), laid out as its split packages install it",
+    suite: 'sid',
+    fetch: once(() => debianSplitKernel('sid', /^linux-image-7\.2\.\d+\+deb14-powerpc64le$/)),
   },
   pr: {
     id: 'pr',

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { cacheRoot, log } from './cache.js';
 import { run } from './run.js';
 
-export type Suite = 'bookworm' | 'trixie';
+/** sid: Debian unstable (the future Debian 14): no -updates or -security suites. */
+export type Suite = 'bookworm' | 'trixie' | 'sid';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
@@ -50,6 +51,8 @@ export class PpcArchive {
       `-oDir::Cache=${join(d, 'cache')}`,
       '-oDebug::NoLocking=1',
       '-oAPT::Sandbox::User=root',
+      // Unstable's Release file on a mirror can be weeks old (KNOWLEDGE §4b).
+      ...(this.suite === 'sid' ? ['-oAcquire::Check-Valid-Until=false'] : []),
     ];
   }
 
@@ -61,7 +64,7 @@ export class PpcArchive {
     await writeFile(join(d, 'status'), '');
     const host = mirrorHost();
     const s = this.suite;
-    const lines = [`${host}/debian ${s} main`, `${host}/debian ${s}-updates main`, `${host}/debian-security ${s}-security main`];
+    const lines = s === 'sid' ? [`${host}/debian sid main`] : [`${host}/debian ${s} main`, `${host}/debian ${s}-updates main`, `${host}/debian-security ${s}-security main`];
     await writeFile(join(d, 'sources.list'), lines.map((l) => `deb [signed-by=${KEYRING}] ${l}\n`).join(''));
     log(`apt-get update (${s}, ppc64el, ${host})`);
     await run(['apt-get', ...this.options(), 'update']);

@@ -84,13 +84,13 @@ export async function boxChunk(name: string): Promise<string> {
   return `/opt/talos-mac/${found[0]}`;
 }
 
-/** The kernel's archive: its modules and /boot/config-RELEASE (cached by kernel). */
+/** The kernel's archive: its modules and /boot/config-RELEASE, or only /usr/lib/modules/RELEASE/config for Debian 14's split packages (cached by kernel). */
 async function kernelArchive(k: BootKernel): Promise<string> {
   const key = createHash('sha256').update(k.origin).update(k.vmlinux).digest('hex').slice(0, 16);
   const out = join(cacheRoot(), 'initramfs', `kernel-${k.release}-${key}.cpio.gz`);
   if (existsSync(out)) return out;
   await mkdir(join(cacheRoot(), 'initramfs'), { recursive: true });
-  const entries: CpioEntry[] = [{ path: `boot/config-${k.release}`, type: 'file', data: await readFile(k.config) }];
+  const entries: CpioEntry[] = k.configOnlyInModules ? [] : [{ path: `boot/config-${k.release}`, type: 'file', data: await readFile(k.config) }];
   for (const top of ['lib', 'usr']) if (existsSync(join(k.modulesRoot, top))) entries.push(...(await treeEntries(join(k.modulesRoot, top), top)));
   // A merged-/usr system (Debian 13) finds /usr/lib/modules at /lib/modules too; the bookworm userland's kmod looks there.
   if (!existsSync(join(k.modulesRoot, 'lib', 'modules', k.release)) && existsSync(join(k.modulesRoot, 'usr', 'lib', 'modules', k.release))) {

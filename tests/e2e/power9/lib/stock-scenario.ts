@@ -12,7 +12,7 @@ export interface StockBoot {
   results: BoxResults;
 }
 
-export async function bootStock(row: KernelRow, mmu: 'radix' | 'hash'): Promise<StockBoot> {
+export async function bootStock(row: KernelRow, mmu: 'radix' | 'hash', extra: string[] = []): Promise<StockBoot> {
   const kernel = await row.fetch();
   const root = await freshRoot(`${row.id}-${mmu}`, row, kernel, { grub: true });
   const results = await bootBox({
@@ -30,6 +30,7 @@ export async function bootStock(row: KernelRow, mmu: 'radix' | 'hash'): Promise<
       cmd('modprobe-hv', ['modprobe', 'kvm_hv']),
       cmd('modules', ['cat', '/proc/modules']),
       cmd('modprobe-pr', ['modprobe', 'kvm_pr']),
+      ...extra,
     ],
   });
   return { kernel, results };

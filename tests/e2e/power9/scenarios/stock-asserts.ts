@@ -26,8 +26,8 @@ export async function assertStockVerdicts(boot: StockBoot, o: { mmu: 'radix' | '
   assert.match(setup.stdout, /takes hours/, 'the plan says what the new kernel costs');
   assert.match(setup.stdout, new RegExp(`linux-source-${o.series.replace('.', '\\.')}\\b`));
 
-  // The kernel's own KVM module, found and loaded by kmod's modprobe (6.12: kvm-hv.ko.xz).
-  const ext = o.series === '6.12' ? '.ko.xz' : '.ko';
+  // The kernel's own KVM module, found and loaded by kmod's modprobe (6.12 and 7.2: kvm-hv.ko.xz).
+  const ext = o.series === '6.1' ? '.ko' : '.ko.xz';
   assert.match(results.command('modinfo-hv').stdout.trim(), new RegExp(`/kernel/arch/powerpc/kvm/kvm-hv${ext.replace('.', '\\.')}$`));
   assert.equal(results.command('modprobe-hv').code, 0, results.command('modprobe-hv').stderr);
   assert.match(results.command('modules').stdout, /^kvm_hv /m);
