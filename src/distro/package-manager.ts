@@ -18,6 +18,12 @@ export interface PackageManager {
   remove(packages: readonly string[]): string[];
   /** argv whose exit status is 0 exactly when this one package is installed. */
   query(pkg: string): string[];
+  /**
+   * A fresh system (a container, a cloud image) can have no package lists yet: an install that
+   * fails with `listsMissing` in its output is tried once more after `refresh`.
+   */
+  readonly refresh?: readonly string[];
+  readonly listsMissing?: RegExp;
 }
 
 const manager = (m: PackageManager): PackageManager => m;
@@ -30,6 +36,9 @@ export const APT = manager({
   // dpkg(1) --remove: "dependency problems prevent removal" while an installed package depends on it.
   remove: (p) => ['dpkg', '--remove', ...p],
   query: (p) => ['sh', '-c', 'dpkg-query -W -f \'${db:Status-Abbrev}\' "$1" 2>/dev/null | grep -q "^ii"', 'sh', p],
+  // apt-get(8): with no lists it knows no package ("E: Unable to locate package …").
+  refresh: ['apt-get', 'update'],
+  listsMissing: /\bE: (Unable to locate package |Package '[^']+' has no installation candidate)/,
 });
 
 /** dnf(8), rpm(8). */

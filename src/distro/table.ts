@@ -54,6 +54,8 @@ export interface Distro {
     readonly qemu: Readonly<Partial<Record<QemuPiece, string>>>;
     /** The package with 7-Zip (7zz), which reads HFS+ volumes for `files` and `media check`. */
     readonly sevenZip?: string;
+    /** The package with xorriso, which builds the HFS+ images of `demo` and `share`. */
+    readonly xorriso?: string;
   };
   /** How kernel arguments are set: BootLoaderSpec entries and grubby, or /etc/default/grub and a regenerator. */
   readonly kernelArgs: {
@@ -104,7 +106,7 @@ const DEBIAN = {
   evidence: 'captured',
   packages: APT,
   // 7zip: 7-Zip 22.01 in bookworm, 26.02 from bookworm-security (apt-cache policy 7zip, seen here).
-  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip' },
+  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso' },
   kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
   kernelSource: DEB_SOURCE,
   kernelPackaging: DEB_KERNEL,
@@ -144,7 +146,8 @@ export const DISTROS: Distro[] = [
     source: "Debian's package names; linux-source-X.Y.Z leaves /usr/src/linux-source-X.Y.Z/linux-source-X.Y.Z.tar.bz2 (the noble package's contents)",
     osRelease: { ids: ['ubuntu'] },
     packages: APT,
-    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU },
+    // 7zip: in Ubuntu's universe since 22.04 (older releases: p7zip-full).
+    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso' },
     kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
     kernelSource: { package: 'linux-source-{major}.{minor}.{patch}', tarballs: ['/usr/src/linux-source-{major}.{minor}.{patch}/linux-source-{major}.{minor}.{patch}.tar.bz2'] },
     kernelPackaging: DEB_KERNEL,
@@ -163,6 +166,7 @@ export const DISTROS: Distro[] = [
       packaging: RPM_PACKAGING,
       headers: 'kernel-devel-{release}',
       qemu: { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-img', openbios: 'openbios', 'vga-rom': 'seavgabios-bin', 'nic-rom': 'ipxe-roms-qemu', window: 'qemu-ui-gtk' },
+      xorriso: 'xorriso',
     },
     kernelArgs: { usual: 'bls', regenerate: ['grub2-mkconfig', 'grub-mkconfig', 'update-grub'] },
     kernelSource: 'kernel.org only',
@@ -196,6 +200,7 @@ export const DISTROS: Distro[] = [
       packaging: [],
       headers: 'kernel-default-devel',
       qemu: { 'qemu-system-ppc': 'qemu-ppc', 'qemu-img': 'qemu-tools', openbios: 'qemu-ppc' },
+      xorriso: 'xorriso',
     },
     kernelArgs: { usual: 'grub-default', regenerate: ['grub2-mkconfig', 'grub-mkconfig', 'update-grub'] },
     kernelSource: 'kernel.org only',

@@ -133,7 +133,7 @@ export class PrivilegedRunner {
   /** Runs the install; when it fails, the record keeps just the packages that did get installed. */
   private async installRecorded(entry: Installed, pm: PackageManager, argv: string[]): Promise<void> {
     try {
-      await this.run(argv);
+      await this.runInstall(pm, argv);
     } catch (err) {
       const got = this.dryRun ? [] : await this.installed(pm, entry.packages);
       if (got.length === 0) await this.recorder.retract(entry);
@@ -145,6 +145,19 @@ export class PrivilegedRunner {
       throw err;
     }
     await this.recorder.finish(entry);
+  }
+
+  /** The install; where the package manager knew none of the packages for want of its lists, once more after it fetched them. */
+  private async runInstall(pm: PackageManager, argv: string[]): Promise<void> {
+    try {
+      await this.run(argv);
+    } catch (err) {
+      if (!pm.refresh || !pm.listsMissing || !(err instanceof UserError) || !pm.listsMissing.test(err.message)) throw err;
+      this.options.out(`  (${pm.program} knows none of these packages yet: fetching its package lists, then again)`);
+      // When fetching the lists fails too, the install's own error says more.
+      if ((await this.run(pm.refresh, { allowFailure: true })).exitCode !== 0) throw err;
+      await this.run(argv);
+    }
   }
 
   /**

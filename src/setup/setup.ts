@@ -9,7 +9,7 @@ import { PrivilegedRunner } from '../privileged/runner.js';
 import { Facts } from '../steps/facts.js';
 import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
-import { appliesNow, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
+import { appliesNow, DEFAULT_HOST_OPTIONS, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
 import { collectingPrompts, makePrompts, type Prompts } from './prompts.js';
 import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
 import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
@@ -30,6 +30,8 @@ import { readRecord, RECORD_PATH } from './record.js';
 import { resumeInterrupted } from './resume.js';
 import { RootedHost } from './rooted-host.js';
 import { describe as describeChange, undoSetup } from './undo.js';
+import { hasDesktop } from '../launch/plan.js';
+import { qemuPackagePlan } from '../steps/checks/qemu-packages.js';
 
 export interface SetupOptions {
   yes?: boolean;
@@ -53,6 +55,14 @@ export interface SetupOptions {
   net?: string;
   /** --no-guest: false. */
   guest?: boolean;
+  /** --with-files / --without-files: 7-Zip for `files` and `media check` (default: asked; --yes: yes). */
+  withFiles?: boolean;
+  withoutFiles?: boolean;
+  /** --with-window / --without-window: QEMU's window module (default: where a desktop session exists). */
+  withWindow?: boolean;
+  withoutWindow?: boolean;
+  /** --no-demo: false. Without a guest to create, setup ends by booting the demo guest. */
+  demo?: boolean;
 }
 
 export interface SetupIo {
@@ -84,6 +94,8 @@ const KVM_HV_CHOICES: readonly KvmHvChoice[] = ['keep', 'unload', 'blacklist'];
 function validate(opts: SetupOptions): void {
   if (opts.buildKernel && opts.skipKernel) throw new UserError('--build-kernel and --skip-kernel are opposites: give one.');
   if (opts.guest === false && (opts.os || opts.name || opts.cdrom)) throw new UserError('--no-guest cannot be combined with --os, --name or --cdrom.');
+  if (opts.withFiles && opts.withoutFiles) throw new UserError('--with-files and --without-files are opposites: give one.');
+  if (opts.withWindow && opts.withoutWindow) throw new UserError('--with-window and --without-window are opposites: give one.');
   if (opts.snapshot && !opts.dryRun) throw new UserError('--snapshot shows the plan for a captured host and can change nothing: add --dry-run.');
   if (opts.snapshot && (opts.root || opts.undo)) throw new UserError('--snapshot cannot be combined with --root or --undo.');
   if (opts.kvmHv !== undefined && !KVM_HV_CHOICES.includes(opts.kvmHv as KvmHvChoice)) {
@@ -140,13 +152,15 @@ const notThisRun = (why: string): string => `  (not done by setup in this run: $
 function planned(outcomes: Outcome[], io: SetupIo): number {
   const pending = outcomes.filter((o) => ['todo', 'blocked', 'reboot-required'].includes(o.result.state)).length;
   io.out('');
-  io.out(pending === 0 ? nothingToDo(outcomes.map((o) => o.result)) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
+  io.out(pending === 0 ? nothingToDo(outcomes) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
   return 0;
 }
 
-function nothingToDo(results: StepResult[]): string {
-  return results.every((r) => r.state === 'not-applicable')
-    ? `Nothing to do: ${results[0]?.summary ?? 'no steps'}. Guests run under QEMU's TCG here (no KVM-PR).`
+function nothingToDo(outcomes: readonly Outcome[]): string {
+  // KVM-PR's own steps (not QEMU's, which every host needs) tell a host that can never do it.
+  const kvmPr = outcomes.filter((o) => setAside(o.step, { ...DEFAULT_HOST_OPTIONS, tcgOnly: true }));
+  return kvmPr.length > 0 && kvmPr.every((o) => o.result.state === 'not-applicable')
+    ? `Nothing to do: ${kvmPr[0]!.result.summary}. Guests run under QEMU's TCG here (no KVM-PR).`
     : 'Nothing to do: this host is set up for KVM-PR.';
 }
 
@@ -182,13 +196,15 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
   }
   if (open.length > 0 || skipped > 0) return 1;
   if (options.tcgOnly) io.out('Setup complete for TCG guests: this kernel cannot do KVM-PR, and building one was declined (talos-mac setup --build-kernel builds it).');
-  else io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes.map((o) => o.result)));
+  else io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes));
   return 0;
 }
 
 interface Answers {
   buildKernel: boolean;
   guest: GuestPlan | undefined;
+  /** The optional tools asked about (a feature not asked keeps its flag or default). */
+  extras: { files?: boolean; window?: boolean };
 }
 
 interface CreatedGuest {
@@ -217,6 +233,12 @@ const appliesHere = (o: Outcome, options: HostOptions): boolean => appliesNow(o.
 const atNextBoot = (o: Outcome, plan: readonly Outcome[]): boolean =>
   o.step === kernelPrSupport || (o.step === nextBoot && outcomeOf(plan, mmuActive)?.result.state !== 'done');
 
+/** Another step of this run fixes it before the run ends (QEMU's packages: not a change that waits for a reboot). */
+function fixedNow(o: Outcome, plan: readonly Outcome[], options: HostOptions): boolean {
+  const fixer = o.step.fixedBy && outcomeOf(plan, o.step.fixedBy);
+  return (o.result.state === 'todo' || o.result.state === 'blocked') && o.result.onlyWith === undefined && fixer !== undefined && appliesHere(fixer, options) && !atNextBoot(fixer, plan);
+}
+
 /** The new kernel this plan needs, with its cost on this machine. */
 function kernelNeeded(plan: Outcome[]): { cost: string; why: string } | undefined {
   const o = plan.find((p) => p.result.state === 'todo' && p.result.cost !== undefined);
@@ -239,16 +261,18 @@ function planSummary(plan: Outcome[], options: HostOptions, uid: number): PlanSu
   return { needsRoot: uid === 0 ? [] : applies.map((o) => o.step.id), reboots: reboot ? 1 : 0 };
 }
 
-function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, guest: GuestPlan | undefined, io: SetupIo): void {
+function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, guest: GuestPlan | undefined, demo: boolean, io: SetupIo): void {
   io.out('The plan:');
   const notHere = plan.filter((o) => o.result.state === 'not-applicable');
-  const done = plan.filter((o) => o.result.state === 'done');
+  // A step done with something to say (an optional tool left out, and the flag that adds it) gets its own line.
+  const done = plan.filter((o) => o.result.state === 'done' && !o.result.notes?.length);
   if (done.length) io.out(`  ${MARK.pass} done already: ${done.map((o) => o.step.id).join(', ')}`);
-  for (const o of plan.filter((x) => x.result.state !== 'not-applicable' && x.result.state !== 'done')) {
+  for (const o of plan.filter((x) => x.result.state !== 'not-applicable' && !done.includes(x))) {
     const applies = appliesHere(o, options);
-    const why = applies ? undefined : whyNotNow(o.step, o.result, options);
+    const why = applies || fixedNow(o, plan, options) ? undefined : whyNotNow(o.step, o.result, options);
     const atBoot = applies && atNextBoot(o, plan);
-    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}`);
+    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}${!applies && o.step.fixedBy && fixedNow(o, plan, options) ? ` (${o.step.fixedBy.id} does it in this run)` : ''}`);
+    for (const note of o.result.notes ?? []) io.out(`      ${note}`);
   }
   // The steps that do not concern this host, in one line: grouped by reason.
   const reasons = new Map<string, string[]>();
@@ -266,7 +290,26 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
       if (m.looksLike && m.looksLike !== guest.os.id) io.out(`  ! It does not look like ${guest.os.title}, the OS chosen: check --os or --cdrom.`);
     }
   }
+  if (demo) io.out(`Then: boot the demo guest, no Mac media needed (${DEMO_WHAT}; --no-demo leaves it out).`);
   io.out('');
+}
+
+const DEMO_WHAT = 'talos-mac demo: a tiny self-made Mac disk, booted under TCG on the serial console, no display needed';
+
+/** The end of a setup that creates no guest: the demo guest boots, proving QEMU and talos-mac work here. */
+async function bootDemo(io: SetupIo): Promise<boolean> {
+  io.out('');
+  io.out(`Booting the demo guest (${DEMO_WHAT}).`);
+  const { demoCommand } = await import('../demo/demo.js');
+  try {
+    await demoCommand({ accel: 'tcg', timeoutSeconds: 60, printCmd: false, json: false }, io.env);
+    io.out('The demo guest booted: QEMU and talos-mac work on this host.');
+    return true;
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    io.out(`The demo guest did not boot: ${err.message}`);
+    return false;
+  }
 }
 
 function stepReport(o: Outcome, options: HostOptions): SetupStepReport {
@@ -314,8 +357,9 @@ function rebootExpectation(outcomes: Outcome[]): Omit<RebootExpectation, 'bootId
 }
 
 /** The exact commands that come next: never a dead end. */
-function nextCommands(code: number, plan: GuestPlan | undefined, created: CreatedGuest | undefined): string[] {
+function nextCommands(code: number, plan: GuestPlan | undefined, created: CreatedGuest | undefined, demoFailed = false): string[] {
   if (code === EXIT.REBOOT_NEEDED) return ['sudo reboot', 'talos-mac setup'];
+  if (demoFailed) return ['talos-mac doctor', 'talos-mac demo'];
   if (code !== EXIT.OK) return ['talos-mac doctor', 'talos-mac setup'];
   const name = created?.name ?? plan?.name;
   if (name) return plan?.cdrom ? [`talos-mac launch ${name} --install`, `talos-mac launch ${name}`] : [`talos-mac launch ${name}`];
@@ -373,6 +417,11 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     ...(opts.kernelHook ? { kernelHook: true } : {}),
     // The kernel build's stages: live (listr2) on a terminal, one line each otherwise.
     kernel: { ui: plainEvents(say), log: say },
+    desktop: hasDesktop(io.env),
+    extras: {
+      ...(opts.withFiles ? { files: true } : opts.withoutFiles ? { files: false } : {}),
+      ...(opts.withWindow ? { window: true } : opts.withoutWindow ? { window: false } : {}),
+    },
   };
   if (opts.user !== undefined) await checkUser(host, opts.user, opts.snapshot !== undefined, where);
   const steps = SETUP_STEPS;
@@ -395,7 +444,23 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
     }
     const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out);
-    return { buildKernel, guest };
+    return { buildKernel, guest, extras: await askExtras(p) };
+  };
+  // An optional tool is asked for only where QEMU's packages are installed in this run and it is missing.
+  const askExtras = async (p: Prompts): Promise<Answers['extras']> => {
+    const chosen = options.extras ?? {};
+    if (root !== '/' || (chosen.files !== undefined && chosen.window !== undefined)) return {};
+    const missing = (await qemuPackagePlan(newContext()).catch(() => undefined))?.missingExtras ?? {};
+    const files =
+      missing.files && chosen.files === undefined
+        ? await p.confirm({ message: `Also install 7-Zip (${missing.files}), for \`talos-mac files\` and \`media check\` (copying files out of Mac OS X disks)?`, default: true, flag: '--with-files or --without-files' })
+        : undefined;
+    // Where a desktop session exists the window module comes with QEMU; elsewhere it is offered in a terminal (no by default), never demanded as a flag.
+    const window =
+      missing.window && chosen.window === undefined && !options.desktop && io.interactive && !dryRun
+        ? await p.confirm({ message: `Also install QEMU's window module (${missing.window})? There is no desktop session here (DISPLAY and WAYLAND_DISPLAY are unset): without it guests show over VNC or the serial console.`, default: false, unattended: false, flag: '--with-window or --without-window' })
+        : undefined;
+    return { ...(files !== undefined ? { files } : {}), ...(window !== undefined ? { window } : {}) };
   };
   // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
   if (!io.interactive && !io.prompts && !dryRun) {
@@ -407,7 +472,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   const answers = await answer(dryRun ? collectingPrompts({ yes: true }) : prompts);
   // Declined by a person (a "no", or --skip-kernel): --yes and a dry run only leave the build for later.
   const declined = kernelNeeded(plan) !== undefined && !answers.buildKernel && root === '/' && (Boolean(opts.skipKernel) || (!opts.yes && !dryRun));
-  if (answers.buildKernel !== options.buildKernel || declined) {
+  const askedExtras = Object.keys(answers.extras).length > 0;
+  if (askedExtras) options.extras = { ...options.extras, ...answers.extras };
+  if (answers.buildKernel !== options.buildKernel || declined || askedExtras) {
     options.buildKernel = answers.buildKernel;
     // Without the kernel, the MMU switch and the rest gain nothing: only what TCG guests need.
     if (declined) {
@@ -417,7 +484,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     plan = await verifyAll(steps, newContext());
   }
   const summary = planSummary(plan, options, io.uid);
-  showPlan(summary, plan, options, answers.guest, io);
+  // No guest to create: the run ends with the demo guest booted (not under --root: another system; not with --json: its console would mix into the document).
+  const demo = opts.demo !== false && !answers.guest && root === '/' && !opts.json;
+  showPlan(summary, plan, options, answers.guest, demo, io);
   const report = (outcome: SetupReport['outcome'], exitCode: number, results: Outcome[], guest: CreatedGuest | undefined, next: string[]): number => {
     if (opts.json) {
       const doc = SetupReportSchema.parse({
@@ -459,10 +528,17 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   };
   // The CLI's own handler (exit at once) steps aside while changes run, and comes back after.
   const exitAtOnce = process.listeners('SIGINT');
-  if (!dryRun) {
+  let stepAside = !dryRun;
+  if (stepAside) {
     process.removeAllListeners('SIGINT');
     process.on('SIGINT', onInterrupt);
   }
+  const restoreSigint = (): void => {
+    if (!stepAside) return;
+    stepAside = false;
+    process.off('SIGINT', onInterrupt);
+    for (const l of exitAtOnce) process.on('SIGINT', l);
+  };
   try {
     if (!dryRun) await resumeInterrupted(changes);
     const asked = new Set<Step>();
@@ -520,7 +596,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         // A step another one fixes (the running MMU, after the boot configuration) needs no fix of its own here.
         if (!o.step.fixedBy) fixLines(o.result).forEach((l) => io.out(l));
-        const why = asked.has(o.step) ? undefined : whyNotNow(o.step, o.result, options);
+        const why = asked.has(o.step) || (dryRun && fixedNow(o, plan, options)) ? undefined : whyNotNow(o.step, o.result, options);
         if (why) io.out(notThisRun(why));
       },
     });
@@ -528,11 +604,19 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     let created: CreatedGuest | undefined;
     if (answers.guest && !dryRun && !stoppedEarly) created = await createPlanned(store, host, answers.guest, io);
     if (answers.guest && dryRun) io.out(`  would: create the guest ${answers.guest.name} (${answers.guest.os.title}, ${answers.guest.ram} MiB, a new ${answers.guest.diskSize} disk${answers.guest.cdrom ? `, install CD ${answers.guest.cdrom}` : ''})`);
+    if (demo && dryRun) io.out('  would: boot the demo guest (talos-mac demo), once every step is done');
     if (dryRun) {
       planned(outcomes, io);
       return report('planned', EXIT.OK, outcomes, undefined, ['talos-mac setup']);
     }
-    const code = finished(outcomes, steps, options, io);
+    let code = finished(outcomes, steps, options, io);
+    let demoFailed = false;
+    if (code === EXIT.OK && demo) {
+      // No change runs any more: Ctrl-C ends the demo as it ends `talos-mac demo`.
+      restoreSigint();
+      demoFailed = !(await bootDemo(io));
+      if (demoFailed) code = 1;
+    }
     if (code === EXIT.REBOOT_NEEDED) {
       const expect = rebootExpectation(outcomes);
       await expectReboot(runner, host, expect);
@@ -542,8 +626,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
           : "In Petitboot, boot this system's usual entry: its boot configuration now passes disable_radix.",
       );
     }
-    const next = nextCommands(code, answers.guest, created);
-    io.out(next.length ? `Next: ${next.join('  then  ')}` : '');
+    const next = nextCommands(code, answers.guest, created, demoFailed);
+    const withDisc = code === EXIT.OK && !answers.guest ? ', a guest from your Mac OS install disc' : '';
+    io.out(next.length ? `Next${withDisc}: ${next.join('  then  ')}` : '');
     return report(code === EXIT.OK ? 'done' : code === EXIT.REBOOT_NEEDED ? 'reboot-needed' : 'not-finished', code, outcomes, created, next);
   } catch (err) {
     if (err instanceof UserError) {
@@ -556,9 +641,6 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
     throw err;
   } finally {
-    if (!dryRun) {
-      process.off('SIGINT', onInterrupt);
-      for (const l of exitAtOnce) process.on('SIGINT', l);
-    }
+    restoreSigint();
   }
 }

@@ -38,6 +38,8 @@ export interface StepResult {
   onlyWith?: string;
   /** What applying it costs on this machine (a kernel build's time and disk), for setup's plan. */
   cost?: string;
+  /** Lines setup's plan shows under the step: what its apply changes and why, and what it leaves out (with the flag that adds it). */
+  notes?: string[];
 }
 
 export type KvmHvChoice = 'keep' | 'unload' | 'blacklist';
@@ -61,6 +63,10 @@ export interface HostOptions {
    * KVM-PR steps are set aside (reported, not applied, not counted as left to do).
    */
   tcgOnly?: boolean;
+  /** A desktop session exists (DISPLAY or WAYLAND_DISPLAY): QEMU's window module belongs to QEMU here. Undefined (doctor): not asked. */
+  desktop?: boolean;
+  /** Optional tools setup installs with QEMU, as chosen (--with-files, --without-window, …); undefined: the default (qemu-packages.ts). */
+  extras?: { files?: boolean; window?: boolean };
 }
 
 export const DEFAULT_HOST_OPTIONS: HostOptions = { root: '/', buildKernel: false, kernel: {} };

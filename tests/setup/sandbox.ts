@@ -28,9 +28,18 @@ export interface SandboxOptions {
    * basename, …): the probes (`command -v gcc`, `gcc -E`) then find none of this machine's tools.
    */
   onlyFakes?: boolean;
+  /**
+   * This machine's QEMU, qemu-img, xorriso and 7-Zip on the isolated PATH of `onlyFakes` (default
+   * true), so that only what a test leaves out is missing. Either way the snapshot's QEMU data files
+   * (its manifest's `paths`) are in the root, where the QEMU checks look for them.
+   */
+  qemu?: boolean;
 }
 
-const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep', 'mv', 'mkdir'] as const;
+/** The programs the QEMU and tool checks probe (src/steps/checks/qemu.ts, qemu-packages.ts). */
+export const QEMU_PROGRAMS = ['qemu-system-ppc', 'qemu-img', 'xorriso', '7zz', '7z'] as const;
+
+const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep', 'mv', 'mkdir', 'awk', 'ln', 'rm'] as const;
 
 export interface Sandbox {
   root: string;
@@ -42,6 +51,16 @@ export interface Sandbox {
   read(path: string): Promise<Buffer>;
   setup(args: string[], env?: NodeJS.ProcessEnv, node?: string): Promise<CliResult>;
   cleanup(): Promise<void>;
+}
+
+/** Empty stand-ins for the files the snapshot's manifest records as present under /usr (QEMU's firmware and ROMs): the checks look only at whether they are there. */
+async function snapshotDataFiles(snapshot: string, root: string): Promise<void> {
+  const m = JSON.parse(await readFile(join(SNAPSHOTS, snapshot, 'talos-mac-snapshot.json'), 'utf8')) as { paths?: Record<string, { exists: boolean; type?: string }> };
+  for (const [path, info] of Object.entries(m.paths ?? {})) {
+    if (!info.exists || info.type !== 'file' || !path.startsWith('/usr/')) continue;
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), '');
+  }
 }
 
 async function manifestUname(snapshot: string): Promise<{ r: string; m: string }> {
@@ -70,7 +89,14 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
       if (!real) throw new Error(`sandbox: no ${name} on this machine`);
       await symlink(real, join(bin, name));
     }
+    if (o.qemu !== false) {
+      for (const name of QEMU_PROGRAMS) {
+        const real = ['/usr/bin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
+        if (real) await symlink(real, join(bin, name));
+      }
+    }
   }
+  await snapshotDataFiles(o.snapshot, root);
   await writeFile(log, '', { mode: 0o666 });
   await chmod(log, 0o666);
   const uname = await manifestUname(o.snapshot);
@@ -81,6 +107,9 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
     FAKE_UNAME_R: uname.r,
     FAKE_UNAME_M: uname.m,
     SUDO_USER: undefined,
+    // No desktop session: whether QEMU's window module is installed does not depend on where the tests run.
+    DISPLAY: undefined,
+    WAYLAND_DISPLAY: undefined,
   };
   await mkdir(join(root, 'etc', 'default'), { recursive: true });
   await writeFile(join(root, 'etc', 'group'), `root:x:0:\nadm:x:4:alice\nkvm:x:${KVM_GID}:\nalice:x:1000:\n`);

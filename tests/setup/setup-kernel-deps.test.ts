@@ -35,7 +35,7 @@ async function setupHere(sb: Sandbox, opts: SetupOptions, extraEnv: NodeJS.Proce
   const asked: string[] = [];
   const env = { ...process.env, ...sb.env, ...extraEnv };
   const code = await runSetup(
-    { user: 'alice', guest: false, ...opts },
+    { user: 'alice', guest: false, demo: false, ...opts },
     {
       out: (l) => lines.push(l),
       interactive: false,

@@ -6,6 +6,7 @@ import { QEMU_PROGRAM, type Facts } from '../facts.js';
 import type { Fix, Step, StepResult } from '../step.js';
 import { isPowerArch } from './common.js';
 import { installHint, qemuPackage, type QemuPiece } from '../../distro/distro.js';
+import { extraWanted, qemuPackages } from './qemu-packages.js';
 
 /** mac99 under KVM-PR works from QEMU 3.0 [inferred: the oldest release reported working, not seen here]; older builds are warned about. */
 export const MIN_QEMU = [3, 0, 0] as const;
@@ -29,6 +30,10 @@ export const qemuBinary: Step = {
   category: 'QEMU',
   title: 'Install qemu-system-ppc (3.0 or newer)',
   severity: 'required',
+  // A getter: qemu-packages.ts imports these checks (an import cycle read only when asked).
+  get fixedBy() {
+    return qemuPackages;
+  },
   async verify({ facts }) {
     const version = await facts.qemu('version');
     if (version.notRecorded || version.timedOut) return { state: 'unknown', summary: describeCommandFailure(version) };
@@ -41,6 +46,7 @@ export const qemuBinary: Step = {
         state: 'todo',
         status: 'warn',
         summary: `qemu-system-ppc ${v} is older than 3.0: mac99 with KVM-PR and current OpenBIOS need 3.0 or newer`,
+        manual: 'setup installs QEMU where it is missing; it does not replace an installed one',
         fix: await installFix(facts, 'qemu-system-ppc', QEMU_PROGRAM),
       };
     }
@@ -85,11 +91,14 @@ export const qemuKvmAccel: Step = {
   },
 };
 
-const img: Step = {
+export const qemuImg: Step = {
   id: 'qemu.img',
   category: 'QEMU',
   title: 'Install qemu-img',
   severity: 'required',
+  get fixedBy() {
+    return qemuPackages;
+  },
   async verify({ facts }) {
     const r = await facts.qemuImg();
     if (r.notRecorded || r.timedOut) return { state: 'unknown', summary: describeCommandFailure(r) };
@@ -124,6 +133,9 @@ function dataFileStep(d: DataFile): Step {
     category: 'QEMU',
     title: d.title,
     severity: d.severity ?? 'required',
+    get fixedBy() {
+      return d.piece ? qemuPackages : undefined;
+    },
     async verify({ facts }) {
       const missing = await qemuMissing(facts);
       if (missing) return missing;
@@ -201,9 +213,15 @@ export const qemuWindow: Step = {
   category: 'QEMU',
   title: 'Have a window display for QEMU',
   severity: 'advisory',
-  async verify({ facts }) {
+  get fixedBy() {
+    return qemuPackages;
+  },
+  async verify(ctx) {
+    const { facts } = ctx;
+    // Without a desktop session setup installs the window module only when asked (qemu-packages.ts).
+    const asked = extraWanted('window', ctx) ? {} : { onlyWith: '--with-window' };
     const missing = await qemuMissing(facts);
-    if (missing) return missing;
+    if (missing) return { ...missing, ...asked };
     const r = await facts.qemu('displays');
     if (r.exitCode !== 0) return { state: 'unknown', summary: describeCommandFailure(r) };
     const all = displayBackends(r.stdout);
@@ -213,9 +231,10 @@ export const qemuWindow: Step = {
     return {
       state: 'todo',
       summary: `no window: this QEMU has no GTK or SDL display (it has: ${all.join(', ') || 'none'}); use --display vnc or --display serial`,
+      ...asked,
       fix: { ...fix, text: `${fix.text.replace(/\.$/, '')} for a window, or launch with --display vnc (then a VNC viewer) or --display serial.` },
     };
   },
 };
 
-export const qemuSteps: Step[] = [qemuBinary, qemuMac99, qemuKvmAccel, img, qemuFirmware, qemuVgaRom, ...Object.values(qemuNicRoms), qemuVgaNdrv, qemuWindow];
+export const qemuSteps: Step[] = [qemuBinary, qemuMac99, qemuKvmAccel, qemuImg, qemuFirmware, qemuVgaRom, ...Object.values(qemuNicRoms), qemuVgaNdrv, qemuWindow];
