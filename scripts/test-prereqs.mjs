@@ -1,0 +1,53 @@
+// What `npm test` needs from the system, installed before any test runs: the packages are named by
+// the row of this system in the distribution table (src/distro/table.ts, read from the build) and
+// installed with its package manager, as root or with passwordless sudo. What cannot be installed
+// is one line naming it and the command that installs it, and the tests do not start.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+/** What the default suite runs, by what uses it; each names its packages in a table row `d`. */
+const NEEDS = [
+  { what: 'QEMU (qemu-system-ppc with OpenBIOS, the VGA and NIC ROMs, the GUI module; qemu-img, qemu-io)', packages: (d) => Object.values(d.names.qemu), commands: ['qemu-system-ppc', 'qemu-img'] },
+  { what: 'xorriso (demo, share, the media tests)', packages: (d) => [d.names.xorriso], commands: ['xorriso'] },
+  { what: '7-Zip (files, media check)', packages: (d) => [d.names.sevenZip], commands: ['7zz|7z'] },
+  { what: 'gcc (the tests build stand-in kernel modules)', packages: (d) => [d.names.build.gcc], commands: ['gcc'] },
+  ...['unshare', 'setpriv', 'script', 'chattr', 'strace', 'ip', 'git'].map((tool) => ({ what: tool, packages: (d) => [d.names.test?.[tool]], commands: [tool] })),
+];
+
+const run = (argv, env) => spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'], env });
+const quiet = (argv) => spawnSync(argv[0], argv.slice(1), { stdio: 'ignore' });
+const onPath = (alternatives) => alternatives.split('|').some((c) => quiet(['sh', '-c', 'command -v "$1"', 'sh', c]).status === 0);
+
+/** Installs what is missing; returns undefined when everything is there, else the one line to print. */
+export async function ensureTestPrerequisites(distDir = 'dist') {
+  const distro = await import(pathToFileURL(join(distDir, 'src', 'distro', 'distro.js')).href);
+  const { parseOsRelease } = await import(pathToFileURL(join(distDir, 'src', 'parse', 'os-release.js')).href);
+  const d = distro.distroOf(parseOsRelease(existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : ''));
+  const missing = []; // { what, package }
+  for (const need of NEEDS) {
+    const packages = need.packages(d);
+    if (d.packages && packages.every((p) => p !== undefined)) {
+      for (const p of packages) if (quiet(d.packages.query(p)).status !== 0 && !missing.some((m) => m.package === p)) missing.push({ what: need.what, package: p });
+    } else if (!need.commands.every(onPath)) {
+      missing.push({ what: need.what, package: undefined });
+    }
+  }
+  if (missing.length === 0) return undefined;
+  const names = missing.map((m) => m.package).filter(Boolean);
+  const unknown = missing.filter((m) => !m.package).map((m) => m.what);
+  const hint = distro.installHint(d, names);
+  const line = (why) =>
+    `talos-mac tests: ${why}; missing: ${missing.map((m) => (m.package ? `${m.package} (${m.what})` : m.what)).join(', ')}. ` +
+    (unknown.length > 0 ? `Install ${unknown.join(', ')} with ${d.name}'s package manager (no package is known for it in src/distro/table.ts)${hint ? `, and: ${hint}` : ''}` : `Install them: ${hint}`) +
+    ', then run npm test again.';
+  if (unknown.length > 0 || !hint) return line(`cannot install what the tests need on ${d.name}`);
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot && quiet(['sudo', '-n', 'true']).status !== 0) return line('not root and no passwordless sudo to install what the tests need');
+  const argv = ['env', 'DEBIAN_FRONTEND=noninteractive', ...distro.installArgv(d, names)];
+  console.error(`talos-mac tests: installing what the tests need: ${names.join(' ')}`);
+  const r = run(asRoot ? argv : ['sudo', '-n', ...argv], process.env);
+  if (r.status !== 0) return line(`${argv.slice(2).join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`);
+  return undefined;
+}
