@@ -38,7 +38,7 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly Suite[]) 
         t.skip(why);
         return;
       }
-      const commands = quickStart(readFileSync(join(REPO, 'README.md'), 'utf8'));
+      const commands = await quickStart(readFileSync(join(REPO, 'README.md'), 'utf8'));
       assert.equal(commands.length, 2, `README.md's Quick start has ${commands.length} sh blocks, not two:\n${commands.join('\n---\n')}`);
       const started = Date.now();
       const cached = await cachedRoot(suite, join(CACHE, `${suite}-build.log`));

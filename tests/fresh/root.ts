@@ -8,6 +8,7 @@ import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } fr
 import { chown, copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO } from '../helpers/cli.js';
 
 export type Suite = 'bookworm' | 'trixie';
@@ -190,11 +191,8 @@ export class FreshRun {
   }
 }
 
-/** The Quick start's commands: the `sh` code blocks of README.md's "## Quick start" section, one command each. */
-export function quickStart(readme: string): string[] {
-  const start = readme.indexOf('\n## Quick start');
-  if (start < 0) throw new Error('README.md has no "## Quick start" section');
-  const next = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, next < 0 ? undefined : next);
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim());
+/** The Quick start's commands, parsed as .ci/run parses them (scripts/quick-start.mjs). */
+export async function quickStart(readme: string): Promise<string[]> {
+  const parser = (await import(pathToFileURL(join(REPO, 'scripts', 'quick-start.mjs')).href)) as typeof import('../../scripts/quick-start.mjs');
+  return parser.quickStart(readme);
 }
