@@ -28,10 +28,11 @@ const ok = (r: StepResult, what: string) => assert.equal(r.code, 0, `${what} exi
 /** Debian 13 always; Debian 12 too when the Debian 13 root was cached (a cold CI run makes only one root), or with TALOS_MAC_FRESH_ALL=1. */
 const firstBuiltCold = { value: false };
 
-for (const suite of ['trixie', 'bookworm'] as const satisfies readonly Suite[]) {
-  const name = `Debian ${DEBIAN[suite]} (${suite})`;
-  describe(`the README's Quick start on a fresh ${name}`, { skip: SKIP }, () => {
-    it('both commands exit 0: the first sets up QEMU (doctor passes) and boots the demo, the second passes the tests', { timeout: 120 * MIN }, async (t) => {
+// One after the other (concurrency 1): each root's run takes both cores.
+describe("the README's Quick start on fresh Debian roots", { skip: SKIP, concurrency: 1 }, () => {
+  for (const suite of ['trixie', 'bookworm'] as const satisfies readonly Suite[]) {
+    const name = `Debian ${DEBIAN[suite]} (${suite})`;
+    it(`${name}: both commands exit 0: the first sets up QEMU (doctor passes) and boots the demo, the second passes the tests`, { timeout: 120 * MIN }, async (t) => {
       if (suite !== 'trixie' && firstBuiltCold.value && !ALL && !isWarm(suite)) {
         const why = `${name}: not run, because this run already made the Debian 13 root from nothing (CI's 45 minutes); the next run makes it, or set TALOS_MAC_FRESH_ALL=1`;
         console.error(`test:fresh: ${why}`);
@@ -70,5 +71,5 @@ for (const suite of ['trixie', 'bookworm'] as const satisfies readonly Suite[]) 
         else console.error(`test:fresh: ${name}: the run is kept in ${run.dir} (logs/, upper/ holds what changed in the root)`);
       }
     });
-  });
-}
+  }
+});

@@ -124,6 +124,7 @@ export async function cachedRoot(suite: Suite, log: string): Promise<CachedRoot>
   // the root gets the host's local CAs, and Node is told to use the system bundle.
   const localCas = '/usr/local/share/ca-certificates';
   if (existsSync(localCas)) {
+    await mkdir(join(tmp, localCas), { recursive: true });
     for (const f of readdirSync(localCas).filter((n) => n.endsWith('.crt'))) await copyFile(join(localCas, f), join(tmp, localCas, f));
   }
   if (process.env['NODE_EXTRA_CA_CERTS']) {
