@@ -14,6 +14,7 @@ const NEEDS = [
   { what: 'demo, share', packages: (d) => [d.names.xorriso], commands: ['xorriso'] },
   { what: 'files, media check', packages: (d) => [d.names.sevenZip], commands: ['7zz|7z'] },
   { what: 'stand-in kernel modules', packages: (d) => [d.names.build.gcc], commands: ['gcc'] },
+  { what: 'the kernel patch tests', packages: (d) => [d.names.build.patch], commands: ['patch'] },
   ...['unshare', 'setpriv', 'script', 'chattr', 'strace', 'ip', 'git'].map((tool) => ({ what: tool, packages: (d) => [d.names.test?.[tool]], commands: [tool] })),
 ];
 
