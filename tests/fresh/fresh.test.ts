@@ -23,7 +23,11 @@ const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no']
 if (dirty) console.error(`test:fresh: the roots get a clone of HEAD; changes not committed are not in it:\n${dirty}`);
 
 const seconds = (s: number) => `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-const ok = (r: StepResult, what: string) => assert.equal(r.code, 0, `${what} exited ${r.code} (log: ${r.log}):\n${r.tail}`);
+/** Exit 0, else the failed tests' names (TAP "not ok" lines) when there are any, else the output's end. */
+const ok = (r: StepResult, what: string) => {
+  const failed = r.output.split('\n').filter((l) => /^\s*not ok /.test(l));
+  assert.equal(r.code, 0, `${what} exited ${r.code} (log: ${r.log}):\n${failed.length > 0 ? failed.slice(0, 60).join('\n') : r.tail}`);
+};
 
 /** Debian 13 always; Debian 12 too when the Debian 13 root was cached (a cold CI run makes only one root), or with TALOS_MAC_FRESH_ALL=1. */
 const firstBuiltCold = { value: false };
