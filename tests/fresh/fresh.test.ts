@@ -17,6 +17,8 @@ const SKIP = !canRun && 'needs root, debootstrap and unshare (mount and PID name
 
 const ALL = process.env['TALOS_MAC_FRESH_ALL'] === '1';
 const KEEP = process.env['TALOS_MAC_FRESH_KEEP'] === '1';
+/** TALOS_MAC_FRESH_ONLY=trixie or bookworm: that root alone. */
+const ONLY = process.env['TALOS_MAC_FRESH_ONLY'];
 const MIN = 60_000;
 
 const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
@@ -36,7 +38,8 @@ const firstBuiltCold = { value: false };
 describe("the README's Quick start on fresh Debian roots", { skip: SKIP, concurrency: 1 }, () => {
   for (const suite of ['trixie', 'bookworm'] as const satisfies readonly Suite[]) {
     const name = `Debian ${DEBIAN[suite]} (${suite})`;
-    it(`${name}: both commands exit 0: the first sets up QEMU (doctor passes) and boots the demo, the second passes the tests`, { timeout: 120 * MIN }, async (t) => {
+    const only = ONLY !== undefined && ONLY !== suite && `TALOS_MAC_FRESH_ONLY=${ONLY}`;
+    it(`${name}: both commands exit 0: the first sets up QEMU (doctor passes) and boots the demo, the second passes the tests`, { timeout: 120 * MIN, skip: only }, async (t) => {
       if (suite !== 'trixie' && firstBuiltCold.value && !ALL && !isWarm(suite)) {
         const why = `${name}: not run, because this run already made the Debian 13 root from nothing (CI's 45 minutes); the next run makes it, or set TALOS_MAC_FRESH_ALL=1`;
         console.error(`test:fresh: ${why}`);
