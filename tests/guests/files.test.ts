@@ -13,6 +13,7 @@ import { LiveHost } from '../../src/host/live-host.js';
 import { handStartedQemu, makeWorld, type TestWorld } from '../helpers/guest-env.js';
 import { HFS_FIXTURES, writeHfsFixture } from '../helpers/hfs-fixture.js';
 
+const UTF8 = { ...process.env, LC_ALL: 'C.UTF-8' };
 const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
 
 /** A folder with what people share: text, binary, nested folders, a non-ASCII name, a link to a file inside. */
@@ -179,7 +180,8 @@ describe('files NAME ls|get: copying out of a guest disk (7-Zip; the disk is nev
     await symlink('/etc/passwd', join(tree, 'Users', 'me', 'Documents', 'escape'));
     // A hard-disk image as a Mac has one: an Apple partition map with 512-byte blocks and an HFS+ volume (xorriso), as qcow2.
     const raw = join(w.dir, 'mac disk.img');
-    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-hfsplus', '-apm-block-size', '512', '-V', 'Macintosh HD', '-o', raw, tree], { stdio: 'ignore' });
+    // C.UTF-8: in the C locale xorriso writes non-ASCII names as "_" (a newcomer's shell on a fresh Debian sets no LANG).
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-hfsplus', '-apm-block-size', '512', '-V', 'Macintosh HD', '-o', raw, tree], { stdio: 'ignore', env: UTF8 });
     qcow2 = join(w.dir, 'mac disk.qcow2');
     execFileSync('qemu-img', ['convert', '-q', '-O', 'qcow2', raw, qcow2]);
     assert.equal((await w.run(['create', 'tiger', '--os', 'tiger', '--disk', qcow2])).code, 0);
@@ -234,7 +236,7 @@ describe('files NAME ls|get: copying out of a guest disk (7-Zip; the disk is nev
     }
     const deep = join(w.dir, 'deep.img');
     // The ISO 9660 directory records of 10,000 files come first: the HFS+ partition starts about 1.6 MiB in.
-    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-hfsplus', '-apm-block-size', '512', '-V', 'Deep', '-o', deep, t], { stdio: 'ignore' });
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-hfsplus', '-apm-block-size', '512', '-V', 'Deep', '-o', deep, t], { stdio: 'ignore', env: UTF8 });
     assert.equal((await w.run(['create', 'deep', '--os', 'tiger', '--disk', deep, '--raw'])).code, 0);
     const ls = await w.run(['files', 'deep', 'ls', '/d7']);
     assert.equal(ls.code, 0, ls.stderr);
