@@ -1,44 +1,61 @@
-// npm test: every compiled test directory except dist/tests/kernel/pipeline (the opt-in
-// cross-compiling suite: npm run test:kernel) and dist/tests/e2e (npm run test:power9). Directories are listed at run time, so new test
-// folders are picked up without editing this file.
+// npm test: every compiled test file except dist/tests/kernel/{pipeline,e2e} (the opt-in
+// cross-compiling suite: npm run test:kernel), dist/tests/e2e (npm run test:power9) and dist/tests/fresh
+// (npm run test:fresh). Files are listed at run time (scripts/test-files.mjs), so new tests are picked up.
+//   node scripts/test.mjs [--node 24]   with --node, the suite runs on that Node (npm run test:node24)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureNode18 } from './node18.mjs';
+import { ensureNode } from './node-bin.mjs';
+import { testFiles } from './test-files.mjs';
+import { ensureTestPrerequisites } from './test-prereqs.mjs';
 
-const root = 'dist/tests';
-const OPT_IN = new Set(['kernel', 'e2e']);
-const dirs = existsSync(root)
-  ? readdirSync(root, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !OPT_IN.has(e.name))
-      .map((e) => join(root, e.name))
-  : [];
-// The kernel pipeline's fast unit tests do run by default.
-if (existsSync(join(root, 'kernel', 'unit'))) dirs.push(join(root, 'kernel', 'unit'));
-const files = existsSync(root) ? readdirSync(root).filter((f) => f.endsWith('.test.js')).map((f) => join(root, f)) : [];
-if (dirs.length + files.length === 0) {
+const root = join('dist', 'tests');
+const files = testFiles([root], ['e2e', 'fresh', join('kernel', 'pipeline'), join('kernel', 'e2e')].map((d) => join(root, d)));
+if (files.length === 0) {
   console.error('no compiled tests under dist/tests');
   process.exit(1);
 }
-const node18 = ensureNode18();
-if (!node18.bin) {
-  // On x64 Linux (CI, developers) the Node 18 tests are not optional.
-  if (process.platform === 'linux' && process.arch === 'x64') {
-    console.error(`talos-mac tests: cannot get the Node 18 binary: ${node18.reason}`);
+const missing = await ensureTestPrerequisites();
+if (missing) {
+  console.error(missing);
+  process.exit(1);
+}
+const x64Linux = process.platform === 'linux' && process.arch === 'x64';
+const node = (major) => {
+  const got = ensureNode(major);
+  // On x64 Linux (CI, developers) the other Nodes are not optional.
+  if (!got.bin && x64Linux) {
+    console.error(`talos-mac tests: cannot get the Node ${major} binary: ${got.reason}`);
     process.exit(1);
   }
-  console.error(`talos-mac tests: the Node 18 tests are skipped: ${node18.reason}`);
+  return got;
+};
+const at = process.argv.indexOf('--node');
+const runner = at > 0 ? node(process.argv[at + 1]).bin : process.execPath;
+if (!runner) {
+  console.error(`talos-mac tests: no Node ${process.argv[at + 1]} to run the tests on here`);
+  process.exit(1);
 }
+const node18 = node(18);
+if (!node18.bin) console.error(`talos-mac tests: the Node 18 tests are skipped: ${node18.reason}`);
 const env = { ...process.env, ...(node18.bin ? { TALOS_MAC_NODE18: node18.bin } : {}) };
 // The tests act on sandboxes: the machine's own talos-mac state and the files setup edits must be
 // as they were before them (a fake tool that missed its sandbox once emptied this machine's /etc/group).
 const STATE = '/var/lib/talos-mac';
 const stateBefore = existsSync(STATE);
 const WATCHED = ['/etc/group', '/etc/passwd', '/etc/gshadow', '/etc/default/grub', '/boot/grub/grub.cfg', '/etc/modules-load.d/talos-mac.conf'];
-const digest = () => WATCHED.map((f) => `${f} ${existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex') : 'absent'}`);
+// A file this user cannot read (/etc/gshadow for a user who is not root) this user's tests cannot change either.
+const hash = (f) => {
+  try {
+    return createHash('sha256').update(readFileSync(f)).digest('hex');
+  } catch (e) {
+    return e.code === 'ENOENT' ? 'absent' : 'unreadable';
+  }
+};
+const digest = () => WATCHED.map((f) => `${f} ${hash(f)}`);
 const watchedBefore = digest();
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...dirs, ...files], { stdio: 'inherit', env });
+const r = spawnSync(runner, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 const changed = digest().filter((line, i) => line !== watchedBefore[i]).map((line) => line.split(' ')[0]);
 if (changed.length > 0) {
   console.error(`talos-mac tests: a test changed this machine's ${changed.join(', ')}: tests must act on sandboxes only`);

@@ -19,6 +19,9 @@ export type BuildTool = 'make' | 'gcc' | 'flex' | 'bison' | 'bc' | 'perl' | 'pat
 /** The QEMU pieces the checks look for (src/steps/checks/qemu.ts). */
 export type QemuPiece = 'qemu-system-ppc' | 'qemu-img' | 'openbios' | 'vga-rom' | 'nic-rom' | 'window';
 
+/** Programs only talos-mac's own tests run: `npm test` installs their packages first (scripts/test-prereqs.mjs). */
+export type TestTool = 'unshare' | 'setpriv' | 'script' | 'chattr' | 'strace' | 'ip' | 'git';
+
 /** Programs that regenerate grub.cfg from /etc/default/grub (boot-method.ts knows their arguments). */
 export type GrubRegenerator = 'update-grub' | 'grub-mkconfig' | 'grub2-mkconfig';
 
@@ -56,6 +59,8 @@ export interface Distro {
     readonly sevenZip?: string;
     /** The package with xorriso, which builds the HFS+ images of `demo` and `share`. */
     readonly xorriso?: string;
+    /** The packages of the programs only the tests run. */
+    readonly test?: Readonly<Partial<Record<TestTool, string>>>;
   };
   /** How kernel arguments are set: BootLoaderSpec entries and grubby, or /etc/default/grub and a regenerator. */
   readonly kernelArgs: {
@@ -94,6 +99,8 @@ const DEB_PACKAGING: readonly PackagingTool[] = [
 ];
 /** Debian 12's QEMU split: seabios, ipxe-qemu and qemu-system-gui are only Recommends of qemu-system-ppc. */
 const DEB_QEMU = { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-utils', openbios: 'qemu-system-data', 'vga-rom': 'seabios', 'nic-rom': 'ipxe-qemu', window: 'qemu-system-gui' } as const;
+/** dpkg -S on Debian 12 and 13 (13's minbase has no e2fsprogs, hence no chattr). */
+const DEB_TEST = { unshare: 'util-linux', setpriv: 'util-linux', script: 'bsdutils', chattr: 'e2fsprogs', strace: 'strace', ip: 'iproute2', git: 'git' } as const;
 const DEB_SOURCE = { package: 'linux-source-{major}.{minor}', tarballs: ['/usr/src/linux-source-{major}.{minor}.tar.xz', '/usr/src/linux-source-{major}.{minor}.tar.bz2'] } as const;
 const DEB_KERNEL = { target: 'bindeb-pkg' } as const;
 
@@ -106,7 +113,7 @@ const DEBIAN = {
   evidence: 'captured',
   packages: APT,
   // 7zip: 7-Zip 22.01 in bookworm, 26.02 from bookworm-security (apt-cache policy 7zip, seen here).
-  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso' },
+  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', test: DEB_TEST },
   kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
   kernelSource: DEB_SOURCE,
   kernelPackaging: DEB_KERNEL,
@@ -147,7 +154,7 @@ export const DISTROS: Distro[] = [
     osRelease: { ids: ['ubuntu'] },
     packages: APT,
     // 7zip: in Ubuntu's universe since 22.04 (older releases: p7zip-full).
-    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso' },
+    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', test: DEB_TEST },
     kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
     kernelSource: { package: 'linux-source-{major}.{minor}.{patch}', tarballs: ['/usr/src/linux-source-{major}.{minor}.{patch}/linux-source-{major}.{minor}.{patch}.tar.bz2'] },
     kernelPackaging: DEB_KERNEL,

@@ -1,16 +1,16 @@
-// What a file is, from real images made by the real tools: xorriso, qemu-img, hfsutils (issues 12, 13).
+// What a file is, from real images made by the real tools: xorriso, qemu-img, hfsutils' hformat (a captured volume: tests/fixtures/hfs) (issues 12, 13).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildBootImage, DEMO_MARKER } from '../../src/demo/image.js';
 import { guessOs, inspectMedia, summarizeMedia, type MediaReport } from '../../src/guests/media.js';
 import { LiveHost } from '../../src/host/live-host.js';
+import { HFS_FIXTURES, writeHfsFixture } from '../helpers/hfs-fixture.js';
 
-const hformatMissing = spawnSync('hformat', [], { stdio: 'ignore' }).error !== undefined;
 
 async function fingerprint(path: string): Promise<string> {
   const s = await stat(path);
@@ -150,12 +150,9 @@ describe('media: is it a PowerPC Mac boot disc? (real images)', () => {
     assert.match(r.reason, /is empty/);
   });
 
-  it('a classic HFS volume from hformat "Mac OS 9.2.2" → mac-boot-disc, looks like os9', { skip: hformatMissing && 'hformat (hfsutils) is not installed: CI does not install it (.ci/run)' }, async () => {
+  it('a classic HFS volume from hformat "Mac OS 9.2.2" → mac-boot-disc, looks like os9', async () => {
     const path = join(dir, 'os9.hfs');
-    const fh = await open(path, 'w');
-    await fh.truncate(4 * 1024 * 1024);
-    await fh.close();
-    execFileSync('hformat', ['-l', 'Mac OS 9.2.2', path], { stdio: 'ignore' });
+    writeHfsFixture(HFS_FIXTURES.macOs922, path);
     const r = await inspect(path);
     assert.equal(r.verdict, 'mac-boot-disc', r.reason);
     assert.equal(r.apm, undefined);

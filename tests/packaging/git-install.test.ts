@@ -31,7 +31,8 @@ async function gitInstall(t: TestContext, box: Sandbox): Promise<void> {
   try {
     const src = await snapshot(box);
     const started = Date.now();
-    const install = await box.npm(['install', '--global', '--prefix', box.prefix, ...INSTALL, `git+${pathToFileURL(src).href}`]);
+    // --allow-git=all: npm 12 refuses git dependencies without it (README, "Install as a command").
+    const install = await box.npm(['install', '--global', '--prefix', box.prefix, '--allow-git=all', ...INSTALL, `git+${pathToFileURL(src).href}`]);
     t.diagnostic(`npm install -g from git: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.equal(install.code, 0, install.stdout + install.stderr);
 
