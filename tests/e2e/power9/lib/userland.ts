@@ -15,7 +15,7 @@ import { unpackDeb, unpackDebMembers } from './deb.js';
 // too): launch runs QEMU under its flock. dpkg and apt: the runner installs kernel packages with
 // apt-get, and setup --undo removes them with it; libc-bin (essential): dpkg refuses to run
 // without its ldconfig on PATH ("dpkg: error: 1 expected program not found in PATH").
-export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'busybox-static', 'bash', 'util-linux', 'dpkg', 'apt', 'libc-bin'] as const;
+export const USERLAND_PACKAGES = ['nodejs', 'qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', 'kmod', 'xorriso', '7zip', 'busybox-static', 'bash', 'util-linux', 'dpkg', 'apt', 'libc-bin'] as const;
 const BUILDER_VERSION = '1';
 /** Not needed in the box, and a third of the unpacked size. */
 const DROP = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bug'];
