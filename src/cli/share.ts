@@ -1,7 +1,7 @@
-import { mkdir, statfs, unlink } from 'node:fs/promises';
+import { mkdir, realpath, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Guest } from '../guests/definition.js';
+import { guestOs, type Guest } from '../guests/definition.js';
 import { formatBytes } from '../ui/bytes.js';
 import { buildShareImage, scanShareDir, shareImageFile, shareLabel } from '../guests/share.js';
 import { GuestStore } from '../guests/store.js';
@@ -15,9 +15,11 @@ export interface ShareFlags {
   refresh?: boolean;
   label?: string;
   json?: boolean;
+  live?: boolean;
 }
 
 export async function shareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
+  if (f.live) return liveShareCommand(name, dir, f);
   const modes = [dir !== undefined, f.off === true, f.refresh === true].filter(Boolean).length;
   if (modes > 1) throw new UserError('give one of: a folder to share, --refresh, --off');
   if (f.json && modes > 0) throw new UserError('--json goes with share NAME alone (what is shared)');
@@ -31,8 +33,9 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   const when = running ? `at ${name}'s next launch (it is running now and keeps what it has)` : `at ${name}'s next launch`;
 
   if (modes === 0) {
-    if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null }, null, 2) + '\n');
-    else writeOut(g.share ? `${name} shares ${g.share_from ?? '(a folder)'} as a read-only CD: ${g.share}\n` : `${name} shares no folder. Share one: talos-mac share ${name} DIR\n`);
+    if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null }, null, 2) + '\n');
+    else writeOut(g.share ? `${name} shares ${g.share_from ?? '(a folder)'} as a read-only CD: ${g.share}\n` : `${name} shares no folder${g.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
+    if (!f.json && g.live_share) writeOut(`${name} shares ${g.live_share} live (read-write while it runs).\n`);
     return EXIT.OK;
   }
   if (f.off) {
@@ -70,5 +73,53 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
     ...(scan.longNames.length ? [`${scan.longNames.length} name${scan.longNames.length === 1 ? ' is' : 's are'} longer than 31 characters, which Mac OS 9 shows shortened: ${scan.longNames.slice(0, 5).join(', ')}${scan.longNames.length > 5 ? ', …' : ''}.`] : []),
   ];
   writeOut(lines.join('\n') + '\n');
+  return EXIT.OK;
+}
+
+/**
+ * `share NAME DIR --live`: records the folder (definition field live_share); the launcher serves it
+ * from the next launch on (src/launch/live-share.ts): QEMU's user network has no way to add a
+ * guestfwd to a running guest.
+ */
+async function liveShareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
+  if (f.refresh || f.label !== undefined) throw new UserError('--refresh and --label are for the CD; --live serves the folder as it is');
+  if (f.json && (dir !== undefined || f.off)) throw new UserError('--json goes with share NAME alone (what is shared)');
+  if (dir !== undefined && f.off) throw new UserError('give one of: a folder to share live, --off');
+  const store = new GuestStore();
+  const g = await store.read(name);
+  const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
+  const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
+  if (dir === undefined && !f.off) {
+    if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null }, null, 2) + '\n');
+    else writeOut(g.live_share ? `${name} shares ${g.live_share} live (read-write while it runs).\n` : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
+    return EXIT.OK;
+  }
+  if (f.off) {
+    if (g.live_share === undefined) {
+      writeOut(`${name} shares no folder live; nothing to do.\n`);
+      return EXIT.OK;
+    }
+    await store.setFields(name, { live_share: undefined });
+    writeOut(`${name} no longer shares ${g.live_share} live, ${when}. The folder itself is untouched.\n`);
+    return EXIT.OK;
+  }
+  const root = await realpath(dir!).catch(() => undefined);
+  if (root === undefined || !(await stat(root)).isDirectory()) throw new UserError(`${JSON.stringify(dir)} is not a folder`);
+  // TODO(write-guard): ask src/guests/write-guard.ts here (once merged) that root holds no guest's
+  // disk or data: the guest would write them through the share while they are in use.
+  const { guestAddress, howToConnect, liveProtocol, liveShareProblem } = await import('../launch/live-share.js');
+  if (g.net !== 'user') throw new UserError(`${name} reaches a live share through QEMU's user network, but its net is ${JSON.stringify(g.net)}: set net = "user" in ${store.file(name)} first. Nothing was changed.`);
+  const protocol = liveProtocol(guestOs(g));
+  const osr = await new LiveHost().readFile('/etc/os-release');
+  const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined);
+  if (problem) throw new UserError(`cannot share ${root} live with ${name}: ${problem} Nothing was changed.`, 1);
+  if (g.live_share !== root) await store.setFields(name, { live_share: root });
+  writeOut(
+    [
+      `${name} shares ${root} live, read-write, ${when}.`,
+      `Inside the guest: ${howToConnect(protocol)} (user and password: shown by talos-mac launch and talos-mac status ${name}).`,
+      `Links in the folder are not served. ${guestAddress(protocol)} is reached only through ${name}'s user network.`,
+    ].join('\n') + '\n',
+  );
   return EXIT.OK;
 }
