@@ -81,7 +81,10 @@ export function guestfwdRule(protocol: LiveProtocol, runtimeDir: string, node = 
   // eslint-disable-next-line no-control-regex
   const bad = words.find((w) => /[\u0000-\u001f\u007f]/.test(w));
   if (bad !== undefined) throw new UserError(`the live share cannot be set up: ${JSON.stringify(bad)} holds a control character`);
-  return `tcp:${LIVE_SHARE_IP}:${LIVE_SHARE_PORT[protocol]}-cmd:${words.map(shellQuote).join(' ')}`;
+  const rule = `tcp:${LIVE_SHARE_IP}:${LIVE_SHARE_PORT[protocol]}-cmd:${words.map(shellQuote).join(' ')}`;
+  // QEMU copies each rule into a 1024-byte buffer and cuts what does not fit without a word (net/slirp.c, struct slirp_config_str).
+  if (Buffer.byteLength(rule) > 1023) throw new UserError(`the live share cannot be set up: its QEMU rule would be ${Buffer.byteLength(rule)} bytes, and QEMU keeps 1023 (the runtime folder's path ${JSON.stringify(runtimeDir)} is too long; set XDG_RUNTIME_DIR to a shorter one)`, 1);
+  return rule;
 }
 
 /** The program on PATH, as spawn would find it. */

@@ -203,6 +203,7 @@ async function planLiveShare(g: Guest, file: string, opts: LaunchOptions, ctx: {
   const { guestfwdRule, liveProtocol, liveShareProblem, newLiveShareSpec } = await import('./live-share.js');
   const off = `or stop sharing it: talos-mac share ${g.name} --live --off`;
   if (g.net !== 'user') throw new UserError(`${file}: live_share: the guest reaches its live share through QEMU's user network, but net is ${JSON.stringify(g.net)}. Set net = "user", ${off}.`);
+  if (!(await exists(g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
   const protocol = liveProtocol(osById(g.os));
   const osr = await ctx.host.readFile('/etc/os-release');
   const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined, ctx.env);

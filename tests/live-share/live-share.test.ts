@@ -82,6 +82,7 @@ describe('share --live: a folder the running guest reads and writes', () => {
       display: 'none',
       guestfwd: [rule],
     });
+    assert.throws(() => guestfwdRule('webdav', `/run/${'x'.repeat(1000)}`), /1023/);
     assert.equal(argv[argv.indexOf('-netdev') + 1], "user,id=net0,guestfwd=tcp:10.0.2.100:80-cmd:/usr/bin/node /opt/x/live-share-pipe.js '/run/a b,,c/live-share.json'");
   });
 
