@@ -4,7 +4,8 @@ import { build } from 'esbuild';
 
 const result = await build({
   metafile: true,
-  entryPoints: ['src/cli/entry.ts'],
+  // The live share's relay is its own small file: QEMU runs it for each guest connection (src/launch/live-share.ts).
+  entryPoints: { entry: 'src/cli/entry.ts', 'live-share-pipe': 'src/launch/live-share-pipe.ts' },
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,

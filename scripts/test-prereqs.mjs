@@ -13,6 +13,7 @@ const NEEDS = [
   { what: 'QEMU with its firmware, ROMs and GUI module', packages: (d) => Object.values(d.names.qemu), commands: ['qemu-system-ppc', 'qemu-img'] },
   { what: 'demo, share', packages: (d) => [d.names.xorriso], commands: ['xorriso'] },
   { what: 'files, media check', packages: (d) => [d.names.sevenZip], commands: ['7zz|7z'] },
+  { what: 'share --live (WebDAV)', packages: (d) => [d.names.liveShare?.webdav], commands: ['rclone'] },
   { what: 'stand-in kernel modules', packages: (d) => [d.names.build.gcc], commands: ['gcc'] },
   { what: 'the kernel patch tests', packages: (d) => [d.names.build.patch], commands: ['patch'] },
   ...['unshare', 'setpriv', 'script', 'chattr', 'strace', 'ip', 'git'].map((tool) => ({ what: tool, packages: (d) => [d.names.test?.[tool]], commands: [tool] })),

@@ -1,12 +1,13 @@
-import { mkdir, statfs, unlink } from 'node:fs/promises';
+import { mkdir, realpath, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import { shareProblem } from '../guests/definition-paths.js';
 import type { GuestPaths } from '../guests/paths.js';
+import { guestOs, type Guest } from '../guests/definition.js';
 import { formatBytes } from '../ui/bytes.js';
 import { buildShareImage, scanShareDir, shareImageFile, shareLabel } from '../guests/share.js';
 import { GuestStore } from '../guests/store.js';
-import { writeGuard } from '../guests/write-guard.js';
+import { guestFilesInside, writeGuard } from '../guests/write-guard.js';
 import { LiveHost } from '../host/live-host.js';
 import { holdLock, prepareLockDir } from '../launch/guest-lock.js';
 import { findRunning } from '../launch/running.js';
@@ -18,6 +19,7 @@ export interface ShareFlags {
   refresh?: boolean;
   label?: string;
   json?: boolean;
+  live?: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ async function whileSharing<T>(paths: GuestPaths, name: string, fn: () => Promis
 }
 
 export async function shareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
+  if (f.live) return liveShareCommand(name, dir, f);
   const modes = [dir !== undefined, f.off === true, f.refresh === true].filter(Boolean).length;
   if (modes > 1) throw new UserError('give one of: a folder to share, --refresh, --off');
   if (f.json && modes > 0) throw new UserError('--json goes with share NAME alone (what is shared)');
@@ -51,8 +54,9 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   const store = new GuestStore();
   const g0 = await store.read(name);
   if (modes === 0) {
-    if (f.json) writeOut(JSON.stringify({ guest: name, share: g0.share ?? null, from: g0.share_from ?? null }, null, 2) + '\n');
-    else writeOut(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder. Share one: talos-mac share ${name} DIR\n`);
+    if (f.json) writeOut(JSON.stringify({ guest: name, share: g0.share ?? null, from: g0.share_from ?? null, live: g0.live_share ?? null }, null, 2) + '\n');
+    else writeOut(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder${g0.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
+    if (!f.json && g0.live_share) writeOut(`${name} shares ${g0.live_share} live (read-write while it runs).\n`);
     return EXIT.OK;
   }
   return whileSharing(store.paths, name, async () => {
@@ -103,4 +107,55 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
     writeOut(lines.join('\n') + '\n');
     return EXIT.OK;
   });
+}
+
+/**
+ * `share NAME DIR --live`: records the folder (definition field live_share); the launcher serves it
+ * from the next launch on (src/launch/live-share.ts): QEMU's user network has no way to add a
+ * guestfwd to a running guest.
+ */
+async function liveShareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
+  if (f.refresh || f.label !== undefined) throw new UserError('--refresh and --label are for the CD; --live serves the folder as it is');
+  if (f.json && (dir !== undefined || f.off)) throw new UserError('--json goes with share NAME alone (what is shared)');
+  if (dir !== undefined && f.off) throw new UserError('give one of: a folder to share live, --off');
+  const store = new GuestStore();
+  const g = await store.read(name);
+  const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
+  const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
+  if (dir === undefined && !f.off) {
+    if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null }, null, 2) + '\n');
+    else writeOut(g.live_share ? `${name} shares ${g.live_share} live (read-write while it runs).\n` : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
+    return EXIT.OK;
+  }
+  if (f.off) {
+    if (g.live_share === undefined) {
+      writeOut(`${name} shares no folder live; nothing to do.\n`);
+      return EXIT.OK;
+    }
+    await store.setFields(name, { live_share: undefined });
+    writeOut(`${name} no longer shares ${g.live_share} live, ${when}. The folder itself is untouched.\n`);
+    return EXIT.OK;
+  }
+  const root = await realpath(dir!).catch(() => undefined);
+  if (root === undefined || !(await stat(root)).isDirectory()) throw new UserError(`${JSON.stringify(dir)} is not a folder`);
+  const held = await guestFilesInside(store, root);
+  if (held.length > 0) {
+    const which = held.slice(0, 3).map((h) => `${JSON.stringify(h.path)} (${h.guest}'s ${h.role})`).join(', ');
+    throw new UserError(`will not share ${JSON.stringify(root)} read-write: it holds ${which}${held.length > 3 ? ` and ${held.length - 3} more` : ''}, which a guest could then write while in use. Share a folder that holds no guest's disk or CD. Nothing was changed.`);
+  }
+  const { guestAddress, howToConnect, liveProtocol, liveShareProblem } = await import('../launch/live-share.js');
+  if (g.net !== 'user') throw new UserError(`${name} reaches a live share through QEMU's user network, but its net is ${JSON.stringify(g.net)}: set net = "user" in ${store.file(name)} first. Nothing was changed.`);
+  const protocol = liveProtocol(guestOs(g));
+  const osr = await new LiveHost().readFile('/etc/os-release');
+  const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined);
+  if (problem) throw new UserError(`cannot share ${root} live with ${name}: ${problem} Nothing was changed.`, 1);
+  if (g.live_share !== root) await store.setFields(name, { live_share: root });
+  writeOut(
+    [
+      `${name} shares ${root} live, read-write, ${when}.`,
+      `Inside the guest: ${howToConnect(protocol)} (user and password: shown by talos-mac launch and talos-mac status ${name}).`,
+      `Links in the folder are not served. ${guestAddress(protocol)} is reached only through ${name}'s user network.`,
+    ].join('\n') + '\n',
+  );
+  return EXIT.OK;
 }

@@ -61,6 +61,8 @@ export interface Distro {
     readonly xorriso?: string;
     /** The packages of the programs only the tests run. */
     readonly test?: Readonly<Partial<Record<TestTool, string>>>;
+    /** The servers of `share --live` (src/launch/live-share.ts): WebDAV (rclone) and AFP (netatalk 4); absent: the distribution has none. */
+    readonly liveShare?: { readonly webdav?: string; readonly afp?: string };
   };
   /** How kernel arguments are set: BootLoaderSpec entries and grubby, or /etc/default/grub and a regenerator. */
   readonly kernelArgs: {
@@ -109,11 +111,15 @@ const RPM_PACKAGING: readonly PackagingTool[] = [{ what: 'rpmbuild', command: 'r
 const RPM_KERNEL = { target: 'binrpm-pkg' } as const;
 
 /** What Debian 12 and 13 share: only the release, its evidence and its kernel differ. */
+// rclone 1.60.1 in bookworm (apt-cache policy rclone, seen here); netatalk: none in bookworm, 4.2.3 in trixie (KNOWLEDGE.md).
+const DEB_WEBDAV = { webdav: 'rclone' } as const;
+const DEB_AFP = { webdav: 'rclone', afp: 'netatalk' } as const;
+
 const DEBIAN = {
   evidence: 'captured',
   packages: APT,
   // 7zip: 7-Zip 22.01 in bookworm, 26.02 from bookworm-security (apt-cache policy 7zip, seen here).
-  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', test: DEB_TEST },
+  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', test: DEB_TEST, liveShare: DEB_AFP },
   kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
   kernelSource: DEB_SOURCE,
   kernelPackaging: DEB_KERNEL,
@@ -126,6 +132,7 @@ export const DISTROS: Distro[] = [
     name: 'Debian 12 (bookworm)',
     source: 'the POWER9 box captures (tests/fixtures/snapshots/debian12-*, box-debian12-*, their boot/config-6.1.*) and a fresh Debian 12 install',
     osRelease: { ids: ['debian'], versionIds: ['12'] },
+    names: { ...DEBIAN.names, liveShare: DEB_WEBDAV },
     kvmPr: 'kernel 6.1: no KVM_BOOK3S_64_PR (NO_HZ_FULL=y, VIRT_CPU_ACCOUNTING_GEN=y select CONTEXT_TRACKING_USER): a new kernel is needed',
   },
   {

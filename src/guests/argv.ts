@@ -32,6 +32,8 @@ export interface QemuPlan {
   restartOnReset?: boolean;
   /** Sound through a mac99 audio device (a QEMU that carries screamer): the host audio backend. */
   sound?: { backend: string };
+  /** `guestfwd` rules of the user network (the live share, src/launch/live-share.ts). */
+  guestfwd?: readonly string[];
   /** Raw QEMU arguments after `--`. */
   extra?: readonly string[];
   qemu?: string;
@@ -73,7 +75,7 @@ export function buildQemuArgv(p: QemuPlan): string[] {
   argv.push('-boot', p.boot === 'cd' ? 'd' : 'c');
   if (g.net === 'none') argv.push('-nic', 'none');
   else {
-    const backend = g.net === 'user' ? 'user,id=net0' : `tap,id=net0,ifname=${g.net.slice(4)},script=no,downscript=no`;
+    const backend = g.net === 'user' ? `user,id=net0${(p.guestfwd ?? []).map((r) => `,guestfwd=${optValue(r)}`).join('')}` : `tap,id=net0,ifname=${g.net.slice(4)},script=no,downscript=no`;
     argv.push('-netdev', backend, '-device', `${nic},netdev=net0`);
   }
   if (os.pointer === 'usb-tablet') argv.push('-device', 'usb-tablet');

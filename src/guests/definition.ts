@@ -38,6 +38,8 @@ export const GuestSchema = z
     share: z.optional(absolutePath('share')),
     /** The folder `share` was made from (talos-mac share NAME --refresh builds it again). */
     share_from: z.optional(absolutePath('share_from')),
+    /** A folder the running guest reads and writes (talos-mac share NAME DIR --live; src/launch/live-share.ts). */
+    live_share: z.optional(absolutePath('live_share')),
     net: z.string().refine((v) => v === 'user' || v === 'none' || TAP_IFACE.test(v), { error: 'user, none, or tap:IFACE (an existing tap device, e.g. tap:tap0)' }),
     nic: z.optional(z.enum(NICS, { error: `one of ${NICS.join(', ')}` })),
     resolution: z.string().regex(RESOLUTION, { error: 'WIDTHxHEIGHT or WIDTHxHEIGHTxDEPTH with depth 8, 15 or 32 (e.g. 1024x768x32)' }),

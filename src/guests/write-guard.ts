@@ -7,7 +7,7 @@
  * `--force` never reaches past it: it replaces a file of the person's, never a guest's.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import { createdDisks } from './owned-disks.js';
 import type { GuestStore } from './store.js';
@@ -107,4 +107,18 @@ export async function writeGuard(
       );
     },
   };
+}
+
+/**
+ * The guests' files inside `folder` (after links): a folder shared read-write with a guest must hold
+ * none, or that guest could write another guest's disk (or its own) while it is in use.
+ */
+export async function guestFilesInside(store: GuestStore, folder: string): Promise<GuestFile[]> {
+  const root = await resolved(folder);
+  const inside: GuestFile[] = [];
+  for (const f of await guestFiles(store)) {
+    const real = await resolved(f.path);
+    if (real === root || real.startsWith(root.endsWith(sep) ? root : root + sep)) inside.push(f);
+  }
+  return inside;
 }

@@ -11,6 +11,7 @@ import { QmpClient, queryAccelerator } from './qmp.js';
 import { describeOutside, findRunning } from './running.js';
 import { clearRuntime, runtimeFiles, stillTheGuest, type RuntimeFiles } from './state.js';
 import { isLoopback, VNC_BASE_PORT } from './vnc.js';
+import { describeLiveShare, readLiveShare, type LiveShareState } from './live-share.js';
 
 export interface GuestStatus {
   name: string;
@@ -24,6 +25,8 @@ export interface GuestStatus {
   display?: DisplayStatus;
   /** Not running: how its last --detach run ended, as the background talos-mac wrote in the log. */
   lastDetached?: { exit: number; message: string };
+  /** The live share its launcher serves (live-share.ts): what to type in the guest, and this launch's credentials. */
+  liveShare?: LiveShareState;
   /** Running, but not started by talos-mac: some QEMU has its disk open. */
   outside?: { pids: number[]; disk: string };
 }
@@ -80,7 +83,8 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
     const display = await displayStatus(q);
     return { state: status.status, accel: accel === 'kvm' ? ('kvm' as const) : ('tcg' as const), display };
   }).catch(() => undefined);
-  return { name, running: true, pid, qmp: f.control, ...(info ?? { state: 'not answering on QMP' }) };
+  const live = await readLiveShare(f.dir);
+  return { name, running: true, pid, qmp: f.control, ...(info ?? { state: 'not answering on QMP' }), ...(live ? { liveShare: live } : {}) };
 }
 
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
@@ -91,6 +95,7 @@ export async function statusCommand(name: string, o: { json?: boolean }, env = p
   else {
     out(`${name}: running (pid ${s.pid}, ${s.state}${s.accel ? `, ${s.accel === 'kvm' ? 'KVM-PR' : 'TCG'}` : ''})\n`);
     if (s.display) out(`  display: ${describeDisplay(s.display)}\n`);
+    if (s.liveShare) out(`  live share: ${describeLiveShare(s.liveShare)}\n`);
   }
   return s.running ? 0 : 1;
 }

@@ -9,7 +9,8 @@ import { describeVnc } from './vnc.js';
 import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
 import { endLine, err, failureOf, printCommand } from './report.js';
 import { runForeground, type RunResult } from './run.js';
-import { clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
+import type { LiveShareSpec } from './live-share.js';
+import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;
@@ -28,7 +29,7 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   const host = new LiveHost(env);
   // Only a launch restarts QEMU: a printed command keeps QEMU's own in-place reset, which the
   // firmware's boot retry (argv.ts BOOT_RETRY) relies on when nobody is there to start QEMU again.
-  const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd }, { host, paths: store.paths, runtime, lock, env });
+  const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd, liveShare: !o.printCmd }, { host, paths: store.paths, runtime, lock, env });
   if (o.printCmd) {
     // As pasted, QEMU creates its pid file and QMP sockets in this folder: it must exist.
     await prepareRuntimeDir(runtime);
@@ -53,7 +54,7 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   }
   await prepareRuntimeDir(runtime);
   await prepareLockDir(lock);
-  const spec: RunSpec = { name, file, argv: underLock(lock, plan.argv), log, runtime, lock, serial: plan.display === 'serial', ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
+  const spec: RunSpec = { name, file, argv: underLock(lock, plan.argv), log, runtime, lock, serial: plan.display === 'serial', ...(plan.liveShare ? { liveShare: plan.liveShare } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
   const launch = await takeLaunchLock(lock, name);
   try {
     if (o.detach) {
@@ -83,6 +84,8 @@ export interface RunSpec {
   /** The firmware console goes to stdout. */
   serial: boolean;
   timeoutMs?: number;
+  /** Served while the guest runs (live-share.ts), started here so that it ends with this launcher. */
+  liveShare?: LiveShareSpec;
 }
 
 /**
@@ -91,6 +94,7 @@ export interface RunSpec {
  * the launch lock throughout.
  */
 export async function runGuest(s: RunSpec): Promise<string> {
+  const share = s.liveShare ? await (await import('./live-share.js')).startLiveShare(s.liveShare, s.runtime.dir) : undefined;
   try {
     const { r, restarts } = await runRestarting(s.name, s.log, s.timeoutMs, (timeoutMs) =>
       untilNotTransient<RunResult>(s.lock, s.name, async () => {
@@ -109,6 +113,7 @@ export async function runGuest(s: RunSpec): Promise<string> {
     if (failure) throw failure;
     return endLine(r, restarts);
   } finally {
+    await share?.stop();
     await clearRuntime(s.runtime, s.lock);
   }
 }

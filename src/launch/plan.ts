@@ -12,6 +12,7 @@ import { processesWithOpen } from './running.js';
 import { runningPid, type RuntimeFiles } from './state.js';
 import { qemuPreflight } from './preflight.js';
 import { describeVnc, isLoopback, vncAddress, type VncRequest } from './vnc.js';
+import type { LiveShareSpec } from './live-share.js';
 
 export interface LaunchOptions {
   accel: AccelRequest;
@@ -34,6 +35,8 @@ export interface LaunchOptions {
   restartOnReset?: boolean;
   /** --sound: the mac99 audio device, refused with the reason where this QEMU has none. */
   sound?: boolean;
+  /** A launcher serves the guest's live share (src/launch/live-share.ts); a printed command has none. */
+  liveShare?: boolean;
 }
 
 export interface LaunchPlan extends QemuPlan {
@@ -42,6 +45,8 @@ export interface LaunchPlan extends QemuPlan {
   /** Lines to print before starting (caveats, what was decided for the user). */
   notes: string[];
   warnings: string[];
+  /** The live share this launch serves, its credentials made for it. */
+  liveShare?: LiveShareSpec;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -115,6 +120,8 @@ export async function planLaunch(
       );
     }
   }
+  const live = g.live_share !== undefined ? await planLiveShare(g, file, opts, ctx) : undefined;
+  if (g.live_share !== undefined && !live) notes.push(`Live share ${g.live_share}: only talos-mac launch serves it; this command has no guestfwd for it.`);
   const pid = ctx.runtime ? await runningPid(ctx.runtime, ctx.lock) : undefined;
   if (pid !== undefined) throw alreadyRunning(g.name, pid.pid);
   if (ctx.lock !== undefined && (await diskInUse(ctx.host, g.disk, g.disk_format)) === true) {
@@ -180,7 +187,22 @@ export async function planLaunch(
     ...(opts.discardWrites ? { discardWrites: true } : {}),
     ...(opts.restartOnReset ? { restartOnReset: true } : {}),
     ...(qemu.sound ? { sound: qemu.sound } : {}),
+    ...(live ? { guestfwd: [live.guestfwd] } : {}),
     extra: opts.extra,
   };
-  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: [...displayWarnings, ...choice.warnings] };
+  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: [...displayWarnings, ...choice.warnings], ...(live ? { liveShare: live.spec } : {}) };
+}
+
+/** The live share's server is there and the guest's network can reach it; its credentials for this launch. */
+async function planLiveShare(g: Guest, file: string, opts: LaunchOptions, ctx: { host: Host; runtime?: RuntimeFiles | undefined; env?: NodeJS.ProcessEnv }): Promise<{ spec: LiveShareSpec; guestfwd: string } | undefined> {
+  if (!opts.liveShare || !ctx.runtime || g.live_share === undefined) return undefined;
+  const { guestfwdRule, liveProtocol, liveShareProblem, newLiveShareSpec } = await import('./live-share.js');
+  const off = `or stop sharing it: talos-mac share ${g.name} --live --off`;
+  if (g.net !== 'user') throw new UserError(`${file}: live_share: the guest reaches its live share through QEMU's user network, but net is ${JSON.stringify(g.net)}. Set net = "user", ${off}.`);
+  if (!(await exists(g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
+  const protocol = liveProtocol(osById(g.os));
+  const osr = await ctx.host.readFile('/etc/os-release');
+  const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined, ctx.env);
+  if (problem) throw new UserError(`${g.name} shares ${g.live_share} live, but ${problem} Nothing was started; ${off}.`, 1);
+  return { spec: newLiveShareSpec(g.live_share, protocol, ctx.env), guestfwd: guestfwdRule(protocol, ctx.runtime.dir) };
 }

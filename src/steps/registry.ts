@@ -6,6 +6,7 @@ import { platformSteps } from './checks/platform.js';
 import { qemuKvmAccel, qemuSteps } from './checks/qemu.js';
 import { qemuPackages, toolSteps } from './checks/qemu-packages.js';
 import { qemuSound } from './checks/sound.js';
+import { liveShareServers } from './checks/live-share.js';
 import type { Step } from './step.js';
 
 /**
@@ -13,7 +14,7 @@ import type { Step } from './step.js';
  * on). doctor runs every verify, in this order; setup runs the steps it can fix, in this order,
  * verify → apply → verify. Ids are stable: scripts and docs/checks.md name them.
  */
-export const STEPS: readonly Step[] = [...platformSteps, ...mmuSteps, ...kernelSteps, ...kernelUpdateSteps, ...kvmSteps, qemuPackages, ...qemuSteps, qemuSound, ...toolSteps];
+export const STEPS: readonly Step[] = [...platformSteps, ...mmuSteps, ...kernelSteps, ...kernelUpdateSteps, ...kvmSteps, qemuPackages, ...qemuSteps, qemuSound, ...toolSteps, liveShareServers];
 
 /** The steps setup takes: those it can change, and those a change of it fixes (shown as it goes). */
 export const SETUP_STEPS: readonly Step[] = STEPS.filter((s) => s.apply !== undefined || s.fixedBy !== undefined);

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { LaunchPlan } from '../launch/plan.js';
 import { describeVnc } from '../launch/vnc.js';
+import { describeLiveShare } from '../launch/live-share.js';
 import { VIA_INPUT } from '../guests/catalog.js';
 import { shellLine } from './shell-quote.js';
 import { shown } from './escape.js';
@@ -36,6 +37,7 @@ export function renderLaunchSummary(p: LaunchPlan, c: ChalkInstance, extra: { lo
     ['Display', displayRow(p)],
     ...(p.sound ? ([['Sound', `screamer, through ${p.sound.backend}`]] as Array<[string, string]>) : []),
     ...(p.restartOnReset ? ([['Reboots', 'a guest reset starts a fresh QEMU (counted in the log)']] as Array<[string, string]>) : []),
+    ...(p.liveShare ? ([['Live share', describeLiveShare(p.liveShare)]] as Array<[string, string]>) : []),
     ['Log', extra.log],
   ];
   if (extra.qmp) rows.push(['QMP', extra.qmp]);

@@ -1,0 +1,33 @@
+import { installHint } from '../../distro/distro.js';
+import type { Step } from '../step.js';
+
+/**
+ * The servers of `share --live` (src/launch/live-share.ts): rclone for WebDAV (Mac OS X), netatalk 4's
+ * afpd for AFP (Mac OS 9, which has no WebDAV client). Only reports: guests run without them.
+ */
+export const liveShareServers: Step = {
+  id: 'guests.live-share',
+  category: 'QEMU',
+  title: "Have the live share's servers (WebDAV, AFP)",
+  severity: 'info',
+  async verify({ host, facts }) {
+    const [rclone, afpd] = await Promise.all([host.run(['rclone', 'version']), host.run(['afpd', '-V'])]);
+    const d = await facts.distro();
+    const webdav = !rclone.notFound;
+    const afp = !afpd.notFound;
+    const evidence = [rclone.stdout.split('\n')[0] ?? '', (afpd.stdout || afpd.stderr).split('\n')[0] ?? ''].filter(Boolean);
+    const os9 = afp
+      ? "afpd (netatalk) is installed, but talos-mac's AFP live share is not available in this version: Mac OS 9 guests use talos-mac share (a read-only CD)"
+      : d.names.liveShare?.afp
+        ? `no afpd: Mac OS 9 guests have no live share (install ${d.names.liveShare.afp} for AFP; talos-mac's AFP live share is not available in this version)`
+        : `${d.name} has no netatalk 4 package (AFP, the only file sharing Mac OS 9 speaks): Mac OS 9 guests use talos-mac share (a read-only CD)`;
+    if (webdav) return { state: 'done', summary: `WebDAV live share for Mac OS X guests: ${rclone.stdout.split('\n')[0]}; ${os9}`, evidence };
+    const hint = installHint(d, [d.names.liveShare?.webdav]);
+    return {
+      state: 'todo',
+      summary: `no rclone: Mac OS X guests have no live share (talos-mac share NAME DIR --live serves WebDAV with it); ${os9}`,
+      fix: { text: hint ? `For a live share with Mac OS X guests: ${hint}` : 'For a live share with Mac OS X guests, install rclone (its serve webdav).' },
+      evidence,
+    };
+  },
+};
