@@ -97,7 +97,7 @@ export async function filesCommand(name: string, action: string, args: string[],
       }
       const r = await copyOut(host, vol.image, listing, guestPath, dest!, { force: f.force ?? false, scratch: work, guard: guard! });
       writeOut(`Copied ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})${r.folders ? ` in ${r.folders} folder${r.folders === 1 ? '' : 's'}` : ''} from ${name}:/${shown(entry.path)} to ${shown(r.target)}.\n`);
-      if (r.renamed.length) writeOut(`Renamed (the same name as another after Unicode normalisation, which Linux file systems do not do): ${r.renamed.slice(0, 10).map((x) => `${shown(x.from)} → ${shown(x.to)}`).join(', ')}${r.renamed.length > 10 ? `, and ${r.renamed.length - 10} more` : ''}.\n`);
+      if (r.renamed.length) writeOut(`Renamed (the same name as another after Unicode normalisation, which Linux file systems do not do): ${r.renamed.slice(0, 10).map((x) => `${shown(JSON.stringify(x.from))} → ${shown(JSON.stringify(x.to))}`).join(', ')}${r.renamed.length > 10 ? `, and ${r.renamed.length - 10} more` : ''}.\n`);
       if (r.skipped.length) writeOut(`Not copied (links and special files): ${r.skipped.slice(0, 10).map(shown).join(', ')}${r.skipped.length > 10 ? `, and ${r.skipped.length - 10} more` : ''}.\n`);
       return EXIT.OK;
     } finally {

@@ -47,7 +47,7 @@ describe('npm test installs what the tests need, or says in one line what is mis
     const line = lines[0]!;
     assert.match(line, /^talos-mac tests: not root and no passwordless sudo to install what the tests need; missing: /);
     for (const p of ['qemu-system-ppc', 'qemu-utils', 'seabios', 'ipxe-qemu', '7zip', 'gcc', 'util-linux', 'strace', 'e2fsprogs', 'iproute2']) assert.match(line, new RegExp(`missing: .*\\b${p}\\b.*Install them: sudo apt-get install .*\\b${p}\\b`), p);
-    assert.match(line, /seabios, ipxe-qemu, qemu-system-gui \(QEMU with its firmware, ROMs and GUI module\), 7zip \(files, media check\), gcc \(stand-in kernel modules\)/);
+    assert.match(line, /seabios, ipxe-qemu, qemu-system-gui \(QEMU with its firmware, ROMs and GUI module\), xorriso \(demo, share\), 7zip \(files, media check\), rclone \(share --live \(WebDAV\)\), gcc \(stand-in kernel modules\)/);
     assert.match(line, /Install them: sudo apt-get install qemu-system-ppc .*strace.*, then run npm test again\.$/);
   });
 });
