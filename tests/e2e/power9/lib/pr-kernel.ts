@@ -5,8 +5,8 @@
 // experimental (packaged by make bindeb-pkg as talos-mac packages kernels for Debian).
 // Cached by the pipeline (by source version, config and module list): a second run builds nothing.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { DISTROS } from '../../../../src/distro/distro.js';
 import { buildKernelImage, packagePlan, type KernelImage } from '../../../../src/kernel/new-kernel.js';
 import { readReduction } from '../../../../src/kernel/reduce.js';
@@ -82,8 +82,29 @@ export interface PackagedPrKernel extends PrKernel {
   imageDeb: string;
 }
 
-/** Where the build of a source package's PR kernel is (or would be): its cache says whether it is warm. */
-export const sourceBuildRoot = (): string => join(cacheRoot(), 'kernel-build', 'builds');
+/** What a finished build of a source package's PR kernel left: the box's record that its cache is warm. */
+interface BuiltRecord {
+  package: string;
+  version: string;
+  release: string;
+  imageDeb: string;
+  seconds: number;
+  builtAt: string;
+}
+
+const builtRecord = (pkg: string): string => join(cacheRoot(), 'kernel-build', 'built', `${pkg}.json`);
+
+/** Undefined when this machine has built pkg's PR kernel (the same source version) and kept it; else why not. */
+export async function sourcePrCold(pkg: string): Promise<string | undefined> {
+  const f = builtRecord(pkg);
+  if (!existsSync(f)) return `${pkg}'s PR kernel has not been built on this machine`;
+  const r = JSON.parse(await readFile(f, 'utf8')) as BuiltRecord;
+  if (!existsSync(r.imageDeb)) return `${pkg}'s PR kernel package is gone from the cache (${r.imageDeb})`;
+  const src = join(cacheRoot(), 'kernel-sources', `${pkg}.json`);
+  const version = existsSync(src) ? (JSON.parse(await readFile(src, 'utf8')) as KernelSource).version : undefined;
+  if (version !== r.version) return `${pkg}'s PR kernel was built from ${r.version}, the source is now ${version ?? 'unknown'}`;
+  return undefined;
+}
 
 /**
  * A PR kernel from a Debian kernel source package (linux-source-7.2, experimental's 7.3…) with the
@@ -115,6 +136,12 @@ export async function sourcePrKernel(pkg: string): Promise<PackagedPrKernel> {
     await writeFile(join(unpacked, '.complete'), '');
   }
   log(`${tag}: packaged as ${(image.packages ?? []).map((p) => basename(p)).join(', ')}`);
+  const record: BuiltRecord = { package: pkg, version: source.version, release: image.release, imageDeb, seconds, builtAt: new Date().toISOString() };
+  // The first (cold) build's figures are kept: a cached run's seconds say nothing of the build.
+  if ((await sourcePrCold(pkg)) !== undefined) {
+    await mkdir(dirname(builtRecord(pkg)), { recursive: true });
+    await writeFile(builtRecord(pkg), JSON.stringify(record, null, 2));
+  }
   return {
     release: image.release,
     vmlinux: join(unpacked, 'boot', `vmlinux-${image.release}`),
