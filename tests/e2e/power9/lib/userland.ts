@@ -61,6 +61,8 @@ export interface Userland {
   /** Its unpacked tree (read-only use: e.g. the suite's /usr/lib/os-release). */
   tree: string;
   debs: string[];
+  /** /bin, /sbin, /lib, /lib64 are links into /usr (Debian 13 and later). */
+  mergedUsr: boolean;
 }
 
 /**
@@ -110,7 +112,7 @@ export async function userland(suite: Suite = 'bookworm'): Promise<Userland> {
   log(`userland: ${suite}, ${debs.length} packages (node ${shown('nodejs')}, qemu-system-ppc ${shown('qemu-system-ppc')})`);
   const fromSid = debs.filter((d) => basename(dirname(d)) === FROM_SID).map((d) => decodeURIComponent(basename(d)).replace(/_(ppc64el|all)\.deb$/, ''));
   if (fromSid.length) log(`userland: ${fromSid.length} of them from unstable, where the mirror serves none of ${suite}'s: ${fromSid.join(', ')}`);
-  return { suite, cpioGz, tree, debs };
+  return { suite, cpioGz, tree, debs, mergedUsr: mergedUsr(suite) };
 }
 
 /** One file from one package of a suite (e.g. Debian's /usr/share/grub/default/grub), cached. */
