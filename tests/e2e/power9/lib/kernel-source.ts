@@ -33,7 +33,7 @@ const seriesOf = (pkg: string): string => {
 async function suiteOf(pkg: string): Promise<{ archive: PpcArchive; version: string }> {
   for (const suite of KERNEL_SUITES) {
     const archive = new PpcArchive(suite);
-    const v = (await archive.versions(pkg))[0];
+    const v = (await archive.versions(pkg).catch(() => []))[0];
     if (v) return { archive, version: v.version };
   }
   throw new Error(`no suite of ${KERNEL_SUITES.join(', ')} lists ${pkg}`);
