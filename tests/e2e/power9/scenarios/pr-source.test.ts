@@ -61,11 +61,14 @@ describe(`PR kernel from Debian's ${row.package} (issue 24)`, { skip: cold ? `${
       kernel: k,
       userland: await userland('bookworm'),
       disk: disk.data,
-      files: [{ path: deb.slice(1), type: 'file', data: await readFile(k.imageDeb) }],
+      // The box's dpkg database starts empty (its userland is unpacked, not installed).
+      files: [{ path: deb.slice(1), type: 'file', data: await readFile(k.imageDeb) }, { path: 'var/lib/dpkg/status', type: 'file', data: '' }],
       boot1: [
-        // As talos-mac installs a kernel it packaged (src/kernel/new-kernel.ts: the distribution's package manager).
-        cmd('install', ['apt-get', 'install', '-y', '--no-install-recommends', deb]),
-        cmd('package-files', ['dpkg', '-L', `linux-image-${k.release}`]),
+        'mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates /var/lib/apt/lists/partial /var/cache/apt/archives/partial',
+        // As talos-mac installs a kernel it packaged (src/kernel/new-kernel.ts, Debian's apt-get line);
+        // by path: the box's busybox sh runs its own applets ahead of PATH (kernel-update.test.ts).
+        cmd('install', ['/usr/bin/apt-get', 'install', '-y', '--no-install-recommends', deb]),
+        cmd('package-files', ['/usr/bin/dpkg', '-L', `linux-image-${k.release}`]),
         cmd('page-size', ['grep', '-m1', 'KernelPageSize', '/proc/self/smaps']),
       ],
     });
