@@ -35,7 +35,7 @@ export interface PrKernel extends BootKernel {
 type BuildOptions = Parameters<typeof buildKernelImage>[0];
 
 /** The box's build of one source and config: -j2 under nice, the box's own cache, the log lines. */
-async function boxBuild(o: Pick<BuildOptions, 'kernelSrc' | 'config' | 'release' | 'acceptBuildMachineDifferences' | 'packaging'> & { tag: string }): Promise<{ image: KernelImage; seconds: number }> {
+async function boxBuild(o: Pick<BuildOptions, 'kernelSrc' | 'config' | 'release' | 'acceptBuildMachineDifferences' | 'packaging'> & { tag: string; env?: NodeJS.ProcessEnv }): Promise<{ image: KernelImage; seconds: number }> {
   const t0 = Date.now();
   const image = await buildKernelImage({
     ...o,
@@ -44,7 +44,7 @@ async function boxBuild(o: Pick<BuildOptions, 'kernelSrc' | 'config' | 'release'
     jobs: Number(process.env.TALOS_E2E_KERNEL_JOBS ?? 2),
     cacheDir: join(cacheRoot(), 'kernel-build'),
     // The build's calibration and its recorded cost (kernel-builds.json) stay in the box cache, not the user's.
-    env: { ...process.env, XDG_CACHE_HOME: join(cacheRoot(), 'kernel-build', 'xdg') },
+    env: { ...process.env, ...o.env, XDG_CACHE_HOME: join(cacheRoot(), 'kernel-build', 'xdg') },
     onCost: (text) => log(`${o.tag}: ${text}`),
     onReport: (lines) => lines.forEach((l) => log(`${o.tag}: ${l}`)),
     reduce: await readReduction(BOX_MODULES),
@@ -126,6 +126,10 @@ export async function sourcePrKernel(pkg: string): Promise<PackagedPrKernel> {
     acceptBuildMachineDifferences: true,
     packaging: packagePlan(debian),
     tag,
+    // Cross-built, the linux-headers package rebuilds its host programs with the target's compiler and
+    // Build-Depends the target's libssl-dev (7.2's mkdebian; dpkg-buildpackage checks it for bindeb-pkg):
+    // the box needs only linux-image (Kbuild's build profile, scripts/package/mkdebian).
+    env: { DPKG_FLAGS: '-Ppkg.linux-upstream.nokernelheaders' },
   });
   const imageDeb = (image.packages ?? []).find((p) => basename(p).startsWith(`linux-image-${image.release}_`));
   if (!imageDeb) throw new Error(`${tag}: no linux-image-${image.release} package among ${(image.packages ?? []).join(', ')}`);
