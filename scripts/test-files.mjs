@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Every *.test.js under `dirs` (recursively), sorted; folders named in `skip` (paths) are left out. */
+/** Every *.test.js under `dirs` (recursively; a .test.js file named stands for itself), sorted; folders named in `skip` (paths) are left out. */
 export function testFiles(dirs, skip = []) {
   const out = [];
   const walk = (dir) => {
@@ -18,7 +18,10 @@ export function testFiles(dirs, skip = []) {
       else if (e.isFile() && e.name.endsWith('.test.js')) out.push(p);
     }
   };
-  for (const d of dirs) walk(d);
+  for (const d of dirs) {
+    if (d.endsWith('.test.js') && existsSync(d)) out.push(d);
+    else walk(d);
+  }
   return out;
 }
 

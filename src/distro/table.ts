@@ -91,13 +91,15 @@ const GRUB_ANY: readonly GrubRegenerator[] = ['update-grub', 'grub-mkconfig', 'g
  * (on Debian 12 it depends on the pahole package, which holds /usr/bin/pahole; older ones hold it themselves).
  */
 const DEB_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'libelf-dev', openssl: 'libssl-dev', pahole: 'dwarves', xz: 'xz-utils', zstd: 'zstd' } as const;
-/** scripts/package/mkdebian's Build-Depends (Linux 6.1) plus what bindeb-pkg runs. */
+/** scripts/package/mkdebian's Build-Depends (Linux 6.1) plus what bindeb-pkg runs; debhelper: 7.2's
+ *  scripts/package/debian/rules runs dh_listpackages, dh_testdir, dh_gencontrol… (Build-Depends debhelper-compat). */
 const DEB_PACKAGING: readonly PackagingTool[] = [
   { what: 'dpkg-buildpackage', command: 'dpkg-buildpackage', package: 'dpkg-dev' },
   { what: 'fakeroot', command: 'fakeroot', package: 'fakeroot' },
   { what: 'rsync', command: 'rsync', package: 'rsync' },
   { what: 'cpio', command: 'cpio', package: 'cpio' },
   { what: 'depmod', command: 'depmod', package: 'kmod' },
+  { what: 'debhelper', command: 'dh_listpackages', package: 'debhelper' },
 ];
 /** Debian 12's QEMU split: seabios, ipxe-qemu and qemu-system-gui are only Recommends of qemu-system-ppc. */
 const DEB_QEMU = { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-utils', openbios: 'qemu-system-data', 'vga-rom': 'seabios', 'nic-rom': 'ipxe-qemu', window: 'qemu-system-gui' } as const;

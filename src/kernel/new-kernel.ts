@@ -65,7 +65,7 @@ export async function newKernelCost(config: KernelConfig, o: { jobs?: number; en
 }
 
 /** The stages built on the configuration: redone when it changes. */
-const BUILD_STAGES = ['calibrate', 'build', 'build-image', 'install-image'];
+const BUILD_STAGES = ['calibrate', 'build', 'build-image', 'build-package', 'install-image'];
 
 /** Bumped when the way the configuration is made changes: a new build directory, not a stale resumed one. */
 const CONFIG_SCHEME = 2;
@@ -331,10 +331,9 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
     await o.runner.installKernel(step, pm!, files, names, configured.newRelease);
   };
   if (plan.target[0] === 'bindeb-pkg') {
-    const debs = (await readdir(configured.buildDir)).filter((f) => /^linux-(image|headers)-.*\.deb$/.test(f) && f.includes(configured.newRelease) && !f.includes('-dbg'));
-    if (debs.length === 0) throw new UserError(`make bindeb-pkg left no linux-image package in ${configured.buildDir}; see ${log}`, 1);
+    const debs = await builtDebs(configured);
     // A .deb file is named PACKAGE_VERSION_ARCH.deb, and package names hold no "_" (deb-version(7), Debian Policy 5.6.1).
-    await install(debs.map((d) => join(configured.buildDir, d)), debs.map((d) => d.split('_')[0]!));
+    await install(debs, debs.map((d) => basename(d).split('_')[0]!));
   } else if (plan.target[0] === 'binrpm-pkg') {
     const rpms = await findRpms([join(homedir(), 'rpmbuild', 'RPMS'), dirname(tree)], configured.newRelease.replace(/-/g, '_'));
     if (rpms.length === 0) throw new UserError(`make binrpm-pkg left no kernel RPM for ${configured.newRelease}; see ${log}`, 1);
@@ -348,6 +347,13 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   const provenance = await provenanceOf(o, configured, installedNames);
   await recordProvenance(o.runner, step, provenance);
   return { release: configured.newRelease, installed, log, provenance };
+}
+
+/** The linux-image (and linux-headers) packages make bindeb-pkg left beside the tree. */
+async function builtDebs(c: ConfiguredKernel): Promise<string[]> {
+  const debs = (await readdir(c.buildDir)).filter((f) => /^linux-(image|headers)-.*\.deb$/.test(f) && f.includes(c.newRelease) && !f.includes('-dbg'));
+  if (debs.length === 0) throw new UserError(`make bindeb-pkg left no linux-image package in ${c.buildDir}; see ${c.log}`, 1);
+  return debs.map((d) => join(c.buildDir, d));
 }
 
 /** What this kernel was built from, for the update checks (src/steps/checks/kernel-updates.ts). */
@@ -393,14 +399,17 @@ export interface KernelImage {
   configured: ConfiguredKernel;
   /** Stages skipped because an earlier run finished them. */
   resumed: string[];
+  /** With `packaging` bindeb-pkg: the packages built (not installed). */
+  packages?: string[];
 }
 
 /**
- * vmlinux and the modules only, installed under the build directory, not packaged or installed
- * on this host: for booting the kernel elsewhere (a VM, a test box). Cached like the rest.
+ * vmlinux and the modules, installed under the build directory, not installed on this host: for
+ * booting the kernel elsewhere (a VM, a test box). With `packaging` (packagePlan of the machine it
+ * is for) also packaged as buildNewKernel packages it, for that machine's package manager. Cached like the rest.
  */
-export async function buildKernelImage(o: NewKernelOptions & { onCost?: (text: string) => void; onReport?: (lines: string[]) => void }): Promise<KernelImage> {
-  await assertBuildTools(o.env, o.crossCompile, false, (await readConfigFile(o.config)).config);
+export async function buildKernelImage(o: NewKernelOptions & { onCost?: (text: string) => void; onReport?: (lines: string[]) => void; packaging?: PackagePlan }): Promise<KernelImage> {
+  await assertBuildTools(o.env, o.crossCompile, o.packaging !== undefined, (await readConfigFile(o.config)).config);
   const configured = await configureNewKernel(o);
   o.onReport?.(configuredReport(configured, o.acceptBuildMachineDifferences));
   assertBuildMachine(configured, o.acceptBuildMachineDifferences ?? false);
@@ -408,8 +417,16 @@ export async function buildKernelImage(o: NewKernelOptions & { onCost?: (text: s
   const { tree, log } = configured;
   const modulesRoot = join(configured.buildDir, 'image');
   const make = (targets: string[], vars: Record<string, string> = {}) => makeArgv(targets, { tree, ...o, vars });
-  const resumed = await costedBuild(o, configured, { id: 'build-image', title: `Build vmlinux and modules of Linux ${configured.newRelease}`, targets: ['vmlinux', 'modules'] }, [
+  const packaged = o.packaging?.target[0] === 'bindeb-pkg';
+  const build = packaged
+    ? { id: 'build-package', title: `Build Linux ${configured.newRelease} as ${o.packaging!.describe.replace(/, installed with .*$/, '')}`, targets: o.packaging!.target }
+    : { id: 'build-image', title: `Build vmlinux and modules of Linux ${configured.newRelease}`, targets: ['vmlinux', 'modules'] };
+  if (o.packaging && !packaged) throw new UserError(`an image for elsewhere is packaged only as Debian packages (bindeb-pkg), not ${o.packaging.describe}`);
+  const resumed = await costedBuild(o, configured, build, [
     { id: 'install-image', title: `Install the modules under ${modulesRoot}`, resumable: true, run: () => runLogged({ argv: make(['modules_install'], { INSTALL_MOD_PATH: modulesRoot, INSTALL_MOD_STRIP: '1', DEPMOD: 'true' }), log, env }) },
   ]);
-  return { release: configured.newRelease, vmlinux: join(tree, 'vmlinux'), modulesRoot, config: join(tree, '.config'), log, configured, resumed: [...configured.resumed, ...resumed] };
+  return {
+    release: configured.newRelease, vmlinux: join(tree, 'vmlinux'), modulesRoot, config: join(tree, '.config'), log, configured, resumed: [...configured.resumed, ...resumed],
+    ...(packaged ? { packages: await builtDebs(configured) } : {}),
+  };
 }

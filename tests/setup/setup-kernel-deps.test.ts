@@ -17,7 +17,7 @@ import { withSandbox, type Sandbox } from './sandbox.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
 const KBUILD = ['make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'patch', 'libelf-dev', 'libssl-dev'];
-const PACKAGING = ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod'];
+const PACKAGING = ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod', 'debhelper'];
 /** pahole: Debian's config records CONFIG_PAHOLE_VERSION=124, the new kernel's build needs it too. */
 const FROM_CONFIG = ['dwarves'];
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];

@@ -3,7 +3,7 @@
 // talos-mac's own pipeline) is a new row whose fetch returns a BootKernel.
 import type { Suite } from './lib/apt.js';
 import { debianKernel, debianSplitKernel, type BootKernel } from './lib/debian-kernel.js';
-import { prKernel } from './lib/pr-kernel.js';
+import { prKernel, sourcePrKernel, type PackagedPrKernel } from './lib/pr-kernel.js';
 
 export interface KernelRow {
   id: string;
@@ -43,4 +43,33 @@ export const KERNELS = {
     suite: 'bookworm',
     fetch: once(async (): Promise<BootKernel> => prKernel(await KERNELS.debian12.fetch())),
   },
+  debian13Userland: {
+    id: 'debian13-userland',
+    title: "Debian 13 host (its userland: QEMU 10.0, Node 20) on talos-mac's 6.1 PR kernel",
+    suite: 'trixie',
+    // The cached 6.1 PR kernel: the subject is Debian 13's QEMU under KVM-PR; Debian 13's own 6.12
+    // cannot do PR, and a 6.12 PR kernel would be a second cold build for the same proof.
+    fetch: (): Promise<BootKernel> => KERNELS.pr.fetch(),
+  },
 } satisfies Record<string, KernelRow>;
+
+export interface SourceKernelRow extends KernelRow {
+  package: string;
+  fetch: () => Promise<PackagedPrKernel>;
+}
+
+/**
+ * The PR kernel built from a Debian kernel source package (unstable's linux-source-7.2, or the
+ * watch's TALOS_E2E_KERNEL_SOURCE), on a Debian unstable host: its config is that suite's stock kernel's.
+ */
+export function sourceKernelRow(pkg: string): SourceKernelRow {
+  const series = /^linux-source-(\d+\.\d+)$/.exec(pkg)?.[1];
+  if (!series) throw new Error(`TALOS_E2E_KERNEL_SOURCE: ${pkg} is not a Debian kernel source package name (linux-source-X.Y)`);
+  return {
+    id: `pr-${series}`,
+    package: pkg,
+    title: `KVM-PR kernel built by talos-mac's pipeline from Debian's ${pkg} (its suite's stock config reduced to the box, packaged by make bindeb-pkg)`,
+    suite: 'sid',
+    fetch: once(() => sourcePrKernel(pkg)),
+  };
+}

@@ -124,7 +124,7 @@ test('packages per distribution', () => {
   assert.equal(requirements(fedora, 'powerpc64le-linux-gnu-').at(-1)!.package, 'gcc-powerpc64le-linux-gnu');
   assert.equal(requirements(fedora).find((r) => r.what === 'libelf headers')!.package, 'elfutils-libelf-devel');
   assert.deepEqual(installArgv(fedora, ['bc']), ['dnf', 'install', '-y', 'bc']);
-  assert.deepEqual(packagingRequirements(deb).map((r) => r.package), ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod']);
+  assert.deepEqual(packagingRequirements(deb).map((r) => r.package), ['dpkg-dev', 'fakeroot', 'rsync', 'cpio', 'kmod', 'debhelper']);
   assert.deepEqual(packagingRequirements(fedora).map((r) => r.package), ['rpm-build']);
   assert.deepEqual(packagePlan(deb).target, ['bindeb-pkg']);
   assert.deepEqual(packagePlan(fedora).target, ['binrpm-pkg']);

@@ -1,6 +1,7 @@
 // Runs in the box (Debian's Node 18): starts the QEMU command talos-mac printed (demo
 // --print-cmd --json) with the CPU stopped (-S) and a QMP socket added, asks QEMU itself which
-// accelerator it runs (query-kvm), lets the guest run until it powers off or the time is up, and
+// accelerator it runs (query-kvm; query-accelerators too, which QEMU 10.0 lacks: its error class
+// is kept) and its version, lets the guest run until it powers off or the time is up, and
 // prints one JSON line. Usage: node qmp-probe.mjs ARGV.json SECONDS
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -32,7 +33,7 @@ async function qmp() {
   return undefined;
 }
 
-const result = { queryKvm: null, events: [], code: null, signal: null, timedOut: false };
+const result = { queryKvm: null, version: null, queryAccelerators: null, events: [], code: null, signal: null, timedOut: false };
 const s = await qmp();
 if (s) {
   let buf = '';
@@ -51,6 +52,9 @@ if (s) {
   const ask = (execute) => new Promise((res) => { waiting.push(res); s.write(JSON.stringify({ execute }) + '\n'); });
   await ask('qmp_capabilities');
   result.queryKvm = (await ask('query-kvm')).return ?? null;
+  result.version = (await ask('query-version')).return?.qemu ?? null;
+  const accel = await ask('query-accelerators');
+  result.queryAccelerators = accel.return ?? accel.error?.class ?? null;
   await ask('cont');
 }
 const timer = setTimeout(() => { result.timedOut = true; child.kill('SIGKILL'); }, Number(seconds) * 1000);

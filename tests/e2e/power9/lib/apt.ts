@@ -2,13 +2,16 @@
 // its own sources list (the mirror host of the machine's sources), lists, package cache and an
 // empty dpkg status, so nothing on the machine is installed or changed (apt.conf(5): Dir::Etc::SourceList, Dir::State::status).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot, log } from './cache.js';
 import { run } from './run.js';
 
-/** sid: Debian unstable (the future Debian 14): no -updates or -security suites. */
-export type Suite = 'bookworm' | 'trixie' | 'sid';
+/** sid: Debian unstable (the future Debian 14), experimental: the kernels ahead of it; neither has -updates or -security suites. */
+export type Suite = 'bookworm' | 'trixie' | 'sid' | 'experimental';
+
+const rolling = (s: Suite): boolean => s === 'sid' || s === 'experimental';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
@@ -52,7 +55,7 @@ export class PpcArchive {
       '-oDebug::NoLocking=1',
       '-oAPT::Sandbox::User=root',
       // Unstable's Release file on a mirror can be weeks old (KNOWLEDGE §4b).
-      ...(this.suite === 'sid' ? ['-oAcquire::Check-Valid-Until=false'] : []),
+      ...(rolling(this.suite) ? ['-oAcquire::Check-Valid-Until=false'] : []),
     ];
   }
 
@@ -64,7 +67,7 @@ export class PpcArchive {
     await writeFile(join(d, 'status'), '');
     const host = mirrorHost();
     const s = this.suite;
-    const lines = s === 'sid' ? [`${host}/debian sid main`] : [`${host}/debian ${s} main`, `${host}/debian ${s}-updates main`, `${host}/debian-security ${s}-security main`];
+    const lines = rolling(s) ? [`${host}/debian ${s} main`] : [`${host}/debian ${s} main`, `${host}/debian ${s}-updates main`, `${host}/debian-security ${s}-security main`];
     await writeFile(join(d, 'sources.list'), lines.map((l) => `deb [signed-by=${KEYRING}] ${l}\n`).join(''));
     log(`apt-get update (${s}, ppc64el, ${host})`);
     await run(['apt-get', ...this.options(), 'update']);
@@ -114,6 +117,13 @@ export class PpcArchive {
     return undefined;
   }
 
+  /** The address apt would download NAME[=VERSION] from (apt-get download --print-uris). */
+  async uri(name: string): Promise<string | undefined> {
+    await this.update();
+    const r = await run(['apt-get', ...this.options(), 'download', '--print-uris', name], { check: false });
+    return /^'([^']+)'/m.exec(r.stdout)?.[1];
+  }
+
   /** apt-get download NAME into dest; the .deb's path, or undefined when the archive does not serve it (yet). */
   async download(name: string, dest: string): Promise<string | undefined> {
     await this.update();
@@ -136,9 +146,28 @@ export class PpcArchive {
 
   /** The dependency closure of names, as it would install on an empty system (no recommends), into dest. */
   async downloadClosure(names: readonly string[], dest: string): Promise<string[]> {
+    const got = await this.downloadClosureWithGaps(names, dest);
+    if (got.missing.length) throw new Error(`${this.suite}: the mirror does not serve ${got.missing.join(', ')}`);
+    return got.debs;
+  }
+
+  /**
+   * The closure, downloading what the mirror serves (apt-get --fix-missing) and naming the
+   * packages it lists but answers 404 for (this mirror lacks e.g. Debian 13's ppc64el libc6 and nodejs).
+   */
+  async downloadClosureWithGaps(names: readonly string[], dest: string): Promise<{ debs: string[]; missing: string[] }> {
     await this.update();
     await mkdir(join(dest, 'partial'), { recursive: true });
-    await run(['apt-get', ...this.options(), `-oDir::Cache::archives=${dest}`, 'install', '-y', '--download-only', '--no-install-recommends', ...names]);
-    return (await readdir(dest)).filter((f) => f.endsWith('.deb')).sort().map((f) => join(dest, f));
+    const argv = ['apt-get', ...this.options(), `-oDir::Cache::archives=${dest}`, 'install', '-y', '--download-only', '--no-install-recommends'];
+    // `'URI' FILE SIZE HASH` per package (apt-get(8) --print-uris), FILE named as apt stores it; it
+    // lists only what the archives directory lacks, so it is asked with an empty one.
+    const empty = await mkdtemp(join(tmpdir(), 'talos-mac-apt-'));
+    const list = await run([...argv.map((a) => (a === `-oDir::Cache::archives=${dest}` ? `-oDir::Cache::archives=${empty}` : a)), '--print-uris', ...names]).finally(() => rm(empty, { recursive: true, force: true }));
+    const wanted = list.stdout.split('\n').filter((l) => l.startsWith("'")).map((l) => l.split(' ')[1]!);
+    await run([...argv, '--fix-missing', ...names], { check: false });
+    const have = new Set((await readdir(dest)).filter((f) => f.endsWith('.deb')));
+    const missing = wanted.filter((f) => !have.has(f)).map((f) => f.split('_')[0]!);
+    const debs = wanted.filter((f) => have.has(f)).sort().map((f) => join(dest, f));
+    return { debs, missing };
   }
 }

@@ -84,16 +84,21 @@ export async function boxChunk(name: string): Promise<string> {
   return `/opt/talos-mac/${found[0]}`;
 }
 
-/** The kernel's archive: its modules and /boot/config-RELEASE, or only /usr/lib/modules/RELEASE/config for Debian 14's split packages (cached by kernel). */
-async function kernelArchive(k: BootKernel): Promise<string> {
+/**
+ * The kernel's archive: its modules and /boot/config-RELEASE, or only /usr/lib/modules/RELEASE/config
+ * for Debian 14's split packages (cached by kernel). Over a merged-/usr userland its lib/ goes to
+ * usr/lib/, where dpkg would put it through the /lib link (a lib/ directory in a later archive
+ * replaces the link: seen in the box).
+ */
+async function kernelArchive(k: BootKernel, mergedUsr: boolean): Promise<string> {
   const key = createHash('sha256').update(k.origin).update(k.vmlinux).digest('hex').slice(0, 16);
-  const out = join(cacheRoot(), 'initramfs', `kernel-${k.release}-${key}.cpio.gz`);
+  const out = join(cacheRoot(), 'initramfs', `kernel-${k.release}-${key}${mergedUsr ? '-usr' : ''}.cpio.gz`);
   if (existsSync(out)) return out;
   await mkdir(join(cacheRoot(), 'initramfs'), { recursive: true });
   const entries: CpioEntry[] = k.configOnlyInModules ? [] : [{ path: `boot/config-${k.release}`, type: 'file', data: await readFile(k.config) }];
-  for (const top of ['lib', 'usr']) if (existsSync(join(k.modulesRoot, top))) entries.push(...(await treeEntries(join(k.modulesRoot, top), top)));
+  for (const top of ['lib', 'usr']) if (existsSync(join(k.modulesRoot, top))) entries.push(...(await treeEntries(join(k.modulesRoot, top), mergedUsr && top === 'lib' ? 'usr/lib' : top)));
   // A merged-/usr system (Debian 13) finds /usr/lib/modules at /lib/modules too; the bookworm userland's kmod looks there.
-  if (!existsSync(join(k.modulesRoot, 'lib', 'modules', k.release)) && existsSync(join(k.modulesRoot, 'usr', 'lib', 'modules', k.release))) {
+  if (!mergedUsr && !existsSync(join(k.modulesRoot, 'lib', 'modules', k.release)) && existsSync(join(k.modulesRoot, 'usr', 'lib', 'modules', k.release))) {
     entries.push({ path: `lib/modules/${k.release}`, type: 'symlink', target: `/usr/lib/modules/${k.release}` });
   }
   await writeFile(out, gzipCpio(entries));
@@ -150,7 +155,7 @@ export async function bootBox(b: BoxBoot): Promise<BoxResults> {
     ]);
     const initrd = join(work, 'initrd.cpio.gz');
     // Concatenated archives: the kernel unpacks each in turn, later files replacing earlier ones.
-    await writeFile(initrd, Buffer.concat([await readFile(b.userland.cpioGz), await readFile(await kernelArchive(b.kernel)), boot]));
+    await writeFile(initrd, Buffer.concat([await readFile(b.userland.cpioGz), await readFile(await kernelArchive(b.kernel, b.userland.mergedUsr)), boot]));
     const verbose = process.env.TALOS_E2E_VERBOSE === '1';
     const append = `console=hvc0 quiet loglevel=0${b.cmdline ? ` ${b.cmdline}` : ''}`;
     const r = await bootPowerNV({
