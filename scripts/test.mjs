@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ensureNode18 } from './node18.mjs';
 
 const root = 'dist/tests';
-const OPT_IN = new Set(['kernel', 'e2e']);
+const OPT_IN = new Set(['kernel', 'e2e', 'guest']);
 const dirs = existsSync(root)
   ? readdirSync(root, { withFileTypes: true })
       .filter((e) => e.isDirectory() && !OPT_IN.has(e.name))
