@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,11 +70,17 @@ export async function buildInit(dir: string): Promise<string> {
   return out;
 }
 
+/** Whether the kernel tree for the current inputs is built (a new init then only relinks). */
+export async function kernelCached(): Promise<boolean> {
+  return existsSync(join(guestCache(), `kernel-${await kernelKey()}`, 'out', 'vmlinux'));
+}
+
 /** The kernel with the current init built in: from the cache, else built (cold: minutes). */
 export async function guestKernel(): Promise<GuestKernel> {
   const key = await kernelKey();
-  const dir = join(guestCache(), `kernel-${key}`);
-  await mkdir(dir, { recursive: true });
+  await mkdir(join(guestCache(), `kernel-${key}`), { recursive: true });
+  // kbuild records absolute paths (srctree is not objtree's parent): always the same spelling.
+  const dir = await realpath(join(guestCache(), `kernel-${key}`));
   const initBuild = join(guestCache(), 'init-build');
   const init = await buildInit(initBuild);
   const initHash = (await sha256File(init)).slice(0, 16);

@@ -82,8 +82,13 @@ export function reportedPvr(cpuinfo: string): string | undefined {
 /** Linux's driver for each catalog NIC: sungem.c DRV_NAME "gem"; QEMU's rtl8139 is a rev 0x20 8139C+, which 8139too refuses ("use 8139cp"). */
 export const NIC_DRIVER: Readonly<Record<string, string>> = { sungem: 'gem', rtl8139: '8139cp' };
 
-/** The macio IDE node in the guest's sysfs path for each QEMU bus (ide.0 is ata-3@20000: OpenBIOS boots the disk from /pci@f2000000/mac-io@c/ata-3@20000/disk@0, tests/launch/boot.test.ts). */
-export const IDE_NODE: Readonly<Record<string, string>> = { 'ide.0': 'ata-3', 'ide.1': 'ata-4' };
+/**
+ * The macio IDE controller in the guest's sysfs path for each QEMU bus. Both are named ata-3 in the
+ * device tree; OpenBIOS boots a disk on ide.0 from /pci@f2000000/mac-io@c/ata-3@20000/disk@0
+ * (tests/launch/boot.test.ts) and a CD on ide.1 from …/ata-3@21000/cdrom@0 (seen here, QEMU 7.2);
+ * Linux names macio devices "CHIP.ADDRESS:NAME" (drivers/macintosh/macio_asic.c, macio_add_one_device).
+ */
+export const IDE_NODE: Readonly<Record<string, string>> = { 'ide.0': '00020000:ata-3', 'ide.1': '00021000:ata-3' };
 
 export interface InputDevice {
   name: string;
@@ -163,7 +168,7 @@ export function checkRecord(os: OsEntry, r: ProfileRecord, cpuHelp: string): str
     const onBus = (dev: string | undefined, drive: string) => {
       const p = placement.get(drive);
       // libata: .../ata-N/ataK/hostH/targetH:0:UNIT/H:0:UNIT:0 (master 0, slave 1)
-      return p !== undefined && dev !== undefined && dev.includes(`:${IDE_NODE[p.bus]}/`) && new RegExp(`/\\d+:0:${p.unit}:0$`).test(dev);
+      return p !== undefined && dev !== undefined && dev.includes(`.${IDE_NODE[p.bus]}/`) && new RegExp(`/\\d+:0:${p.unit}:0$`).test(dev);
     };
     expect(disks.length === 1 && onBus(disks[0]!.device, 'hd0'), `${at}: the disk is at ${disks[0]?.device}, expected on ${JSON.stringify(placement.get('hd0'))}`);
     const shareCd = cds.find((c) => c.files?.some((f) => r.shared.some((s) => s.path === f.path)));
