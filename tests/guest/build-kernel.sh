@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the test guest's 32-bit PowerPC kernel: Debian's linux-source-6.1, pmac32_defconfig
 # reduced by kernel.config, the initramfs (a gen_init_cpio list) built in.
-# usage: build-kernel.sh TARBALL FRAGMENT INITRAMFS_LIST BUILD_DIR   -> BUILD_DIR/out/vmlinux
+# usage: build-kernel.sh TARBALL FRAGMENT INITRAMFS_LIST BUILD_DIR   -> BUILD_DIR/vmlinux (zImage.pmac)
 set -eu
 tarball=$1 fragment=$2 list=$3 dir=$4
 mk() { make -C "$dir/src" O="$dir/out" ARCH=powerpc CROSS_COMPILE=powerpc-linux-gnu- "$@"; }
@@ -28,5 +28,8 @@ if [ ! -f "$dir/out/.config" ] || [ "$fragment" -nt "$dir/out/.config" ]; then
   done)
   if [ -n "$missing" ]; then echo "kernel.config lines that did not take:" >&2; echo "$missing" >&2; exit 1; fi
 fi
-mk -j"${JOBS:-2}" vmlinux
-powerpc-linux-gnu-strip -o "$dir/vmlinux" "$dir/out/vmlinux"
+# zImage.pmac: the kernel behind the boot wrapper (arch/powerpc/boot), an ELF that Open Firmware
+# loads at 0x400000 and that claims memory and decompresses vmlinux through OF's client interface.
+# OpenBIOS cannot boot the bare vmlinux from a CD (its 0xc0000000 load address is virtual).
+mk -j"${JOBS:-2}" vmlinux zImage.pmac
+cp "$dir/out/arch/powerpc/boot/zImage.pmac" "$dir/vmlinux.tmp" && mv "$dir/vmlinux.tmp" "$dir/vmlinux"

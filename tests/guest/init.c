@@ -184,12 +184,15 @@ static void report_blocks(void) {
       static const char *fs[] = {"hfsplus", "hfs", "iso9660"};
       char dev[300], mnt[64]; snprintf(dev, sizeof dev, "/dev/%s", e->d_name); snprintf(mnt, sizeof mnt, "/mnt/cd%d", cd++);
       mkdir("/mnt", 0755); mkdir(mnt, 0755);
-      for (unsigned i = 0; i < sizeof fs / sizeof *fs; i++) {
-        if (mount(dev, mnt, fs[i], MS_RDONLY, NULL) == 0) {
-          kv("mountedAs", fs[i]); put("\"files\":["); walk(mnt, "", 0); end_obj(']'); put(",");
-          umount(mnt); break;
-        }
-        say("mount %s as %s: %s", dev, fs[i], strerror(errno));
+      put("\"mountErrors\":[");
+      unsigned i;
+      for (i = 0; i < sizeof fs / sizeof *fs && mount(dev, mnt, fs[i], MS_RDONLY, NULL) != 0; i++) {
+        char e[128]; snprintf(e, sizeof e, "%s: %s", fs[i], strerror(errno)); put_str(e); put(",");
+      }
+      end_obj(']'); put(",");
+      if (i < sizeof fs / sizeof *fs) {
+        kv("mountedAs", fs[i]); put("\"files\":["); walk(mnt, "", 0); end_obj(']'); put(",");
+        umount(mnt);
       }
     }
     end_obj('}'); put(",");
