@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -169,6 +169,25 @@ describe('the test guest boots through talos-mac launch in every catalog profile
       assert.ok(puts.some((p) => p.toString() === `written by the test guest ${nonce}\n`), `PUTs seen: ${puts.map((p) => JSON.stringify(p.toString())).join(', ')}`);
     });
   }
+
+  it('the HTTP client reaches a host server through a guestfwd address (as the live share will be reached)', { timeout: BOOT_DEADLINE_MS + 60_000 }, async () => {
+    const port = (server.address() as AddressInfo).port;
+    const k = await guestKernel();
+    const fwdNonce = randomBytes(8).toString('hex');
+    const fwdCd = await buildBootImage(new LiveHost(), await mkdtemp(join(w.dir, 'fwd-')), 'cd', 'TALOS-GUEST', `boot &device;:,\\vmlinux console=tty0 console=ttyS0 ip=dhcp talos.nonce=${fwdNonce} talos.share=10.0.2.100:80`, { vmlinux: k.vmlinux });
+    const c = await w.run(['create', 'fwd', '--os', '10.4', '--disk-size', '64M', '--cdrom', fwdCd, '--net', 'none']);
+    assert.equal(c.code, 0, c.stderr);
+    const serial = join(w.dir, 'fwd.serial');
+    // Each guest connection to 10.0.2.100:80 runs the command, which connects to the host's server (QEMU's guestfwd cmd: form).
+    const net = ['-netdev', `user,id=fwd0,guestfwd=tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:${port}`, '-device', 'rtl8139,netdev=fwd0'];
+    const l = await w.run(['launch', 'fwd', '--install', '--display', 'none', '--timeout', String(BOOT_DEADLINE_MS / 1000), '--', '-chardev', `file,id=ser0,path=${serial}`, '-serial', 'chardev:ser0', ...net], { timeoutMs: BOOT_DEADLINE_MS + 30_000 });
+    assert.equal(l.code, 0, l.stderr);
+    assert.match(l.stderr, /The guest powered itself off/);
+    const { reports } = reportsFrom(await readFile(serial, 'utf8'), fwdNonce);
+    assert.equal(reports.length, 1);
+    assert.deepEqual(reports[0]!.share, { address: '10.0.2.100:80', putStatus: 201, getStatus: 200, getSize: served.length, getSha256: sha256(served) });
+    assert.ok(puts.some((p) => p.toString() === `written by the test guest ${fwdNonce}\n`));
+  });
 
   it('the cached kernel is reused (warm: no build)', async () => {
     const t0 = Date.now();

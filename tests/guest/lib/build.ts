@@ -35,7 +35,7 @@ export async function missingTools(): Promise<string[]> {
   if (!(await probe([CROSS_GCC, '--version']))) missing.push('gcc-powerpc-linux-gnu');
   // The static libc: libc6-dev-powerpc-cross puts it under /usr/powerpc-linux-gnu/lib.
   if (!existsSync('/usr/powerpc-linux-gnu/lib/libc.a')) missing.push('libc6-dev-powerpc-cross');
-  for (const [tool, pkg] of [['make', 'make'], ['flex', 'flex'], ['bison', 'bison'], ['bc', 'bc'], ['xorriso', 'xorriso']] as const) {
+  for (const [tool, pkg] of [['make', 'make'], ['flex', 'flex'], ['bison', 'bison'], ['bc', 'bc'], ['xorriso', 'xorriso'], ['socat', 'socat']] as const) {
     if (!(await probe(['sh', '-c', `command -v ${tool}`]))) missing.push(pkg);
   }
   return missing;
