@@ -19,7 +19,7 @@ import { pngSize } from '../../src/launch/screenshot.js';
 import { REPO } from '../helpers/cli.js';
 import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
 import { guestKernel, kernelCached, log, missingTools } from './lib/build.js';
-import { checkRecord, reportsFrom, type CdFile, type ProfileRecord } from './lib/report.js';
+import { checkRecord, doneCount, reportsFrom, type CdFile, type ProfileRecord } from './lib/report.js';
 
 const run = promisify(execFile);
 const FIXTURES = join(REPO, 'tests', 'fixtures', 'guest-reports');
@@ -91,7 +91,10 @@ describe('the test guest boots through talos-mac launch in every catalog profile
     qemuVersion = (await run('qemu-system-ppc', ['--version'])).stdout.split('\n')[0]!;
     cpuHelp = (await run('qemu-system-ppc', ['-cpu', 'help'])).stdout;
   });
+  const started: string[] = [];
   after(async () => {
+    // A failed check leaves its guest up (talos.stay): never leave a QEMU behind.
+    for (const name of started) await w.run(['kill', name]).catch(() => undefined);
     server?.close();
     await w?.cleanup();
   });
@@ -99,6 +102,7 @@ describe('the test guest boots through talos-mac launch in every catalog profile
   async function profileRun(os: OsEntry): Promise<ProfileRecord> {
     const name = `g-${os.id.replace('.', '-')}`;
     const serial = join(w.dir, `${name}.serial`);
+    started.push(name);
     const c = await w.run(['create', name, '--os', os.id, '--disk-size', '64M', '--cdrom', cd]);
     assert.equal(c.code, 0, c.stderr);
     const s = await w.run(['share', name, shareDir]);
@@ -110,7 +114,7 @@ describe('the test guest boots through talos-mac launch in every catalog profile
     let text = '';
     for (;;) {
       text = await readFile(serial, 'utf8').catch(() => '');
-      if (reportsFrom(text, nonce).done >= 2) break;
+      if (doneCount(text, nonce) >= 2) break;
       if (Date.now() - t0 > BOOT_DEADLINE_MS) {
         await w.run(['kill', name]);
         assert.fail(`${os.id}: no second report within ${BOOT_DEADLINE_MS / 1000} s; serial console:\n${text.slice(-3000)}`);

@@ -45,6 +45,9 @@ export interface ProfileRecord {
   stop: { code: number; runningAfter: boolean };
 }
 
+/** How many boots finished sending (their DONE line): parse only then, a report still arriving is incomplete. */
+export const doneCount = (console: string, nonce: string): number => console.split('\n').filter((l) => l.includes(`@@TMBOX-DONE ${nonce}`)).length;
+
 /** The reports in a serial console capture, by boot, checked against their framing. */
 export function reportsFrom(console: string, nonce: string): { reports: GuestReport[]; done: number } {
   const framed = parseFramed(console, nonce);
@@ -52,8 +55,7 @@ export function reportsFrom(console: string, nonce: string): { reports: GuestRep
     .filter(([name]) => /^report-\d+\.json$/.test(name))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([, data]) => JSON.parse(data.toString('utf8')) as GuestReport);
-  const done = console.split('\n').filter((l) => l.includes(`@@TMBOX-DONE ${nonce}`)).length;
-  return { reports, done };
+  return { reports, done: doneCount(console, nonce) };
 }
 
 /** `-cpu help` (QEMU 7.2): name → PVR, aliases resolved. */
