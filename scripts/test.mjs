@@ -11,7 +11,7 @@ import { testFiles } from './test-files.mjs';
 import { ensureTestPrerequisites } from './test-prereqs.mjs';
 
 const root = join('dist', 'tests');
-const files = testFiles([root], ['e2e', 'fresh', join('kernel', 'pipeline'), join('kernel', 'e2e')].map((d) => join(root, d)));
+const files = testFiles([root], ['e2e', 'fresh', 'guest', join('kernel', 'pipeline'), join('kernel', 'e2e')].map((d) => join(root, d)));
 if (files.length === 0) {
   console.error('no compiled tests under dist/tests');
   process.exit(1);

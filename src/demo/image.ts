@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, copyFile, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
@@ -44,11 +44,15 @@ async function run(host: Host, argv: string[], what: string): Promise<void> {
  * Builds a tiny bootable mac99 image in `dir` with xorriso: `disk` → a qcow2 hard disk
  * (512-byte partition map blocks), `cd` → an ISO for -cdrom (2048-byte blocks). Returns its path.
  */
-/** `then`: the Forth the boot script runs after its marker (tests: `reset-all`, or nothing to stay at the prompt). */
-export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd', marker = DEMO_MARKER, then?: string): Promise<string> {
+/**
+ * `then`: the Forth the boot script runs after its marker (tests: `reset-all`, or nothing to stay at the prompt).
+ * `files`: more files for the volume's root, name → path here (the test guest's CD carries its kernel).
+ */
+export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd', marker = DEMO_MARKER, then?: string, files: Readonly<Record<string, string>> = {}): Promise<string> {
   const tree = join(dir, `${kind}-tree`);
   await mkdir(join(tree, 'System'), { recursive: true });
   await writeFile(join(tree, 'System', 'Boot'), bootScript(marker, then));
+  for (const [name, from] of Object.entries(files)) await copyFile(from, join(tree, name));
   const raw = join(dir, kind === 'cd' ? 'boot-cd.iso' : 'boot-disk.img');
   await run(
     host,
