@@ -4,6 +4,7 @@ import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, runCli, SNAPSHOTS, type CliResult } from '../helpers/cli.js';
+import { isRoot } from '../helpers/sudo.js';
 
 export const SETUP_FIXTURES = join(REPO, 'tests', 'fixtures', 'setup');
 export const FAKEBIN = join(SETUP_FIXTURES, 'fakebin');
@@ -48,6 +49,8 @@ export interface Sandbox {
   env: NodeJS.ProcessEnv;
   /** argv of every fake tool call so far, in order. */
   calls(): Promise<string[][]>;
+  /** calls() without the fake sudo's own records (the command it ran records itself): the same as root or not. */
+  commands(): Promise<string[][]>;
   read(path: string): Promise<Buffer>;
   setup(args: string[], env?: NodeJS.ProcessEnv, node?: string): Promise<CliResult>;
   cleanup(): Promise<void>;
@@ -79,7 +82,10 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
   await rm(join(root, 'talos-mac-snapshot.json'));
   await mkdir(bin);
   // Copies, not links: the tests also run the CLI as `nobody`, who may not read a private checkout.
-  for (const tool of ['_record.sh', 'uname', 'dmesg', ...(o.tools ?? ALL_TOOLS)]) {
+  // Not root, the runner puts sudo before every change: the fake one, always, so the host's sudo
+  // never runs a command (its secure_path would also lose the fakes).
+  const tools = new Set(['_record.sh', 'uname', 'dmesg', ...(o.tools ?? ALL_TOOLS), ...(isRoot ? [] : ['sudo'])]);
+  for (const tool of tools) {
     await cp(join(FAKEBIN, tool), join(bin, tool));
     await chmod(join(bin, tool), 0o755);
   }
@@ -117,7 +123,7 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
   await mkdir(join(root, 'dev'), { recursive: true });
   await writeFile(join(root, 'dev', 'kvm'), '');
   await chmod(join(root, 'dev', 'kvm'), 0o660);
-  if (process.getuid?.() === 0) await chown(join(root, 'dev', 'kvm'), 0, KVM_GID);
+  if (isRoot) await chown(join(root, 'dev', 'kvm'), 0, KVM_GID);
   if (o.modules !== undefined) await writeFile(join(root, 'proc', 'modules'), o.modules);
   if (o.bls) await cp(join(SETUP_FIXTURES, 'bls'), root, { recursive: true });
   if (o.grub) {
@@ -139,6 +145,7 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
       const text = await readFile(log, 'utf8');
       return text.split('\n').filter(Boolean).map((l) => l.split('\t'));
     },
+    commands: async () => (await sandbox.calls()).filter((c) => c[0] !== 'sudo'),
     read: (path) => readFile(join(root, path)),
     setup: (args, extra, node) => runCli(['setup', '--root', root, ...args], { env: { ...env, ...extra }, ...(node ? { node } : {}) }),
     cleanup: () => rm(base, { recursive: true, force: true }),

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, REPO } from '../helpers/cli.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
+import { isRoot, SUDO_RE } from '../helpers/sudo.js';
 
 const RADIX = 'pr-kernel-6.1.176-radix';
-const isRoot = process.getuid?.() === 0;
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 
 /**
@@ -68,7 +68,7 @@ describe('setup failure paths', () => {
       const after = await snapshotOf(sb);
       assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
       // The steps that do not depend on the boot loader still ran.
-      assert.deepEqual((await sb.calls()).map((c) => c[0]), ['usermod']);
+      assert.deepEqual((await sb.commands()).map((c) => c[0]), ['usermod']);
     });
   });
 
@@ -82,7 +82,7 @@ describe('setup failure paths', () => {
       assert.match(r.stdout, /\[blocked\] mmu\.next-boot: .*50-cloudimg-settings\.cfg sets GRUB_CMDLINE_LINUX/);
       const after = await snapshotOf(sb);
       assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
-      assert.ok(!(await sb.calls()).some((c) => c[0] === 'update-grub'));
+      assert.ok(!(await sb.commands()).some((c) => c[0] === 'update-grub'));
     });
   });
 
@@ -115,7 +115,7 @@ describe('setup failure paths', () => {
     await withSandbox({ snapshot: RADIX, grub: 'debian12', grubDir: '/boot/grub2', tools: ['grub2-mkconfig', 'usermod'] }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
-      assert.deepEqual(await sb.calls(), [['grub2-mkconfig', '-o', '/boot/grub2/grub.cfg'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
+      assert.deepEqual(await sb.commands(), [['grub2-mkconfig', '-o', '/boot/grub2/grub.cfg'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
       assert.match((await sb.read('boot/grub2/grub.cfg')).toString(), /disable_radix/);
     });
   });
@@ -137,10 +137,10 @@ describe('setup failure paths', () => {
       const r = await sb.setup(['--dry-run', '--user', 'alice']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /would: replace \/etc\/default\/grub atomically/);
-      assert.match(r.stdout, /would: \$ update-grub/);
-      assert.match(r.stdout, /would: \$ usermod -R \S+ -aG kvm alice/);
+      assert.match(r.stdout, new RegExp(`would: \\$ ${SUDO_RE}update-grub`));
+      assert.match(r.stdout, new RegExp(`would: \\$ ${SUDO_RE}usermod -R \\S+ -aG kvm alice`));
       assert.deepEqual(await snapshotOf(sb), before);
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
     });
   });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, SNAPSHOTS, withTempDir } from '../helpers/cli.js';
 import { SETUP_FIXTURES } from './sandbox.js';
+import { SUDO_RE } from '../helpers/sudo.js';
 
 async function treeHash(dir: string): Promise<string> {
   const h = createHash('sha256');
@@ -75,7 +76,7 @@ describe('setup --dry-run --snapshot: the plan for the captured POWER9 hosts', (
       assert.equal(r.code, 0, r.stderr);
       assert.equal(states(r.stdout)['mmu.next-boot'], 'todo');
       assert.match(r.stdout, /would: replace \/etc\/default\/grub atomically/);
-      assert.match(r.stdout, /would: \$ update-grub/);
+      assert.match(r.stdout, new RegExp(`would: \\$ ${SUDO_RE}update-grub`));
       assert.equal(states(r.stdout)['kernel.pr-support'], 'todo');
     });
   });
