@@ -44,6 +44,8 @@ const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep',
 
 export interface Sandbox {
   root: string;
+  /** The gid of group kvm in the sandbox's /etc/group (/dev/kvm's group). */
+  kvmGid: number;
   bin: string;
   log: string;
   env: NodeJS.ProcessEnv;
@@ -118,8 +120,11 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
     WAYLAND_DISPLAY: undefined,
   };
   await mkdir(join(root, 'etc', 'default'), { recursive: true });
-  await writeFile(join(root, 'etc', 'group'), `root:x:0:\nadm:x:4:alice\nkvm:x:${KVM_GID}:\nalice:x:1000:\n`);
-  await writeFile(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n');
+  // /dev/kvm's group is kvm: as root chown gives it KVM_GID; otherwise it keeps this user's group, so kvm gets that gid.
+  const kvmGid = isRoot ? KVM_GID : process.getgid!();
+  const aliceGid = kvmGid === 1000 ? 1001 : 1000;
+  await writeFile(join(root, 'etc', 'group'), `root:x:0:\nadm:x:4:alice\nkvm:x:${kvmGid}:\nalice:x:${aliceGid}:\n`);
+  await writeFile(join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/bin/bash\nalice:x:1000:${aliceGid}:Alice,,,:/home/alice:/bin/bash\n`);
   await mkdir(join(root, 'dev'), { recursive: true });
   await writeFile(join(root, 'dev', 'kvm'), '');
   await chmod(join(root, 'dev', 'kvm'), 0o660);
@@ -138,6 +143,7 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
   }
   const sandbox: Sandbox = {
     root,
+    kvmGid,
     bin,
     log,
     env,

@@ -28,7 +28,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.match(r.stdout, /Setup complete/);
       assert.equal((await sb.read('etc/modules-load.d/talos-mac.conf')).toString().split('\n').filter((l) => l && !l.startsWith('#')).join(), 'kvm_pr');
       assert.equal(await exists(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')), false, 'blacklisting is only for a user who chose it');
-      assert.match((await sb.read('etc/group')).toString(), /^kvm:x:108:alice$/m);
+      assert.match((await sb.read('etc/group')).toString(), new RegExp(`^kvm:x:${sb.kvmGid}:alice$`, 'm'));
 
       const u = await sb.setup(['--undo', '--yes']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
@@ -39,7 +39,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
         ['update-grub'],
       ]);
       assert.equal(await exists(join(sb.root, 'etc/modules-load.d/talos-mac.conf')), false);
-      assert.match((await sb.read('etc/group')).toString(), /^kvm:x:108:$/m);
+      assert.match((await sb.read('etc/group')).toString(), new RegExp(`^kvm:x:${sb.kvmGid}:$`, 'm'));
       const again = await sb.setup(['--undo', '--yes']);
       assert.match(again.stdout, /Nothing to undo/);
     });
