@@ -11,6 +11,8 @@ import { isRoot, SUDO_RE } from '../helpers/sudo.js';
 
 const RADIX = 'pr-kernel-6.1.176-radix';
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+// By its path: a test's PATH may hold only the sandbox's fakes.
+const SETPRIV = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim() || 'setpriv';
 
 /**
  * The CLI as `nobody` can run it: the checkout itself when nobody may read it, else a copy of the
@@ -187,7 +189,7 @@ describe('setup failure paths', () => {
     const asNobody = async (sb: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}) => {
       const bin = await binForNobody();
       return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('setpriv', [...NOBODY, process.execPath, bin, 'setup', '--root', sb.root, ...args], {
+        const child = spawn(SETPRIV, [...NOBODY, process.execPath, bin, 'setup', '--root', sb.root, ...args], {
           cwd: '/',
           env: { ...process.env, ...sb.env, NO_COLOR: '1', ...env },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -213,7 +215,8 @@ describe('setup failure paths', () => {
     });
 
     it('sudo missing: nothing changed, says to run as root', async () => {
-      await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['update-grub', 'grub-mkconfig'] }, async (sb) => {
+      // Only the fakes on PATH: this machine may have a real sudo.
+      await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['update-grub', 'grub-mkconfig'], onlyFakes: true }, async (sb) => {
         const before = await snapshotOf(sb);
         const r = await asNobody(sb, ['--yes', '--user', 'alice']);
         assert.equal(r.code, 1, r.stdout + r.stderr);
