@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { DoctorReportSchema } from '../../src/doctor/report-schema.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
+import { SUDO_RE } from '../helpers/sudo.js';
 import { assertDoctorVerdicts, check } from '../e2e/power9/verdicts.js';
 
 const REL = '7.2.13+deb14-powerpc64le';
@@ -43,7 +44,7 @@ describe('Debian unstable 7.2, laid out as its packages install it', () => {
     const r = await runCli(['setup', '--dry-run', '--no-guest', '--build-kernel', '--snapshot', SNAP]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.ok(r.stdout.includes(`would: build the kernel from ${CONFIG} with KVM-PR`), r.stdout);
-    assert.match(r.stdout, /would: \$ apt-get install -y --no-install-recommends linux-source-7\.2\n/);
+    assert.match(r.stdout, new RegExp(`would: \\$ ${SUDO_RE}apt-get install -y --no-install-recommends linux-source-7\\.2\n`));
   });
 
   test('os-release without VERSION_ID (unstable, base-files 14.2) is the Debian 14 row, which reads /usr/lib/modules first', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { DoctorReportSchema, type DoctorReport } from '../../src/doctor/report-schema.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
+import { SUDO } from '../helpers/sudo.js';
 import { check } from '../e2e/power9/verdicts.js';
 
 const UUID = '0f0e0d0c-0b0a-4908-8706-050403020100';
@@ -91,9 +92,7 @@ describe('setup --dry-run after a distribution kernel update', () => {
   test('default entry switched: setup points GRUB\'s saved entry back at the talos-mac kernel', async () => {
     const out = await plan('varied-update-default-switched');
     assert.match(out, /→ kernel\.default-entry: Boot a kernel that can do KVM-PR by default/);
-    // Through sudo when the tests do not run as root (a newcomer's npm test).
-    const sudo = process.getuid?.() === 0 ? '' : 'sudo -n -- ';
-    assert.ok(out.includes(`would: $ ${sudo}grub-set-default 'gnulinux-advanced-${UUID}>gnulinux-6.1.192-talosmac-advanced-${UUID}'`), out);
+    assert.ok(out.includes(`would: $ ${SUDO}grub-set-default 'gnulinux-advanced-${UUID}>gnulinux-6.1.192-talosmac-advanced-${UUID}'`), out);
   });
 
   test('stale module: kvm-pr is rebuilt for the next boot\'s kernel and for the mismatched one', async () => {

@@ -4,6 +4,7 @@ import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, runCli, SNAPSHOTS, type CliResult } from '../helpers/cli.js';
+import { isRoot } from '../helpers/sudo.js';
 
 export const SETUP_FIXTURES = join(REPO, 'tests', 'fixtures', 'setup');
 export const FAKEBIN = join(SETUP_FIXTURES, 'fakebin');
@@ -43,11 +44,15 @@ const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep',
 
 export interface Sandbox {
   root: string;
+  /** The gid of group kvm in the sandbox's /etc/group (/dev/kvm's group). */
+  kvmGid: number;
   bin: string;
   log: string;
   env: NodeJS.ProcessEnv;
   /** argv of every fake tool call so far, in order. */
   calls(): Promise<string[][]>;
+  /** calls() without the fake sudo's own records (the command it ran records itself): the same as root or not. */
+  commands(): Promise<string[][]>;
   read(path: string): Promise<Buffer>;
   setup(args: string[], env?: NodeJS.ProcessEnv, node?: string): Promise<CliResult>;
   cleanup(): Promise<void>;
@@ -79,7 +84,10 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
   await rm(join(root, 'talos-mac-snapshot.json'));
   await mkdir(bin);
   // Copies, not links: the tests also run the CLI as `nobody`, who may not read a private checkout.
-  for (const tool of ['_record.sh', 'uname', 'dmesg', ...(o.tools ?? ALL_TOOLS)]) {
+  // Not root, the runner puts sudo before every change: the fake one, always, so the host's sudo
+  // never runs a command (its secure_path would also lose the fakes).
+  const tools = new Set(['_record.sh', 'uname', 'dmesg', ...(o.tools ?? ALL_TOOLS), ...(isRoot ? [] : ['sudo'])]);
+  for (const tool of tools) {
     await cp(join(FAKEBIN, tool), join(bin, tool));
     await chmod(join(bin, tool), 0o755);
   }
@@ -112,12 +120,15 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
     WAYLAND_DISPLAY: undefined,
   };
   await mkdir(join(root, 'etc', 'default'), { recursive: true });
-  await writeFile(join(root, 'etc', 'group'), `root:x:0:\nadm:x:4:alice\nkvm:x:${KVM_GID}:\nalice:x:1000:\n`);
-  await writeFile(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n');
+  // /dev/kvm's group is kvm: as root chown gives it KVM_GID; otherwise it keeps this user's group, so kvm gets that gid.
+  const kvmGid = isRoot ? KVM_GID : process.getgid!();
+  const aliceGid = kvmGid === 1000 ? 1001 : 1000;
+  await writeFile(join(root, 'etc', 'group'), `root:x:0:\nadm:x:4:alice\nkvm:x:${kvmGid}:\nalice:x:${aliceGid}:\n`);
+  await writeFile(join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/bin/bash\nalice:x:1000:${aliceGid}:Alice,,,:/home/alice:/bin/bash\n`);
   await mkdir(join(root, 'dev'), { recursive: true });
   await writeFile(join(root, 'dev', 'kvm'), '');
   await chmod(join(root, 'dev', 'kvm'), 0o660);
-  if (process.getuid?.() === 0) await chown(join(root, 'dev', 'kvm'), 0, KVM_GID);
+  if (isRoot) await chown(join(root, 'dev', 'kvm'), 0, KVM_GID);
   if (o.modules !== undefined) await writeFile(join(root, 'proc', 'modules'), o.modules);
   if (o.bls) await cp(join(SETUP_FIXTURES, 'bls'), root, { recursive: true });
   if (o.grub) {
@@ -132,6 +143,7 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
   }
   const sandbox: Sandbox = {
     root,
+    kvmGid,
     bin,
     log,
     env,
@@ -139,6 +151,7 @@ export async function makeSandbox(o: SandboxOptions): Promise<Sandbox> {
       const text = await readFile(log, 'utf8');
       return text.split('\n').filter(Boolean).map((l) => l.split('\t'));
     },
+    commands: async () => (await sandbox.calls()).filter((c) => c[0] !== 'sudo'),
     read: (path) => readFile(join(root, path)),
     setup: (args, extra, node) => runCli(['setup', '--root', root, ...args], { env: { ...env, ...extra }, ...(node ? { node } : {}) }),
     cleanup: () => rm(base, { recursive: true, force: true }),

@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, REPO } from '../helpers/cli.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
+import { isRoot, SUDO_RE } from '../helpers/sudo.js';
 
 const RADIX = 'pr-kernel-6.1.176-radix';
-const isRoot = process.getuid?.() === 0;
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+// By its path: a test's PATH may hold only the sandbox's fakes.
+const SETPRIV = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim() || 'setpriv';
 
 /**
  * The CLI as `nobody` can run it: the checkout itself when nobody may read it, else a copy of the
@@ -68,7 +70,7 @@ describe('setup failure paths', () => {
       const after = await snapshotOf(sb);
       assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
       // The steps that do not depend on the boot loader still ran.
-      assert.deepEqual((await sb.calls()).map((c) => c[0]), ['usermod']);
+      assert.deepEqual((await sb.commands()).map((c) => c[0]), ['usermod']);
     });
   });
 
@@ -82,7 +84,7 @@ describe('setup failure paths', () => {
       assert.match(r.stdout, /\[blocked\] mmu\.next-boot: .*50-cloudimg-settings\.cfg sets GRUB_CMDLINE_LINUX/);
       const after = await snapshotOf(sb);
       assert.deepEqual([after.grub, after.cfg], [before.grub, before.cfg]);
-      assert.ok(!(await sb.calls()).some((c) => c[0] === 'update-grub'));
+      assert.ok(!(await sb.commands()).some((c) => c[0] === 'update-grub'));
     });
   });
 
@@ -115,7 +117,7 @@ describe('setup failure paths', () => {
     await withSandbox({ snapshot: RADIX, grub: 'debian12', grubDir: '/boot/grub2', tools: ['grub2-mkconfig', 'usermod'] }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
-      assert.deepEqual(await sb.calls(), [['grub2-mkconfig', '-o', '/boot/grub2/grub.cfg'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
+      assert.deepEqual(await sb.commands(), [['grub2-mkconfig', '-o', '/boot/grub2/grub.cfg'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
       assert.match((await sb.read('boot/grub2/grub.cfg')).toString(), /disable_radix/);
     });
   });
@@ -137,10 +139,10 @@ describe('setup failure paths', () => {
       const r = await sb.setup(['--dry-run', '--user', 'alice']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /would: replace \/etc\/default\/grub atomically/);
-      assert.match(r.stdout, /would: \$ update-grub/);
-      assert.match(r.stdout, /would: \$ usermod -R \S+ -aG kvm alice/);
+      assert.match(r.stdout, new RegExp(`would: \\$ ${SUDO_RE}update-grub`));
+      assert.match(r.stdout, new RegExp(`would: \\$ ${SUDO_RE}usermod -R \\S+ -aG kvm alice`));
       assert.deepEqual(await snapshotOf(sb), before);
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
     });
   });
 
@@ -187,7 +189,7 @@ describe('setup failure paths', () => {
     const asNobody = async (sb: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}) => {
       const bin = await binForNobody();
       return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('setpriv', [...NOBODY, process.execPath, bin, 'setup', '--root', sb.root, ...args], {
+        const child = spawn(SETPRIV, [...NOBODY, process.execPath, bin, 'setup', '--root', sb.root, ...args], {
           cwd: '/',
           env: { ...process.env, ...sb.env, NO_COLOR: '1', ...env },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -213,7 +215,8 @@ describe('setup failure paths', () => {
     });
 
     it('sudo missing: nothing changed, says to run as root', async () => {
-      await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['update-grub', 'grub-mkconfig'] }, async (sb) => {
+      // Only the fakes on PATH: this machine may have a real sudo.
+      await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['update-grub', 'grub-mkconfig'], onlyFakes: true }, async (sb) => {
         const before = await snapshotOf(sb);
         const r = await asNobody(sb, ['--yes', '--user', 'alice']);
         assert.equal(r.code, 1, r.stdout + r.stderr);

@@ -4,6 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { countWord, withSandbox, SETUP_FIXTURES, sourcedCmdline } from './sandbox.js';
+import { SUDO_RE } from '../helpers/sudo.js';
 
 const VARIANTS = ['debian12', 'debian12-with-args', 'debian12-single-quoted', 'debian12-unquoted-comment', 'debian12-commented', 'debian12-no-cmdline', 'ubuntu-style', 'no-final-newline'];
 const RADIX = 'pr-kernel-6.1.176-radix';
@@ -22,7 +23,7 @@ describe('setup: hash MMU through /etc/default/grub (real CLI, sandbox root, fak
         const before = sourcedCmdline(join(sb.root, 'etc/default/grub'));
         const r = await sb.setup(['--yes', '--user', 'alice']);
         assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stderr + r.stdout);
-        assert.match(r.stdout, /\$ update-grub/);
+        assert.match(r.stdout, new RegExp(`\\$ ${SUDO_RE}update-grub`));
         assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
         assert.match(r.stdout, /Reboot now/);
 
@@ -35,20 +36,20 @@ describe('setup: hash MMU through /etc/default/grub (real CLI, sandbox root, fak
         assert.ok(diff.added.length === 1 && diff.removed.length <= 1, JSON.stringify(diff));
         assert.match(diff.added[0]!, /GRUB_CMDLINE_LINUX=/);
         assert.match((await sb.read('boot/grub/grub.cfg')).toString(), /linux\s.*disable_radix/);
-        assert.deepEqual(await sb.calls(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
+        assert.deepEqual(await sb.commands(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
 
         // Applying twice changes nothing: the step is already waiting for the reboot.
         const mtime = (await stat(file)).mtimeMs;
         const again = await sb.setup(['--yes', '--user', 'alice']);
         assert.equal(again.code, EXIT.REBOOT_NEEDED, again.stderr);
         assert.equal((await stat(file)).mtimeMs, mtime);
-        assert.deepEqual(await sb.calls(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
+        assert.deepEqual(await sb.commands(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
 
         const undo = await sb.setup(['--undo', '--yes']);
         assert.equal(undo.code, 0, undo.stderr + undo.stdout);
         assert.deepEqual(await readFile(file), original);
         assert.doesNotMatch((await sb.read('boot/grub/grub.cfg')).toString(), /disable_radix/);
-        assert.deepEqual(await sb.calls(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice'], ['gpasswd', '-R', sb.root, '-d', 'alice', 'kvm'], ['update-grub']], 'undo, newest first');
+        assert.deepEqual(await sb.commands(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice'], ['gpasswd', '-R', sb.root, '-d', 'alice', 'kvm'], ['update-grub']], 'undo, newest first');
       });
     });
   }

@@ -14,6 +14,7 @@ import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
 import { confirmOnly } from '../helpers/prompts.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
+import { SUDO_RE } from '../helpers/sudo.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
 const KBUILD = ['make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'patch', 'libelf-dev', 'libssl-dev'];
@@ -65,7 +66,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
     assert.match(r.stdout, /\$ apt-get install -y --no-install-recommends linux-source-6\.1\n {2}\(not done by setup in this run/);
     assert.doesNotMatch(r.stdout, /would: \$ apt-get/);
     const asked = await runCli(['setup', '--dry-run', '--build-kernel', '--snapshot', join(SNAPSHOTS, DEBIAN)]);
-    assert.match(asked.stdout, /would: \$ apt-get install -y --no-install-recommends linux-source-6\.1/);
+    assert.match(asked.stdout, new RegExp(`would: \\$ ${SUDO_RE}apt-get install -y --no-install-recommends linux-source-6\\.1`));
   });
 
   it('dry run: the plan lists the missing build tools and their packages for a later --build-kernel run', async () => {
@@ -75,18 +76,18 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       assert.match(line(r.out, 'kernel.build-tools'), /^i \[todo\] +kernel\.build-tools: missing for building a new kernel: make, host C compiler, .*libelf headers, OpenSSL headers, dpkg-buildpackage, .*; planned for `talos-mac setup --build-kernel`$/);
       assert.ok(r.out.includes(`$ ${[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG].join(' ')}\n  (not done by setup in this run`), r.out);
       assert.doesNotMatch(r.out, /would: \$ apt-get/);
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
       const build = await setupHere(sb, { dryRun: true, buildKernel: true });
       assert.match(line(build.out, 'kernel.build-tools'), /missing for building a new kernel: make/);
       assert.ok(build.out.includes(`would: $ ${[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG].join(' ')}`), build.out);
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
     });
   });
 
   it('the kernel question answered no: installs nothing for the kernel', async () => {
     await withSandbox({ snapshot: DEBIAN, onlyFakes: true }, async (sb) => {
       const r = await setupHere(sb, {});
-      assert.deepEqual((await sb.calls()).filter((c) => c[0] === 'apt-get'), [], 'no apt-get ran');
+      assert.deepEqual((await sb.commands()).filter((c) => c[0] === 'apt-get'), [], 'no apt-get ran');
       assert.deepEqual(r.asked, [KERNEL_QUESTION], 'one question about the kernel, with its cost; nothing else to confirm');
       assert.match(r.out, /This kernel cannot do KVM-PR: About \d+ GB of disk and [\d.]+ (minutes|hours) with -j\d+ on \d+ CPU/);
       assert.match(r.out, /No new kernel in this run: the KVM-PR steps are set aside, and guests run under TCG/);
@@ -101,7 +102,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       const r = await setupHere(sb, { buildKernel: true });
       assert.deepEqual(r.asked, ['Proceed?'], '--build-kernel answers the kernel question');
       // The fake installs nothing, so the tools are still missing and setup stops there.
-      assert.deepEqual(await sb.calls(), [[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG]]);
+      assert.deepEqual(await sb.commands(), [[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG]]);
       assert.match(r.out, /Not finished: kernel\.build-tools/);
       assert.equal(r.code, 1);
     });
@@ -131,7 +132,7 @@ describe('setup on a module-only host (the kernel has KVM-PR, kvm-pr.ko is missi
       const r = await setupHere(sb, {});
       assert.match(line(r.out, 'kernel.build-tools'), /missing for building kvm-pr\.ko: make/);
       assert.deepEqual(r.asked, ['Proceed?']);
-      assert.deepEqual(await sb.calls(), [[...INSTALL, ...KBUILD]]);
+      assert.deepEqual(await sb.commands(), [[...INSTALL, ...KBUILD]]);
     });
   });
 });

@@ -21,16 +21,16 @@ describe('setup after a distribution kernel update (sandbox root)', () => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, EXIT.OK, r.stderr + r.stdout);
       assert.match(r.stdout, /→ ✓ \[done\]\s+kernel\.default-entry: the next boot runs 6\.1\.192-talosmac/);
-      assert.deepEqual(grubCalls(await sb.calls()), [['grub-set-default', `--boot-directory=${sb.root}/boot`, OURS]]);
+      assert.deepEqual(grubCalls(await sb.commands()), [['grub-set-default', `--boot-directory=${sb.root}/boot`, OURS]]);
       assert.match(await readFile(env, 'utf8'), /saved_entry=gnulinux-advanced-[^>]+>gnulinux-6\.1\.192-talosmac-advanced-/);
 
       const again = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(again.code, EXIT.OK, again.stderr);
-      assert.equal(grubCalls(await sb.calls()).length, 1, 'nothing more to do');
+      assert.equal(grubCalls(await sb.commands()).length, 1, 'nothing more to do');
 
       const undo = await sb.setup(['--undo', '--yes']);
       assert.equal(undo.code, 0, undo.stderr + undo.stdout);
-      assert.deepEqual(grubCalls(await sb.calls()).at(-1), ['grub-set-default', `--boot-directory=${sb.root}/boot`, DISTRO]);
+      assert.deepEqual(grubCalls(await sb.commands()).at(-1), ['grub-set-default', `--boot-directory=${sb.root}/boot`, DISTRO]);
       assert.ok((await readFile(env, 'utf8')).includes(`saved_entry=${DISTRO}\n`));
     });
   });

@@ -22,24 +22,24 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /\[done\]\s+mmu\.next-boot/);
-      const calls = await sb.calls();
+      const calls = await sb.commands();
       assert.deepEqual(calls, [['update-grub'], ['modprobe', 'kvm_pr'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice'], ['modprobe', '-r', 'kvm_hv']]);
       assert.match(r.stdout, /new login is needed|log out and back in/);
       assert.match(r.stdout, /Setup complete/);
       assert.equal((await sb.read('etc/modules-load.d/talos-mac.conf')).toString().split('\n').filter((l) => l && !l.startsWith('#')).join(), 'kvm_pr');
       assert.equal(await exists(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')), false, 'blacklisting is only for a user who chose it');
-      assert.match((await sb.read('etc/group')).toString(), /^kvm:x:108:alice$/m);
+      assert.match((await sb.read('etc/group')).toString(), new RegExp(`^kvm:x:${sb.kvmGid}:alice$`, 'm'));
 
       const u = await sb.setup(['--undo', '--yes']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
-      assert.deepEqual((await sb.calls()).slice(4), [
+      assert.deepEqual((await sb.commands()).slice(4), [
         ['modprobe', 'kvm_hv'],
         ['gpasswd', '-R', sb.root, '-d', 'alice', 'kvm'],
         ['modprobe', '-r', 'kvm_pr'],
         ['update-grub'],
       ]);
       assert.equal(await exists(join(sb.root, 'etc/modules-load.d/talos-mac.conf')), false);
-      assert.match((await sb.read('etc/group')).toString(), /^kvm:x:108:$/m);
+      assert.match((await sb.read('etc/group')).toString(), new RegExp(`^kvm:x:${sb.kvmGid}:$`, 'm'));
       const again = await sb.setup(['--undo', '--yes']);
       assert.match(again.stdout, /Nothing to undo/);
     });
@@ -49,7 +49,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     await withSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED }, async (sb) => {
       const keep = await sb.setup(['--yes', '--user', 'alice', '--kvm-hv', 'keep']);
       assert.equal(keep.code, 0, keep.stdout + keep.stderr);
-      assert.ok(!(await sb.calls()).some((c) => c.join(' ') === 'modprobe -r kvm_hv'));
+      assert.ok(!(await sb.commands()).some((c) => c.join(' ') === 'modprobe -r kvm_hv'));
       const bl = await sb.setup(['--yes', '--user', 'alice', '--kvm-hv', 'blacklist']);
       assert.equal(bl.code, 0, bl.stdout + bl.stderr);
       assert.match((await sb.read('etc/modprobe.d/talos-mac-kvm-hv.conf')).toString(), /^blacklist kvm_hv$/m);
@@ -61,7 +61,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.match(r.stdout, /kvm_hv is loaded too and in use \(use count 2: KVM-HV guests running\?\)/);
       assert.match(r.stdout, /not done by setup in this run: kvm_hv is in use: stop the KVM-HV guests first/);
-      assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe' && c[1] === '-r'));
+      assert.ok(!(await sb.commands()).some((c) => c[0] === 'modprobe' && c[1] === '-r'));
     });
   });
 
@@ -90,14 +90,14 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       const defBefore = await sb.read('etc/default/grub');
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
-      assert.deepEqual(await sb.calls(), [['grubby', '--update-kernel=ALL', '--args=disable_radix'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
+      assert.deepEqual(await sb.commands(), [['grubby', '--update-kernel=ALL', '--args=disable_radix'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
       assert.match((await readFile(entry)).toString(), /^options .* disable_radix$/m);
       assert.match(r.stdout, /→ ✓ \[done\]\s+mmu\.next-boot: the boot loader passes disable_radix \(2 BootLoaderSpec entries\)/);
       assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
       assert.match((await sb.read('etc/default/grub')).toString(), /^GRUB_CMDLINE_LINUX="rhgb quiet disable_radix"$/m);
       const u = await sb.setup(['--undo', '--yes']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
-      assert.deepEqual((await sb.calls())[3], ['grubby', '--update-kernel=ALL', '--remove-args=disable_radix']);
+      assert.deepEqual((await sb.commands())[3], ['grubby', '--update-kernel=ALL', '--remove-args=disable_radix']);
       assert.deepEqual(await readFile(entry), before);
       assert.deepEqual(await sb.read('etc/default/grub'), defBefore);
     });
@@ -112,7 +112,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.match(r.stdout, /not done by setup in this run/);
       assert.match(r.stdout, /^✗ \[blocked\] kvm\.pr-loaded/m);
       assert.match(r.stdout, /Not finished: .*kernel\.pr-support, kvm\.pr-loaded/);
-      assert.ok(!(await sb.calls()).some((c) => c[0] === 'modprobe'));
+      assert.ok(!(await sb.commands()).some((c) => c[0] === 'modprobe'));
     });
   });
 
@@ -120,10 +120,10 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     await withSandbox({ snapshot: HASH, grub: 'debian12', modules: HV_LOADED }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice'], {}, NODE18);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.equal((await sb.calls()).length, 4);
+      assert.equal((await sb.commands()).length, 4);
       const u = await sb.setup(['--undo', '--yes'], {}, NODE18);
       assert.equal(u.code, 0, u.stdout + u.stderr);
-      assert.equal((await sb.calls()).length, 8);
+      assert.equal((await sb.commands()).length, 8);
     });
   });
 });

@@ -42,7 +42,7 @@ describe('setup questions go through the Prompts wrapper (replaced here)', () =>
       assert.deepEqual(r.asked.map((q) => q.message), ['Create a Mac OS guest now?', 'Proceed?']);
       assert.equal(r.code, 0);
       assert.ok(r.lines.includes('Nothing was changed.'));
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
       assert.deepEqual(await sb.read('etc/default/grub'), before);
     });
   });
@@ -57,7 +57,7 @@ describe('setup questions go through the Prompts wrapper (replaced here)', () =>
       ]);
       assert.equal(r.asked[2]!.default, false, 'blacklisting defaults to no');
       assert.equal(r.code, 0, r.lines.join('\n'));
-      assert.deepEqual((await sb.calls()).map((c) => c.join(' ')), ['update-grub', 'modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);
+      assert.deepEqual((await sb.commands()).map((c) => c.join(' ')), ['update-grub', 'modprobe kvm_pr', `usermod -R ${sb.root} -aG kvm alice`, 'modprobe -r kvm_hv']);
       assert.ok(await stat(join(sb.root, 'etc/modprobe.d/talos-mac-kvm-hv.conf')));
     });
   });
@@ -106,7 +106,7 @@ describe('setup in a real terminal (script(1) pseudo-terminal, @inquirer/prompts
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.out);
       assert.match(r.out, /Create a Mac OS guest now\? No/);
       assert.match(r.out, /Proceed\? Yes/);
-      assert.deepEqual(await sb.calls(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
+      assert.deepEqual(await sb.commands(), [['update-grub'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
     });
   });
 
@@ -117,7 +117,7 @@ describe('setup in a real terminal (script(1) pseudo-terminal, @inquirer/prompts
       assert.equal(r.code, 130, r.out);
       assert.match(r.out, /interrupted/);
       assert.deepEqual(await sb.read('etc/default/grub'), before);
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
     });
   });
 });

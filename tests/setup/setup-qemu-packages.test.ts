@@ -16,6 +16,7 @@ import type { Change, SetupRecord } from '../../src/setup/record.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
 import { confirmOnly } from '../helpers/prompts.js';
 import { ALL_TOOLS, SETUP_FIXTURES, withSandbox, type Sandbox } from './sandbox.js';
+import { SUDO_RE } from '../helpers/sudo.js';
 
 const PACKAGE_FILES = join(SETUP_FIXTURES, 'packages', 'debian12-amd64.tsv');
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];
@@ -74,7 +75,7 @@ async function setupIn(sb: Sandbox, opts: SetupOptions, o: { env?: NodeJS.Proces
   return { code, out: lines.join('\n'), asked };
 }
 
-const aptCalls = async (sb: Sandbox) => (await sb.calls()).filter((c) => c[0] === 'apt-get');
+const aptCalls = async (sb: Sandbox) => (await sb.commands()).filter((c) => c[0] === 'apt-get');
 const installed = async (sb: Sandbox) => (await readFile(join(sb.root, 'var/lib/dpkg/fake-installed'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 const record = async (sb: Sandbox): Promise<SetupRecord> => JSON.parse(await readFile(join(sb.root, 'var/lib/talos-mac/setup-record.json'), 'utf8')) as SetupRecord;
 /** The step's last state line: after its apply, when it had one. */
@@ -127,7 +128,7 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
       await writeFile(sb.log, '');
       const undo = await setupIn(sb, { undo: true, yes: true });
       assert.equal(undo.code, 0, undo.out);
-      assert.deepEqual((await sb.calls()).filter((c) => c[0] === 'dpkg'), [['dpkg', '--remove', ...ours]]);
+      assert.deepEqual((await sb.commands()).filter((c) => c[0] === 'dpkg'), [['dpkg', '--remove', ...ours]]);
       assert.deepEqual(await installed(sb), ['seabios']);
       assert.equal(existsSync(join(sb.root, 'usr/bin/qemu-system-ppc')), false, 'QEMU went with its package');
       assert.equal(existsSync(join(sb.root, 'usr/share/seabios/vgabios-stdvga.bin')), true);
@@ -188,7 +189,7 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
         assert.match(err.message, /--yes \(to proceed\)/);
         return true;
       });
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
     });
   });
 });
@@ -200,7 +201,7 @@ describe('setup --dry-run --snapshot on a POWER host without QEMU', () => {
     assert.match(r.stdout, /→ qemu\.packages: Install QEMU/);
     assert.match(r.stdout, /\n {6}qemu-system-ppc: the emulator\n {6}qemu-utils: qemu-img: guest disks\n {6}qemu-system-data: OpenBIOS, mac99's firmware\n {6}seabios: the VGA ROM mac99 loads\n {6}ipxe-qemu: the network ROM of rtl8139 guests\n/);
     assert.match(r.stdout, /i \[todo\] +qemu\.packages: to install: qemu-system-ppc \(the emulator\), qemu-utils/);
-    assert.match(r.stdout, /would: \$ apt-get install -y --no-install-recommends qemu-system-ppc qemu-utils qemu-system-data seabios ipxe-qemu\n/);
+    assert.match(r.stdout, new RegExp(`would: \\$ ${SUDO_RE}apt-get install -y --no-install-recommends qemu-system-ppc qemu-utils qemu-system-data seabios ipxe-qemu\n`));
     assert.match(r.stdout, /✗ qemu\.binary: .*not installed.* \(qemu\.packages does it in this run\)/);
     assert.match(r.stdout, /^Then: boot the demo guest, no Mac media needed/m);
   });
@@ -215,7 +216,7 @@ describe('setup --dry-run --snapshot on a POWER host without QEMU', () => {
     assert.doesNotMatch(r.stdout, /would: \$ apt-get/);
     const w = await runCli(['setup', '--dry-run', '--no-guest', '--with-window', '--snapshot', snapshot], { env });
     assert.match(w.stdout, /\n {6}qemu-system-gui: a window for guests\n/);
-    assert.match(w.stdout, /would: \$ apt-get install -y --no-install-recommends qemu-system-gui\n/);
+    assert.match(w.stdout, new RegExp(`would: \\$ ${SUDO_RE}apt-get install -y --no-install-recommends qemu-system-gui\n`));
     assert.match(w.stdout, /! qemu\.display-window: no window: .* \(qemu\.packages does it in this run\)/);
     assert.doesNotMatch(w.stdout, /tools\.xorriso: .*does it in this run/, 'a check that cannot tell is not said to be fixed');
   });

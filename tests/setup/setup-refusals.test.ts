@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, REPO, runCli } from '../helpers/cli.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
+import { isRoot } from '../helpers/sudo.js';
 
 const RADIX = 'pr-kernel-6.1.176-radix';
-const isRoot = process.getuid?.() === 0;
 
 async function files(sb: Sandbox) {
   const record = join(sb.root, 'var/lib/talos-mac/setup-record.json');
@@ -46,7 +46,7 @@ describe('setup: regenerated configuration proven, else both files rolled back',
       assert.match(r.stderr, /cannot edit \/etc\/default\/grub with certainty: .*expands \$… or `…`.*Nothing was changed\. Add disable_radix to the kernel command line/s);
       assert.deepEqual(await files(sb), before);
       assert.equal(await stat(canary).then(() => true, () => false), false, 'nothing in the file was run');
-      assert.ok(!(await sb.calls()).some((c) => c[0] === 'update-grub'));
+      assert.ok(!(await sb.commands()).some((c) => c[0] === 'update-grub'));
     });
   });
 
@@ -66,7 +66,7 @@ describe('setup: inputs checked before anything changes', () => {
       const r = await sb.setup(['--yes', '--user', 'no such;user']);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, /--user "no such;user": no such user in \/etc\/passwd inside .*Nothing was changed/);
-      assert.deepEqual(await sb.calls(), []);
+      assert.deepEqual(await sb.commands(), []);
       assert.deepEqual(await files(sb), before);
     });
   });

@@ -38,7 +38,7 @@ async function fakeModule(dir: string, name: string, release: string): Promise<s
 
 const record = async (sb: Sandbox): Promise<SetupRecord> => JSON.parse(await readFile(join(sb.root, RECORD), 'utf8')) as SetupRecord;
 /** The fakes' calls without sudo's own lines (sudo appears only when the tests run as a non-root user). */
-const calls = async (sb: Sandbox) => (await sb.calls()).filter((c) => c[0] !== 'sudo');
+const calls = (sb: Sandbox) => sb.commands();
 const installedPackages = async (sb: Sandbox) => (await readFile(join(sb.root, 'var/lib/dpkg/fake-installed'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
 describe('setup --undo reverts what the kernel pipeline installed', () => {

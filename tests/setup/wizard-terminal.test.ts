@@ -13,6 +13,7 @@ import { BIN, SNAPSHOTS } from '../helpers/cli.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
 import { buildBootImage } from '../../src/demo/image.js';
 import { LiveHost } from '../../src/host/live-host.js';
+import { SUDO_TTY_RE } from '../helpers/sudo.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
@@ -117,12 +118,12 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
     await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
       const before = await sb.read('etc/default/grub');
       const marker = join(sb.root, '..', 'regenerating');
-      const r = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }, { when: /\$ update-grub/, keys: '\x03' }], { FAKE_REGEN_PAUSE: marker });
+      const r = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }, { when: new RegExp(`\\$ ${SUDO_TTY_RE}update-grub`), keys: '\x03' }], { FAKE_REGEN_PAUSE: marker });
       assert.equal(r.code, EXIT.INTERRUPTED, r.screen);
       assert.match(r.screen, /Interrupted: finishing \(or rolling back\) the change in progress, then stopping/);
       assert.match(r.screen, /\/etc\/default\/grub was restored to its original content/);
       assert.deepEqual(await sb.read('etc/default/grub'), before);
-      assert.deepEqual((await sb.calls()).map((c) => c[0]), ['update-grub'], 'no step after the interrupted one ran');
+      assert.deepEqual((await sb.commands()).map((c) => c[0]), ['update-grub'], 'no step after the interrupted one ran');
     });
   });
 
@@ -144,7 +145,7 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.screen);
       const text = r.screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
       assert.match(text, /✔ mmu\.next-boot: Boot with the hash MMU \(disable_radix\)/, 'the finished task');
-      assert.match(text, /\$ update-grub/, 'its commands shown in the display');
+      assert.match(text, new RegExp(`\\$ ${SUDO_TTY_RE}update-grub`), 'its commands shown in the display');
       assert.match(text, /→ ✓ \[done\]\s+mmu\.next-boot: the boot loader passes disable_radix/, 'verified after');
     });
   });
