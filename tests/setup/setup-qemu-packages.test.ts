@@ -8,9 +8,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runDoctor } from '../../src/doctor/doctor.js';
 import { UserError } from '../../src/errors.js';
+import { RecordingHost } from '../../src/host/recording-host.js';
+import { SnapshotHost } from '../../src/host/snapshot-host.js';
 import type { Question } from '../../src/setup/prompts.js';
 import { RootedHost } from '../../src/setup/rooted-host.js';
+import { liveShareServers } from '../../src/steps/checks/live-share.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import type { Change, SetupRecord } from '../../src/setup/record.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
@@ -169,6 +173,21 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
       const without = await setupIn(sb, { dryRun: true, yes: true, withoutWindow: true }, { env: { WAYLAND_DISPLAY: 'wayland-0' } });
       assert.match(without.out, /would: \$ apt-get .* ipxe-qemu xorriso 7zip rclone\n/);
       assert.match(without.out, /not installed: qemu-system-gui \(a window for guests\): left out as asked; --with-window adds it/);
+    });
+  });
+
+  it('doctor: guests.live-share stays info and says setup fixes it; --collect records its lookup and the snapshot replays it', async () => {
+    await withSandbox(X86, async (sb) => {
+      const recording = new RecordingHost(new RootedHost(sb.root, envOf(sb)));
+      const live = (await runDoctor(recording, [liveShareServers])).checks[0]!;
+      assert.equal(live.status, 'info');
+      assert.equal(live.state, 'todo');
+      assert.match(live.summary, /^no rclone: .*Debian 12 \(bookworm\) has no netatalk 4 package \(AFP/);
+      assert.deepEqual(live.fix, { text: 'For a live share with Mac OS X guests: sudo apt-get install rclone', commands: [], bySetup: true });
+      const snap = join(sb.root, '..', 'collected');
+      await recording.save(snap, 'test');
+      const replayed = (await runDoctor(await SnapshotHost.open(snap), [liveShareServers])).checks[0]!;
+      assert.deepEqual(replayed, live, 'the snapshot answers as the host did');
     });
   });
 
