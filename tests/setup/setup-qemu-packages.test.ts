@@ -14,7 +14,11 @@ import { RecordingHost } from '../../src/host/recording-host.js';
 import { SnapshotHost } from '../../src/host/snapshot-host.js';
 import type { Question } from '../../src/setup/prompts.js';
 import { RootedHost } from '../../src/setup/rooted-host.js';
+import { DISTROS } from '../../src/distro/table.js';
 import { liveShareServers } from '../../src/steps/checks/live-share.js';
+import { qemuPackagePlan, qemuPackages } from '../../src/steps/checks/qemu-packages.js';
+import { Facts } from '../../src/steps/facts.js';
+import { DEFAULT_HOST_OPTIONS } from '../../src/steps/step.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import type { Change, SetupRecord } from '../../src/setup/record.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
@@ -188,6 +192,28 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
       await recording.save(snap, 'test');
       const replayed = (await runDoctor(await SnapshotHost.open(snap), [liveShareServers])).checks[0]!;
       assert.deepEqual(replayed, live, 'the snapshot answers as the host did');
+    });
+  });
+
+  it("a distribution whose row names no rclone (Ubuntu's): the live share is noted, never holding qemu.packages open", async () => {
+    await withSandbox(X86, async (sb) => {
+      const ubuntu = DISTROS.find((d) => d.id === 'ubuntu')!;
+      assert.equal(ubuntu.names.liveShare?.webdav, undefined, 'the premise: the table names no rclone for Ubuntu');
+      // The sandbox is a Debian 12 root: only the table row is Ubuntu's.
+      class UbuntuFacts extends Facts {
+        override distro() {
+          return Promise.resolve(ubuntu);
+        }
+      }
+      const ctx = () => ({ host: new RootedHost(sb.root, envOf(sb)), facts: new UbuntuFacts(new RootedHost(sb.root, envOf(sb))), options: { ...DEFAULT_HOST_OPTIONS, desktop: false } });
+      const plan = await qemuPackagePlan(ctx());
+      assert.deepEqual(plan.unnamed, []);
+      assert.deepEqual(plan.unnamedExtras, ['guests.live-share (share --live (WebDAV for Mac OS X guests))']);
+      assert.deepEqual(plan.install.map((n) => n.pkg), ALL.filter((p) => p !== 'rclone'));
+      const r = await qemuPackages.verify(ctx());
+      assert.equal(r.state, 'todo');
+      assert.equal(r.manual, undefined, 'setup installs the rest');
+      assert.ok(r.notes?.includes("not installed: guests.live-share (share --live (WebDAV for Mac OS X guests)): talos-mac does not know its package on Ubuntu (see that check's fix)"), JSON.stringify(r.notes));
     });
   });
 

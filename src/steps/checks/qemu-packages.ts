@@ -66,6 +66,8 @@ export interface QemuPackagePlan {
   leftOut: LeftOut[];
   /** Missing pieces whose package this distribution's row does not name. */
   unnamed: string[];
+  /** Missing optional tools whose package the row does not name: noted, never holding the step open (their own check says what to install). */
+  unnamedExtras: string[];
   /** Missing pieces whose package is installed already: installing changes nothing (each check's fix says more). */
   installedYetMissing: PackageNeed[];
   /** Optional features whose tool is missing and installable, by feature: what setup asks about. */
@@ -98,7 +100,7 @@ export async function qemuPackagePlan(ctx: StepContext): Promise<QemuPackagePlan
   const d = await ctx.facts.distro();
   const version = await ctx.facts.qemu('version');
   const qemuAbsent = version.exitCode !== 0 && !version.notRecorded && !version.timedOut;
-  const plan: QemuPackagePlan = { distro: d, install: [], leftOut: [], unnamed: [], installedYetMissing: [], missingExtras: {} };
+  const plan: QemuPackagePlan = { distro: d, install: [], leftOut: [], unnamed: [], unnamedExtras: [], installedYetMissing: [], missingExtras: {} };
   const add = (list: PackageNeed[], pkg: string, reason: string) => {
     const had = list.find((n) => n.pkg === pkg);
     if (had) had.reasons.push(reason);
@@ -110,7 +112,7 @@ export async function qemuPackagePlan(ctx: StepContext): Promise<QemuPackagePlan
     if (how === 'no') continue;
     const pkg = p.pkg(d);
     if (pkg === undefined) {
-      if (how === 'yes') plan.unnamed.push(`${check.id} (${p.reason})`);
+      if (how === 'yes') (p.extra ? plan.unnamedExtras : plan.unnamed).push(`${check.id} (${p.reason})`);
       continue;
     }
     if (await installed(ctx.facts, d, pkg)) {
@@ -129,7 +131,8 @@ export async function qemuPackagePlan(ctx: StepContext): Promise<QemuPackagePlan
 const listed = (needs: readonly PackageNeed[]): string => needs.map((n) => `${n.pkg} (${n.reasons.join(', ')})`).join(', ');
 
 function leftOutNotes(plan: QemuPackagePlan): string[] {
-  return plan.leftOut.map((l) => `not installed: ${l.pkg} (${l.reason}): ${l.why}`);
+  const unknown = plan.unnamedExtras.map((u) => `not installed: ${u}: talos-mac does not know its package on ${plan.distro.name} (see that check's fix)`);
+  return [...plan.leftOut.map((l) => `not installed: ${l.pkg} (${l.reason}): ${l.why}`), ...unknown];
 }
 
 export const qemuPackages: Step = {
