@@ -30,6 +30,7 @@ const SETUP_EXAMPLES = `
 Examples:
   $ talos-mac setup                       the plan, one question, then the host steps and a guest
   $ talos-mac setup --yes                 unattended: install QEMU and its tools, then boot the demo guest
+  $ talos-mac setup --yes --without-files --without-live-share   QEMU, its ROMs and xorriso only
   $ talos-mac setup --dry-run             the plan and the exact commands; nothing changes
   $ talos-mac setup --yes --os tiger --cdrom tiger.iso    unattended, ending with a Tiger guest
   $ talos-mac setup --yes --build-kernel  also build a kernel that can do KVM-PR (hours)
@@ -79,7 +80,7 @@ Examples:
   program
     .command('setup')
     .description('the wizard: install QEMU and its tools, fix this host for KVM-PR (hash MMU, kernel, kvm_pr, /dev/kvm), then create a Mac OS guest or boot the demo guest')
-    .option('-y, --yes', 'accept the plan without asking (unattended; kvm_hv is never blacklisted, no kernel build, no guest unless --os, 7-Zip yes, a window module only with a desktop session)')
+    .option('-y, --yes', 'accept the plan without asking (unattended; kvm_hv is never blacklisted, no kernel build, no guest unless --os, 7-Zip and rclone yes, a window module only with a desktop session)')
     .option('-n, --dry-run', 'print the plan and the exact commands; change nothing')
     .option('--undo', 'show what talos-mac changed (from its record), ask, revert it newest first')
     .option('--user <name>', 'the user to give /dev/kvm access (default: you, or SUDO_USER)')
@@ -99,6 +100,8 @@ Examples:
     .option('--no-demo', 'without a guest to create, setup ends by booting the demo guest: not this time')
     .addOption(new Option('--with-files', "also install 7-Zip, for `files` and `media check` (default: asked; --yes: yes)").conflicts('withoutFiles'))
     .option('--without-files', 'leave 7-Zip out')
+    .addOption(new Option('--with-live-share', 'also install rclone, for `share NAME DIR --live` (WebDAV for Mac OS X guests; default: asked; --yes: yes)').conflicts('withoutLiveShare'))
+    .option('--without-live-share', 'leave rclone out')
     .addOption(new Option('--with-window', "also install QEMU's window module (default: only where a desktop session exists)").conflicts('withoutWindow'))
     .option('--without-window', "leave QEMU's window module out")
     .option('--json', 'print the plan and the results as one JSON document (schema: talos-mac/schema SetupReportSchema)')

@@ -61,6 +61,9 @@ export interface SetupOptions {
   /** --with-window / --without-window: QEMU's window module (default: where a desktop session exists). */
   withWindow?: boolean;
   withoutWindow?: boolean;
+  /** --with-live-share / --without-live-share: rclone for `share --live` (default: asked; --yes: yes). */
+  withLiveShare?: boolean;
+  withoutLiveShare?: boolean;
   /** --no-demo: false. Without a guest to create, setup ends by booting the demo guest. */
   demo?: boolean;
 }
@@ -96,6 +99,7 @@ function validate(opts: SetupOptions): void {
   if (opts.guest === false && (opts.os || opts.name || opts.cdrom)) throw new UserError('--no-guest cannot be combined with --os, --name or --cdrom.');
   if (opts.withFiles && opts.withoutFiles) throw new UserError('--with-files and --without-files are opposites: give one.');
   if (opts.withWindow && opts.withoutWindow) throw new UserError('--with-window and --without-window are opposites: give one.');
+  if (opts.withLiveShare && opts.withoutLiveShare) throw new UserError('--with-live-share and --without-live-share are opposites: give one.');
   if (opts.snapshot && !opts.dryRun) throw new UserError('--snapshot shows the plan for a captured host and can change nothing: add --dry-run.');
   if (opts.snapshot && (opts.root || opts.undo)) throw new UserError('--snapshot cannot be combined with --root or --undo.');
   if (opts.kvmHv !== undefined && !KVM_HV_CHOICES.includes(opts.kvmHv as KvmHvChoice)) {
@@ -204,7 +208,7 @@ interface Answers {
   buildKernel: boolean;
   guest: GuestPlan | undefined;
   /** The optional tools asked about (a feature not asked keeps its flag or default). */
-  extras: { files?: boolean; window?: boolean };
+  extras: NonNullable<HostOptions['extras']>;
 }
 
 interface CreatedGuest {
@@ -421,6 +425,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     extras: {
       ...(opts.withFiles ? { files: true } : opts.withoutFiles ? { files: false } : {}),
       ...(opts.withWindow ? { window: true } : opts.withoutWindow ? { window: false } : {}),
+      ...(opts.withLiveShare ? { 'live-share': true } : opts.withoutLiveShare ? { 'live-share': false } : {}),
     },
   };
   if (opts.user !== undefined) await checkUser(host, opts.user, opts.snapshot !== undefined, where);
@@ -449,18 +454,22 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   // An optional tool is asked for only where QEMU's packages are installed in this run and it is missing.
   const askExtras = async (p: Prompts): Promise<Answers['extras']> => {
     const chosen = options.extras ?? {};
-    if (root !== '/' || (chosen.files !== undefined && chosen.window !== undefined)) return {};
+    if (root !== '/' || (chosen.files !== undefined && chosen.window !== undefined && chosen['live-share'] !== undefined)) return {};
     const missing = (await qemuPackagePlan(newContext()).catch(() => undefined))?.missingExtras ?? {};
     const files =
       missing.files && chosen.files === undefined
         ? await p.confirm({ message: `Also install 7-Zip (${missing.files}), for \`talos-mac files\` and \`media check\` (copying files out of Mac OS X disks)?`, default: true, flag: '--with-files or --without-files' })
+        : undefined;
+    const liveShare =
+      missing['live-share'] && chosen['live-share'] === undefined
+        ? await p.confirm({ message: `Also install rclone (${missing['live-share']}), for \`talos-mac share NAME DIR --live\` (a folder Mac OS X guests read and write over WebDAV while they run)?`, default: true, flag: '--with-live-share or --without-live-share' })
         : undefined;
     // Where a desktop session exists the window module comes with QEMU; elsewhere it is offered in a terminal (no by default), never demanded as a flag.
     const window =
       missing.window && chosen.window === undefined && !options.desktop && io.interactive && !dryRun
         ? await p.confirm({ message: `Also install QEMU's window module (${missing.window})? There is no desktop session here (DISPLAY and WAYLAND_DISPLAY are unset): without it guests show over VNC or the serial console.`, default: false, unattended: false, flag: '--with-window or --without-window' })
         : undefined;
-    return { ...(files !== undefined ? { files } : {}), ...(window !== undefined ? { window } : {}) };
+    return { ...(files !== undefined ? { files } : {}), ...(window !== undefined ? { window } : {}), ...(liveShare !== undefined ? { 'live-share': liveShare } : {}) };
   };
   // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
   if (!io.interactive && !io.prompts && !dryRun) {

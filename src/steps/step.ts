@@ -66,8 +66,11 @@ export interface HostOptions {
   /** A desktop session exists (DISPLAY or WAYLAND_DISPLAY): QEMU's window module belongs to QEMU here. Undefined (doctor): not asked. */
   desktop?: boolean;
   /** Optional tools setup installs with QEMU, as chosen (--with-files, --without-window, …); undefined: the default (qemu-packages.ts). */
-  extras?: { files?: boolean; window?: boolean };
+  extras?: Partial<Record<Extra, boolean>>;
 }
+
+/** An optional feature whose tool setup installs with QEMU: asked for (or given by its flags), never installed unasked (checks/qemu-packages.ts). */
+export type Extra = 'files' | 'window' | 'live-share';
 
 export const DEFAULT_HOST_OPTIONS: HostOptions = { root: '/', buildKernel: false, kernel: {} };
 

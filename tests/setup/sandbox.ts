@@ -30,15 +30,15 @@ export interface SandboxOptions {
    */
   onlyFakes?: boolean;
   /**
-   * This machine's QEMU, qemu-img, xorriso and 7-Zip on the isolated PATH of `onlyFakes` (default
+   * This machine's QEMU, qemu-img, xorriso, 7-Zip and rclone on the isolated PATH of `onlyFakes` (default
    * true), so that only what a test leaves out is missing. Either way the snapshot's QEMU data files
    * (its manifest's `paths`) are in the root, where the QEMU checks look for them.
    */
   qemu?: boolean;
 }
 
-/** The programs the QEMU and tool checks probe (src/steps/checks/qemu.ts, qemu-packages.ts). */
-export const QEMU_PROGRAMS = ['qemu-system-ppc', 'qemu-img', 'xorriso', '7zz', '7z'] as const;
+/** The programs the QEMU and tool checks probe (src/steps/checks/qemu.ts, qemu-packages.ts, live-share.ts). */
+export const QEMU_PROGRAMS = ['qemu-system-ppc', 'qemu-img', 'xorriso', '7zz', '7z', 'rclone'] as const;
 
 const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep', 'mv', 'mkdir', 'awk', 'ln', 'rm'] as const;
 

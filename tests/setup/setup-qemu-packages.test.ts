@@ -8,9 +8,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runDoctor } from '../../src/doctor/doctor.js';
 import { UserError } from '../../src/errors.js';
+import { RecordingHost } from '../../src/host/recording-host.js';
+import { SnapshotHost } from '../../src/host/snapshot-host.js';
 import type { Question } from '../../src/setup/prompts.js';
 import { RootedHost } from '../../src/setup/rooted-host.js';
+import { DISTROS } from '../../src/distro/table.js';
+import { liveShareServers } from '../../src/steps/checks/live-share.js';
+import { qemuPackagePlan, qemuPackages } from '../../src/steps/checks/qemu-packages.js';
+import { Facts } from '../../src/steps/facts.js';
+import { DEFAULT_HOST_OPTIONS } from '../../src/steps/step.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import type { Change, SetupRecord } from '../../src/setup/record.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
@@ -20,10 +28,11 @@ import { SUDO_RE } from '../helpers/sudo.js';
 
 const PACKAGE_FILES = join(SETUP_FIXTURES, 'packages', 'debian12-amd64.tsv');
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];
-const ALL = ['qemu-system-ppc', 'qemu-utils', 'qemu-system-data', 'seabios', 'ipxe-qemu', 'xorriso', '7zip'];
+const ALL = ['qemu-system-ppc', 'qemu-utils', 'qemu-system-data', 'seabios', 'ipxe-qemu', 'xorriso', '7zip', 'rclone'];
 const FILES_QUESTION = /^Also install 7-Zip \(7zip\), for `talos-mac files` and `media check`/;
+const LIVE_SHARE_QUESTION = /^Also install rclone \(rclone\), for `talos-mac share NAME DIR --live`/;
 const WINDOW_QUESTION = /^Also install QEMU's window module \(qemu-system-gui\)\? There is no desktop session here/;
-/** A Debian 12 sandbox on an x86-64 host with nothing of QEMU's and no tools on PATH. */
+/** A Debian 12 sandbox on an x86-64 host with nothing of QEMU's and no tools on PATH (no xorriso, 7-Zip, rclone or afpd). */
 const X86 = { snapshot: 'debian12-6.1.0-50-hash', onlyFakes: true, qemu: false, tools: [...ALL_TOOLS, 'dpkg'] } as const;
 
 interface Run {
@@ -96,11 +105,13 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
         'ipxe-qemu: the network ROM of rtl8139 guests',
         'xorriso: demo and share',
         '7zip: files and media check',
+        'rclone: share --live (WebDAV for Mac OS X guests)',
       ]) assert.ok(r.out.includes(`\n      ${line}\n`), `${line}\n${r.out}`);
       assert.match(r.out, /not installed: qemu-system-gui \(a window for guests\): no desktop session here \(DISPLAY and WAYLAND_DISPLAY are unset.*\); --with-window adds it/);
       assert.ok(r.out.includes(`would: $ ${[...INSTALL, ...ALL].join(' ')}\n`), r.out);
       assert.match(r.out, /^Then: boot the demo guest, no Mac media needed/m);
       assert.match(r.out, /would: boot the demo guest \(talos-mac demo\)/);
+      assert.match(r.out, /i guests\.live-share: no rclone: Mac OS X guests have no live share .*Debian 12 \(bookworm\) has no netatalk 4 package.* \(qemu\.packages does it in this run\)/);
       assert.deepEqual(await aptCalls(sb), [], 'a dry run installs nothing');
     });
   });
@@ -120,7 +131,8 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
       const changes = (await record(sb)).changes.filter((c): c is Extract<Change, { kind: 'packages-installed' }> => c.kind === 'packages-installed');
       assert.deepEqual(changes.map((c) => [c.step, c.packages, c.remove]), [['qemu.packages', ours, ['dpkg', '--remove', ...ours]]]);
       assert.match(stateLine(r.out, 'qemu.packages'), /\[done\] +qemu\.packages: nothing to install/);
-      for (const id of ['qemu.binary', 'qemu.img', 'qemu.firmware', 'qemu.vga-rom', 'qemu.nic-rom.rtl8139', 'tools.xorriso', 'tools.7zip']) assert.match(stateLine(r.out, id), /\[done\]/, `${id}\n${r.out}`);
+      for (const id of ['qemu.binary', 'qemu.img', 'qemu.firmware', 'qemu.vga-rom', 'qemu.nic-rom.rtl8139', 'tools.xorriso', 'tools.7zip', 'guests.live-share']) assert.match(stateLine(r.out, id), /\[done\]/, `${id}\n${r.out}`);
+      assert.match(stateLine(r.out, 'guests.live-share'), /\[done\] +guests\.live-share: WebDAV live share for Mac OS X guests: rclone v\d/, 'the installed rclone runs');
       assert.match(r.out, /^Setup complete\.$/m);
       assert.match(r.out, /^The demo guest booted: QEMU and talos-mac work on this host\.$/m);
       assert.match(r.out, /^Next, a guest from your Mac OS install disc: talos-mac create tiger --os tiger --cdrom TIGER\.iso {2}then {2}talos-mac launch tiger --install$/m);
@@ -152,7 +164,7 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
     await withSandbox(X86, async (sb) => {
       const r = await setupIn(sb, { dryRun: true, yes: true, withoutFiles: true, withWindow: true });
       assert.equal(r.code, 0, r.out);
-      assert.ok(r.out.includes(`would: $ ${[...INSTALL, 'qemu-system-ppc', 'qemu-utils', 'qemu-system-data', 'seabios', 'ipxe-qemu', 'qemu-system-gui', 'xorriso'].join(' ')}\n`), r.out);
+      assert.ok(r.out.includes(`would: $ ${[...INSTALL, 'qemu-system-ppc', 'qemu-utils', 'qemu-system-data', 'seabios', 'ipxe-qemu', 'qemu-system-gui', 'xorriso', 'rclone'].join(' ')}\n`), r.out);
       assert.match(r.out, /\n {6}qemu-system-gui: a window for guests\n/);
       assert.match(r.out, /not installed: 7zip \(files and media check\): left out as asked; --with-files adds it/);
       await assert.rejects(setupIn(sb, { dryRun: true, withFiles: true, withoutFiles: true }), /--with-files and --without-files are opposites/);
@@ -162,30 +174,85 @@ describe('setup installs QEMU and the tools guests need (qemu.packages)', () => 
   it('a desktop session brings the window module, unless --without-window', async () => {
     await withSandbox(X86, async (sb) => {
       const desk = await setupIn(sb, { dryRun: true, yes: true }, { env: { DISPLAY: ':0' } });
-      assert.match(desk.out, /would: \$ apt-get .* ipxe-qemu qemu-system-gui xorriso 7zip\n/);
+      assert.match(desk.out, /would: \$ apt-get .* ipxe-qemu qemu-system-gui xorriso 7zip rclone\n/);
       const without = await setupIn(sb, { dryRun: true, yes: true, withoutWindow: true }, { env: { WAYLAND_DISPLAY: 'wayland-0' } });
-      assert.match(without.out, /would: \$ apt-get .* ipxe-qemu xorriso 7zip\n/);
+      assert.match(without.out, /would: \$ apt-get .* ipxe-qemu xorriso 7zip rclone\n/);
       assert.match(without.out, /not installed: qemu-system-gui \(a window for guests\): left out as asked; --with-window adds it/);
     });
   });
 
-  it('in a terminal 7-Zip is asked for (Enter: yes), and without a desktop the window module (Enter: no); the answers decide', async () => {
+  it('doctor: guests.live-share stays info and says setup fixes it; --collect records its lookup and the snapshot replays it', async () => {
     await withSandbox(X86, async (sb) => {
-      const r = await setupIn(sb, { demo: false, guest: false }, { answers: [[FILES_QUESTION, false], [WINDOW_QUESTION, true], [/^Proceed\?$/, true]] });
+      const recording = new RecordingHost(new RootedHost(sb.root, envOf(sb)));
+      const live = (await runDoctor(recording, [liveShareServers])).checks[0]!;
+      assert.equal(live.status, 'info');
+      assert.equal(live.state, 'todo');
+      assert.match(live.summary, /^no rclone: .*Debian 12 \(bookworm\) has no netatalk 4 package \(AFP/);
+      assert.deepEqual(live.fix, { text: 'For a live share with Mac OS X guests: sudo apt-get install rclone', commands: [], bySetup: true });
+      const snap = join(sb.root, '..', 'collected');
+      await recording.save(snap, 'test');
+      const replayed = (await runDoctor(await SnapshotHost.open(snap), [liveShareServers])).checks[0]!;
+      assert.deepEqual(replayed, live, 'the snapshot answers as the host did');
+    });
+  });
+
+  it("a distribution whose row names no rclone (Ubuntu's): the live share is noted, never holding qemu.packages open", async () => {
+    await withSandbox(X86, async (sb) => {
+      const ubuntu = DISTROS.find((d) => d.id === 'ubuntu')!;
+      assert.equal(ubuntu.names.liveShare?.webdav, undefined, 'the premise: the table names no rclone for Ubuntu');
+      // The sandbox is a Debian 12 root: only the table row is Ubuntu's.
+      class UbuntuFacts extends Facts {
+        override distro() {
+          return Promise.resolve(ubuntu);
+        }
+      }
+      const ctx = () => ({ host: new RootedHost(sb.root, envOf(sb)), facts: new UbuntuFacts(new RootedHost(sb.root, envOf(sb))), options: { ...DEFAULT_HOST_OPTIONS, desktop: false } });
+      const plan = await qemuPackagePlan(ctx());
+      assert.deepEqual(plan.unnamed, []);
+      assert.deepEqual(plan.unnamedExtras, ['guests.live-share (share --live (WebDAV for Mac OS X guests))']);
+      assert.deepEqual(plan.install.map((n) => n.pkg), ALL.filter((p) => p !== 'rclone'));
+      const r = await qemuPackages.verify(ctx());
+      assert.equal(r.state, 'todo');
+      assert.equal(r.manual, undefined, 'setup installs the rest');
+      assert.ok(r.notes?.includes("not installed: guests.live-share (share --live (WebDAV for Mac OS X guests)): talos-mac does not know its package on Ubuntu (see that check's fix)"), JSON.stringify(r.notes));
+    });
+  });
+
+  it('--without-live-share leaves rclone out and names the flag that adds it; the live share check says so too', async () => {
+    await withSandbox(X86, async (sb) => {
+      const r = await setupIn(sb, { dryRun: true, yes: true, withoutLiveShare: true });
       assert.equal(r.code, 0, r.out);
-      assert.deepEqual(r.asked.map((q) => (FILES_QUESTION.test(q) ? 'files' : WINDOW_QUESTION.test(q) ? 'window' : q)), ['files', 'window', 'Proceed?']);
-      assert.deepEqual(await aptCalls(sb), [[...INSTALL, ...ALL.filter((p) => p !== '7zip' && p !== 'xorriso'), 'qemu-system-gui', 'xorriso']]);
+      assert.ok(r.out.includes(`would: $ ${[...INSTALL, ...ALL.filter((p) => p !== 'rclone')].join(' ')}\n`), r.out);
+      assert.doesNotMatch(r.out, /\n {6}rclone: /);
+      assert.match(r.out, /not installed: rclone \(share --live \(WebDAV for Mac OS X guests\)\): left out as asked; --with-live-share adds it/);
+      assert.match(r.out, /i guests\.live-share: no rclone: .* \(not in this run: setup does it only when asked: add --with-live-share\)/);
+      await assert.rejects(setupIn(sb, { dryRun: true, withLiveShare: true, withoutLiveShare: true }), /--with-live-share and --without-live-share are opposites/);
+      const cli = await runCli(['setup', '--dry-run', '--with-live-share', '--without-live-share']);
+      assert.equal(cli.code, 2, cli.stderr);
+      assert.match(cli.stderr, /--with-live-share.*cannot be used with.*--without-live-share/);
+    });
+  });
+
+  it('in a terminal 7-Zip and rclone are asked for (Enter: yes), and without a desktop the window module (Enter: no); the answers decide', async () => {
+    await withSandbox(X86, async (sb) => {
+      const r = await setupIn(sb, { demo: false, guest: false }, { answers: [[FILES_QUESTION, false], [LIVE_SHARE_QUESTION, true], [WINDOW_QUESTION, true], [/^Proceed\?$/, true]] });
+      assert.equal(r.code, 0, r.out);
+      const which = (q: string) => (FILES_QUESTION.test(q) ? 'files' : LIVE_SHARE_QUESTION.test(q) ? 'live-share' : WINDOW_QUESTION.test(q) ? 'window' : q);
+      assert.deepEqual(r.asked.map(which), ['files', 'live-share', 'window', 'Proceed?']);
+      assert.deepEqual(await aptCalls(sb), [[...INSTALL, ...ALL.filter((p) => !['7zip', 'xorriso', 'rclone'].includes(p)), 'qemu-system-gui', 'xorriso', 'rclone']]);
+      assert.match(stateLine(r.out, 'guests.live-share'), /\[done\] +guests\.live-share: WebDAV live share/);
       assert.match(stateLine(r.out, 'tools.7zip'), /\[todo\] +tools\.7zip: 7-Zip is not installed/);
       assert.match(r.out, /not installed: 7zip \(files and media check\): left out as asked; --with-files adds it/);
       assert.doesNotMatch(r.out, /demo guest/, '--no-demo');
     });
   });
 
-  it('without a terminal or --yes: the 7-Zip flags are named with the others, before anything runs', async () => {
+  it('without a terminal or --yes: the 7-Zip and rclone flags are named with the others, before anything runs', async () => {
     await withSandbox(X86, async (sb) => {
       await assert.rejects(setupIn(sb, { guest: false }), (err: Error) => {
         assert.ok(err instanceof UserError);
         assert.match(err.message, /--with-files or --without-files \(Also install 7-Zip \(7zip\)/);
+        assert.match(err.message, /--with-live-share or --without-live-share \(Also install rclone \(rclone\), for `talos-mac share NAME DIR --live`/);
         assert.match(err.message, /--yes \(to proceed\)/);
         return true;
       });

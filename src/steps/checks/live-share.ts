@@ -1,20 +1,32 @@
 import { installHint } from '../../distro/distro.js';
 import type { Step } from '../step.js';
+import { EXTRA_FLAGS, extraWanted, onPath, qemuPackages } from './qemu-packages.js';
 
 /**
  * The servers of `share --live` (src/launch/live-share.ts): rclone for WebDAV (Mac OS X), netatalk 4's
- * afpd for AFP (Mac OS 9, which has no WebDAV client). Only reports: guests run without them.
+ * afpd for AFP (Mac OS 9, which has no WebDAV client). Only reports: guests run without them; setup
+ * installs rclone with QEMU (qemu.packages: asked, --with-live-share / --without-live-share).
  */
 export const liveShareServers: Step = {
   id: 'guests.live-share',
   category: 'QEMU',
   title: "Have the live share's servers (WebDAV, AFP)",
   severity: 'info',
-  async verify({ host, facts }) {
-    const [rclone, afpd] = await Promise.all([host.run(['rclone', 'version']), host.run(['afpd', '-V'])]);
+  // A getter: qemu-packages.ts imports this check (an import cycle read only when asked).
+  get fixedBy() {
+    return qemuPackages;
+  },
+  async verify(ctx) {
+    const { facts } = ctx;
+    // Looked up through facts as the other tools are, so that doctor --collect records the answer and a snapshot replays it.
+    const [onRclone, onAfpd] = [await onPath(facts, 'rclone'), await onPath(facts, 'afpd')];
+    if ('unknown' in onRclone) return { state: 'unknown', summary: onRclone.unknown };
+    if ('unknown' in onAfpd) return { state: 'unknown', summary: onAfpd.unknown };
+    const webdav = onRclone.found;
+    const afp = onAfpd.found;
+    const none = { stdout: '', stderr: '' };
+    const [rclone, afpd] = [webdav ? await facts.command(['rclone', 'version']) : none, afp ? await facts.command(['afpd', '-V']) : none];
     const d = await facts.distro();
-    const webdav = !rclone.notFound;
-    const afp = !afpd.notFound;
     const evidence = [rclone.stdout.split('\n')[0] ?? '', (afpd.stdout || afpd.stderr).split('\n')[0] ?? ''].filter(Boolean);
     const os9 = afp
       ? "afpd (netatalk) is installed, but talos-mac's AFP live share is not available in this version: Mac OS 9 guests use talos-mac share (a read-only CD)"
@@ -28,6 +40,7 @@ export const liveShareServers: Step = {
       summary: `no rclone: Mac OS X guests have no live share (talos-mac share NAME DIR --live serves WebDAV with it); ${os9}`,
       fix: { text: hint ? `For a live share with Mac OS X guests: ${hint}` : 'For a live share with Mac OS X guests, install rclone (its serve webdav).' },
       evidence,
+      ...(extraWanted('live-share', ctx) ? {} : { onlyWith: EXTRA_FLAGS['live-share'].with }),
     };
   },
 };

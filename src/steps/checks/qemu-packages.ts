@@ -1,22 +1,23 @@
 /**
  * What setup installs for guests to run: QEMU and the files mac99 loads, and the tools features
- * need (xorriso, 7-Zip). Each piece is missing exactly when its doctor check says so; its package
+ * need (xorriso, 7-Zip, rclone). Each piece is missing exactly when its doctor check says so; its package
  * comes from the distribution table; all of them go in one package-manager call (one sudo).
  */
 import { describeCommandFailure } from '../../host/host.js';
 import { installArgv, installHint, qemuPackage, type Distro, type QemuPiece } from '../../distro/distro.js';
 import { SEVEN_ZIP_PROGRAMS } from '../../guests/seven-zip.js';
 import type { Facts } from '../facts.js';
-import type { Step, StepContext, StepResult } from '../step.js';
+import type { Extra, Step, StepContext, StepResult } from '../step.js';
+import { liveShareServers } from './live-share.js';
 import { qemuBinary, qemuFirmware, qemuImg, qemuNicRoms, qemuVgaRom, qemuWindow } from './qemu.js';
 
-/** An optional feature: setup asks for it (or takes its flags) instead of installing it unasked. */
-export type Extra = 'files' | 'window';
+export type { Extra } from '../step.js';
 
 /** The flags that add or leave out each optional feature's tool. */
 export const EXTRA_FLAGS: Readonly<Record<Extra, { with: string; without: string }>> = {
   files: { with: '--with-files', without: '--without-files' },
   window: { with: '--with-window', without: '--without-window' },
+  'live-share': { with: '--with-live-share', without: '--without-live-share' },
 };
 
 interface Piece {
@@ -40,6 +41,7 @@ const PIECES: readonly Piece[] = [
   { check: () => qemuWindow, pkg: qemuPiece('window'), reason: 'a window for guests', extra: 'window' },
   { check: () => toolsXorriso, pkg: (d) => d.names.xorriso, reason: 'demo and share' },
   { check: () => tools7zip, pkg: (d) => d.names.sevenZip, reason: 'files and media check', extra: 'files' },
+  { check: () => liveShareServers, pkg: (d) => d.names.liveShare?.webdav, reason: 'share --live (WebDAV for Mac OS X guests)', extra: 'live-share' },
 ];
 
 export interface PackageNeed {
@@ -64,13 +66,15 @@ export interface QemuPackagePlan {
   leftOut: LeftOut[];
   /** Missing pieces whose package this distribution's row does not name. */
   unnamed: string[];
+  /** Missing optional tools whose package the row does not name: noted, never holding the step open (their own check says what to install). */
+  unnamedExtras: string[];
   /** Missing pieces whose package is installed already: installing changes nothing (each check's fix says more). */
   installedYetMissing: PackageNeed[];
   /** Optional features whose tool is missing and installable, by feature: what setup asks about. */
   missingExtras: Partial<Record<Extra, string>>;
 }
 
-/** Is an optional feature's tool installed in this run: by its flag or answer, else the default (files: yes; a window: where there is a desktop session). */
+/** Is an optional feature's tool installed in this run: by its flag or answer, else the default (files, the live share: yes; a window: where there is a desktop session). */
 export function extraWanted(extra: Extra, ctx: StepContext): boolean {
   const chosen = ctx.options.extras?.[extra];
   if (chosen !== undefined) return chosen;
@@ -96,7 +100,7 @@ export async function qemuPackagePlan(ctx: StepContext): Promise<QemuPackagePlan
   const d = await ctx.facts.distro();
   const version = await ctx.facts.qemu('version');
   const qemuAbsent = version.exitCode !== 0 && !version.notRecorded && !version.timedOut;
-  const plan: QemuPackagePlan = { distro: d, install: [], leftOut: [], unnamed: [], installedYetMissing: [], missingExtras: {} };
+  const plan: QemuPackagePlan = { distro: d, install: [], leftOut: [], unnamed: [], unnamedExtras: [], installedYetMissing: [], missingExtras: {} };
   const add = (list: PackageNeed[], pkg: string, reason: string) => {
     const had = list.find((n) => n.pkg === pkg);
     if (had) had.reasons.push(reason);
@@ -108,7 +112,7 @@ export async function qemuPackagePlan(ctx: StepContext): Promise<QemuPackagePlan
     if (how === 'no') continue;
     const pkg = p.pkg(d);
     if (pkg === undefined) {
-      if (how === 'yes') plan.unnamed.push(`${check.id} (${p.reason})`);
+      if (how === 'yes') (p.extra ? plan.unnamedExtras : plan.unnamed).push(`${check.id} (${p.reason})`);
       continue;
     }
     if (await installed(ctx.facts, d, pkg)) {
@@ -127,7 +131,8 @@ export async function qemuPackagePlan(ctx: StepContext): Promise<QemuPackagePlan
 const listed = (needs: readonly PackageNeed[]): string => needs.map((n) => `${n.pkg} (${n.reasons.join(', ')})`).join(', ');
 
 function leftOutNotes(plan: QemuPackagePlan): string[] {
-  return plan.leftOut.map((l) => `not installed: ${l.pkg} (${l.reason}): ${l.why}`);
+  const unknown = plan.unnamedExtras.map((u) => `not installed: ${u}: talos-mac does not know its package on ${plan.distro.name} (see that check's fix)`);
+  return [...plan.leftOut.map((l) => `not installed: ${l.pkg} (${l.reason}): ${l.why}`), ...unknown];
 }
 
 export const qemuPackages: Step = {
@@ -173,7 +178,7 @@ export const qemuPackages: Step = {
 };
 
 /** Is a program on PATH: yes, no, or the snapshot cannot say. Asked as Facts.hasCommand asks (the same probe, recorded by --collect). */
-async function onPath(facts: Facts, name: string): Promise<{ found: boolean } | { unknown: string }> {
+export async function onPath(facts: Facts, name: string): Promise<{ found: boolean } | { unknown: string }> {
   const r = await facts.command(['sh', '-c', 'command -v "$1"', 'sh', name]);
   if (r.notRecorded || r.timedOut) return { unknown: describeCommandFailure(r) };
   return { found: r.exitCode === 0 && r.stdout.trim() !== '' };
