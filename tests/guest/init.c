@@ -7,6 +7,7 @@
  *   talos.reboot=1         the first boot (no marker on the disk) writes a marker to the disk and
  *                          reboots; the next boot reports boots=2
  *   talos.share=IP:PORT    PUT /from-guest.txt, then GET /to-guest.txt over HTTP/1.0
+ *   talos.auth=BASE64      sent with both as "Authorization: Basic BASE64" (the live share's user:password)
  *   talos.stay=1           after the report, stay up instead of powering off (screenshot, stop)
  */
 #include <arpa/inet.h>
@@ -222,7 +223,10 @@ static void report_net(void) {
 }
 
 /* ---- HTTP/1.0 to the share: PUT then GET ---- */
-static int http(const char *hostport, const char *method, const char *path, const char *body, size_t bodylen, char **resp, size_t *resplen) {
+/* The response's status line ("HTTP/1.1 201 Created"), as the last request got it. */
+static char status_line[128];
+static int http(const char *hostport, const char *auth, const char *method, const char *path, const char *body, size_t bodylen, char **resp, size_t *resplen) {
+  status_line[0] = 0;
   char host[64]; snprintf(host, sizeof host, "%s", hostport);
   char *colon = strchr(host, ':'); int port = 80;
   if (colon) { *colon = 0; port = atoi(colon + 1); }
@@ -231,14 +235,16 @@ static int http(const char *hostport, const char *method, const char *path, cons
   int s = socket(AF_INET, SOCK_STREAM, 0);
   struct timeval tv = {20, 0}; setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) { say("connect %s: %s", hostport, strerror(errno)); close(s); return -1; }
-  char hdr[512];
-  int n = snprintf(hdr, sizeof hdr, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: talos-guest\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", method, path, hostport, bodylen);
-  if (!strcmp(method, "GET")) n = snprintf(hdr, sizeof hdr, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: talos-guest\r\nConnection: close\r\n\r\n", method, path, hostport);
+  char hdr[1024], authhdr[400] = "";
+  if (auth && auth[0]) snprintf(authhdr, sizeof authhdr, "Authorization: Basic %s\r\n", auth);
+  int n = snprintf(hdr, sizeof hdr, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: talos-guest\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n", method, path, hostport, authhdr, bodylen);
+  if (!strcmp(method, "GET")) n = snprintf(hdr, sizeof hdr, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: talos-guest\r\n%sConnection: close\r\n\r\n", method, path, hostport, authhdr);
   if (write(s, hdr, n) != n || (bodylen && write(s, body, bodylen) != (ssize_t)bodylen)) { close(s); return -1; }
   size_t cap = 65536, len = 0; char *b = malloc(cap); ssize_t r;
   while ((r = read(s, b + len, cap - len - 1)) > 0) { len += r; if (len + 1 >= cap) { cap *= 2; b = realloc(b, cap); } }
   close(s); b[len] = 0;
   int status = 0; sscanf(b, "HTTP/%*s %d", &status);
+  { size_t i = 0; while (i < len && i < sizeof status_line - 1 && b[i] != '\r' && b[i] != '\n') { status_line[i] = b[i]; i++; } status_line[i] = 0; }
   char *body0 = strstr(b, "\r\n\r\n");
   *resplen = body0 ? len - (body0 + 4 - b) : 0;
   *resp = malloc(*resplen + 1); memcpy(*resp, body0 ? body0 + 4 : b, *resplen); (*resp)[*resplen] = 0;
@@ -246,14 +252,16 @@ static int http(const char *hostport, const char *method, const char *path, cons
   return status;
 }
 
-static void report_share(const char *share, const char *nonce) {
+static void report_share(const char *share, const char *auth, const char *nonce) {
   char body[256]; int bl = snprintf(body, sizeof body, "written by the test guest %s\n", nonce);
   char *resp; size_t rl;
   put("\"share\":{"); kv("address", share);
-  int st = http(share, "PUT", "/from-guest.txt", body, bl, &resp, &rl);
-  put("\"putStatus\":%d,", st); if (st >= 0) free(resp);
-  st = http(share, "GET", "/to-guest.txt", NULL, 0, &resp, &rl);
-  put("\"getStatus\":%d,", st);
+  if (auth[0]) put("\"auth\":true,");
+  int st = http(share, auth, "PUT", "/from-guest.txt", body, bl, &resp, &rl);
+  put("\"putStatus\":%d,", st); if (status_line[0]) kv("putStatusLine", status_line);
+  if (st >= 0) free(resp);
+  st = http(share, auth, "GET", "/to-guest.txt", NULL, 0, &resp, &rl);
+  put("\"getStatus\":%d,", st); if (status_line[0]) kv("getStatusLine", status_line);
   if (st >= 0) {
     sha256_t s; sha_init(&s); sha_update(&s, resp, rl); char hex[65]; sha_hex(&s, hex);
     put("\"getSize\":%zu,", rl); kv("getSha256", hex); free(resp);
@@ -302,6 +310,8 @@ int main(void) {
   char nonce[64]; snprintf(nonce, sizeof nonce, "%s", n ? n : "none");
   const char *sh = arg("talos.share");
   char share[64]; snprintf(share, sizeof share, "%s", sh ? sh : "");
+  const char *au = arg("talos.auth");
+  char auth[256]; snprintf(auth, sizeof auth, "%s", au ? au : "");
   int want_reboot = arg("talos.reboot") != NULL;
   say("init started, nonce %s", nonce);
   /* USB devices and the DHCP lease can trail init's start: wait (at most 20 s) for an input device and a disk. */
@@ -323,7 +333,7 @@ int main(void) {
   kv_file("name", "/sys/class/graphics/fb0/name"); kv_file("virtualSize", "/sys/class/graphics/fb0/virtual_size");
   kv_file("bitsPerPixel", "/sys/class/graphics/fb0/bits_per_pixel");
   end_obj('}'); put(",");
-  if (share[0]) report_share(share, nonce);
+  if (share[0]) report_share(share, auth, nonce);
   end_obj('}');
   put("\n");
   char rname[32]; snprintf(rname, sizeof rname, "report-%d.json", second ? 2 : 1);

@@ -189,7 +189,7 @@ describe('the test guest boots through talos-mac launch in every catalog profile
     assert.match(l.stderr, /The guest powered itself off/);
     const { reports } = reportsFrom(await readFile(serial, 'utf8'), fwdNonce);
     assert.equal(reports.length, 1);
-    assert.deepEqual(reports[0]!.share, { address: '10.0.2.100:80', putStatus: 201, getStatus: 200, getSize: served.length, getSha256: sha256(served) });
+    assert.deepEqual(reports[0]!.share, { address: '10.0.2.100:80', putStatus: 201, putStatusLine: 'HTTP/1.1 201 Created', getStatus: 200, getStatusLine: 'HTTP/1.1 200 OK', getSize: served.length, getSha256: sha256(served) });
     assert.ok(puts.some((p) => p.toString() === `written by the test guest ${fwdNonce}\n`));
   });
 

@@ -24,7 +24,8 @@ export interface GuestReport {
   pnp?: string;
   inputDevices?: string;
   framebuffer: { name?: string; virtualSize?: string; bitsPerPixel?: string };
-  share?: { address: string; putStatus: number; getStatus: number; getSize?: number; getSha256?: string };
+  /** With talos.auth the requests carried credentials (auth: true); the status lines are each response's first line as received. */
+  share?: { address: string; auth?: boolean; putStatus: number; putStatusLine?: string; getStatus: number; getStatusLine?: string; getSize?: number; getSha256?: string };
 }
 
 /** What one profile's run recorded: the reports of both boots and what the host saw around them. */
