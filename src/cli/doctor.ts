@@ -49,7 +49,9 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
     }
   }
 
-  const report = await runDoctor(host, steps, opts.strict ?? false);
+  // Doctor answers as launch will: a window needs a desktop session (launch/plan.ts hasDesktop).
+  const desktop = opts.snapshot ? undefined : (await import('../launch/plan.js')).hasDesktop(process.env);
+  const report = await runDoctor(host, steps, opts.strict ?? false, desktop);
   if (recorder && opts.collect) {
     await readLikeSetup(recorder, (await import('../host/user.js')).currentUserName());
     await recorder.save(opts.collect, `talos-mac ${VERSION}`);

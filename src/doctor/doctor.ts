@@ -61,10 +61,11 @@ function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], 
   return { kind: 'problems', text: `${n} problem${n === 1 ? '' : 's'} to fix now. First: ${first.title}.${then}${pr}${reboot}${tcg}${bySetup}` };
 }
 
-export async function runDoctor(host: Host, steps: readonly Step[], strict = false): Promise<DoctorReport> {
+/** `desktop`: whether this session has a desktop (live hosts only; a snapshot does not say). */
+export async function runDoctor(host: Host, steps: readonly Step[], strict = false, desktop?: boolean): Promise<DoctorReport> {
   const facts = new Facts(host);
   const [outcomes, arch, cpu, rel, pr, qemu] = await Promise.all([
-    verifyAll(steps, { host, facts, options: DEFAULT_HOST_OPTIONS }),
+    verifyAll(steps, { host, facts, options: desktop === undefined ? DEFAULT_HOST_OPTIONS : { ...DEFAULT_HOST_OPTIONS, desktop } }),
     facts.arch(),
     facts.cpuinfo(),
     facts.release(),

@@ -226,8 +226,19 @@ export const qemuWindow: Step = {
     if (r.exitCode !== 0) return { state: 'unknown', summary: describeCommandFailure(r) };
     const all = displayBackends(r.stdout);
     const windows = all.filter((b) => WINDOW_BACKENDS.includes(b));
-    if (windows.length > 0) return { state: 'done', summary: `window display: ${windows.join(', ')}` };
+    const noDesktop = 'no desktop session here (DISPLAY and WAYLAND_DISPLAY are unset), so launch shows guests over VNC on localhost';
+    if (windows.length > 0) return { state: 'done', summary: `window display: ${windows.join(', ')}`, ...(ctx.options.desktop === false ? { detail: `but ${noDesktop}` } : {}) };
     const fix = await installFix(facts, 'window', "QEMU's GTK or SDL display module");
+    // Without a desktop no window could open: the module's absence is information, not a warning (setup still offers it).
+    if (ctx.options.desktop === false && !extraWanted('window', ctx)) {
+      return {
+        state: 'todo',
+        status: 'info',
+        summary: `no window module, and none needed: ${noDesktop} (or the serial console with --display serial)`,
+        ...asked,
+        fix: { ...fix, text: `${fix.text.replace(/\.$/, '')} and run from a desktop session for a window (setup --with-window installs it).` },
+      };
+    }
     return {
       state: 'todo',
       summary: `no window: this QEMU has no GTK or SDL display (it has: ${all.join(', ') || 'none'}); use --display vnc or --display serial`,
