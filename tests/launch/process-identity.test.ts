@@ -58,7 +58,7 @@ describe('status, stop and kill never take a recycled pid for the guest', () => 
     });
   });
 
-  it("a QEMU that died while a child of it kept the lock: the dead QEMU's pid goes to another program", async () => {
+  it("a QEMU that died while a child of it kept the lock: the dead QEMU's pid goes to another program", async (t) => {
     const lock = guestLockFile(guestPaths(w.env), 'idt');
     await mkdir(dirname(lock), { recursive: true });
     // As launch runs QEMU (flock --no-fork), standing in for a QEMU that started a helper and died.
@@ -68,7 +68,14 @@ describe('status, stop and kill never take a recycled pid for the guest', () => 
     await new Promise((r) => q.once('exit', r));
     const holder = Number(child.trim());
     try {
-      assert.deepEqual(await flockTakersOf((await stat(lock)).ino), [q.pid], "/proc/locks still names the dead 'QEMU'");
+      const takers = await flockTakersOf((await stat(lock)).ino);
+      // In a child pid namespace /proc/locks shows 0 once the taker's pid is freed (fs/locks.c locks_translate_pid),
+      // so the dead pid is never offered there: the hazard this test sets up cannot arise.
+      if (takers.length === 0 || takers[0] === 0) {
+        t.skip("/proc/locks here does not keep a dead taker's pid (a child pid namespace): nothing to mistake");
+        return;
+      }
+      assert.deepEqual(takers, [q.pid], "/proc/locks still names the dead 'QEMU'");
       const imp = await impostorWithPid(q.pid!);
       try {
         await leftAlone(imp);
