@@ -102,7 +102,7 @@ export async function prJourney(j: Journey): Promise<JourneyResult> {
       ...(j.boot1 ?? []),
       cmd('doctor', ['talos-mac', 'doctor', '--json']),
       // The wizard unattended, as a user would script it: the host steps and a guest.
-      cmd('setup', ['talos-mac', 'setup', '--yes', '--os', 'tiger']),
+      cmd('setup', ['talos-mac', 'setup', '--yes', '--without-live-share', '--os', 'tiger']),
     ],
   });
   const setup1 = one.command('setup');
@@ -129,7 +129,7 @@ export async function prJourney(j: Journey): Promise<JourneyResult> {
     script: [
       HOST_DIRS,
       retryFunction,
-      cmd('setup', ['talos-mac', 'setup', '--yes', '--os', 'tiger']),
+      cmd('setup', ['talos-mac', 'setup', '--yes', '--without-live-share', '--os', 'tiger']),
       cmd('modules', ['cat', '/proc/modules']),
       cmd('modules-load', ['sh', '-c', 'cat /etc/modules-load.d/*']),
       // Debian's udev gives /dev/kvm to group kvm, mode 0660 (its 50-udev-default.rules); the box runs no udev.

@@ -94,7 +94,7 @@ describe('kernel updates in the box (issue 14)', { skip: missing ? `the PR kerne
       ],
       script: [
         'mkdir -p /dev/pts && mount -t devpts devpts /dev/pts',
-        cmd('setup-hook', ['talos-mac', 'setup', '--yes', '--no-guest', '--no-demo', '--kernel-hook']),
+        cmd('setup-hook', ['talos-mac', 'setup', '--yes', '--no-guest', '--no-demo', '--without-live-share', '--kernel-hook']),
         cmd('hook', ['cat', '/etc/kernel/postinst.d/zz-talos-mac']),
         cmd('doctor-before', ['talos-mac', 'doctor', '--json']),
         cmd('install-image', ['/usr/bin/dpkg', '-i', '/box/image.deb']),
