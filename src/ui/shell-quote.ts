@@ -8,9 +8,10 @@ import { UNSAFE } from './escape.js';
 export function shellQuote(arg: string): string {
   if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
   if (new RegExp(UNSAFE.source).test(arg)) {
-    // $'…' reads \xHH as one byte and \uHHHH as a character (bash 4.2+): C1 and bidi controls take the second.
-    const hex = (c: string, n: number): string => c.charCodeAt(0).toString(16).padStart(n, '0');
-    const body = arg.replace(/[\\']/g, (c) => `\\${c}`).replace(UNSAFE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c.charCodeAt(0) < 0x80 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+    // $'…' reads \xHH as one byte. C1 and bidi controls are written as their UTF-8 bytes: bash's \uHHHH
+    // follows the locale, and under C (a fresh root's login shell has no LANG) it stays literal text.
+    const bytes = (c: string): string => [...Buffer.from(c, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+    const body = arg.replace(/[\\']/g, (c) => `\\${c}`).replace(UNSAFE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : bytes(c)));
     return `$'${body}'`;
   }
   return `'${arg.replaceAll("'", `'\\''`)}'`;

@@ -40,7 +40,8 @@ describe('names from discs and disks are shown as data', () => {
     const path = '/tmp/d\x1b[2Ji\u009bs\u202ek.qcow2';
     const quoted = shellQuote(path);
     assert.doesNotMatch(quoted, RAW_CONTROL);
-    assert.equal(execFileSync('bash', ['-c', `printf %s ${quoted}`]).toString(), path);
+    // Under the C locale too (a fresh root's login shell has no LANG), where bash leaves $'\\u…' as text.
+    for (const LC_ALL of ['C', 'C.UTF-8']) assert.equal(execFileSync('bash', ['-c', `printf %s ${quoted}`], { env: { ...process.env, LC_ALL } }).toString(), path, LC_ALL);
   });
 
   it('media check: an HFS+ volume name with an escape sequence is shown escaped; --json keeps the exact name', async () => {

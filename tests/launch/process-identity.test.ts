@@ -39,12 +39,18 @@ describe('status, stop and kill never take a recycled pid for the guest', () => 
     assert.deepEqual(wrong, []);
   }
 
-  it("a checkpoint/files command holds the guest lock (taken by a flock helper that exited); the helper's pid goes to another program", async () => {
+  it("a checkpoint/files command holds the guest lock (taken by a flock helper that exited); the helper's pid goes to another program", async (t) => {
     const paths = guestPaths(w.env);
     const g = await new GuestStore(w.env).read('idt');
     const lock = guestLockFile(paths, 'idt');
     await whileGuestOff(new LiveHost(w.env), paths, g, 'test', async () => {
       const takers = await flockTakersOf((await stat(lock)).ino);
+      // In a child pid namespace /proc/locks leaves out a lock whose taker's pid is gone (fs/locks.c
+      // locks_translate_pid gives 0): the exited helper's pid is never offered there, nothing to mistake.
+      if (takers.length === 0) {
+        t.skip("/proc/locks here leaves out a lock whose taker has exited (a child pid namespace): nothing to mistake");
+        return;
+      }
       assert.equal(takers.length, 1, 'one flock on the guest lock');
       const helper = takers[0]!;
       assert.notEqual(helper, process.pid, 'taken by a helper process, not by this one');
