@@ -40,7 +40,7 @@ export interface SandboxOptions {
 /** The programs the QEMU and tool checks probe (src/steps/checks/qemu.ts, qemu-packages.ts, live-share.ts). */
 export const QEMU_PROGRAMS = ['qemu-system-ppc', 'qemu-img', 'xorriso', '7zz', '7z', 'rclone'] as const;
 
-const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep', 'mv', 'mkdir', 'awk', 'ln', 'rm'] as const;
+const FAKES_NEED = ['sh', 'bash', 'basename', 'dirname', 'seq', 'sleep', 'grep', 'mv', 'mkdir', 'awk', 'ln', 'rm', 'chmod'] as const;
 
 export interface Sandbox {
   root: string;
