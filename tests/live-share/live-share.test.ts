@@ -205,6 +205,8 @@ describe('share --live: a folder the running guest reads and writes', () => {
     const fg = spawn(process.execPath, [BIN, 'launch', 'tiger', ...HEADLESS], { env, stdio: 'ignore' });
     const s1 = await waitFor('the foreground launch serving', () => readState(runtime('tiger')).then((s) => s ?? undefined));
     assert.ok(alive(s1.pid), 'serving');
+    // The server starts before QEMU: kill the launcher only once QEMU runs too (under load it can lag).
+    await waitFor('QEMU running', async () => ((await w.run(['status', 'tiger'])).code === 0 ? true : undefined));
     process.kill(fg.pid!, 'SIGKILL');
     assert.ok(await endsWithin(s1.pid, 5000), 'the server ended with the killed launcher');
     // QEMU is not the launcher: it outlives it, as before, and talos-mac kill ends it.
