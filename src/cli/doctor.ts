@@ -34,13 +34,17 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
   if (opts.verbose && opts.quiet) throw new UserError('-v and -q cannot be combined.');
 
   let host: Host;
+  let desktop: boolean | undefined;
   let recorder: import('../host/recording-host.js').RecordingHost | undefined;
   if (opts.snapshot) {
     const { SnapshotHost } = await import('../host/snapshot-host.js');
-    host = await SnapshotHost.open(opts.snapshot);
+    const snapshot = await SnapshotHost.open(opts.snapshot);
+    host = snapshot;
+    desktop = snapshot.desktop;
   } else {
     const { LiveHost } = await import('../host/live-host.js');
     host = new LiveHost();
+    desktop = (await import('../launch/plan.js')).hasDesktop(process.env);
     if (opts.collect) {
       const { RecordingHost } = await import('../host/recording-host.js');
       await RecordingHost.prepareTarget(opts.collect);
@@ -49,12 +53,12 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
     }
   }
 
-  // Doctor answers as launch will: a window needs a desktop session (launch/plan.ts hasDesktop).
-  const desktop = opts.snapshot ? undefined : (await import('../launch/plan.js')).hasDesktop(process.env);
+  // Doctor answers as launch will: a window needs a desktop session (launch/plan.ts hasDesktop);
+  // a snapshot answers for the session that collected it.
   const report = await runDoctor(host, steps, opts.strict ?? false, desktop);
   if (recorder && opts.collect) {
     await readLikeSetup(recorder, (await import('../host/user.js')).currentUserName());
-    await recorder.save(opts.collect, `talos-mac ${VERSION}`);
+    await recorder.save(opts.collect, `talos-mac ${VERSION}`, { desktop });
   }
 
   if (opts.json) {

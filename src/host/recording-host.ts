@@ -70,11 +70,11 @@ export class RecordingHost implements Host {
    * target. rename(2) replaces only an absent or empty directory, atomically, so a target that was
    * filled or replaced by a link while doctor ran is refused with nothing written to it.
    */
-  async save(dir: string, tool: string): Promise<void> {
+  async save(dir: string, tool: string, session?: SnapshotManifest['session']): Promise<void> {
     const target = resolve(dir);
     const stage = await mkdtemp(join(dirname(target), `.${basename(target)}.talos-mac-`));
     try {
-      await this.writeInto(stage, tool);
+      await this.writeInto(stage, tool, session);
       await rename(stage, target).catch((err: NodeJS.ErrnoException) => {
         throw new UserError(`${q(dir)} was filled or replaced while doctor ran (${err.code ?? err.message}); the snapshot was not written.`);
       });
@@ -84,7 +84,7 @@ export class RecordingHost implements Host {
     }
   }
 
-  private async writeInto(dir: string, tool: string): Promise<void> {
+  private async writeInto(dir: string, tool: string, session: SnapshotManifest['session']): Promise<void> {
     const manifest: Required<Pick<SnapshotManifest, 'files' | 'dirs' | 'paths' | 'commands'>> & SnapshotManifest = {
       format: SNAPSHOT_FORMAT,
       version: SNAPSHOT_VERSION,
@@ -95,6 +95,7 @@ export class RecordingHost implements Host {
       dirs: {},
       paths: {},
       commands: [],
+      ...(session ? { session } : {}),
     };
     for (const [path, r] of [...this.files].sort(([a], [b]) => a.localeCompare(b))) {
       if (r.ok) {

@@ -37,6 +37,8 @@ export const SnapshotManifestSchema = z.object({
   dirs: z.optional(z.record(z.string(), z.union([z.literal('missing'), z.literal('denied'), z.array(z.string())]))),
   paths: z.optional(z.record(z.string(), PathInfoSchema)),
   commands: z.optional(z.array(CommandRecord)),
+  /** The collecting session, where a check's verdict depends on it (a window needs a desktop session). */
+  session: z.optional(z.object({ desktop: z.optional(z.boolean()) })),
 });
 
 export type SnapshotManifest = z.infer<typeof SnapshotManifestSchema>;

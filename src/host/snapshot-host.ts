@@ -13,10 +13,13 @@ const q = JSON.stringify;
 /** A host captured earlier (by `doctor --collect` or by hand): answers from a directory, runs nothing, reads nothing outside it. */
 export class SnapshotHost implements Host {
   readonly description: string;
+  /** Whether the collecting session had a desktop; undefined when the snapshot does not say. */
+  readonly desktop: boolean | undefined;
   private readonly commands: Map<string, NonNullable<SnapshotManifest['commands']>[number]>;
 
   private constructor(private readonly root: string, private readonly manifest: SnapshotManifest, private readonly outputs: Map<string, string>) {
     this.description = `snapshot ${root}`;
+    this.desktop = manifest.session?.desktop;
     this.commands = new Map((manifest.commands ?? []).map((c) => [argvKey(c.argv), c]));
   }
 

@@ -162,3 +162,34 @@ test('a reader that closes the pipe early (| head) gets no stack trace', async (
   assert.doesNotMatch(stderr, /EPIPE|at .*\(/);
   assert.equal(code, 1, 'the exit status is still the diagnosis');
 });
+
+test('a snapshot answers for the session that collected it: no window module is info without a desktop, a warning with one, a warning when unsaid', async () => {
+  await withTempDir(async (dir) => {
+    const { cp } = await import('node:fs/promises');
+    const statusFor = async (session: object | undefined): Promise<string | undefined> => {
+      const snap = join(dir, `snap-${JSON.stringify(session ?? null).replace(/\W/g, '')}`);
+      await cp(join(SNAPSHOTS, 'varied-no-window'), snap, { recursive: true });
+      const file = join(snap, 'talos-mac-snapshot.json');
+      const manifest = JSON.parse(await readFile(file, 'utf8'));
+      if (session) manifest.session = session;
+      else delete manifest.session;
+      await writeFile(file, JSON.stringify(manifest));
+      const r = await runCli(['doctor', '--json', '--snapshot', snap], { env: { DISPLAY: ':0' } });
+      return DoctorReportSchema.parse(JSON.parse(r.stdout)).checks.find((c) => c.id === 'qemu.display-window')?.status;
+    };
+    assert.equal(await statusFor({ desktop: false }), 'info');
+    assert.equal(await statusFor({ desktop: true }), 'warn');
+    assert.equal(await statusFor(undefined), 'warn');
+  });
+});
+
+test('--collect records whether this session has a desktop', async () => {
+  await withTempDir(async (dir) => {
+    for (const [env, desktop] of [[{ DISPLAY: undefined, WAYLAND_DISPLAY: undefined }, false], [{ DISPLAY: undefined, WAYLAND_DISPLAY: 'wayland-0' }, true]] as const) {
+      const snap = join(dir, `snap-${desktop}`);
+      const r = await runCli(['doctor', '--json', '--collect', snap], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(await readFile(join(snap, 'talos-mac-snapshot.json'), 'utf8')).session, { desktop });
+    }
+  });
+});
