@@ -3,7 +3,7 @@
 // framed results parsed and checked.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,7 +91,14 @@ export async function boxChunk(name: string): Promise<string> {
  * replaces the link: seen in the box).
  */
 async function kernelArchive(k: BootKernel, mergedUsr: boolean): Promise<string> {
-  const key = createHash('sha256').update(k.origin).update(k.vmlinux).digest('hex').slice(0, 16);
+  // Keyed by what goes in, not only by name: a rebuilt kernel in the same build directory
+  // (same path, new modules) once booted a stale archive whose modules no longer matched.
+  const stamp = async (p: string): Promise<string> => (existsSync(p) ? `${(await stat(p)).size}:${(await stat(p)).mtimeMs}` : '-');
+  const key = createHash('sha256')
+    .update(k.origin).update(k.vmlinux).update(await stamp(k.vmlinux)).update(await readFile(k.config))
+    .update(await stamp(join(k.modulesRoot, 'lib', 'modules', k.release, 'modules.dep')))
+    .update(await stamp(join(k.modulesRoot, 'usr', 'lib', 'modules', k.release, 'modules.dep')))
+    .digest('hex').slice(0, 16);
   const out = join(cacheRoot(), 'initramfs', `kernel-${k.release}-${key}${mergedUsr ? '-usr' : ''}.cpio.gz`);
   if (existsSync(out)) return out;
   await mkdir(join(cacheRoot(), 'initramfs'), { recursive: true });
@@ -101,7 +108,9 @@ async function kernelArchive(k: BootKernel, mergedUsr: boolean): Promise<string>
   if (!mergedUsr && !existsSync(join(k.modulesRoot, 'lib', 'modules', k.release)) && existsSync(join(k.modulesRoot, 'usr', 'lib', 'modules', k.release))) {
     entries.push({ path: `lib/modules/${k.release}`, type: 'symlink', target: `/usr/lib/modules/${k.release}` });
   }
+  const stale = (await readdir(join(cacheRoot(), 'initramfs'))).filter((f) => f.startsWith(`kernel-${k.release}-`) && f.endsWith(`${mergedUsr ? '-usr' : ''}.cpio.gz`) && !f.includes(key) && (mergedUsr || !f.endsWith('-usr.cpio.gz')));
   await writeFile(out, gzipCpio(entries));
+  for (const f of stale) await rm(join(cacheRoot(), 'initramfs', f), { force: true });
   return out;
 }
 
