@@ -125,7 +125,8 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`kvm.ko:    ${r.modules.kvm}\nkvm-pr.ko: ${r.modules.kvmPr}\nvermagic:  ${r.vermagic.trim()}\nlog:       ${r.log}\n`);
   const runner = await systemRunner(host, o.dryRun ?? false);
-  const step = 'kernel build-module';
+  // The same change as setup's kernel.pr-module: recorded for that step, whose undo reverts it.
+  const step = (await import('../steps/checks/kernel.js')).kernelPrModule;
   if (o.load) await loadPrModules({ release: base.release, modules: r.modules, runner, step });
   if (o.install) await installPrModules({ release: base.release, modules: r.modules, runner, step });
   return EXIT.OK;
@@ -182,7 +183,8 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
     ...base,
     distro: distroOf(osRelease),
     runner: await systemRunner(host, o.dryRun ?? false),
-    step: 'kernel build-kernel',
+    // The same change as setup's kernel.pr-support: recorded for that step, whose undo reverts it.
+    step: (await import('../steps/checks/kernel.js')).kernelPrSupport,
   });
   process.stdout.write(`Linux ${r.release} is installed. Reboot into it (with disable_radix on the kernel command line) to use KVM-PR.\nlog: ${r.log}\n`);
   return EXIT.OK;

@@ -78,3 +78,9 @@ export const PACMAN = manager({
   remove: (p) => ['pacman', '-R', '--noconfirm', ...p],
   query: (p) => ['pacman', '-Q', p],
 });
+
+/** Every package manager the table's rows name, and the only ones whose remove command `setup --undo` runs from a record. */
+export const PACKAGE_MANAGERS: readonly PackageManager[] = [APT, DNF, ZYPPER, APK, PACMAN];
+
+/** Is this program one that installs or removes packages (given a long timeout: killed midway, it leaves the package database half-done)? */
+export const isPackageTool = (program: string): boolean => PACKAGE_MANAGERS.some((m) => m.program === program || m.remove(['x'])[0] === program);

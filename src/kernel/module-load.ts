@@ -1,6 +1,7 @@
 import { UserError } from '../errors.js';
 import { parseProcModules } from '../parse/proc-modules.js';
-import { moduleInstallDir } from '../privileged/record.js';
+import { moduleInstallDir, type RecordedBy } from '../privileged/record.js';
+import { anyOf, exactly, removesModules, runsUndo, type Undo } from '../privileged/revert.js';
 import type { SystemChanges } from '../privileged/runner.js';
 import { assertVermagic } from './vermagic.js';
 
@@ -17,13 +18,19 @@ async function loadedModules(runner: SystemChanges): Promise<Set<string>> {
   return r.ok ? parseProcModules(r.data.toString('utf8')) : new Set();
 }
 
+const UNLOAD_PR = ['modprobe', '-r', 'kvm_pr'];
+const RELOAD_HV = ['modprobe', 'kvm_hv'];
+
+/** The undo of what loadPrModules and installPrModules record: the modules unloaded (kvm_hv back), the files removed. */
+export const undoPrModules: Undo = anyOf(runsUndo(exactly(UNLOAD_PR, RELOAD_HV)), removesModules);
+
 export interface LoadOptions {
   release: string;
   modules: BuiltModules;
   /** Makes (and records) the changes; its host answers /proc/modules and /dev/kvm. */
   runner: SystemChanges;
-  /** The step (or command) named in the record. */
-  step: string;
+  /** The step the record names: its undo is undoPrModules. */
+  step: RecordedBy;
 }
 
 /**
@@ -41,9 +48,9 @@ export async function loadPrModules(o: LoadOptions): Promise<{ loaded: boolean; 
     await o.runner.command(o.step, argv, undo ? { undo } : {});
   };
   const old = ['kvm_pr', 'kvm_hv', 'kvm'].filter((m) => before.has(m));
-  if (old.length > 0) await run(['modprobe', '-r', ...old], old.includes('kvm_hv') ? ['modprobe', 'kvm_hv'] : undefined);
+  if (old.length > 0) await run(['modprobe', '-r', ...old], old.includes('kvm_hv') ? RELOAD_HV : undefined);
   await run(['insmod', o.modules.kvm]);
-  await run(['insmod', o.modules.kvmPr], ['modprobe', '-r', 'kvm_pr']);
+  await run(['insmod', o.modules.kvmPr], UNLOAD_PR);
   if (o.runner.dryRun) return { loaded: false, commands };
   const after = await loadedModules(o.runner);
   if (!after.has('kvm_pr')) throw new UserError('kvm-pr.ko was inserted but kvm_pr is not in /proc/modules: see dmesg', 1);
@@ -55,7 +62,7 @@ export interface InstallOptions {
   release: string;
   modules: BuiltModules;
   runner: SystemChanges;
-  step: string;
+  step: RecordedBy;
 }
 
 /** Copies the modules under /lib/modules/<release>/updates/talos-mac/ and runs depmod, so they load after a reboot. */

@@ -15,10 +15,12 @@ import { signingDecision, type SigningDecision } from './signing.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
 import type { Distro } from '../distro/distro.js';
-import type { SystemChanges } from '../privileged/runner.js';
+import type { SystemChanges, PrivilegedRunner } from '../privileged/runner.js';
+import { KERNEL_RELEASE, type Change, type RecordedBy } from '../privileged/record.js';
+import { anyOf, removalOk, removeInstalled, runsUndo, type Kept, type Undo } from '../privileged/revert.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
-import { debPackageOwning, recordProvenance, type Provenance } from './provenance.js';
+import { debPackageOwning, PROVENANCE_DIR, recordProvenance, removesProvenance, type Provenance } from './provenance.js';
 
 export const DEFAULT_LOCALVERSION = '-talosmac';
 
@@ -241,8 +243,8 @@ export function packagePlan(distro: Distro): PackagePlan {
 export interface BuildKernelOptions extends NewKernelOptions {
   distro: Distro;
   runner: SystemChanges;
-  /** The step (or command) named in the record (default kernel.pr-support). */
-  step?: string;
+  /** The step the record names (kernel.pr-support, kernel.distro-newer): its undo is undoNewKernel. */
+  step: RecordedBy;
   /** Told what the build will cost before it starts. */
   onCost?: (text: string) => void;
   /** Told the grouped diff and the signing decision before the build. */
@@ -320,7 +322,7 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   const plan = packagePlan(o.distro);
   const { tree, log } = configured;
   await costedBuild(o, configured, { id: 'build', title: `Build Linux ${configured.newRelease} as ${plan.describe}`, targets: plan.target });
-  const step = o.step ?? 'kernel.pr-support';
+  const step = o.step;
   const installed: string[][] = [];
   const installedNames: string[] = [];
   const pm = o.distro.packages;
@@ -348,6 +350,32 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   await recordProvenance(o.runner, step, provenance);
   return { release: configured.newRelease, installed, log, provenance };
 }
+
+/** A kernel talos-mac built: its release ends in talos-mac's LOCALVERSION (a "+" after it is Kbuild's). */
+const ownKernel = (release: string): boolean => KERNEL_RELEASE.test(release) && new RegExp(`${DEFAULT_LOCALVERSION}\\+?$`).test(release);
+const rpmRelease = (release: string) => release.replace(/-/g, '_');
+
+/** Why `release` must stay installed: it is the running kernel (removing it would leave the next boot to whatever remains), or that cannot be told. */
+export async function kernelKept(runner: PrivilegedRunner, release: string): Promise<Kept | undefined> {
+  const uname = await runner.host.run(['uname', '-r']);
+  const running = uname.exitCode === 0 ? uname.stdout.trim() : undefined;
+  if (running === undefined) return { keep: `cannot tell the running kernel (uname -r failed): ${release} is kept installed, and kept in the record` };
+  if (running === release) return { keep: `${release} is the running kernel: not removed. Boot another kernel, then run \`talos-mac setup --undo\` again to remove it.` };
+  return undefined;
+}
+
+type KernelInstalled = Extract<Change, { kind: 'kernel-installed' }>;
+const ownKernelPackages = (c: KernelInstalled): boolean => ownKernel(c.release) && removalOk(c.packages, c.remove) && c.packages.every((p) => p.includes(c.release) || p.includes(rpmRelease(c.release)));
+
+/**
+ * The undo of what buildNewKernel records: the kernel's packages (never while it runs), the record
+ * of what it was built from (kept with its kernel), and `make modules_install install` (nothing to run).
+ */
+export const undoNewKernel: Undo = anyOf(
+  (c) => (c.kind === 'kernel-installed' && ownKernelPackages(c) ? async (runner) => (await kernelKept(runner, c.release)) ?? removeInstalled(runner, c.remove) : undefined),
+  removesProvenance(async (runner, release) => (await kernelKept(runner, release))?.keep.split(':')[0]),
+  runsUndo(() => false),
+);
 
 /** The linux-image (and linux-headers) packages make bindeb-pkg left beside the tree. */
 async function builtDebs(c: ConfiguredKernel): Promise<string[]> {

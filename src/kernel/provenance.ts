@@ -1,7 +1,9 @@
 import * as z from 'zod/mini';
 import type { Host } from '../host/host.js';
 import { KERNEL_RELEASE, STATE_DIR } from '../privileged/record.js';
-import type { SystemChanges } from '../privileged/runner.js';
+import type { PrivilegedRunner, SystemChanges } from '../privileged/runner.js';
+import type { RecordedBy } from '../privileged/record.js';
+import { removeCreatedFile, type Undo } from '../privileged/revert.js';
 
 /**
  * What talos-mac built each of its kernels from, written when the kernel is installed: the next
@@ -33,7 +35,7 @@ export const ProvenanceSchema = z.object({
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
 /** Written through the runner as a file talos-mac owns: `setup --undo` removes it with the kernel. */
-export async function recordProvenance(runner: SystemChanges, step: string, p: Provenance): Promise<void> {
+export async function recordProvenance(runner: SystemChanges, step: RecordedBy, p: Provenance): Promise<void> {
   if (!KERNEL_RELEASE.test(p.release)) throw new Error(`not a kernel release: ${JSON.stringify(p.release)}`);
   const path = provenancePath(p.release);
   if (runner.dryRun) {
@@ -42,6 +44,24 @@ export async function recordProvenance(runner: SystemChanges, step: string, p: P
   }
   await runner.createFile(step, path, Buffer.from(JSON.stringify(p, null, 2) + '\n'));
 }
+
+/** The release a path under PROVENANCE_DIR records, when it is one talos-mac writes. */
+function provenanceRelease(path: string): string | undefined {
+  const name = path.startsWith(`${PROVENANCE_DIR}/`) && path.endsWith('.json') ? path.slice(PROVENANCE_DIR.length + 1, -'.json'.length) : undefined;
+  return name !== undefined && KERNEL_RELEASE.test(name) ? name : undefined;
+}
+
+/** Removes a kernel's provenance record, unless `kept` says why its kernel stays (then the record stays with it). */
+export const removesProvenance =
+  (kept: (runner: PrivilegedRunner, release: string) => Promise<string | undefined>): Undo =>
+  (c) => {
+    const release = c.kind === 'file-created' ? provenanceRelease(c.path) : undefined;
+    if (c.kind !== 'file-created' || release === undefined) return undefined;
+    return async (runner) => {
+      const why = await kept(runner, release);
+      return why ? { keep: `${c.path} is kept with its kernel (${why})` } : removeCreatedFile(runner, c);
+    };
+  };
 
 export type ProvenanceRead = { records: Provenance[]; problems: string[] };
 

@@ -1,3 +1,4 @@
+import { removesPackages, removesModules } from '../privileged/revert.js';
 import { configValue } from '../parse/kconfig.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
@@ -67,7 +68,7 @@ async function missingTools(ctx: StepContext) {
 }
 
 /** Installed, and recorded so that `setup --undo` removes them, with the distribution's package manager. */
-async function install(changes: Changes, step: string, d: Distro, names: readonly string[]): Promise<void> {
+async function install(changes: Changes, step: Step, d: Distro, names: readonly string[]): Promise<void> {
   if (names.length && d.packages) await changes.runner.installPackages(step, d.packages, names);
 }
 
@@ -76,6 +77,7 @@ export const buildTools: Step = {
   category: CATEGORY,
   title: 'Install the kernel build tools',
   severity: 'info',
+  undo: removesPackages,
   runningSystemOnly: true,
   async verify(ctx) {
     const probed = await missingTools(ctx).catch((err: Error) => err);
@@ -100,7 +102,7 @@ export const buildTools: Step = {
   async apply(ctx, changes) {
     const { n, fam, missing } = await missingTools(ctx);
     if (buildNotStarted(n, ctx)) return;
-    await install(changes, 'kernel.build-tools', fam, missingPackages(missing) ?? []);
+    await install(changes, this, fam, missingPackages(missing) ?? []);
   },
 };
 
@@ -117,6 +119,7 @@ export const kernelSource: Step = {
   category: CATEGORY,
   title: 'Get the kernel source',
   severity: 'info',
+  undo: removesPackages,
   runningSystemOnly: true,
   async verify(ctx) {
     const o = ctx.options.kernel;
@@ -143,7 +146,7 @@ export const kernelSource: Step = {
     const n = await needs(ctx.facts);
     const d = await family(ctx.facts);
     const pkg = n.a.release ? sourcePackage(d, n.a.release) : undefined;
-    if (pkg && !buildNotStarted(n, ctx)) await install(changes, 'kernel.source', d, [pkg]);
+    if (pkg && !buildNotStarted(n, ctx)) await install(changes, this, d, [pkg]);
   },
 };
 
@@ -152,6 +155,7 @@ export const kernelHeaders: Step = {
   category: CATEGORY,
   title: "Install the running kernel's headers (Module.symvers)",
   severity: 'info',
+  undo: removesPackages,
   runningSystemOnly: true,
   async verify(ctx) {
     const n = await needs(ctx.facts);
@@ -175,7 +179,7 @@ export const kernelHeaders: Step = {
     const rel = await ctx.facts.release();
     const fam = await family(ctx.facts);
     const pkg = rel.ok ? headersPackage(fam, rel.value) : undefined;
-    if (pkg) await install(changes, 'kernel.headers', fam, [pkg]);
+    if (pkg) await install(changes, this, fam, [pkg]);
   },
 };
 
@@ -198,7 +202,7 @@ export async function moduleBuildResult(ctx: StepContext, a: PrAssessment): Prom
 }
 
 /** kernel.pr-module's apply: build kvm.ko + kvm-pr.ko for the running kernel, load and install them. */
-export async function buildAndLoadModule(ctx: StepContext, changes: Changes): Promise<void> {
+export async function buildAndLoadModule(this: Step, ctx: StepContext, changes: Changes): Promise<void> {
   const o = ctx.options.kernel;
   const r = changes.runner;
   const inputs = await buildInputs(ctx);
@@ -208,8 +212,8 @@ export async function buildAndLoadModule(ctx: StepContext, changes: Changes): Pr
     return;
   }
   const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
-  await loadPrModules({ release: inputs.release, modules: built.modules, runner: r, step: 'kernel.pr-module' });
-  if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: 'kernel.pr-module' });
+  await loadPrModules({ release: inputs.release, modules: built.modules, runner: r, step: this });
+  if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: this });
 }
 
 export const moduleInstalled: Step = {
@@ -217,6 +221,7 @@ export const moduleInstalled: Step = {
   category: CATEGORY,
   title: "Keep talos-mac's kvm-pr across reboots",
   severity: 'advisory',
+  undo: removesModules,
   runningSystemOnly: true,
   async verify(ctx) {
     const rel = await ctx.facts.release();
@@ -242,7 +247,7 @@ export const moduleInstalled: Step = {
       return;
     }
     const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
-    await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: 'kernel.module-installed' });
+    await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: this });
   },
 };
 
@@ -277,7 +282,7 @@ export async function newKernelResult(ctx: StepContext, a: PrAssessment): Promis
 }
 
 /** kernel.pr-support's apply: build, package and install the new kernel. */
-export async function buildAndInstallKernel(ctx: StepContext, changes: Changes): Promise<void> {
+export async function buildAndInstallKernel(this: Step, ctx: StepContext, changes: Changes): Promise<void> {
   const o = ctx.options.kernel;
   const r = changes.runner;
   const suffix = o.localVersion ?? DEFAULT_LOCALVERSION;
@@ -287,5 +292,5 @@ export async function buildAndInstallKernel(ctx: StepContext, changes: Changes):
     r.describe("package it the distribution's way, install it as the default boot entry (the old kernel stays as a fallback), then reboot");
     return;
   }
-  await buildNewKernel({ ...o, ...inputs, runner: r, distro: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix });
+  await buildNewKernel({ ...o, ...inputs, runner: r, distro: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix, step: this });
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { pauseForTest } from './test-pause.js';
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -55,7 +54,6 @@ export async function writeFileAtomic(path: string, data: Buffer, newFileMode = 
       await chmod(tmp, old.mode & 0o7777);
       if (process.getuid?.() === 0) await chown(tmp, old.uid, old.gid);
     }
-    await pauseForTest(`rename:${basename(path)}`);
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);

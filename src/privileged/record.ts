@@ -21,6 +21,15 @@ export function moduleInstallDir(release: string): string {
   return `/lib/modules/${release}/updates/talos-mac`;
 }
 
+/**
+ * What a change is recorded for: the step object itself (src/steps/step.ts), never its id retyped,
+ * so that the record names the step `setup --undo` asks to revert it, and a renamed id stays a
+ * rename (the step's aliases).
+ */
+export interface RecordedBy {
+  readonly id: string;
+}
+
 const Base = {
   step: z.string(),
   at: z.string(),
@@ -79,7 +88,8 @@ export const ChangeSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type Change = z.infer<typeof ChangeSchema>;
-export type NewChange = Change extends infer C ? (C extends Change ? Omit<C, 'at'> : never) : never;
+/** A change as its maker describes it: the recorder adds the step's id and the time. */
+export type NewChange = Change extends infer C ? (C extends Change ? Omit<C, 'at' | 'step'> : never) : never;
 
 const RecordSchema = z.object({
   format: z.literal('talos-mac-setup-record'),
@@ -128,8 +138,8 @@ export class ChangeRecorder {
   }
 
   /** Records the intent to make a change; returns the entry, for finish() or retract(). */
-  async start(change: NewChange): Promise<Change> {
-    const entry = { ...change, state: 'started', at: new Date().toISOString() } as Change;
+  async start(by: RecordedBy, change: NewChange): Promise<Change> {
+    const entry = { ...change, step: by.id, state: 'started', at: new Date().toISOString() } as Change;
     if (this.runner.dryRun) return entry;
     (await this.current()).changes.push(entry);
     this.addedThisRun++;
@@ -147,8 +157,8 @@ export class ChangeRecorder {
    * Records the change, makes it, marks it finished; when making it fails, the record forgets it.
    * (A kill in between leaves it "started": --undo then reverts what may have happened.)
    */
-  async around<T>(change: NewChange, make: () => Promise<T>): Promise<T> {
-    const entry = await this.start(change);
+  async around<T>(by: RecordedBy, change: NewChange, make: () => Promise<T>): Promise<T> {
+    const entry = await this.start(by, change);
     let result: T;
     try {
       result = await make();

@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import { privateTempDir } from '../host/temp-dir.js';
 import { access, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import type { PackageManager } from '../distro/package-manager.js';
+import { isPackageTool, type PackageManager } from '../distro/package-manager.js';
 import { LiveHost } from '../host/live-host.js';
 import { RootedHost } from '../setup/rooted-host.js';
-import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, STATE_DIR, type Change } from './record.js';
+import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, STATE_DIR, type Change, type RecordedBy } from './record.js';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { commandTimeoutMs, type CommandResult, type Host } from '../host/host.js';
@@ -52,7 +52,6 @@ export const FAILURE_TAIL_LINES = 15;
  * Installing packages (a compiler, a kernel source tarball) can take many minutes on a slow mirror,
  * and killing apt-get or dnf midway leaves the package database half-configured: no short timeout.
  */
-const PACKAGE_MANAGERS = new Set(['apt-get', 'apt', 'dnf', 'yum', 'zypper', 'pacman']);
 const PACKAGE_TIMEOUT_MS = 60 * 60_000;
 
 type Installed = Extract<Change, { kind: 'packages-installed' | 'kernel-installed' }>;
@@ -81,8 +80,8 @@ export class PrivilegedRunner {
    * A command that changes the machine, recorded before it runs; `undo` is what `setup --undo`
    * runs for it. A command that fails (thrown, or a non-zero exit with allowFailure) is retracted.
    */
-  async command(step: string, argv: readonly string[], opts: { undo?: readonly string[]; allowFailure?: boolean } = {}): Promise<RunResult> {
-    const entry = await this.recorder.start({ kind: 'command', step, argv: [...argv], ...(opts.undo ? { undo: [...opts.undo] } : {}) });
+  async command(step: RecordedBy, argv: readonly string[], opts: { undo?: readonly string[]; allowFailure?: boolean } = {}): Promise<RunResult> {
+    const entry = await this.recorder.start(step, { kind: 'command', argv: [...argv], ...(opts.undo ? { undo: [...opts.undo] } : {}) });
     let r: RunResult;
     try {
       r = await this.run(argv, { allowFailure: opts.allowFailure ?? false });
@@ -95,8 +94,8 @@ export class PrivilegedRunner {
   }
 
   /** A new file talos-mac owns, recorded so that `setup --undo` removes it (when still unchanged). */
-  async createFile(step: string, hostPath: string, data: Buffer, mode?: number): Promise<void> {
-    await this.recorder.around({ kind: 'file-created', step, path: hostPath, sha256Written: sha256(data) }, () => this.writeFile(hostPath, data, mode === undefined ? {} : { newFileMode: mode }));
+  async createFile(step: RecordedBy, hostPath: string, data: Buffer, mode?: number): Promise<void> {
+    await this.recorder.around(step, { kind: 'file-created', path: hostPath, sha256Written: sha256(data) }, () => this.writeFile(hostPath, data, mode === undefined ? {} : { newFileMode: mode }));
   }
 
   private async installed(pm: PackageManager, names: readonly string[]): Promise<string[]> {
@@ -109,13 +108,13 @@ export class PrivilegedRunner {
    * Installs the packages not yet installed, recording only those (with the command that removes
    * them): packages that were there before talos-mac are never removed by its undo. Returns them.
    */
-  async installPackages(step: string, pm: PackageManager, names: readonly string[]): Promise<string[]> {
+  async installPackages(step: RecordedBy, pm: PackageManager, names: readonly string[]): Promise<string[]> {
     const wanted = [...new Set(names)];
     for (const n of wanted) if (!PACKAGE_NAME.test(n)) throw new Error(`not a package name: ${JSON.stringify(n)}`);
     const already = new Set(await this.installed(pm, wanted));
     const missing = wanted.filter((n) => !already.has(n));
     if (missing.length === 0) return [];
-    const entry = (await this.recorder.start({ kind: 'packages-installed', step, packages: missing, remove: pm.remove(missing) })) as Installed;
+    const entry = (await this.recorder.start(step, { kind: 'packages-installed', packages: missing, remove: pm.remove(missing) })) as Installed;
     await this.installRecorded(entry, pm, pm.install(missing));
     return missing;
   }
@@ -124,9 +123,9 @@ export class PrivilegedRunner {
    * Installs a kernel from package files, recording its packages so that `setup --undo` removes
    * them (never while it is the running kernel: see src/setup/undo.ts).
    */
-  async installKernel(step: string, pm: PackageManager, packageFiles: readonly string[], packageNames: readonly string[], release: string): Promise<void> {
+  async installKernel(step: RecordedBy, pm: PackageManager, packageFiles: readonly string[], packageNames: readonly string[], release: string): Promise<void> {
     for (const n of packageNames) if (!PACKAGE_NAME.test(n)) throw new Error(`not a package name: ${JSON.stringify(n)}`);
-    const entry = (await this.recorder.start({ kind: 'kernel-installed', step, release, packages: [...packageNames], remove: pm.remove(packageNames) })) as Installed;
+    const entry = (await this.recorder.start(step, { kind: 'kernel-installed', release, packages: [...packageNames], remove: pm.remove(packageNames) })) as Installed;
     await this.installRecorded(entry, pm, pm.install(packageFiles));
   }
 
@@ -164,11 +163,11 @@ export class PrivilegedRunner {
    * Copies built modules under /lib/modules/<release>/updates/talos-mac/ (each recorded with the
    * bytes written, so undo removes only an unchanged file), then runs depmod for that release.
    */
-  async installModules(step: string, release: string, files: readonly string[]): Promise<void> {
+  async installModules(step: RecordedBy, release: string, files: readonly string[]): Promise<void> {
     if (!KERNEL_RELEASE.test(release)) throw new UserError(`not a kernel release: ${JSON.stringify(release)}`);
     const dir = moduleInstallDir(release);
     const items = await Promise.all(files.map(async (f) => ({ path: posix.join(dir, basename(f)), data: await readFile(f) })));
-    const entry = await this.recorder.start({ kind: 'modules-installed', step, release, files: items.map((i) => ({ path: i.path, sha256Written: sha256(i.data) })) });
+    const entry = await this.recorder.start(step, { kind: 'modules-installed', release, files: items.map((i) => ({ path: i.path, sha256Written: sha256(i.data) })) });
     const written: string[] = [];
     try {
       for (const i of items) {
@@ -229,7 +228,7 @@ export class PrivilegedRunner {
     await this.ensureSudo();
     this.say(`$ ${shellLine(full)}`);
     if (this.dryRun) return { argv: full, exitCode: 0, stdout: '', stderr: '', output: '', notFound: false, timedOut: false };
-    const r = await this.exec(full, opts.timeoutMs ?? (PACKAGE_MANAGERS.has(argv[0] ?? '') ? PACKAGE_TIMEOUT_MS : undefined));
+    const r = await this.exec(full, opts.timeoutMs ?? (isPackageTool(argv[0] ?? '') ? PACKAGE_TIMEOUT_MS : undefined));
     if (r.exitCode !== 0 && !opts.allowFailure) throw new UserError(failureReport(r), 1);
     return r;
   }

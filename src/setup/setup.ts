@@ -90,6 +90,8 @@ export interface SetupIo {
   json?: (text: string) => void;
   /** Standard output is a terminal: each change is shown live (listr2) while it runs. */
   live?: boolean;
+  /** The steps setup takes, and asks to undo what they recorded (default: the registry's SETUP_STEPS). */
+  steps?: readonly Step[];
 }
 
 const KVM_HV_CHOICES: readonly KvmHvChoice[] = ['keep', 'unload', 'blacklist'];
@@ -405,7 +407,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         return EXIT.OK;
       }
     }
-    const { notes } = await undoSetup(runner);
+    const { notes } = await undoSetup(runner, io.steps ?? SETUP_STEPS);
     io.out(notes.length ? `Undo finished with ${notes.length} note(s) above.` : 'Undo finished.');
     return 0;
   }
@@ -429,7 +431,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     },
   };
   if (opts.user !== undefined) await checkUser(host, opts.user, opts.snapshot !== undefined, where);
-  const steps = SETUP_STEPS;
+  const steps = io.steps ?? SETUP_STEPS;
   const newContext = (): StepContext => ({ host, facts: new Facts(host), options });
   io.out(`talos-mac setup${where}${dryRun ? ' (dry run: nothing will be changed)' : ''}`);
   if (root !== '/') io.out(`Files are read and changed under ${root}; commands (update-grub, grubby, modprobe) act on the running system (docs/setup.md).`);
@@ -549,7 +551,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     for (const l of exitAtOnce) process.on('SIGINT', l);
   };
   try {
-    if (!dryRun) await resumeInterrupted(changes);
+    if (!dryRun) await resumeInterrupted(changes, steps);
     const asked = new Set<Step>();
     const outcomes = await applyInOrder(steps, newContext, changes, {
       async confirm(step, before) {

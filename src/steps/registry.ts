@@ -29,3 +29,8 @@ export function stepById(id: string, steps: readonly Step[] = STEPS): { step: St
 
 /** What a KVM-PR launch depends on: hash MMU, kvm_pr loaded, /dev/kvm usable, QEMU with KVM. */
 export const KVM_HOST_CHECKS: readonly Step[] = [mmuActive, kvmPrLoaded, kvmDevice, qemuKvmAccel];
+
+/** The step an undo record's entry names: by its id, an earlier id, or a name older versions recorded its changes under. */
+export function stepOfRecord(name: string, steps: readonly Step[] = STEPS): Step | undefined {
+  return stepById(name, steps)?.step ?? steps.find((s) => s.recordedAs?.includes(name));
+}

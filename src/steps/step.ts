@@ -1,5 +1,6 @@
 import type { Host } from '../host/host.js';
 import type { PrivilegedRunner } from '../privileged/runner.js';
+import type { Undo } from '../privileged/revert.js';
 import type { Prompts } from '../setup/prompts.js';
 import type { KernelStepOptions } from '../kernel/options.js';
 import type { Facts } from './facts.js';
@@ -96,7 +97,15 @@ export interface Step {
   /** required: a todo fails; advisory: a todo warns; info: the step only reports. */
   severity: 'required' | 'advisory' | 'info';
   verify(ctx: StepContext): Promise<StepResult>;
-  apply?(ctx: StepContext, changes: Changes): Promise<void>;
+  /** Changes the host through `changes.runner`, recording each change for the step itself (`this`): setup --undo asks this step to revert it. */
+  apply?(this: Step, ctx: StepContext, changes: Changes): Promise<void>;
+  /**
+   * How each change this step's apply records is reverted (src/privileged/revert.ts has the
+   * pieces): `setup --undo` asks the step a record names, and leaves alone what no step claims.
+   */
+  undo?: Undo;
+  /** Names other than its ids that older talos-mac versions wrote into the undo record for this step's changes. */
+  recordedAs?: readonly string[];
   /** The step whose apply fixes this one (e.g. the boot configuration fixes the running MMU after a reboot). */
   fixedBy?: Step;
   /** The answer to "apply this?" that a flag already gave (e.g. --kvm-hv), or undefined to ask. */

@@ -5,6 +5,7 @@ import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, stat, writeFile } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { hasStrace, killTraced, spawnWithSlowRenames } from '../helpers/slow-renames.js';
 import { BIN, REPO } from '../helpers/cli.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
 import { isRoot, SUDO_RE } from '../helpers/sudo.js';
@@ -96,8 +97,8 @@ describe('setup failure paths', () => {
         format: 'talos-mac-setup-record',
         version: 1,
         changes: [
-          { kind: 'command', step: 'x', at: '2026-01-01T00:00:00Z', argv: ['modprobe', 'kvm_pr'], undo: ['touch', planted] },
-          { kind: 'file-created', step: 'x', at: '2026-01-01T00:00:00Z', path: '/etc/passwd', sha256Written: '0' },
+          { kind: 'command', step: 'kvm.pr-loaded', at: '2026-01-01T00:00:00Z', argv: ['modprobe', 'kvm_pr'], undo: ['touch', planted] },
+          { kind: 'file-created', step: 'kvm.pr-at-boot', at: '2026-01-01T00:00:00Z', path: '/etc/passwd', sha256Written: '0' },
         ],
       };
       await writeFile(join(sb.root, 'var/lib/talos-mac/setup-record.json'), JSON.stringify(record));
@@ -146,21 +147,16 @@ describe('setup failure paths', () => {
     });
   });
 
-  it('interrupted between write and rename (killed at the hook): the old file stays whole', async () => {
+  it('interrupted between write and rename (the rename held by strace, then kill -9): the old file stays whole', { skip: !hasStrace && 'strace is not installed' }, async () => {
     await withSandbox({ snapshot: RADIX, grub: 'debian12-with-args' }, async (sb) => {
       const before = await sb.read('etc/default/grub');
-      const marker = join(sb.root, '..', 'paused');
-      const child = spawn(process.execPath, [BIN, 'setup', '--root', sb.root, '--yes', '--user', 'alice'], {
-        cwd: REPO,
-        env: { ...process.env, ...sb.env, NO_COLOR: '1', TALOS_MAC_TEST_PAUSE: `rename:grub=${marker}` },
-        stdio: 'ignore',
-      });
+      const argv = [process.execPath, BIN, 'setup', '--root', sb.root, '--yes', '--user', 'alice'];
+      const child = spawnWithSlowRenames(argv, { when: 'enter', delayMs: 3_000, env: { ...process.env, ...sb.env, NO_COLOR: '1' }, cwd: REPO });
       const exited = new Promise((resolve) => child.on('exit', resolve));
-      for (let i = 0; i < 200 && !(await stat(marker).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(await stat(marker).then(() => true, () => false), 'the writer reached the pause');
-      const dir = await readdir(join(sb.root, 'etc/default'));
-      assert.ok(dir.some((f) => f.startsWith('.grub.talos-mac-')), `temp file beside the target: ${dir}`);
-      child.kill('SIGKILL');
+      const temp = async () => (await readdir(join(sb.root, 'etc/default'))).some((f) => f.startsWith('.grub.talos-mac-'));
+      for (let i = 0; i < 400 && !(await temp()); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(await temp(), 'the writer wrote its temp file beside the target');
+      await killTraced(child);
       await exited;
       assert.deepEqual(await sb.read('etc/default/grub'), before);
       // The next run finishes the job and clears the dead run's temp file.

@@ -11,6 +11,9 @@ import { APT } from '../../src/distro/package-manager.js';
 import { installPrModules } from '../../src/kernel/module-load.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { trusted } from '../../src/setup/undo.js';
+import { kernelPrModule, kernelPrSupport } from '../../src/steps/checks/kernel.js';
+import { buildTools, kernelHeaders, kernelSource } from '../../src/kernel/steps.js';
+import { qemuPackages } from '../../src/steps/checks/qemu-packages.js';
 import type { Change, SetupRecord } from '../../src/setup/record.js';
 import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
 import { provenancePath } from '../../src/kernel/provenance.js';
@@ -51,13 +54,13 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       await writeFile(join(sb.root, 'var/lib/dpkg/fake-installed'), 'bc\n');
       const runner = runnerIn(sb);
       // As `talos-mac setup` (kernel.headers) and then `talos-mac kernel build-module --install` would.
-      assert.deepEqual(await runner.installPackages('kernel.headers', APT, ['bc', `linux-headers-${RELEASE}`]), [`linux-headers-${RELEASE}`]);
-      await installPrModules({ release: RELEASE, modules, runner, step: 'kernel build-module' });
+      assert.deepEqual(await runner.installPackages(kernelHeaders, APT, ['bc', `linux-headers-${RELEASE}`]), [`linux-headers-${RELEASE}`]);
+      await installPrModules({ release: RELEASE, modules, runner, step: kernelPrModule });
       for (const f of ['kvm.ko', 'kvm-pr.ko']) assert.deepEqual(await sb.read(`${OURS}/${f}`), await readFile(join(build, f)));
       const before = await record(sb);
       assert.deepEqual(before.changes.map((c) => [c.kind, c.step, c.state]), [
         ['packages-installed', 'kernel.headers', 'finished'],
-        ['modules-installed', 'kernel build-module', 'finished'],
+        ['modules-installed', 'kernel.pr-module', 'finished'],
       ]);
       assert.deepEqual((before.changes[0] as Extract<Change, { kind: 'packages-installed' }>).packages, [`linux-headers-${RELEASE}`], 'bc was there before: not recorded');
       assert.deepEqual(await calls(sb), [
@@ -83,7 +86,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
   it('a package something installed since depends on is kept: dpkg refuses, the entry stays for a later undo', async () => {
     await withSandbox(SANDBOX, async (sb) => {
       await mkdir(join(sb.root, 'var/lib/dpkg'), { recursive: true });
-      await runnerIn(sb).installPackages('kernel.build-tools', APT, ['libssl-dev']);
+      await runnerIn(sb).installPackages(buildTools, APT, ['libssl-dev']);
       // The user installed a package of their own that needs it (the fake dpkg refuses like dpkg does).
       await writeFile(join(sb.root, 'var/lib/dpkg/fake-installed'), 'libssl-dev\ntheir-app\n');
       await writeFile(sb.log, '');
@@ -103,7 +106,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       const build = join(sb.root, '..', 'build');
       await mkdir(build);
       const modules = { kvm: await fakeModule(build, 'kvm', RELEASE), kvmPr: await fakeModule(build, 'kvm-pr', RELEASE) };
-      await installPrModules({ release: RELEASE, modules, runner: runnerIn(sb), step: 'kernel build-module' });
+      await installPrModules({ release: RELEASE, modules, runner: runnerIn(sb), step: kernelPrModule });
       await writeFile(join(sb.root, OURS, 'kvm.ko'), 'someone else built this');
       await writeFile(sb.log, '');
       const r = await sb.setup(['--undo', '--yes']);
@@ -119,9 +122,9 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
     await withSandbox(SANDBOX, async (sb) => {
       const deb = join(sb.root, '..', `linux-image-${NEW_KERNEL}_${NEW_KERNEL}-1_ppc64el.deb`);
       await writeFile(deb, 'not really a package');
-      await runnerIn(sb).installKernel('kernel build-kernel', APT, [deb], [`linux-image-${NEW_KERNEL}`], NEW_KERNEL);
+      await runnerIn(sb).installKernel(kernelPrSupport, APT, [deb], [`linux-image-${NEW_KERNEL}`], NEW_KERNEL);
       // What buildNewKernel records after the install (src/kernel/provenance.ts): it goes with the kernel.
-      await runnerIn(sb).createFile('kernel build-kernel', provenancePath(NEW_KERNEL), Buffer.from('{"format":"talos-mac-kernel"}\n'));
+      await runnerIn(sb).createFile(kernelPrSupport, provenancePath(NEW_KERNEL), Buffer.from('{"format":"talos-mac-kernel"}\n'));
       assert.deepEqual(await calls(sb), [['apt-get', 'install', '-y', '--no-install-recommends', deb]]);
       assert.deepEqual(await installedPackages(sb), [`linux-image-${NEW_KERNEL}`]);
 
@@ -140,7 +143,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       assert.deepEqual(await installedPackages(sb), []);
       const after = await record(sb);
       assert.deepEqual(after.changes, []);
-      assert.deepEqual(after.undone.map((c) => [c.kind, c.step]).sort(), [['file-created', 'kernel build-kernel'], ['kernel-installed', 'kernel build-kernel']]);
+      assert.deepEqual(after.undone.map((c) => [c.kind, c.step]).sort(), [['file-created', 'kernel.pr-support'], ['kernel-installed', 'kernel.pr-support']]);
       await assert.rejects(sb.read(provenancePath(NEW_KERNEL)), /ENOENT/);
     });
   });
@@ -148,7 +151,7 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
   it('a failed install records only what did get installed; an install that installed nothing leaves no record', async () => {
     await withSandbox(SANDBOX, async (sb) => {
       const runner = new PrivilegedRunner({ ...runnerIn(sb).options, env: { ...process.env, ...sb.env, FAKE_FAIL_APT_GET: '100:E: Unable to locate package linux-source-6.1' } });
-      await assert.rejects(runner.installPackages('kernel.source', APT, ['linux-source-6.1']), /E: Unable to locate package linux-source-6\.1/);
+      await assert.rejects(runner.installPackages(kernelSource, APT, ['linux-source-6.1']), /E: Unable to locate package linux-source-6\.1/);
       assert.equal(existsSync(join(sb.root, RECORD)), true);
       assert.deepEqual((await record(sb)).changes, []);
     });
@@ -163,13 +166,13 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
       const sha = createHash('sha256').update('the distribution module').digest('hex');
       const at = new Date().toISOString();
       const changes = [
-        { kind: 'modules-installed', step: 'x', at, release: RELEASE, files: [{ path: victim, sha256Written: sha }] },
-        { kind: 'modules-installed', step: 'x', at, release: RELEASE, files: [{ path: `${OURS}/../../kernel/arch/powerpc/kvm/kvm-hv.ko`, sha256Written: sha }] },
-        { kind: 'packages-installed', step: 'x', at, packages: ['bc; touch /tmp/pwned'], remove: ['dpkg', '--remove', 'bc; touch /tmp/pwned'] },
-        { kind: 'packages-installed', step: 'x', at, packages: ['bc'], remove: ['sh', '-c', 'apt-get remove -y bc'] },
-        { kind: 'packages-installed', step: 'x', at, packages: ['--purge'], remove: ['dpkg', '--remove', '--purge'] },
-        { kind: 'kernel-installed', step: 'x', at, release: RELEASE, packages: [`linux-image-${RELEASE}`], remove: ['dpkg', '--remove', `linux-image-${RELEASE}`] },
-        { kind: 'kernel-installed', step: 'x', at, release: NEW_KERNEL, packages: ['libc6'], remove: ['dpkg', '--remove', 'libc6'] },
+        { kind: 'modules-installed', step: kernelPrModule.id, at, release: RELEASE, files: [{ path: victim, sha256Written: sha }] },
+        { kind: 'modules-installed', step: kernelPrModule.id, at, release: RELEASE, files: [{ path: `${OURS}/../../kernel/arch/powerpc/kvm/kvm-hv.ko`, sha256Written: sha }] },
+        { kind: 'packages-installed', step: buildTools.id, at, packages: ['bc; touch /tmp/pwned'], remove: ['dpkg', '--remove', 'bc; touch /tmp/pwned'] },
+        { kind: 'packages-installed', step: buildTools.id, at, packages: ['bc'], remove: ['sh', '-c', 'apt-get remove -y bc'] },
+        { kind: 'packages-installed', step: buildTools.id, at, packages: ['--purge'], remove: ['dpkg', '--remove', '--purge'] },
+        { kind: 'kernel-installed', step: kernelPrSupport.id, at, release: RELEASE, packages: [`linux-image-${RELEASE}`], remove: ['dpkg', '--remove', `linux-image-${RELEASE}`] },
+        { kind: 'kernel-installed', step: kernelPrSupport.id, at, release: NEW_KERNEL, packages: ['libc6'], remove: ['dpkg', '--remove', 'libc6'] },
       ];
       await mkdir(join(sb.root, RECORD, '..'), { recursive: true });
       await writeFile(join(sb.root, RECORD), JSON.stringify({ format: 'talos-mac-setup-record', version: 1, changes }));
@@ -184,22 +187,34 @@ describe('setup --undo reverts what the kernel pipeline installed', () => {
 
 describe('trusted(): the record kinds the runner writes, and nothing like them', () => {
   const at = '2026-01-01T00:00:00.000Z';
-  const mods = (release: string, ...paths: string[]): Change => ({ kind: 'modules-installed', step: 's', at, release, files: paths.map((path) => ({ path, sha256Written: 'x' })) });
-  const kernel = (release: string, name: string, remove: string[]): Change => ({ kind: 'kernel-installed', step: 's', at, release, packages: [name], remove });
+  const mods = (release: string, ...paths: string[]): Change => ({ kind: 'modules-installed', step: kernelPrModule.id, at, release, files: paths.map((path) => ({ path, sha256Written: 'x' })) });
+  const kernel = (release: string, name: string, remove: string[]): Change => ({ kind: 'kernel-installed', step: kernelPrSupport.id, at, release, packages: [name], remove });
   it('accepts what the runner records', () => {
     assert.ok(trusted(mods(RELEASE, `${OURS}/kvm.ko`, `/usr${OURS}/kvm-pr.ko`)));
-    assert.ok(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc', 'libssl-dev'], remove: ['rpm', '-e', 'gcc', 'libssl-dev'] }));
+    assert.ok(trusted({ kind: 'packages-installed', step: qemuPackages.id, at, packages: ['gcc', 'libssl-dev'], remove: ['rpm', '-e', 'gcc', 'libssl-dev'] }));
     assert.ok(trusted(kernel(NEW_KERNEL, `linux-image-${NEW_KERNEL}`, ['dpkg', '--remove', `linux-image-${NEW_KERNEL}`])));
     assert.ok(trusted(kernel(NEW_KERNEL, 'kernel-6.1.192_talosmac-1', ['rpm', '-e', 'kernel-6.1.192_talosmac-1'])));
+    // Chimera's row installs with apk: its removal is one of the package managers' too.
+    assert.ok(trusted({ kind: 'packages-installed', step: qemuPackages.id, at, packages: ['qemu-system-ppc'], remove: ['apk', 'del', 'qemu-system-ppc'] }));
+  });
+  it('a change is trusted only from the step that makes it, named by its id, an earlier id, or the name older versions recorded it under', () => {
+    const hook = { kind: 'file-created', at, path: '/etc/kernel/postinst.d/zz-talos-mac', sha256Written: 'x' } as const;
+    assert.ok(trusted({ ...hook, step: 'kernel.update-hook' }));
+    assert.equal(trusted({ ...hook, step: 'kvm.pr-at-boot' }), false, "another step's file");
+    assert.equal(trusted({ ...hook, step: 'no.such-step' }), false);
+    assert.ok(trusted({ ...mods(RELEASE, `${OURS}/kvm.ko`), step: 'kernel build-module' }), 'kernel build-module --install, before records named steps');
+    assert.ok(trusted({ ...mods(RELEASE, `${OURS}/kvm.ko`), step: 'kernel.build-module' }), "kernel.pr-module's earlier id");
+    assert.ok(trusted({ ...kernel(NEW_KERNEL, `linux-image-${NEW_KERNEL}`, ['dpkg', '--remove', `linux-image-${NEW_KERNEL}`]), step: 'kernel build-kernel' }));
+    assert.equal(trusted({ ...mods(RELEASE, `${OURS}/kvm.ko`), step: qemuPackages.id }), false, 'qemu.packages installs no modules');
   });
   it('refuses lookalikes', () => {
     assert.equal(trusted(mods(RELEASE, `${OURS}/sub/kvm.ko`)), false);
     assert.equal(trusted(mods(RELEASE, `${OURS}/kvm.conf`)), false);
     assert.equal(trusted(mods('6.1/../..', `/lib/modules/6.1/../../updates/talos-mac/kvm.ko`)), false);
     assert.equal(trusted(mods(RELEASE)), false, 'no files');
-    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc'], remove: ['dpkg', '--remove', 'gcc', 'libc6'] }), false);
-    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: ['gcc'], remove: ['apt-get', 'purge', '-y', 'gcc'] }), false);
-    assert.equal(trusted({ kind: 'packages-installed', step: 's', at, packages: [], remove: ['apt-get', 'remove', '-y'] }), false);
+    assert.equal(trusted({ kind: 'packages-installed', step: qemuPackages.id, at, packages: ['gcc'], remove: ['dpkg', '--remove', 'gcc', 'libc6'] }), false);
+    assert.equal(trusted({ kind: 'packages-installed', step: qemuPackages.id, at, packages: ['gcc'], remove: ['apt-get', 'purge', '-y', 'gcc'] }), false);
+    assert.equal(trusted({ kind: 'packages-installed', step: qemuPackages.id, at, packages: [], remove: ['apt-get', 'remove', '-y'] }), false);
     assert.equal(trusted(kernel(`${NEW_KERNEL}-evil`, `linux-image-${NEW_KERNEL}-evil`, ['dpkg', '--remove', `linux-image-${NEW_KERNEL}-evil`])), false);
     assert.equal(trusted(kernel(NEW_KERNEL, 'kernel', ['rpm', '-e', 'kernel'])), false, "the bare name would remove the distribution's kernels too");
   });

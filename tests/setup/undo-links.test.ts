@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { installPrModules } from '../../src/kernel/module-load.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
+import { kernelPrModule } from '../../src/steps/checks/kernel.js';
 import { ALL_TOOLS, withSandbox } from './sandbox.js';
 
 const HASH = 'pr-kernel-6.1.176-hash';
@@ -77,7 +78,7 @@ describe('setup --undo never follows a link it did not make', () => {
         modules[name === 'kvm' ? 'kvm' : 'kvmPr'] = join(build, `${name}.ko`);
       }
       const runner = new PrivilegedRunner({ dryRun: false, root: sb.root, out: () => undefined, uid: process.getuid?.() ?? 0, interactive: false, env: { ...process.env, ...sb.env } });
-      await installPrModules({ release, modules: modules as { kvm: string; kvmPr: string }, runner, step: 'kernel build-module' });
+      await installPrModules({ release, modules: modules as { kvm: string; kvmPr: string }, runner, step: kernelPrModule });
       const kept = join(sb.root, 'srv/kvm-pr.ko');
       await mkdir(join(sb.root, 'srv'));
       await rename(join(ours, 'kvm-pr.ko'), kept);

@@ -1,8 +1,9 @@
+import { removesCreated, removesModules, runsUndo } from '../../privileged/revert.js';
 import { cpus } from 'node:os';
 import { defaultJobs } from '../../kernel/kbuild.js';
 import { buildPrModule } from '../../kernel/module-build.js';
 import { installPrModules } from '../../kernel/module-load.js';
-import { buildNewKernel, DEFAULT_LOCALVERSION } from '../../kernel/new-kernel.js';
+import { buildNewKernel, DEFAULT_LOCALVERSION, undoNewKernel } from '../../kernel/new-kernel.js';
 import { debPackageVersion } from '../../kernel/provenance.js';
 import { kernelConfigPaths } from '../../kernel/files.js';
 import { HOOK_PATH, hookScript, hookSupported } from '../../kernel/hook.js';
@@ -108,6 +109,7 @@ export const distroKernelNewer: Step = {
   category: CATEGORY,
   title: "Rebuild talos-mac's kernel from the distribution's newer kernel",
   severity: 'advisory',
+  undo: undoNewKernel,
   runningSystemOnly: true,
   async verify(ctx) {
     const t = await ours(ctx);
@@ -167,7 +169,7 @@ export const distroKernelNewer: Step = {
       r.describe(`install it beside ${b.kernel} (kept as a fallback entry) and record what it was built from; kernel.default-entry then checks that the next boot runs it`);
       return;
     }
-    await buildNewKernel({ ...o, release: n.release, config, ...(upstream ? { upstream } : {}), ...(reduce ? { reduce } : {}), runner: r, distro: b.distro, jobs: o.jobs ?? defaultJobs(), localVersion, step: 'kernel.distro-newer' });
+    await buildNewKernel({ ...o, release: n.release, config, ...(upstream ? { upstream } : {}), ...(reduce ? { reduce } : {}), runner: r, distro: b.distro, jobs: o.jobs ?? defaultJobs(), localVersion, step: this });
   },
 };
 
@@ -201,11 +203,17 @@ async function bestOurs(ctx: StepContext, t: TalosKernels): Promise<string | und
   return undefined;
 }
 
+/** The undo apply records: the saved entry (or grubby's default) as it was before. */
+const previousDefault = (u: readonly string[]): boolean =>
+  ((u[0] === 'grub-set-default' || u[0] === 'grub2-set-default') && u.length >= 2 && u.length <= 3 && u.slice(1, -1).every((a) => /^--boot-directory=\/\S*$/.test(a)) && !u[u.length - 1]!.startsWith('-')) ||
+  (u[0] === 'grubby' && u.length === 2 && /^--set-default=\/\S+$/.test(u[1]!));
+
 export const defaultBootEntry: Step = {
   id: 'kernel.default-entry',
   category: CATEGORY,
   title: 'Boot a kernel that can do KVM-PR by default',
   severity: 'advisory',
+  undo: runsUndo(previousDefault),
   async verify(ctx) {
     const t = await ours(ctx);
     if (isResult(t)) return t;
@@ -241,11 +249,11 @@ export const defaultBootEntry: Step = {
     const root = ctx.options.root;
     if (nb.value.loader === 'grubby') {
       const prev = await ctx.facts.command(['grubby', '--default-kernel']);
-      await changes.runner.command('kernel.default-entry', how.argv, { undo: ['grubby', `--set-default=${prev.stdout.trim()}`] });
+      await changes.runner.command(this, how.argv, { undo: ['grubby', `--set-default=${prev.stdout.trim()}`] });
       return;
     }
     const bootDir = root === '/' ? [] : [`--boot-directory=${root.replace(/\/$/, '')}/boot`];
-    await changes.runner.command('kernel.default-entry', [how.argv[0]!, ...bootDir, how.argv[1]!], { undo: [how.argv[0]!, ...bootDir, nb.value.grub!.value] });
+    await changes.runner.command(this, [how.argv[0]!, ...bootDir, how.argv[1]!], { undo: [how.argv[0]!, ...bootDir, nb.value.grub!.value] });
   },
 };
 
@@ -286,6 +294,7 @@ export const staleModule: Step = {
   category: CATEGORY,
   title: "Keep talos-mac's kvm-pr module matched to each kernel",
   severity: 'advisory',
+  undo: removesModules,
   runningSystemOnly: true,
   async verify(ctx) {
     const t = await ours(ctx);
@@ -320,7 +329,7 @@ export const staleModule: Step = {
       const image = d.packages?.program === 'apt-get' ? await debPackageVersion(ctx.host, `linux-image-${target}`) : undefined;
       const upstream = image ? upstreamOfDebVersion(image.version) : undefined;
       const built = await buildPrModule({ ...o, release: target, config, ...(upstream ? { upstream } : {}), jobs: o.jobs ?? defaultJobs() });
-      await installPrModules({ release: target, modules: built.modules, runner: r, step: 'kernel.module-stale' });
+      await installPrModules({ release: target, modules: built.modules, runner: r, step: this });
     }
   },
 };
@@ -330,6 +339,7 @@ export const kernelHook: Step = {
   category: CATEGORY,
   title: 'Note new distribution kernels as they are installed (optional)',
   severity: 'info',
+  undo: removesCreated(HOOK_PATH),
   async verify(ctx) {
     const t = await ours(ctx);
     const asked = ctx.options.kernelHook === true;
@@ -344,7 +354,7 @@ export const kernelHook: Step = {
   async apply(ctx, changes) {
     if (ctx.options.kernelHook !== true) return;
     if ((await ctx.host.pathInfo(HOOK_PATH)).exists) return;
-    await changes.runner.createFile('kernel.update-hook', HOOK_PATH, Buffer.from(hookScript({ suffix: suffixOf(ctx) })), 0o755);
+    await changes.runner.createFile(this, HOOK_PATH, Buffer.from(hookScript({ suffix: suffixOf(ctx) })), 0o755);
   },
 };
 

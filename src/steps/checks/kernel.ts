@@ -1,3 +1,5 @@
+import { undoPrModules } from '../../kernel/module-load.js';
+import { undoNewKernel } from '../../kernel/new-kernel.js';
 import { configValue } from '../../parse/kconfig.js';
 import type { Step } from '../step.js';
 import { unlessPower } from './common.js';
@@ -40,9 +42,11 @@ const release: Step = {
 export const kernelPrSupport: Step = {
   id: 'kernel.pr-support',
   aliases: ['kernel.build-kernel'],
+  recordedAs: ['kernel build-kernel'],
   category: 'Kernel',
   title: 'Run a kernel that can do KVM-PR',
   severity: 'required',
+  undo: undoNewKernel,
   runningSystemOnly: true,
   apply: buildAndInstallKernel,
   async verify(ctx) {
@@ -70,12 +74,14 @@ export const kernelPrSupport: Step = {
   },
 };
 
-const prModule: Step = {
+export const kernelPrModule: Step = {
   id: 'kernel.pr-module',
   aliases: ['kernel.build-module'],
+  recordedAs: ['kernel build-module'],
   category: 'Kernel',
   title: 'Install a kvm-pr module for the running kernel',
   severity: 'required',
+  undo: undoPrModules,
   runningSystemOnly: true,
   apply: buildAndLoadModule,
   async verify(ctx) {
@@ -104,4 +110,4 @@ const prModule: Step = {
 };
 
 /** In setup's order: what a build needs comes before the builds. */
-export const kernelSteps: Step[] = [release, buildTools, kernelSource, kernelHeaders, kernelPrSupport, prModule, moduleInstalled];
+export const kernelSteps: Step[] = [release, buildTools, kernelSource, kernelHeaders, kernelPrSupport, kernelPrModule, moduleInstalled];

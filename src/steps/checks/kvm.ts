@@ -3,9 +3,14 @@ import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { membership, withShadowRoot } from '../host-changes/access.js';
 import { explainModprobeFailure } from '../host-changes/modprobe-errors.js';
 import { HV_BLACKLIST_FILE, loadedAtBoot, MODULES_LOAD_FILE, moduleUseCount, procModules } from '../host-changes/modules.js';
+import { anyOf, exactly, removesCreated, runsUndo } from '../../privileged/revert.js';
 import { warnsInDoctor, type Step, type StepContext, type StepResult } from '../step.js';
 import { unlessPower } from './common.js';
 import { assessKvmPr } from './kvm-pr-verdict.js';
+
+/** What undoes loading kvm_pr, and unloading kvm_hv. */
+const UNLOAD_PR = ['modprobe', '-r', 'kvm_pr'];
+const RELOAD_HV = ['modprobe', 'kvm_hv'];
 
 export const kvmPrLoaded: Step = {
   id: 'kvm.pr-loaded',
@@ -13,6 +18,8 @@ export const kvmPrLoaded: Step = {
   category: 'KVM',
   title: 'Load the kvm_pr module',
   severity: 'required',
+  // Versions that named this step kvm.pr-load also wrote the modules-load file under it.
+  undo: anyOf(runsUndo(exactly(UNLOAD_PR)), removesCreated(MODULES_LOAD_FILE)),
   async verify(ctx): Promise<StepResult> {
     const skip = await unlessPower(ctx);
     if (skip) return skip;
@@ -46,7 +53,7 @@ export const kvmPrLoaded: Step = {
     const mods = await procModules(ctx.facts);
     if (mods !== undefined && moduleUseCount(mods, 'kvm_pr') !== undefined) return;
     const argv = ['modprobe', 'kvm_pr'];
-    const r = await changes.runner.command('kvm.pr-loaded', argv, { undo: ['modprobe', '-r', 'kvm_pr'], allowFailure: true });
+    const r = await changes.runner.command(this, argv, { undo: UNLOAD_PR, allowFailure: true });
     if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r), 1);
   },
 };
@@ -56,10 +63,11 @@ const prAtBoot: Step = {
   category: 'KVM',
   title: 'Load kvm_pr at every boot',
   severity: 'required',
+  undo: removesCreated(MODULES_LOAD_FILE),
   verify: async (ctx) => warnsInDoctor(await atBootResult(ctx)),
   async apply(ctx, changes) {
     if (await loadedAtBoot(ctx, 'kvm_pr')) return;
-    await changes.runner.createFile('kvm.pr-at-boot', MODULES_LOAD_FILE, Buffer.from('# Written by talos-mac setup: load KVM-PR at boot (remove with: talos-mac setup --undo)\nkvm_pr\n'));
+    await changes.runner.createFile(this, MODULES_LOAD_FILE, Buffer.from('# Written by talos-mac setup: load KVM-PR at boot (remove with: talos-mac setup --undo)\nkvm_pr\n'));
   },
 };
 
@@ -156,6 +164,11 @@ export const kvmDevice: Step = {
   category: 'KVM',
   title: 'Give the user read-write access to /dev/kvm',
   severity: 'required',
+  // gpasswd -d USER GROUP, on the system under --root when there is one.
+  undo: runsUndo(
+    (u) => u.length === 4 && u[0] === 'gpasswd' && u[1] === '-d' && /^[a-z_][a-z0-9_.-]*\$?$/.test(u[2]!) && /^[a-z_][a-z0-9_.-]*$/.test(u[3]!),
+    (u, runner) => withShadowRoot(u, runner.options.root),
+  ),
   async verify(ctx) {
     const skip = await unlessPower(ctx);
     if (skip) return skip;
@@ -181,7 +194,7 @@ export const kvmDevice: Step = {
     const { group } = await membership(ctx, user, dev.gid ?? -1);
     if (!group) return;
     const argv = withShadowRoot(['usermod', '-aG', group, user], changes.runner.options.root);
-    await changes.runner.command('kvm.device', argv, { undo: ['gpasswd', '-d', user, group] });
+    await changes.runner.command(this, argv, { undo: ['gpasswd', '-d', user, group] });
     if (!changes.runner.dryRun) changes.runner.options.out(`  ${user} joins group ${group} at the next login: log out and back in (or reboot) before using KVM.`);
   },
 };
@@ -192,6 +205,7 @@ const hvLoaded: Step = {
   category: 'KVM',
   title: 'Unload kvm_hv (advised by the Talospace guide)',
   severity: 'advisory',
+  undo: anyOf(runsUndo(exactly(RELOAD_HV)), removesCreated(HV_BLACKLIST_FILE)),
   preset: (options) => (options.kvmHv === undefined ? undefined : options.kvmHv !== 'keep'),
   async verify(ctx) {
     const skip = await unlessPower(ctx);
@@ -234,10 +248,10 @@ const hvLoaded: Step = {
         ? ctx.options.kvmHv === 'blacklist'
         : await changes.prompts.confirm({ message: `Also keep kvm_hv from loading at boot (writes ${HV_BLACKLIST_FILE})?`, default: false, unattended: false });
     const argv = ['modprobe', '-r', 'kvm_hv'];
-    const r = await changes.runner.command('kvm.hv-loaded', argv, { undo: ['modprobe', 'kvm_hv'], allowFailure: true });
+    const r = await changes.runner.command(this, argv, { undo: RELOAD_HV, allowFailure: true });
     if (r.exitCode !== 0) throw new UserError(explainModprobeFailure(r, 'kvm_hv'), 1);
     if (blacklist) {
-      await changes.runner.createFile('kvm.hv-loaded', HV_BLACKLIST_FILE, Buffer.from('# Written by talos-mac setup: KVM-PR Mac guests do not need KVM-HV (remove with: talos-mac setup --undo)\nblacklist kvm_hv\n'));
+      await changes.runner.createFile(this, HV_BLACKLIST_FILE, Buffer.from('# Written by talos-mac setup: KVM-PR Mac guests do not need KVM-HV (remove with: talos-mac setup --undo)\nblacklist kvm_hv\n'));
     }
   },
 };

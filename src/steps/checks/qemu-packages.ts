@@ -1,3 +1,4 @@
+import { removesPackages } from '../../privileged/revert.js';
 /**
  * What setup installs for guests to run: QEMU and the files mac99 loads, and the tools features
  * need (xorriso, 7-Zip, rclone). Each piece is missing exactly when its doctor check says so; its package
@@ -140,6 +141,7 @@ export const qemuPackages: Step = {
   category: 'QEMU',
   title: 'Install QEMU, its firmware and ROMs, and the tools guests need',
   severity: 'info',
+  undo: removesPackages,
   // apt-get, dnf … install into the system this machine runs, never into a --root.
   runningSystemOnly: true,
   async verify(ctx) {
@@ -173,7 +175,7 @@ export const qemuPackages: Step = {
   async apply(ctx, changes) {
     const plan = await qemuPackagePlan(ctx);
     const pm = plan.distro.packages;
-    if (pm && plan.install.length > 0) await changes.runner.installPackages('qemu.packages', pm, plan.install.map((n) => n.pkg));
+    if (pm && plan.install.length > 0) await changes.runner.installPackages(this, pm, plan.install.map((n) => n.pkg));
   },
 };
 

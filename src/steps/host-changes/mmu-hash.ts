@@ -3,17 +3,18 @@ import { grubDefaultCmdlines } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { sha256 } from '../../privileged/runner.js';
-import { pauseForTest } from '../../privileged/test-pause.js';
+import { removeStaleTemps } from '../../privileged/atomic-file.js';
+import { anyOf, entryAt, exactly, removeBackup, runsUndo, type Reverted, type Undo } from '../../privileged/revert.js';
+import type { PrivilegedRunner } from '../../privileged/runner.js';
 import { shellLine } from '../../ui/shell-quote.js';
-import { BACKUP_DIR, type Change } from '../../setup/record.js';
+import { BACKUP_DIR, type Change } from '../../privileged/record.js';
 import { addTokenFix, inGuest, nextBootState, unlessRadixPossible } from '../checks/mmu-state.js';
 import { warnsInDoctor, type Changes, type Step, type StepContext, type StepResult } from '../step.js';
 import { BY_HAND, detectBootMethod } from './boot-method.js';
-import { addArgument, GRUB_DEFAULT_PATH } from './grub-default.js';
+import { addArgument, GRUB_DEFAULT_PATH, removeArgument } from './grub-default.js';
 import { proveBlsEntries, proveEditWithBash, proveGrubCfg } from './grub-proof.js';
 
 const TOKEN = 'disable_radix';
-const ID = 'mmu.next-boot';
 
 /** An edit of /etc/default/grub this run made: its record entry and the bytes it replaced. */
 export interface GrubEdit {
@@ -38,11 +39,9 @@ async function editDefaultGrub(ctx: StepContext, deps: Changes, regenerate?: str
     const why = await proveEditWithBash(r.data, data, TOKEN, deps.runner.options.env ?? process.env);
     if (why) throw refused(why);
   }
-  await pauseForTest('record');
   const backup = deps.runner.backupPath(GRUB_DEFAULT_PATH, BACKUP_DIR);
-  const entry = await deps.runner.recorder.start({
+  const entry = await deps.runner.recorder.start(nextBoot, {
     kind: 'grub-argument',
-    step: ID,
     path: GRUB_DEFAULT_PATH,
     token: TOKEN,
     backup,
@@ -56,7 +55,6 @@ async function editDefaultGrub(ctx: StepContext, deps: Changes, regenerate?: str
     await deps.runner.recorder.retract(entry);
     throw err;
   }
-  await pauseForTest('regenerate');
   return { original: r.data, entry };
 }
 
@@ -121,7 +119,7 @@ async function blsState(deps: Changes): Promise<{ entries: Map<string, string>; 
 async function grubbyAndProve(deps: Changes, argv: string[], noneHadIt: boolean): Promise<void> {
   const before = deps.runner.dryRun ? undefined : await blsState(deps);
   // Only an all-or-nothing undo is safe: entries that had the token before keep it.
-  await deps.runner.recorder.around({ kind: 'command', step: ID, argv, ...(noneHadIt ? { undo: ['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`] } : {}) }, async () => {
+  await deps.runner.recorder.around(nextBoot, { kind: 'command', argv, ...(noneHadIt ? { undo: ['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`] } : {}) }, async () => {
     await deps.runner.run(argv);
     if (!before) return;
     const after = await blsState(deps);
@@ -154,13 +152,72 @@ async function overridingDropIn(ctx: StepContext): Promise<string | undefined> {
   return undefined;
 }
 
+type GrubArgument = Extract<Change, { kind: 'grub-argument' }>;
+
+/** The regenerations boot-method.ts makes, and nothing else. */
+const REGENERATION = /^(update-grub|grub2?-mkconfig -o \/boot\/grub2?\/grub\.cfg)$/;
+
+/**
+ * Takes the token out of /etc/default/grub again: the backup when the file is still what talos-mac
+ * wrote (and the backup still holds the old bytes), else the token removed from what is there now;
+ * then the regeneration. A link that was there when setup edited the file was edited through
+ * (runner.local): undo follows it only to the bytes talos-mac wrote (or left unchanged), never to a
+ * file put there since.
+ */
+async function revertGrubEdit(runner: PrivilegedRunner, c: GrubArgument): Promise<Reverted> {
+  const e = await entryAt(runner, c.path);
+  if (e.kind === 'other') return `${c.path} is now ${e.what}: left as it is; remove ${c.token} from the boot configuration by hand`;
+  const now = e.kind === 'missing' ? undefined : await runner.read(c.path);
+  if (!now) return `${c.path} is gone: nothing to revert`;
+  if (e.kind === 'link' && sha256(now) !== c.sha256Written && sha256(now) !== c.sha256Before) {
+    return `${c.path} is a symbolic link (to ${e.target}) to a file that is not the one talos-mac wrote: left as it is; remove ${c.token} there by hand if it should go`;
+  }
+  if (c.sha256Before !== undefined && sha256(now) === c.sha256Before) {
+    // The run that recorded it was stopped before the new file took its place.
+    if (c.backup) await removeBackup(runner, c.backup, c.sha256Before);
+    if (!runner.dryRun) await removeStaleTemps(runner.local(c.path));
+    return c.state === 'started' ? `${c.path} was never changed (that setup run was interrupted first): nothing to revert` : `${c.path} is as it was before setup: nothing to revert`;
+  }
+  let restored: Buffer | undefined;
+  // Untouched since talos-mac wrote it: the backup holds the exact original bytes (when it still hashes to them: a replaced backup is not trusted).
+  if (sha256(now) === c.sha256Written && c.backup) {
+    const b = await runner.read(c.backup);
+    if (b && (c.sha256Before === undefined || sha256(b) === c.sha256Before)) restored = b;
+  }
+  if (!restored) {
+    const edit = removeArgument(now.toString('latin1'), c.token);
+    if (!edit.ok) return `${c.path}: ${edit.reason}`;
+    if (!edit.changed) return `${c.path} no longer has ${c.token}: left as it is`;
+    restored = Buffer.from(edit.text, 'latin1');
+  }
+  await runner.writeFile(c.path, restored);
+  if (c.regenerate) {
+    const r = await runner.run(c.regenerate, { allowFailure: true });
+    if (r.exitCode !== 0) return `${c.path} was restored, but \`${shellLine(c.regenerate)}\` failed (status ${r.exitCode}): run it yourself`;
+  }
+  return undefined;
+}
+
+/** Only the edit this step makes: the token in /etc/default/grub, a backup in talos-mac's own directory, a known regeneration. */
+const ownGrubEdit = (c: GrubArgument): boolean =>
+  c.path === GRUB_DEFAULT_PATH && c.token === TOKEN && (c.backup === undefined || c.backup.startsWith(`${BACKUP_DIR}/`)) && (c.regenerate === undefined || REGENERATION.test(c.regenerate.join(' ')));
+
+const undoNextBoot: Undo = anyOf(
+  (c) => (c.kind === 'grub-argument' && ownGrubEdit(c) ? (runner) => revertGrubEdit(runner, c) : undefined),
+  runsUndo(exactly(['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`])),
+);
+
+/** An edit of /etc/default/grub this step recorded and can take back (setup's resume finishes or forgets an interrupted one). */
+export const ownEdit = (c: Change): c is GrubArgument => c.kind === 'grub-argument' && ownGrubEdit(c);
+
 export const nextBoot: Step = {
-  id: ID,
+  id: 'mmu.next-boot',
   aliases: ['mmu.hash-next-boot'],
   category: 'MMU',
   title: 'Boot with the hash MMU (disable_radix)',
   severity: 'required',
   verify: async (ctx) => warnsInDoctor(await nextBootResult(ctx)),
+  undo: undoNextBoot,
   async apply(ctx, deps) {
     const method = await detectBootMethod(ctx);
     if (method.kind === 'none') throw new UserError(`${method.reason}. ${BY_HAND}`, 1);

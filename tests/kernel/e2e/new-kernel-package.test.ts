@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { distroOf } from '../../../src/distro/distro.js';
 import { buildNewKernel } from '../../../src/kernel/new-kernel.js';
 import { PrivilegedRunner } from '../../../src/privileged/runner.js';
+import { kernelPrSupport } from '../../../src/steps/checks/kernel.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, requireKernelToolchain } from '../pipeline/env.js';
 
 const enabled = process.env['TALOS_MAC_KERNEL_E2E'] === '1';
@@ -29,6 +30,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
     cacheDir,
     distro: distroOf(new Map([['ID', 'debian'], ['VERSION_ID', '12']])),
     runner,
+    step: kernelPrSupport,
     ui: 'plain',
     onCost: (t) => costs.push(t),
   });

@@ -7,6 +7,7 @@ import { buildPrModule, type ModuleBuildResult } from '../../../src/kernel/modul
 import { installPrModules, loadPrModules } from '../../../src/kernel/module-load.js';
 import { applyPatch, parsePatchHeader } from '../../../src/kernel/patches.js';
 import { PrivilegedRunner } from '../../../src/privileged/runner.js';
+import { kernelPrModule } from '../../../src/steps/checks/kernel.js';
 import { readModinfo } from '../../../src/kernel/vermagic.js';
 import { BuildError } from '../../../src/kernel/kbuild.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, fixtures, requireKernelToolchain } from './env.js';
@@ -79,7 +80,7 @@ describe('module-only build (cross-compiled for ppc64le)', () => {
 
   test('loads kvm.ko then kvm-pr.ko after unloading the old kvm modules (dry run)', async () => {
     const runner = await dryRunner('kvm_hv 163840 0 - Live 0x0\nkvm 196608 1 kvm_hv, Live 0x0\n');
-    const r = await loadPrModules({ release: RELEASE, modules: built.modules, runner, step: 'test' });
+    const r = await loadPrModules({ release: RELEASE, modules: built.modules, runner, step: kernelPrModule });
     assert.equal(r.loaded, false);
     assert.deepEqual(runner.lines, ['  would: $ modprobe -r kvm_hv kvm', `  would: $ insmod ${built.modules.kvm}`, `  would: $ insmod ${built.modules.kvmPr}`]);
     assert.deepEqual(r.commands, [
@@ -91,7 +92,7 @@ describe('module-only build (cross-compiled for ppc64le)', () => {
 
   test('installs under /lib/modules/<release>/updates/ and runs depmod (dry run)', async () => {
     const runner = await dryRunner();
-    await installPrModules({ release: RELEASE, modules: built.modules, runner, step: 'test' });
+    await installPrModules({ release: RELEASE, modules: built.modules, runner, step: kernelPrModule });
     assert.deepEqual(runner.lines, [
       `  would: create /lib/modules/${RELEASE}/updates/talos-mac/kvm.ko`,
       `  would: create /lib/modules/${RELEASE}/updates/talos-mac/kvm-pr.ko`,
@@ -101,7 +102,7 @@ describe('module-only build (cross-compiled for ppc64le)', () => {
 
   test('a mismatched release is refused before anything runs, showing both strings', async () => {
     const runner = await dryRunner();
-    await assert.rejects(loadPrModules({ release: '6.1.0-50-powerpc64le', modules: built.modules, runner, step: 'test' }), (err: Error) => {
+    await assert.rejects(loadPrModules({ release: '6.1.0-50-powerpc64le', modules: built.modules, runner, step: kernelPrModule }), (err: Error) => {
       assert.match(err.message, /refusing to load/);
       assert.match(err.message, /module vermagic: 6\.1\.192-talosmac-test /);
       assert.match(err.message, /target release: {2}6\.1\.0-50-powerpc64le/);
