@@ -437,7 +437,7 @@ Examples:
   $ talos-mac files tiger get /Users/me/Documents/report.txt ~/from-tiger/
   $ talos-mac files tiger get "/Users/me/Documents" ~/tiger-docs      a folder, with what it holds
 
-Needs 7-Zip (Debian/Ubuntu: sudo apt-get install 7zip). Data forks only: resource forks and links
+Needs 7-Zip (\`talos-mac doctor tools.7zip\` shows the command for this system). Data forks only: resource forks and links
 are not copied (links are named). Nothing in DEST is overwritten without --force.
 Exit status: 0 done, 1 refused (the guest is running, no Mac volume) or a tool failed, 2 usage error.`,
     )

@@ -3,6 +3,7 @@ import { access, copyFile, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
+import { distroOfHost, installAdvice, qemuPackage } from '../distro/distro.js';
 
 export const DEMO_MARKER = 'TALOS-MAC-DEMO';
 
@@ -36,7 +37,8 @@ export function bootedFrom(console: string, marker = DEMO_MARKER): string | unde
 async function run(host: Host, argv: string[], what: string): Promise<void> {
   const r = await host.run(argv, { timeoutMs: 60_000 });
   if (r.exitCode === 0) return;
-  const hint = r.notFound ? ` Install it (Debian/Ubuntu: sudo apt-get install ${argv[0] === 'xorriso' ? 'xorriso' : 'qemu-utils'}).` : '';
+  const d = r.notFound ? await distroOfHost(host) : undefined;
+  const hint = d ? ` ${installAdvice(d, argv[0] === 'xorriso' ? d.names.xorriso : qemuPackage(d, 'qemu-img'), argv[0]!)}.` : '';
   throw new UserError(`could not build the ${what}: ${describeCommandFailure(r)}.${hint}`, 1);
 }
 

@@ -4,9 +4,11 @@
  */
 import { kernelVersion } from '../parse/kernel-release.js';
 import { shellLine } from '../ui/shell-quote.js';
-import { DISTROS, UNKNOWN_DISTRO, type BuildTool, type Distro, type PackagingTool, type QemuPiece } from './table.js';
+import type { Host } from '../host/host.js';
+import { parseOsRelease } from '../parse/os-release.js';
+import { DISTROS, UNKNOWN_DISTRO, type BuildTool, type Distro, type DistroFeature, type PackagingTool, type QemuPiece } from './table.js';
 
-export type { BuildTool, Distro, GrubRegenerator, PackagingTool, QemuPiece } from './table.js';
+export type { BuildTool, Distro, DistroFeature, GrubRegenerator, PackagingTool, QemuPiece } from './table.js';
 export { DISTROS, UNKNOWN_DISTRO } from './table.js';
 
 /** The row for this /etc/os-release (parseOsRelease): ID first, then ID_LIKE in its order (closest first, os-release(5)). */
@@ -23,6 +25,24 @@ export function distroOf(osRelease: ReadonlyMap<string, string>, table: readonly
     return exact ?? rows[rows.length - 1]!;
   }
   return UNKNOWN_DISTRO;
+}
+
+/** The row of the system `host` reads (its /etc/os-release). */
+export async function distroOfHost(host: Pick<Host, 'readFile'>): Promise<Distro> {
+  const r = await host.readFile('/etc/os-release');
+  return distroOf(parseOsRelease(r.ok ? r.data.toString('utf8') : ''));
+}
+
+/** Does this distribution offer `feature` (the row's `features`)? */
+export const hasFeature = (d: Distro, feature: DistroFeature): boolean => d.features?.includes(feature) ?? false;
+
+/**
+ * What to tell a person who lacks `what` (a program): the install line from the row when it knows
+ * the package, else the program in words (no package name guessed for a distribution the row lacks).
+ */
+export function installAdvice(d: Distro, pkg: string | undefined, what: string): string {
+  const hint = installHint(d, [pkg]);
+  return hint ? `Install it: ${hint}` : `Install ${what} with your distribution's package manager (talos-mac does not know its package on ${d.name})`;
 }
 
 /** A template of the table filled in; undefined when it needs something unknown (a release without a version). */

@@ -10,6 +10,8 @@ export interface PackageManager {
   install(packages: readonly string[]): string[];
   /** argv a person types to install them, with the tool's own defaults (it may ask; APT takes Recommends). */
   ask(packages: readonly string[]): string[];
+  /** argv a person types to bring these installed packages up to the newest version the tool knows. */
+  upgrade(packages: readonly string[]): string[];
   /**
    * argv that removes exactly these packages, and refuses (non-zero exit) rather than also remove
    * a package that depends on them: the front ends (apt-get, dnf, zypper remove) would take those
@@ -33,6 +35,8 @@ export const APT = manager({
   program: 'apt-get',
   install: (p) => ['apt-get', 'install', '-y', '--no-install-recommends', ...p],
   ask: (p) => ['apt-get', 'install', ...p],
+  // apt-get(8) --only-upgrade: upgrade what is installed, never install what is not.
+  upgrade: (p) => ['apt-get', 'install', '--only-upgrade', ...p],
   // dpkg(1) --remove: "dependency problems prevent removal" while an installed package depends on it.
   remove: (p) => ['dpkg', '--remove', ...p],
   query: (p) => ['sh', '-c', 'dpkg-query -W -f \'${db:Status-Abbrev}\' "$1" 2>/dev/null | grep -q "^ii"', 'sh', p],
@@ -46,6 +50,7 @@ export const DNF = manager({
   program: 'dnf',
   install: (p) => ['dnf', 'install', '-y', ...p],
   ask: (p) => ['dnf', 'install', ...p],
+  upgrade: (p) => ['dnf', 'upgrade', ...p],
   // rpm(8) -e: "Failed dependencies" while an installed package requires it.
   remove: (p) => ['rpm', '-e', ...p],
   query: (p) => ['rpm', '-q', '--quiet', p],
@@ -56,6 +61,7 @@ export const ZYPPER = manager({
   program: 'zypper',
   install: (p) => ['zypper', '--non-interactive', 'install', ...p],
   ask: (p) => ['zypper', 'install', ...p],
+  upgrade: (p) => ['zypper', 'update', ...p],
   remove: (p) => ['rpm', '-e', ...p],
   query: (p) => ['rpm', '-q', '--quiet', p],
 });
@@ -65,6 +71,7 @@ export const APK = manager({
   program: 'apk',
   install: (p) => ['apk', 'add', ...p],
   ask: (p) => ['apk', 'add', ...p],
+  upgrade: (p) => ['apk', 'upgrade', ...p],
   // apk del only drops them from the world file when another package still needs them. [inferred]
   remove: (p) => ['apk', 'del', ...p],
   query: (p) => ['apk', 'info', '-e', p],
@@ -75,6 +82,7 @@ export const PACMAN = manager({
   program: 'pacman',
   install: (p) => ['pacman', '-S', '--needed', '--noconfirm', ...p],
   ask: (p) => ['pacman', '-S', ...p],
+  upgrade: (p) => ['pacman', '-S', ...p],
   remove: (p) => ['pacman', '-R', '--noconfirm', ...p],
   query: (p) => ['pacman', '-Q', p],
 });

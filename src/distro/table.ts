@@ -25,6 +25,15 @@ export type TestTool = 'unshare' | 'setpriv' | 'script' | 'chattr' | 'strace' | 
 /** Programs that regenerate grub.cfg from /etc/default/grub (boot-method.ts knows their arguments). */
 export type GrubRegenerator = 'update-grub' | 'grub-mkconfig' | 'grub2-mkconfig';
 
+/**
+ * What only some distributions offer, used only where a row names it:
+ * - dpkg: its package database says which package owns a file and at what version, and versions
+ *   compare in Debian's order (kernel provenance, and kernel.distro-newer's comparison);
+ * - apt-cache: `apt-cache show` gives a package's download size (setup's plan);
+ * - kernel-postinst.d: every kernel package runs /etc/kernel/postinst.d/ after it installs (the kernel hook).
+ */
+export type DistroFeature = 'dpkg' | 'apt-cache' | 'kernel-postinst.d';
+
 export interface PackagingTool {
   readonly what: string;
   readonly command: string;
@@ -59,6 +68,8 @@ export interface Distro {
     readonly sevenZip?: string;
     /** The package with xorriso, which builds the HFS+ images of `demo` and `share`. */
     readonly xorriso?: string;
+    /** The package with flock(1), setpriv(1) and taskset(1), which launch and the live share run QEMU and its servers under. */
+    readonly utilLinux?: string;
     /** The packages of the programs only the tests run. */
     readonly test?: Readonly<Partial<Record<TestTool, string>>>;
     /** The servers of `share --live` (src/launch/live-share.ts): WebDAV (rclone) and AFP (netatalk 4); absent: the distribution has none. */
@@ -80,6 +91,8 @@ export interface Distro {
   readonly kernelLayout?: KernelLayout;
   /** KVM-PR in its stock kernel, as its `source` shows (the kernel config's CONFIG_KVM_BOOK3S_64_PR). */
   readonly kvmPr: string;
+  /** What only some distributions offer (none when absent). */
+  readonly features?: readonly DistroFeature[];
 }
 
 const GRUB_ANY: readonly GrubRegenerator[] = ['update-grub', 'grub-mkconfig', 'grub2-mkconfig'];
@@ -103,10 +116,12 @@ const DEB_PACKAGING: readonly PackagingTool[] = [
 ];
 /** Debian 12's QEMU split: seabios, ipxe-qemu and qemu-system-gui are only Recommends of qemu-system-ppc. */
 const DEB_QEMU = { 'qemu-system-ppc': 'qemu-system-ppc', 'qemu-img': 'qemu-utils', openbios: 'qemu-system-data', 'vga-rom': 'seabios', 'nic-rom': 'ipxe-qemu', window: 'qemu-system-gui' } as const;
-/** dpkg -S on Debian 12 and 13 (13's minbase has no e2fsprogs, hence no chattr). */
+/** dpkg -S on Debian 12 and 13 (13's minbase has no e2fsprogs, hence no chattr); flock, setpriv and taskset: util-linux (dpkg -S /usr/bin/flock on Debian 12). */
 const DEB_TEST = { unshare: 'util-linux', setpriv: 'util-linux', script: 'bsdutils', chattr: 'e2fsprogs', strace: 'strace', ip: 'iproute2', git: 'git' } as const;
 const DEB_SOURCE = { package: 'linux-source-{major}.{minor}', tarballs: ['/usr/src/linux-source-{major}.{minor}.tar.xz', '/usr/src/linux-source-{major}.{minor}.tar.bz2'] } as const;
 const DEB_KERNEL = { target: 'bindeb-pkg' } as const;
+/** dpkg and APT (dpkg-query(1), apt-cache(8)); linux-base's and initramfs-tools' kernel hooks live in /etc/kernel/postinst.d (Debian kernel handbook 8.1). */
+const DEB_FEATURES: readonly DistroFeature[] = ['dpkg', 'apt-cache', 'kernel-postinst.d'];
 
 const RPM_BUILD = { make: 'make', gcc: 'gcc', flex: 'flex', bison: 'bison', bc: 'bc', perl: 'perl', patch: 'patch', libelf: 'elfutils-libelf-devel', openssl: 'openssl-devel', pahole: 'dwarves', xz: 'xz', zstd: 'zstd' } as const;
 const RPM_PACKAGING: readonly PackagingTool[] = [{ what: 'rpmbuild', command: 'rpmbuild', package: 'rpm-build' }];
@@ -121,13 +136,14 @@ const DEBIAN = {
   evidence: 'captured',
   packages: APT,
   // 7zip: 7-Zip 22.01 in bookworm, 26.02 from bookworm-security (apt-cache policy 7zip, seen here).
-  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', test: DEB_TEST, liveShare: DEB_AFP },
+  names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', utilLinux: 'util-linux', test: DEB_TEST, liveShare: DEB_AFP },
   kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
   kernelSource: DEB_SOURCE,
   kernelPackaging: DEB_KERNEL,
+  features: DEB_FEATURES,
 } as const;
 
-export const DISTROS: Distro[] = [
+export const DISTROS: readonly Distro[] = [
   {
     ...DEBIAN,
     id: 'debian-12',
@@ -163,10 +179,11 @@ export const DISTROS: Distro[] = [
     osRelease: { ids: ['ubuntu'] },
     packages: APT,
     // 7zip: in Ubuntu's universe since 22.04 (older releases: p7zip-full).
-    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', test: DEB_TEST },
+    names: { build: DEB_BUILD, crossGcc: 'gcc-{triplet}', packaging: DEB_PACKAGING, headers: 'linux-headers-{release}', qemu: DEB_QEMU, sevenZip: '7zip', xorriso: 'xorriso', utilLinux: 'util-linux', test: DEB_TEST },
     kernelArgs: { usual: 'grub-default', regenerate: GRUB_ANY },
     kernelSource: { package: 'linux-source-{major}.{minor}.{patch}', tarballs: ['/usr/src/linux-source-{major}.{minor}.{patch}/linux-source-{major}.{minor}.{patch}.tar.bz2'] },
     kernelPackaging: DEB_KERNEL,
+    features: DEB_FEATURES,
     kvmPr: 'no KVM_BOOK3S_64_PR (VIRT_CPU_ACCOUNTING_GEN=y): a new kernel is needed',
   },
   {

@@ -8,6 +8,7 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
+import { distroOfHost, installAdvice, qemuPackage } from '../distro/distro.js';
 import type { Guest } from './definition.js';
 import { inspectMedia, type ApmPartition } from './media.js';
 import { formatBytes } from '../ui/bytes.js';
@@ -45,7 +46,10 @@ const isHfsType = (t: string): boolean => /^Apple_HFSX?$/i.test(t);
 
 async function run(host: Host, argv: string[], what: string, timeoutMs = 60_000): Promise<string> {
   const r = await runTethered(host, argv, { timeoutMs });
-  if (r.notFound) throw new UserError(`${argv[0]} is not installed: sudo apt-get install qemu-utils`, 1);
+  if (r.notFound) {
+    const d = await distroOfHost(host);
+    throw new UserError(`${argv[0]} is not installed. ${installAdvice(d, qemuPackage(d, 'qemu-img'), argv[0]!)}.`, 1);
+  }
   if (r.exitCode !== 0) throw new UserError(`could not ${what}: ${describeCommandFailure(r)}`, 1);
   return r.stdout;
 }

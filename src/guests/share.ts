@@ -8,6 +8,7 @@ import { access, lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
+import { distroOfHost, installAdvice } from '../distro/distro.js';
 import type { GuestPaths } from './paths.js';
 import type { WriteGuard } from './write-guard.js';
 import { removeStaleTemps, tempPathBeside } from '../privileged/atomic-file.js';
@@ -181,7 +182,8 @@ export async function buildShareImage(host: Host, scan: ShareScan, image: string
       const few = changed.slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
       throw new UserError(`${changed.length === 1 ? 'a file' : `${changed.length} files`} in ${JSON.stringify(scan.root)} changed while the CD was built: ${few}${changed.length > 5 ? ', …' : ''}. Nothing was changed (the CD is as it was); share again when the folder is settled.`, 1);
     }
-    const hint = r.notFound ? ' Install it: sudo apt-get install xorriso.' : '';
+    const d = r.notFound ? await distroOfHost(host) : undefined;
+    const hint = d ? ` ${installAdvice(d, d.names.xorriso, 'xorriso')}.` : '';
     // xorriso's first stderr line is its banner; its reasons are the FAILURE/SORRY lines.
     const reason = r.stderr.split('\n').filter((l) => /FAILURE|SORRY|FATAL/.test(l)).slice(0, 3).join('; ');
     throw new UserError(`could not build the shared CD with xorriso: ${reason || describeCommandFailure(r)}.${hint}`, 1);

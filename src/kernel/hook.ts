@@ -1,4 +1,4 @@
-import type { Distro } from '../distro/distro.js';
+import { hasFeature, type Distro } from '../distro/distro.js';
 import { STATE_DIR } from '../privileged/record.js';
 
 /** What the hook appends to, one release a line (read by kernel.distro-newer). */
@@ -12,7 +12,7 @@ export const REBUILD_NEEDED_FILE = `${STATE_DIR}/rebuild-needed`;
  */
 export const HOOK_PATH = '/etc/kernel/postinst.d/zz-talos-mac';
 
-export const hookSupported = (d: Distro): boolean => d.packages?.program === 'apt-get';
+export const hookSupported = (d: Distro): boolean => hasFeature(d, 'kernel-postinst.d');
 
 /**
  * A POSIX sh script that only notes the new release and says what to run: a kernel build takes

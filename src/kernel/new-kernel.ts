@@ -14,7 +14,7 @@ import { configRequirements, missingRequirements, type Missing } from './preflig
 import { signingDecision, type SigningDecision } from './signing.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
-import type { Distro } from '../distro/distro.js';
+import { hasFeature, type Distro } from '../distro/distro.js';
 import type { SystemChanges, PrivilegedRunner } from '../privileged/runner.js';
 import { KERNEL_RELEASE, type Change, type RecordedBy } from '../privileged/record.js';
 import { anyOf, removalOk, removeInstalled, runsUndo, type Kept, type Undo } from '../privileged/revert.js';
@@ -386,7 +386,7 @@ async function builtDebs(c: ConfiguredKernel): Promise<string[]> {
 
 /** What this kernel was built from, for the update checks (src/steps/checks/kernel-updates.ts). */
 async function provenanceOf(o: BuildKernelOptions, c: ConfiguredKernel, packages: string[]): Promise<Provenance> {
-  const deb = o.distro.packages?.program === 'apt-get';
+  const deb = hasFeature(o.distro, 'dpkg');
   const configPackage = deb ? await debPackageOwning(o.runner.host, o.config) : undefined;
   const sourcePackage = deb ? await debPackageOwning(o.runner.host, c.source.origin) : undefined;
   return {

@@ -2,7 +2,7 @@ import { removesPackages, removesModules } from '../privileged/revert.js';
 import { configValue } from '../parse/kconfig.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
-import { headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../distro/distro.js';
+import { hasFeature, headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../distro/distro.js';
 import type { Changes, Step, StepContext, StepResult } from '../steps/step.js';
 import { kernelCacheDir } from './cache.js';
 import { defaultJobs } from './kbuild.js';
@@ -108,7 +108,7 @@ export const buildTools: Step = {
 
 /** What the package manager would download for a package (apt-cache's Size field), e.g. "139 MB". */
 async function downloadSize(ctx: StepContext, d: Distro, pkg: string): Promise<string | undefined> {
-  if (d.packages?.program !== 'apt-get') return undefined;
+  if (!hasFeature(d, 'apt-cache')) return undefined;
   const r = await ctx.facts.command(['apt-cache', 'show', '--no-all-versions', pkg]);
   const bytes = r.exitCode === 0 ? Number(/^Size: (\d+)$/m.exec(r.stdout)?.[1]) : NaN;
   return Number.isFinite(bytes) && bytes > 0 ? `${Math.round(bytes / 1e6)} MB` : undefined;

@@ -50,7 +50,9 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   err(renderLaunchSummary(plan, c, { log, qmp: runtime.control }));
   if (plan.accel === 'kvm' && (await firstTime(store.paths, 'kvm-checkstop-warning'))) err(c.yellow(`\n${CHECKSTOP_WARNING}\n\n`));
   if ((await host.run(['flock', '--version'])).notFound) {
-    throw new UserError('flock (util-linux) is not installed: talos-mac runs QEMU under it so that a guest never runs twice. sudo apt-get install util-linux', 1);
+    const { distroOfHost, installAdvice } = await import('../distro/distro.js');
+    const d = await distroOfHost(host);
+    throw new UserError(`flock is not installed: talos-mac runs QEMU under it so that a guest never runs twice. ${installAdvice(d, d.names.utilLinux, 'flock')}.`, 1);
   }
   await prepareRuntimeDir(runtime);
   await prepareLockDir(lock);

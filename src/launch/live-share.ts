@@ -110,7 +110,7 @@ export async function liveShareProblem(protocol: LiveProtocol, osRelease: string
   const { parseOsRelease } = await import('../parse/os-release.js');
   const d = distroOf(parseOsRelease(osRelease ?? ''));
   const pkg = d.names.liveShare?.[protocol];
-  const packages = absent.map((p) => (p === 'setpriv' ? 'util-linux' : pkg));
+  const packages = absent.map((p) => (p === 'setpriv' ? d.names.utilLinux : pkg));
   const hint = installHint(d, packages);
   const what = protocol === 'webdav' ? 'the WebDAV server (rclone serve webdav)' : "the AFP server (netatalk 4's afpd)";
   if (hint) return `${absent.join(' and ')} ${absent.length > 1 ? 'are' : 'is'} not installed: the live share needs ${what}. Install it: ${hint}`;

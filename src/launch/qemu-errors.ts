@@ -30,8 +30,9 @@ const RULES: Rule[] = [
     test: /spawn (\S+) ENOENT|cannot run (\S+): .*ENOENT/,
     explain: (m) => {
       const program = m[1] ?? m[2] ?? 'qemu-system-ppc';
-      const pkg = program === 'taskset' ? 'util-linux' : 'qemu-system-ppc';
-      return { message: `${program} is not installed (not found on PATH).`, fix: `Install it (Debian/Ubuntu: sudo apt-get install ${pkg}) and run \`talos-mac doctor\`.` };
+      // The package comes from this system's row of the distribution table, which doctor reads.
+      const how = program === 'taskset' ? "Install it with your distribution's package manager (util-linux has it)" : 'Install QEMU for PowerPC (`talos-mac doctor qemu.binary` shows the command for this system)';
+      return { message: `${program} is not installed (not found on PATH).`, fix: `${how} and run \`talos-mac doctor\`.` };
     },
   },
   {
@@ -83,7 +84,7 @@ const RULES: Rule[] = [
   {
     id: 'no-mac99',
     test: /unsupported machine type/,
-    explain: () => ({ message: 'This qemu-system-ppc has no mac99 machine.', fix: 'Install a full qemu-system-ppc (Debian/Ubuntu: sudo apt-get install qemu-system-ppc) and run `talos-mac doctor`.' }),
+    explain: () => ({ message: 'This qemu-system-ppc has no mac99 machine.', fix: "Install your distribution's full QEMU for PowerPC (`talos-mac doctor qemu.binary` shows the command for this system) and run `talos-mac doctor`." }),
   },
   {
     id: 'file-missing',

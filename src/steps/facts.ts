@@ -1,7 +1,7 @@
 import { describeCommandFailure, type CommandResult, type Host, type PathInfo } from '../host/host.js';
 import { parseCpuInfo, type CpuInfo } from '../parse/cpuinfo.js';
 import { parseOsRelease } from '../parse/os-release.js';
-import { distroOf, type Distro } from '../distro/distro.js';
+import { DISTROS, distroOf, type Distro } from '../distro/distro.js';
 import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
 import { dataDirs } from '../parse/qemu.js';
@@ -51,7 +51,11 @@ const FALLBACK_DATA_DIRS = ['/usr/share/qemu', '/usr/local/share/qemu'];
 export class Facts {
   private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(readonly host: Host) {}
+  /** `distros`: the table this host's row is looked up in (src/distro/table.ts). */
+  constructor(
+    readonly host: Host,
+    private readonly distros: readonly Distro[] = DISTROS,
+  ) {}
 
   private once<T>(key: string, load: () => Promise<T>): Promise<T> {
     let p = this.memo.get(key) as Promise<T> | undefined;
@@ -222,7 +226,7 @@ export class Facts {
 
   /** This host's row of the distribution table (src/distro/table.ts). */
   distro(): Promise<Distro> {
-    return this.once('distro', async () => distroOf(await this.osRelease()));
+    return this.once('distro', async () => distroOf(await this.osRelease(), this.distros));
   }
 
   bootConfig(): Promise<BootConfig> {

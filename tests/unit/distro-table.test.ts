@@ -6,8 +6,9 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DISTROS, distroOf, type Distro } from '../../src/distro/distro.js';
-import type { PackageManager } from '../../src/distro/package-manager.js';
+import { DISTROS, distroOf, hasFeature, type Distro } from '../../src/distro/distro.js';
+import { APT, isPackageTool, PACKAGE_MANAGERS, type PackageManager } from '../../src/distro/package-manager.js';
+import { hookSupported } from '../../src/kernel/hook.js';
 import type { CommandResult, Host } from '../../src/host/host.js';
 import { SnapshotHost } from '../../src/host/snapshot-host.js';
 import { packagePlan } from '../../src/kernel/new-kernel.js';
@@ -16,7 +17,7 @@ import { STEPS as doctorChecks } from '../../src/steps/registry.js';
 import { DEFAULT_HOST_OPTIONS, type HostOptions } from '../../src/steps/step.js';
 import { Facts } from '../../src/steps/facts.js';
 import type { Step } from '../../src/steps/step.js';
-import { SNAPSHOTS } from '../helpers/cli.js';
+import { REPO, SNAPSHOTS } from '../helpers/cli.js';
 
 const rowOf = (text: string) => distroOf(parseOsRelease(text)).id;
 
@@ -100,6 +101,7 @@ const TPM: PackageManager = {
   ask: (p) => ['tpm', 'get', ...p],
   remove: (p) => ['tpm', 'drop', ...p],
   query: (p) => ['tpm', 'has', p],
+  upgrade: (p) => ['tpm', 'up', ...p],
 };
 
 const TESTIX: Distro = {
@@ -122,13 +124,14 @@ const TESTIX: Distro = {
   kvmPr: 'made up',
 };
 
+/** The table with one row more: given to Facts, never pushed into the exported table (other tests share it). */
+const WITH_TESTIX: readonly Distro[] = [...DISTROS, TESTIX];
+
 let work = '';
 before(async () => {
-  DISTROS.push(TESTIX);
   work = await mkdtemp(join(tmpdir(), 'talos-distro-'));
 });
 after(async () => {
-  DISTROS.splice(DISTROS.indexOf(TESTIX), 1);
   await rm(work, { recursive: true, force: true });
 });
 
@@ -148,7 +151,7 @@ const withoutBuildTools = (host: Host): Host =>
   });
 
 async function fixCommands(host: Host, steps: readonly Step[], options: HostOptions = DEFAULT_HOST_OPTIONS): Promise<Map<string, string[]>> {
-  const facts = new Facts(host);
+  const facts = new Facts(host, WITH_TESTIX);
   const out = new Map<string, string[]>();
   for (const s of steps) {
     const r = await s.verify({ host, facts, options });
@@ -191,6 +194,7 @@ test('one row added to the table changes every install command doctor and the ke
   assert.deepEqual(shown.get('pr-kernel:kernel.headers'), ['tpm get --yes tpm-headers-6.1.176']);
   assert.deepEqual(shown.get('pr-kernel:kernel.build-tools'), ['tpm get --yes tpm-make tpm-gcc tpm-flex tpm-bison tpm-bc tpm-perl tpm-patch tpm-elf tpm-ssl']);
   assert.match(packagePlan(TESTIX).describe, /installed with tpm$/);
+  assert.ok(!DISTROS.includes(TESTIX), 'the exported table is as it was');
 });
 
 test('an unrecognised system is shown no install command at all, rather than another distribution’s', async () => {
@@ -199,4 +203,36 @@ test('an unrecognised system is shown no install command at all, rather than ano
   assert.deepEqual(shown.filter((c) => PACKAGE_TOOLS.test(c)), []);
   const r = await doctorChecks.find((s) => s.id === 'qemu.binary')!.verify({ host, facts: new Facts(host), options: DEFAULT_HOST_OPTIONS });
   assert.match(r.fix!.text, /does not know its package on an unrecognised distribution/);
+});
+
+test('what only some distributions offer is a field of the row, not a test of the package manager’s name', () => {
+  assert.equal(hookSupported(TESTIX), false);
+  assert.equal(hookSupported({ ...TESTIX, features: ['kernel-postinst.d'] }), true, 'a row with the feature, whatever its package manager');
+  for (const d of DISTROS) {
+    const deb = d.packages?.program === 'apt-get';
+    for (const f of ['dpkg', 'apt-cache', 'kernel-postinst.d'] as const) assert.equal(hasFeature(d, f), deb, `${d.id}: ${f}`);
+  }
+  assert.deepEqual(APT.upgrade(['linux-source-6.1']), ['apt-get', 'install', '--only-upgrade', 'linux-source-6.1']);
+});
+
+test('every package manager is in the one list, and the runner gives each a package manager’s timeout', () => {
+  const rows = new Set(DISTROS.map((d) => d.packages).filter((p) => p !== undefined));
+  for (const pm of rows) assert.ok(PACKAGE_MANAGERS.includes(pm), pm.program);
+  for (const p of ['apt-get', 'dnf', 'zypper', 'apk', 'pacman', 'dpkg', 'rpm']) assert.ok(isPackageTool(p), p);
+  assert.equal(isPackageTool('modprobe'), false);
+});
+
+test('no install hint is written outside the distribution table: src/ names no package manager except src/distro/', async () => {
+  const { readdir } = await import('node:fs/promises');
+  const src = join(REPO, 'src');
+  const files = (await readdir(src, { recursive: true })).filter((f) => f.endsWith('.ts') && !f.startsWith('distro/'));
+  const found: string[] = [];
+  for (const f of files) {
+    const lines = (await readFile(join(src, f), 'utf8')).split('\n');
+    lines.forEach((l, i) => {
+      if (/^\s*(\/\/|\*|\/\*)/.test(l)) return;
+      if (/\b(apt-get|apt install|dnf install|zypper|pacman -S|apk add)\b|'(apt-get|dnf|zypper|pacman|apk)'/.test(l)) found.push(`src/${f}:${i + 1}: ${l.trim()}`);
+    });
+  }
+  assert.deepEqual(found, []);
 });

@@ -26,7 +26,7 @@ import {
 } from '../../kernel/updates.js';
 import { moduleInstallDir } from '../../privileged/record.js';
 import { shellLine } from '../../ui/shell-quote.js';
-import { sourcePackage } from '../../distro/distro.js';
+import { hasFeature, sourcePackage } from '../../distro/distro.js';
 import type { Fix, Step, StepContext, StepResult } from '../step.js';
 import { unlessPower } from './common.js';
 
@@ -84,7 +84,7 @@ export const runningTalosKernel: Step = {
 /** The newest talos-mac kernel with a record, and the distribution images newer than what it was built from. */
 async function behind(ctx: StepContext, t: TalosKernels) {
   const d = await ctx.facts.distro();
-  if (d.packages?.program !== 'apt-get') return { unknown: `talos-mac compares kernel package versions on Debian-family hosts only (${d.name})` } as const;
+  if (!hasFeature(d, 'dpkg')) return { unknown: `talos-mac compares kernel package versions on Debian-family hosts only (${d.name})` } as const;
   const recorded = t.kernels.find((k) => k.provenance);
   if (!recorded?.provenance) return { unknown: `no record of what ${t.kernels[0]!.release} was built from (it was built before talos-mac kept one)` } as const;
   const images = await debImages(ctx.facts);
@@ -140,7 +140,7 @@ export const distroKernelNewer: Step = {
         summary,
         detail,
         manual: `the rebuild needs ${src.pkg} ${n.version} (${src.have ? `${src.have} is installed` : 'not installed'})`,
-        fix: { text: `Bring ${src.pkg} up to ${n.version}, then rebuild.`, commands: [shellLine(['sudo', 'apt-get', 'install', '--only-upgrade', src.pkg]), 'talos-mac setup --build-kernel'] },
+        fix: { text: `Bring ${src.pkg} up to ${n.version}, then rebuild.`, commands: [...(b.distro.packages ? [shellLine(['sudo', ...b.distro.packages.upgrade([src.pkg])])] : []), 'talos-mac setup --build-kernel'] },
       };
     }
     return {
@@ -326,7 +326,7 @@ export const staleModule: Step = {
         r.describe(`build kvm.ko + kvm-pr.ko for ${target} from ${config} and install them under ${moduleInstallDir(target)} (depmod)`);
         continue;
       }
-      const image = d.packages?.program === 'apt-get' ? await debPackageVersion(ctx.host, `linux-image-${target}`) : undefined;
+      const image = hasFeature(d, 'dpkg') ? await debPackageVersion(ctx.host, `linux-image-${target}`) : undefined;
       const upstream = image ? upstreamOfDebVersion(image.version) : undefined;
       const built = await buildPrModule({ ...o, release: target, config, ...(upstream ? { upstream } : {}), jobs: o.jobs ?? defaultJobs() });
       await installPrModules({ release: target, modules: built.modules, runner: r, step: this });
