@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, REPO, runCli } from '../helpers/cli.js';
@@ -80,12 +82,27 @@ describe('setup: inputs checked before anything changes', () => {
   });
 });
 
+/** Does chattr +i work on a file where the sandboxes are made (not on every file system: tmpfs before Linux 6.0 has no flags)? */
+function immutableWorks(): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'talos-mac-chattr-'));
+  const file = join(dir, 'probe');
+  try {
+    writeFileSync(file, '');
+    const ok = spawnSync('chattr', ['+i', file]).status === 0;
+    spawnSync('chattr', ['-i', file]);
+    return ok;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('setup: a file that cannot be written', () => {
-  const chattr = isRoot && spawnSync('chattr', ['--help']).error === undefined;
-  it('immutable /etc/default/grub: a clear error, exit 1, no orphan backup, nothing recorded', { skip: !chattr && 'needs root and chattr' }, async () => {
+  const chattr = isRoot && immutableWorks();
+  it('immutable /etc/default/grub: a clear error, exit 1, no orphan backup, nothing recorded', { skip: !chattr && 'needs root, chattr, and a file system under the temporary directory that keeps the immutable flag' }, async () => {
     await withSandbox({ snapshot: RADIX, grub: 'debian12' }, async (sb) => {
       const grub = join(sb.root, 'etc/default/grub');
-      if (spawnSync('chattr', ['+i', grub]).status !== 0) return;
+      const set = spawnSync('chattr', ['+i', grub], { encoding: 'utf8' });
+      assert.equal(set.status, 0, `chattr +i ${grub}: ${set.stderr}`);
       try {
         const before = await files(sb);
         const r = await sb.setup(['--yes', '--user', 'alice']);

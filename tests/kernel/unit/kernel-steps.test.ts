@@ -188,7 +188,34 @@ test('module signing: sig_enforce and lockdown are reported before a build', asy
 
 test("setup takes the kernel steps from the one registry, preparation before the builds", async () => {
   const { SETUP_STEPS } = await import('../../../src/steps/registry.js');
+  const { applyInOrder } = await import('../../../src/steps/runner.js');
+  // The very step objects of the kernel's lists, not steps of the same names.
+  for (const s of kernelSteps.filter((k) => k.apply)) assert.ok(SETUP_STEPS.includes(s), s.id);
   const ids = SETUP_STEPS.map((s) => s.id).filter((id) => id.startsWith('kernel.'));
   // The update steps (issue 14) after the builds: the rebuilds, then the boot entry that must point at what they built.
   assert.deepEqual(ids, ['kernel.build-tools', 'kernel.source', 'kernel.headers', 'kernel.pr-support', 'kernel.pr-module', 'kernel.module-installed', 'kernel.distro-newer', 'kernel.module-stale', 'kernel.default-entry', 'kernel.update-hook']);
+
+  // Setup's plan for Debian 12's kernel with --build-kernel (a dry run over the registry): the source
+  // is installed before the build starts, each line under the step that prints it.
+  const host = await debian12Host();
+  const lines: string[] = [];
+  let current = '';
+  // The runner asks the package manager what is installed: nothing yet.
+  const packages = new TableHost({}, {});
+  packages.run = async (argv) => ({ argv: [...argv], exitCode: 1, stdout: '', stderr: '', notFound: false, timedOut: false });
+  const runner = new PrivilegedRunner({ dryRun: true, root: '/', out: (l) => lines.push(`${current}: ${l.trim()}`), uid: 0, interactive: false, host: packages });
+  const options = { ...DEFAULT_HOST_OPTIONS, buildKernel: true };
+  const applied: string[] = [];
+  await applyInOrder(SETUP_STEPS, () => ({ host, facts: new Facts(host), options }), { runner, prompts: confirmOnly(async () => true) }, {
+    async confirm(step) {
+      if (!step.id.startsWith('kernel.')) return false;
+      current = step.id;
+      applied.push(step.id);
+      return true;
+    },
+  });
+  assert.deepEqual(applied, ['kernel.source', 'kernel.pr-support']);
+  const install = lines.findIndex((l) => l === 'kernel.source: would: $ apt-get install -y --no-install-recommends linux-source-6.1');
+  const build = lines.findIndex((l) => /^kernel\.pr-support: would: build the kernel from \/boot\/config-6\.1\.0-50-powerpc64le with KVM-PR/.test(l));
+  assert.ok(install >= 0 && build > install, lines.join('\n'));
 });
