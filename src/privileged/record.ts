@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod/mini';
 import { UserError } from '../errors.js';
+import type { Undo } from './revert.js';
 import type { PrivilegedRunner } from './runner.js';
 
 /**
@@ -28,6 +29,8 @@ export function moduleInstallDir(release: string): string {
  */
 export interface RecordedBy {
   readonly id: string;
+  /** How the step reverts what it records: a step without one may record nothing (`setup --undo` could not revert it). */
+  readonly undo?: Undo;
 }
 
 const Base = {
@@ -140,6 +143,8 @@ export class ChangeRecorder {
   /** Records the intent to make a change; returns the entry, for finish() or retract(). */
   async start(by: RecordedBy, change: NewChange): Promise<Change> {
     const entry = { ...change, step: by.id, state: 'started', at: new Date().toISOString() } as Change;
+    // Checked before anything changes, dry run too: a step that records with no undo at all is a bug.
+    if (!by.undo) throw new Error(`${by.id} records a change but has no undo: setup --undo could not revert it`);
     if (this.runner.dryRun) return entry;
     (await this.current()).changes.push(entry);
     this.addedThisRun++;

@@ -123,3 +123,20 @@ describe('a setup step owns its undo', () => {
     });
   });
 });
+
+describe('a forgotten undo is caught', () => {
+  it('every registry step with an apply says how its changes are reverted', async () => {
+    const { STEPS } = await import('../../src/steps/registry.js');
+    const forgot = STEPS.filter((s) => s.apply && !s.undo).map((s) => s.id);
+    assert.deepEqual(forgot, []);
+  });
+
+  it('a step without an undo cannot record a change: the runner refuses before the file is written', async () => {
+    await withSandbox({ snapshot: 'debian12-6.1.0-50-hash' }, async (sb) => {
+      const { undo: _, ...noUndo } = madeUp;
+      const run = setup(sb, {}, [noUndo as Step]);
+      await assert.rejects(run, /test\.made-up records a change but has no undo/);
+      await assert.rejects(lstat(join(sb.root, MADE_UP_FILE)), /ENOENT/);
+    });
+  });
+});
