@@ -18,8 +18,9 @@ async function loadedModules(runner: SystemChanges): Promise<Set<string>> {
   return r.ok ? parseProcModules(r.data.toString('utf8')) : new Set();
 }
 
-const UNLOAD_PR = ['modprobe', '-r', 'kvm_pr'];
-const RELOAD_HV = ['modprobe', 'kvm_hv'];
+/** What undoes loading kvm_pr, and unloading kvm_hv (here and in the kvm.* steps). */
+export const UNLOAD_PR: readonly string[] = ['modprobe', '-r', 'kvm_pr'];
+export const RELOAD_HV: readonly string[] = ['modprobe', 'kvm_hv'];
 
 /** The undo of what loadPrModules and installPrModules record: the modules unloaded (kvm_hv back), the files removed. */
 export const undoPrModules: Undo = anyOf(runsUndo(exactly(UNLOAD_PR, RELOAD_HV)), removesModules);
@@ -43,7 +44,7 @@ export async function loadPrModules(o: LoadOptions): Promise<{ loaded: boolean; 
   await assertVermagic(o.modules.kvmPr, o.release);
   const before = await loadedModules(o.runner);
   const commands: string[][] = [];
-  const run = async (argv: string[], undo?: string[]) => {
+  const run = async (argv: string[], undo?: readonly string[]) => {
     commands.push(argv);
     await o.runner.command(o.step, argv, undo ? { undo } : {});
   };

@@ -20,7 +20,7 @@ import { KERNEL_RELEASE, type Change, type RecordedBy } from '../privileged/reco
 import { anyOf, removalOk, removeInstalled, runsUndo, type Kept, type Undo } from '../privileged/revert.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
-import { debPackageOwning, PROVENANCE_DIR, recordProvenance, removesProvenance, type Provenance } from './provenance.js';
+import { debPackageOwning, recordProvenance, removesProvenance, type Provenance } from './provenance.js';
 
 export const DEFAULT_LOCALVERSION = '-talosmac';
 
@@ -322,7 +322,6 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   const plan = packagePlan(o.distro);
   const { tree, log } = configured;
   await costedBuild(o, configured, { id: 'build', title: `Build Linux ${configured.newRelease} as ${plan.describe}`, targets: plan.target });
-  const step = o.step;
   const installed: string[][] = [];
   const installedNames: string[] = [];
   const pm = o.distro.packages;
@@ -330,7 +329,7 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   const install = async (files: string[], names: string[]) => {
     installed.push(pm!.install(files));
     installedNames.push(...names);
-    await o.runner.installKernel(step, pm!, files, names, configured.newRelease);
+    await o.runner.installKernel(o.step, pm!, files, names, configured.newRelease);
   };
   if (plan.target[0] === 'bindeb-pkg') {
     const debs = await builtDebs(configured);
@@ -344,10 +343,10 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   } else {
     const argv = makeArgv(['modules_install', 'install'], { tree, ...o, jobs: 1 });
     installed.push(argv);
-    await o.runner.command(step, argv);
+    await o.runner.command(o.step, argv);
   }
   const provenance = await provenanceOf(o, configured, installedNames);
-  await recordProvenance(o.runner, step, provenance);
+  await recordProvenance(o.runner, o.step, provenance);
   return { release: configured.newRelease, installed, log, provenance };
 }
 
@@ -356,7 +355,7 @@ const ownKernel = (release: string): boolean => KERNEL_RELEASE.test(release) && 
 const rpmRelease = (release: string) => release.replace(/-/g, '_');
 
 /** Why `release` must stay installed: it is the running kernel (removing it would leave the next boot to whatever remains), or that cannot be told. */
-export async function kernelKept(runner: PrivilegedRunner, release: string): Promise<Kept | undefined> {
+async function kernelKept(runner: PrivilegedRunner, release: string): Promise<Kept | undefined> {
   const uname = await runner.host.run(['uname', '-r']);
   const running = uname.exitCode === 0 ? uname.stdout.trim() : undefined;
   if (running === undefined) return { keep: `cannot tell the running kernel (uname -r failed): ${release} is kept installed, and kept in the record` };

@@ -3,14 +3,11 @@ import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { membership, withShadowRoot } from '../host-changes/access.js';
 import { explainModprobeFailure } from '../host-changes/modprobe-errors.js';
 import { HV_BLACKLIST_FILE, loadedAtBoot, MODULES_LOAD_FILE, moduleUseCount, procModules } from '../host-changes/modules.js';
+import { RELOAD_HV, UNLOAD_PR } from '../../kernel/module-load.js';
 import { anyOf, exactly, removesCreated, runsUndo } from '../../privileged/revert.js';
 import { warnsInDoctor, type Step, type StepContext, type StepResult } from '../step.js';
 import { unlessPower } from './common.js';
 import { assessKvmPr } from './kvm-pr-verdict.js';
-
-/** What undoes loading kvm_pr, and unloading kvm_hv. */
-const UNLOAD_PR = ['modprobe', '-r', 'kvm_pr'];
-const RELOAD_HV = ['modprobe', 'kvm_hv'];
 
 export const kvmPrLoaded: Step = {
   id: 'kvm.pr-loaded',

@@ -207,9 +207,6 @@ const undoNextBoot: Undo = anyOf(
   runsUndo(exactly(['grubby', '--update-kernel=ALL', `--remove-args=${TOKEN}`])),
 );
 
-/** An edit of /etc/default/grub this step recorded and can take back (setup's resume finishes or forgets an interrupted one). */
-export const ownEdit = (c: Change): c is GrubArgument => c.kind === 'grub-argument' && ownGrubEdit(c);
-
 export const nextBoot: Step = {
   id: 'mmu.next-boot',
   aliases: ['mmu.hash-next-boot'],
