@@ -52,6 +52,8 @@ export interface SetupOptions {
   ram?: string;
   diskSize?: string;
   cdrom?: string;
+  /** --force: a --cdrom that is not a PowerPC Mac boot disc is used anyway. */
+  force?: boolean;
   net?: string;
   /** --no-guest: false. */
   guest?: boolean;
@@ -218,7 +220,7 @@ interface CreatedGuest {
   existed: boolean;
 }
 
-const guestFlags = (o: SetupOptions): GuestFlags => ({ os: o.os, name: o.name, ram: o.ram, diskSize: o.diskSize, cdrom: o.cdrom, net: o.net, guest: o.guest });
+const guestFlags = (o: SetupOptions): GuestFlags => ({ os: o.os, name: o.name, ram: o.ram, diskSize: o.diskSize, cdrom: o.cdrom, force: o.force, net: o.net, guest: o.guest });
 
 async function canDoKvmPr(facts: Facts): Promise<boolean> {
   const arch = await facts.arch();
@@ -288,7 +290,8 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
   else if (guest) {
     io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
     const m = guest.media;
-    if (m) {
+    if (guest.forced) io.out(`  ! ${guest.forced}`);
+    else if (m) {
       const says = m.looksLike ? `it looks like ${osById(m.looksLike).title}` : m.candidates.length > 1 ? `it could be ${m.candidates.map((c) => osById(c).title).join(', ')}` : 'the disc does not say which Mac OS it holds';
       io.out(`  The install CD is a PowerPC Mac boot disc (${m.volumes.map((v) => v.name).filter(Boolean).join(', ') || 'volume name unread'}): ${says}.`);
       if (m.looksLike && m.looksLike !== guest.os.id) io.out(`  ! It does not look like ${guest.os.title}, the OS chosen: check --os or --cdrom.`);
@@ -347,7 +350,7 @@ async function createPlanned(store: GuestStore, host: Host, g: GuestPlan, io: Se
     io.out(`The guest ${g.name} exists already (${store.file(g.name)}): left as it is.`);
     return { name: g.name, file: store.file(g.name), existed: true };
   }
-  const { file, createdDisk, guest } = await createGuest(store, host, g.name, { os: g.os.id, ram: g.ram, diskSize: g.diskSize, cdrom: g.cdrom, net: g.net });
+  const { file, createdDisk, guest } = await createGuest(store, host, g.name, { os: g.os.id, ram: g.ram, diskSize: g.diskSize, cdrom: g.cdrom, force: g.forced !== undefined, net: g.net });
   io.out(`Created the guest ${guest.name}: ${g.os.title}, ${guest.ram} MiB, ${createdDisk ? 'a new' : 'an existing'} disk ${guest.disk}${guest.cdrom ? `, install CD ${guest.cdrom}` : ''} (${file}); ${g.accel}.`);
   return { name: guest.name, file, existed: false };
 }
@@ -448,7 +451,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     if (kernel && !opts.buildKernel && !opts.skipKernel && root === '/') {
       buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
     }
-    const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out);
+    const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out, host);
     return { buildKernel, guest, extras: await askExtras(p) };
   };
   // An optional tool is asked for only where QEMU's packages are installed in this run and it is missing.
