@@ -72,7 +72,7 @@ export interface BootFacts {
  * says of it, the resets, the log) and only advice this launch did not already follow.
  */
 export function resetLoopError(name: string, resets: { count: number; seconds: number; windowS: number }, log: string, boot: BootFacts | undefined, verdict: { bootable: boolean; said: string } | undefined): UserError {
-  const lines = [`${name} reset itself ${resets.count} times within ${resets.windowS} s (${resets.count} in ${resets.seconds} s): stopped, a reset loop (the firmware found nothing to boot, or the OS failed early).`];
+  const lines = [`${name} reset itself ${resets.count} times in ${resets.seconds} s (more than ${resets.count - 1} within ${resets.windowS} s): stopped, a reset loop (the firmware found nothing to boot, or the OS failed early).`];
   const next: string[] = [];
   if (boot) {
     const what = boot.from === 'cd' ? 'the CD' : 'the disk';
