@@ -22,7 +22,7 @@ export async function showCommand(name: string, opts: { json?: boolean; verbose?
     ['CD', g.cdrom !== undefined ? shown(g.cdrom) : 'none'],
     ...(g.share !== undefined ? [['Shared', `${shown(g.share_from ?? '?')} (as a read-only CD)`] as [string, string]] : []),
     ['Network', `${g.net}${g.net === 'none' ? '' : `, ${g.nic ?? os.nics[0]}`}`],
-    ['Display', g.resolution],
+    ['Display', `${g.resolution}${g.display !== undefined ? `, shown with ${shown(g.display)} (launch without --display)` : ''}`],
     ['Input', `${VIA_INPUT[os.via]}${os.pointer === 'usb-tablet' ? ' + USB tablet' : ', no tablet (the mouse is grabbed)'}`],
     ['Definition', store.file(name)],
   ];

@@ -369,7 +369,10 @@ function nextCommands(code: number, plan: GuestPlan | undefined, created: Create
   if (demoFailed) return ['talos-mac doctor', 'talos-mac demo'];
   if (code !== EXIT.OK) return ['talos-mac doctor', 'talos-mac setup'];
   const name = created?.name ?? plan?.name;
-  if (name) return plan?.cdrom ? [`talos-mac launch ${name} --install`, `talos-mac launch ${name}`] : [`talos-mac launch ${name}`];
+  if (name && plan?.cdrom) return [`talos-mac launch ${name} --install`, `talos-mac launch ${name}`];
+  // A new disk and no CD: launch would refuse (nothing to boot); the CD comes first.
+  if (name && created && !created.existed) return [`talos-mac set ${name} --cdrom FILE`, `talos-mac launch ${name} --install`];
+  if (name) return [`talos-mac launch ${name}`];
   return ['talos-mac create tiger --os tiger --cdrom TIGER.iso', 'talos-mac launch tiger --install'];
 }
 

@@ -79,6 +79,37 @@ function scripted(answers: { confirm: Record<string, boolean>; choose?: string; 
   };
 }
 
+describe('setup on a terminal: a typed path that is no boot disc is explained, then asked again or used when the person insists', () => {
+  let dir: string;
+  let d: Discs;
+  let store: GuestStore;
+  const host = new LiveHost();
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'talos-setup-typed-'));
+    d = await makeDiscs(join(dir, 'discs'));
+    store = new GuestStore({ XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data'), XDG_STATE_HOME: join(dir, 'state') });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  for (const insist of [false, true]) {
+    it(insist ? 'yes to "use it anyway": the plan carries it as forced' : 'no: the reason is said and the question comes again', async () => {
+      const typed = [d.hfsPlusData, insist ? '' : d.bootable];
+      const said: string[] = [];
+      const p = scripted({ confirm: { 'Use it anyway': insist }, text: (q) => (/Install CD/.test(q.message) ? typed.shift()! : (q.default ?? '')) });
+      const plan = await askGuest(p, { os: 'tiger', name: 'typed' }, store, false, true, (l) => said.push(l), host);
+      assert.match(said.join('\n'), /photos\.iso: not a PowerPC Mac boot disc: a Mac volume with no blessed System folder/);
+      if (insist) {
+        assert.equal(plan?.cdrom, d.hfsPlusData);
+        assert.match(plan?.forced ?? '', /used anyway \(you said so\)/);
+      } else {
+        assert.equal(plan?.cdrom, d.bootable);
+        assert.equal(plan?.forced, undefined);
+        assert.equal(p.asked.filter((m) => /Install CD/.test(m)).length, 2);
+      }
+    });
+  }
+});
+
 describe('a second setup run: the guest it made is offered, and a name it proposes is free', () => {
   let dir: string;
   let store: GuestStore;
