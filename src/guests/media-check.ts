@@ -94,13 +94,6 @@ export function discVerdict(c: Pick<MediaCheck, 'report' | 'bootable' | 'inside'
   }
 }
 
-/** The part of checkMedia that decides bootable: no 7-Zip, a few bounded reads (and qemu-img dd for qcow2). */
-export async function checkBootable(host: Host, path: string): Promise<MediaCheck> {
-  const report = await inspectMedia(path);
-  if (report.verdict === 'unreadable') return { report, bootable: false, why: report.reason };
-  if (report.verdict !== 'guest-disk') return { report, bootable: report.verdict === 'mac-boot-disc' && blessed(report), ...(report.looksLike ? { looksLike: report.looksLike } : {}), why: report.why };
-  return checkMedia(host, path);
-}
 
 export interface AdmittedDisc {
   readonly check: MediaCheck;
@@ -129,7 +122,11 @@ export async function admitDisc(
   throw new UserError(`${o.flag} ${about} (talos-mac media check says the same). ${o.instead ? `${o.instead} ` : ''}To use it anyway, add --force. Nothing was changed.`);
 }
 
-export async function checkMedia(host: Host, path: string): Promise<MediaCheck> {
+/**
+ * Whether a PowerPC Mac boots it (a blessed HFS/HFS+ volume; for a qcow2 image, in its first MiB):
+ * a few bounded reads, no 7-Zip. media check's verdict and every door's (admitDisc).
+ */
+export async function checkBootable(host: Host, path: string): Promise<MediaCheck> {
   const report = await inspectMedia(path);
   if (report.verdict === 'unreadable') return { report, bootable: false, why: report.reason };
   if (report.verdict === 'guest-disk') {
@@ -150,7 +147,14 @@ export async function checkMedia(host: Host, path: string): Promise<MediaCheck> 
       why: inside ? inside.why : 'its start could not be read',
     };
   }
-  const bootable = report.verdict === 'mac-boot-disc' && blessed(report);
+  return { report, bootable: report.verdict === 'mac-boot-disc' && blessed(report), ...(report.looksLike ? { looksLike: report.looksLike } : {}), why: report.why };
+}
+
+/** checkBootable, plus the system version a Mac OS X volume's SystemVersion.plist gives (7-Zip). */
+export async function checkMedia(host: Host, path: string): Promise<MediaCheck> {
+  const c = await checkBootable(host, path);
+  const { report, bootable } = c;
+  if (report.verdict === 'unreadable' || report.verdict === 'guest-disk') return c;
   const hfsPlus = report.volumes.find((v) => v.kind !== 'hfs');
   if (!hfsPlus) {
     const systemNote = report.volumes.length > 0 ? 'a classic HFS volume (Mac OS 9 and earlier) keeps its version in the System file\'s resource fork, which is not read' : 'no Mac volume to read it from';

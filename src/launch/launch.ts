@@ -135,8 +135,11 @@ async function runRestarting(s: RunSpec, run: (timeoutMs: number | undefined) =>
   const { name, log, timeoutMs } = s;
   const t0 = Date.now();
   const resets: number[] = [];
+  /** When each run started: the loop's length is from the start of the first run that ended in a counted reset. */
+  const starts: number[] = [];
   for (;;) {
     const left = timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (Date.now() - t0));
+    starts.push(Date.now());
     const r = await run(left);
     if (r.outcome !== 'reset') return { r: { ...r, ms: Date.now() - t0 }, restarts: resets.length };
     resets.push(Date.now());
@@ -144,7 +147,7 @@ async function runRestarting(s: RunSpec, run: (timeoutMs: number | undefined) =>
     const recent = inWindow.length;
     if (recent > MAX_RESETS) {
       appendFileSync(log, `--- talos-mac: ${recent} guest resets within ${RESET_WINDOW_MS / 1000} s: not restarting again\n`);
-      const seconds = Math.max(1, Math.round((Date.now() - Math.min(t0, inWindow[0]!)) / 1000));
+      const seconds = Math.max(1, Math.round((Date.now() - starts[resets.length - recent]!) / 1000));
       throw resetLoopError(name, { count: recent, seconds, windowS: RESET_WINDOW_MS / 1000 }, log, s.boot, s.boot ? await bootVerdict(s.boot) : undefined);
     }
     appendFileSync(log, `--- talos-mac: the guest reset itself: restarting QEMU (restart ${resets.length})\n`);
