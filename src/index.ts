@@ -2,3 +2,4 @@ export { DoctorReportSchema, CheckReportSchema, type DoctorReport, type CheckRep
 export { SetupReportSchema, type SetupReport } from './setup/report-schema.js';
 export type { Host, CommandResult, PathInfo, ReadResult, DirResult } from './host/host.js';
 export type { Step, StepResult, StepState, CheckStatus } from './steps/step.js';
+export { SetReportSchema, type SetReport } from './guests/set-report-schema.js';

@@ -1,6 +1,6 @@
 import { writeOut } from '../ui/output.js';
 import { createGuest, type CreateOptions } from '../guests/create.js';
-import { MEDIA_IMAGE_HINT } from '../guests/catalog.js';
+import { MEDIA_IMAGE_HINT, untagged } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
@@ -14,7 +14,7 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
         return confirm({ message: `${JSON.stringify(path)} has no disk image header: use it as a raw disk image (QEMU writes to it)?`, default: false });
       }
     : undefined;
-  const { guest, file, createdDisk } = await createGuest(store, new LiveHost(), name, { ...opts, confirmRaw });
+  const { guest, file, createdDisk, warning } = await createGuest(store, new LiveHost(), name, { ...opts, confirmRaw });
   const os = guestOs(guest);
   const lines = [
     `Created ${guest.name}: ${os.title}, ${guest.ram} MiB`,
@@ -22,8 +22,13 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
     `  disk        ${guest.disk} (${guest.disk_format}${createdDisk ? ', new' : ', existing'})`,
     ...(guest.cdrom ? [`  CD          ${guest.cdrom}`] : []),
     ...os.notes.map((n) => `  note: ${n}`),
-    ...(guest.cdrom || !createdDisk ? [] : [`  install media: ${os.installMedia}`, `  ${MEDIA_IMAGE_HINT}`, `  Then add cdrom = "/path/to/disc.iso" to ${file}.`]),
-    guest.cdrom ? `Next: talos-mac launch ${guest.name} --install` : `Next: talos-mac launch ${guest.name}`,
+    ...(warning ? [`  warning: ${warning}`] : []),
+    ...(guest.cdrom || !createdDisk ? [] : [`  install media: ${untagged(os.installMedia)}`, `  ${MEDIA_IMAGE_HINT}`]),
+    guest.cdrom
+      ? `Next: talos-mac launch ${guest.name} --install`
+      : createdDisk
+        ? `Next: give it an install disc, then boot it: talos-mac set ${guest.name} --cdrom FILE  then  talos-mac launch ${guest.name} --install`
+        : `Next: talos-mac launch ${guest.name}`,
   ];
   writeOut(lines.join('\n') + '\n');
   return EXIT.OK;

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { GuestStore } from '../guests/store.js';
 import type { AccelRequest } from '../launch/accel.js';
 import { launchCommand } from '../launch/launch.js';
 import type { Display } from '../guests/argv.js';
@@ -8,7 +9,8 @@ export interface LaunchFlags {
   accel: string;
   install?: boolean;
   force?: boolean;
-  display: string;
+  /** Unset: the guest's `display`, else auto. */
+  display?: string;
   printCmd?: boolean;
   json?: boolean;
   detach?: boolean;
@@ -64,7 +66,7 @@ export function qemuWords(rawArgs: readonly string[], operands: readonly string[
 }
 
 export async function launchCli(name: string, extra: string[], f: LaunchFlags): Promise<number> {
-  const { display, vnc } = parseDisplay(f.display);
+  const { display, vnc } = parseDisplay(f.display ?? (await new GuestStore().read(name)).display ?? 'auto');
   if (f.json && !f.printCmd) throw new UserError('--json goes with --print-cmd');
   const timeout = parseSeconds(f.timeout, '--timeout');
   if (timeout !== undefined && f.detach) throw new UserError('--timeout applies to a launch that waits for QEMU; it cannot be combined with --detach');

@@ -94,7 +94,8 @@ Examples:
     .option('--name <name>', 'the guest\'s name (default: the codename, e.g. tiger)')
     .option('--ram <mb>', 'the guest\'s RAM in MiB (default per OS, at most 2048)')
     .option('--disk-size <size>', 'the size of the guest\'s new disk, e.g. 20G (default per OS)')
-    .option('--cdrom <path>', 'install CD/DVD image: checked to be a PowerPC Mac boot disc')
+    .option('--cdrom <path>', 'install CD/DVD image: checked to be a PowerPC Mac boot disc (as media check does)')
+    .option('--force', 'with --cdrom: use a disc that is not a PowerPC Mac boot disc anyway')
     .option('--net <mode>', 'the guest\'s network: user | none | tap:IFACE (default user)')
     .option('--no-guest', 'create no guest (and ask nothing about one)')
     .option('--no-demo', 'without a guest to create, setup ends by booting the demo guest: not this time')
@@ -184,7 +185,8 @@ function registerGuestCommands(program: Command, setExit: (code: number) => void
     .option('--disk <path>', 'use an existing disk image (qcow2 or another format qemu-img knows) instead of creating one')
     .option('--raw', 'with --disk: the image is raw data (no header), and that is meant')
     .option('--share-disk', "with --disk: the image is already another guest's, share it knowingly (never run both at once)")
-    .option('--cdrom <path>', 'installer CD/DVD image')
+    .option('--cdrom <path>', 'installer CD/DVD image: refused unless it is a PowerPC Mac boot disc (talos-mac media check)')
+    .option('--force', 'with --cdrom: use a disc that is not a PowerPC Mac boot disc anyway')
     .option('--cpu <name>', 'CPU model, e.g. g3, g4, 7410 (default per OS and accelerator)')
     .option('--net <mode>', 'user | tap:IFACE | none', 'user')
     .option('--nic <model>', 'sungem | rtl8139 (default per OS)')
@@ -220,10 +222,45 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
     .description("show a guest's definition and its OS's notes")
     .argument('<name>', 'guest name (see talos-mac list)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  $ talos-mac show tiger\n  $ talos-mac show tiger --json')
-    .action(async (name: string, opts: { json?: boolean }) => {
+    .option('-v, --verbose', "also the evidence behind the OS's profile, with its tags ([source], [reported], [inferred], [I])")
+    .addHelpText('after', '\nExamples:\n  $ talos-mac show tiger\n  $ talos-mac show tiger -v\n  $ talos-mac show tiger --json')
+    .action(async (name: string, opts: { json?: boolean; verbose?: boolean }) => {
       const { showCommand } = await import('./show.js');
       setExit(await showCommand(name, opts));
+    });
+
+  program
+    .command('set')
+    .description("change a guest's definition (CD, RAM, network, display, CPU, …): checked like create, your comments kept")
+    .argument('<name>', 'guest name (see talos-mac list)')
+    .option('--cdrom <path>', 'insert this CD/DVD image: refused unless it is a PowerPC Mac boot disc (talos-mac media check)')
+    .option('--no-cdrom', 'eject: the guest has no CD')
+    .option('--force', 'with --cdrom: use a disc that is not a PowerPC Mac boot disc anyway')
+    .option('--ram <mb>', 'RAM in MiB (at most 2048: mac99 limit)')
+    .option('--net <mode>', 'user | tap:IFACE | none')
+    .option('--display <mode>', 'how launch shows the screen unless told: auto | window | vnc[=HOST:N] | serial | none')
+    .option('--cpu <name>', "CPU model, e.g. g3, g4, 7410 ('default': the OS's default)")
+    .option('--nic <model>', "sungem | rtl8139 ('default': the OS's default)")
+    .option('--resolution <WxH>', 'firmware screen, e.g. 1024x768 or 1024x768x32')
+    .option('-n, --dry-run', 'show the change; write nothing')
+    .option('--json', 'print what changed as JSON (schema: talos-mac/schema SetReportSchema)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ talos-mac set tiger --cdrom ~/isos/tiger.iso     the install disc, then: talos-mac launch tiger --install
+  $ talos-mac set tiger --no-cdrom                   eject it
+  $ talos-mac set tiger --ram 1024 --net none --dry-run
+  $ talos-mac set tiger --display vnc=127.0.0.1:3
+
+Refused while the guest runs (QEMU sees a change only when it starts). Every other line of
+NAME.toml, your comments included, is kept; the file is replaced atomically.
+Exit status: 0 changed (or nothing to change), 1 refused (the guest is running), 2 usage error
+(a bad value, a disc that is not a PowerPC Mac boot disc).`,
+    )
+    .action(async (name: string, opts: import('./set.js').SetFlags) => {
+      const { setCommand } = await import('./set.js');
+      setExit(await setCommand(name, opts));
     });
 
   program
@@ -247,8 +284,8 @@ the disk to $XDG_DATA_HOME/talos-mac/NAME.qcow2. See docs/guests.md.`,
     .option('--install', 'boot the installer CD (under TCG unless --accel kvm)')
     .option('--checkpoint', 'with --install on a disk that holds data: save a checkpoint first without asking')
     .option('--no-checkpoint', 'with --install: do not save one (default: ask on a terminal, save one without)')
-    .option('--force', 'with --accel kvm: try an OS or CPU not known to work under KVM-PR')
-    .option('--display <mode>', 'auto (a window where one can open, else VNC on localhost) | window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none', 'auto')
+    .option('--force', 'boot the CD even if it is not a PowerPC Mac boot disc; with --accel kvm: try an OS or CPU not known to work under KVM-PR')
+    .option('--display <mode>', "auto (a window where one can open, else VNC on localhost) | window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none (default: the guest's display, set with talos-mac set NAME --display, else auto)")
     .option('--print-cmd', 'print the QEMU command instead of running it')
     .option('--json', 'with --print-cmd: the argv as a JSON array')
     .option('--detach', 'run in the background, still restarted after guest resets (talos-mac status/stop/kill NAME)')

@@ -70,6 +70,14 @@ const SRC_PMU = '[source] via=pmu: USB keyboard and mouse on the OHCI bus, no AD
 const NO_TABLET = '[source] no usb-tablet: QEMU then has only a relative mouse, grabbed by a window (Ctrl-Alt-G releases it).';
 
 /** What every entry's installMedia ends with: how a disc becomes an image QEMU can boot. */
+/** The catalog's evidence tags ([I], [source], [reported], [inferred]): shown by show -v only. */
+const EVIDENCE_TAG = /\[(?:I|S|C|source|reported|inferred)\]/g;
+
+/** A catalog line without its evidence tags, for every text but show -v. */
+export function untagged(line: string): string {
+  return line.replace(EVIDENCE_TAG, '').replace(/ {2,}/g, ' ').replace(/\s+([.,;:)])/g, '$1').trim();
+}
+
 export const MEDIA_IMAGE_HINT =
   'Make an image of a disc you own with dd if=/dev/sr0 of=disc.iso (a raw copy; .iso, .cdr and .toast images of Mac discs are raw too); a compressed .dmg must be converted to raw first. Check any image with talos-mac media check FILE.';
 

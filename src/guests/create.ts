@@ -6,6 +6,7 @@ import { findOs, OS_CATALOG } from './catalog.js';
 import { describeIssues, GuestSchema, type Guest } from './definition.js';
 import { createDisk, detectFormat, parseDiskSize } from './disk.js';
 import { imageFileProblem, isBlockDevice } from './image-file.js';
+import { admitDisc, type AdmittedDisc } from './media-check.js';
 import { checkName } from './names.js';
 import { forgetDisk, recordCreatedDisk, type DiskRecord } from './owned-disks.js';
 import { defaultDiskFile } from './paths.js';
@@ -27,11 +28,34 @@ export interface CreateOptions {
   raw?: boolean | undefined;
   /** Asked when --disk looks raw and --raw was not given (a terminal); refused without one. */
   confirmRaw?: ((path: string) => Promise<boolean>) | undefined;
+  /** --force: use a --cdrom that is not a PowerPC Mac boot disc (media-check.ts admitDisc). */
+  force?: boolean | undefined;
 }
 
 async function mustBeImage(path: string, flag: string, given: string): Promise<void> {
   const problem = await imageFileProblem(path);
   if (problem) throw new UserError(`${flag} ${JSON.stringify(given)}${given === path ? '' : ` (${JSON.stringify(path)})`} ${problem}.`);
+}
+
+/**
+ * --cdrom as create and set take it: an absolute path to an image file that `media check` calls a
+ * PowerPC Mac boot disc (or --force). Returns the path and what --force let in.
+ */
+export async function cdromFlag(host: Host, given: string, force: boolean | undefined): Promise<AdmittedDisc & { cdrom: string }> {
+  // resolve('') is the current directory: an empty value is refused, never taken for a path.
+  const cdrom = given !== '' ? resolve(given) : given;
+  await mustBeImage(cdrom, '--cdrom', given);
+  return { cdrom, ...(await admitDisc(host, cdrom, { flag: '--cdrom', force })) };
+}
+
+/** --ram as given: a whole number of MiB, else the text itself, which GuestSchema refuses by name. */
+export const ramFlag = (ram: string): number | string => (/^\d+$/.test(ram) ? Number(ram) : ram);
+
+/** A definition checked by GuestSchema, each problem named by the flag that sets it (create and set). */
+export function checkedGuest(verb: string, name: string, candidate: Record<string, unknown>): Guest {
+  const parsed = GuestSchema.safeParse(candidate);
+  if (!parsed.success) throw new UserError(`cannot ${verb} ${name}:\n${describeIssues(parsed.error).replace(/^ {2}(\w+):/gm, (_m, f: string) => `  --${f.replace('_', '-')}:`)}`);
+  return parsed.data;
 }
 
 /** What QEMU can use as this guest's disk: an image format qemu-img recognises, or raw data the user vouches for. */
@@ -58,7 +82,7 @@ async function adoptDisk(store: GuestStore, host: Host, name: string, disk: stri
  * Validates everything first, then creates the disk (or adopts --disk), then writes the
  * definition; if writing fails, the disk it just made is removed again.
  */
-export async function createGuest(store: GuestStore, host: Host, name: string, o: CreateOptions): Promise<{ guest: Guest; file: string; createdDisk: boolean }> {
+export async function createGuest(store: GuestStore, host: Host, name: string, o: CreateOptions): Promise<{ guest: Guest; file: string; createdDisk: boolean; warning?: string }> {
   checkName(name);
   const os = findOs(o.os);
   if (!os) throw new UserError(`unknown OS ${JSON.stringify(o.os)}: use one of ${OS_CATALOG.map((e) => `${e.id} (${e.aliases.filter((a) => /[a-z]/.test(a)).slice(0, 2).join(', ')})`).join(', ')}`);
@@ -70,14 +94,13 @@ export async function createGuest(store: GuestStore, host: Host, name: string, o
 
   // resolve('') is the current directory: an empty value is refused, never taken for a path.
   const disk = o.disk !== undefined && o.disk !== '' ? resolve(o.disk) : o.disk === '' ? '' : defaultDiskFile(store.paths, name);
-  const cdrom = o.cdrom !== undefined && o.cdrom !== '' ? resolve(o.cdrom) : o.cdrom;
-  if (cdrom !== undefined) await mustBeImage(cdrom, '--cdrom', o.cdrom!);
+  const disc = o.cdrom !== undefined ? await cdromFlag(host, o.cdrom, o.force) : undefined;
+  const cdrom = disc?.cdrom;
   const format = o.disk !== undefined ? await adoptDisk(store, host, name, disk, o) : 'qcow2';
-  const ram = o.ram === undefined ? os.ramMb : /^\d+$/.test(o.ram) ? Number(o.ram) : NaN;
   const candidate = {
     name,
     os: os.id,
-    ram: Number.isNaN(ram) ? o.ram : ram,
+    ram: o.ram === undefined ? os.ramMb : ramFlag(o.ram),
     ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
     disk,
     disk_format: format,
@@ -86,8 +109,7 @@ export async function createGuest(store: GuestStore, host: Host, name: string, o
     ...(o.nic !== undefined ? { nic: o.nic } : {}),
     resolution: o.resolution ?? os.resolution,
   };
-  const parsed = GuestSchema.safeParse(candidate);
-  if (!parsed.success) throw new UserError(`cannot create ${name}:\n${describeIssues(parsed.error).replace(/^ {2}(\w+):/gm, (_m, f: string) => `  --${f.replace('_', '-')}:`)}`);
+  const guest = checkedGuest('create', name, candidate);
 
   let createdDisk = false;
   if (bytes !== undefined) {
@@ -97,8 +119,8 @@ export async function createGuest(store: GuestStore, host: Host, name: string, o
   let record: DiskRecord | undefined;
   try {
     if (createdDisk) record = await recordCreatedDisk(store.paths, disk, name);
-    const file = await store.create(parsed.data);
-    return { guest: parsed.data, file, createdDisk };
+    const file = await store.create(guest);
+    return { guest, file, createdDisk, ...(disc?.warning ? { warning: disc.warning } : {}) };
   } catch (err) {
     if (record) await forgetDisk(store.paths, record);
     if (createdDisk) await unlink(disk).catch(() => undefined);

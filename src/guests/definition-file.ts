@@ -12,6 +12,7 @@ export function renderDefinition(g: Guest): string {
   return [
     `# talos-mac guest "${g.name}": edit freely, talos-mac checks this file every time it reads it.`,
     `# Start it: talos-mac launch ${g.name}    Show the QEMU command: talos-mac launch ${g.name} --print-cmd`,
+    `# Change it with talos-mac set ${g.name} (e.g. --cdrom FILE, --ram 1024): that keeps your comments.`,
     '',
     `name = ${q(g.name)}`,
     `# ${os.title}. One of: ${OS_CATALOG.map((o) => o.id).join(', ')} (codenames such as tiger work too).`,
@@ -32,6 +33,8 @@ export function renderDefinition(g: Guest): string {
     opt('nic', g.nic, os.nics[0] ?? 'sungem'),
     '# Firmware screen size: WIDTHxHEIGHT or WIDTHxHEIGHTxDEPTH (depth 8, 15 or 32).',
     `resolution = ${q(g.resolution)}`,
+    '# How talos-mac launch shows the screen without --display: auto, window, vnc, vnc=HOST:N, serial or none.',
+    opt('display', g.display, 'auto'),
     '',
   ].join('\n');
 }
@@ -54,19 +57,22 @@ export function parseDefinition(text: string, file: string, expectedName?: strin
 }
 
 /**
- * `text` with top-level string keys set (or removed, for undefined), every other line, comment
- * included, kept as the person wrote it. A key's new line goes where it was, else before the first
- * table or at the end. The result is parsed back and must say exactly what was asked, else nothing
+ * `text` with top-level keys set (or removed, for undefined), every other line, comment included,
+ * kept as the person wrote it. A key's new line goes where it was, else after its commented example
+ * (`# cpu = "g3"`, as renderDefinition writes them), else before the first table or at the end. The result is parsed back and must say exactly what was asked, else nothing
  * is written and the person is told the lines to add.
  */
-export function editDefinition(text: string, file: string, changes: Readonly<Record<string, string | undefined>>): string {
+export function editDefinition(text: string, file: string, changes: Readonly<Record<string, string | number | undefined>>): string {
   const lines = text.split('\n');
-  const firstTable = lines.findIndex((l) => /^\s*\[/.test(l));
-  const topEnd = firstTable === -1 ? lines.length : firstTable;
   for (const [key, value] of Object.entries(changes)) {
+    // Found again for each key: an earlier key's line may have moved it.
+    const firstTable = lines.findIndex((l) => /^\s*\[/.test(l));
+    const topEnd = firstTable === -1 ? lines.length : firstTable;
     const at = lines.findIndex((l, i) => i < topEnd && new RegExp(`^\\s*${key}\\s*=`).test(l));
+    const example = lines.findIndex((l, i) => i < topEnd && new RegExp(`^\\s*#\\s*${key}\\s*=`).test(l));
     const line = value === undefined ? undefined : `${key} = ${q(value)}`;
     if (at !== -1) lines.splice(at, 1, ...(line === undefined ? [] : [line]));
+    else if (line !== undefined && example !== -1) lines.splice(example + 1, 0, line);
     else if (line !== undefined) lines.splice(firstTable === -1 ? (lines.at(-1) === '' ? lines.length - 1 : lines.length) : firstTable, 0, line);
   }
   const out = lines.join('\n');

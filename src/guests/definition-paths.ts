@@ -27,7 +27,7 @@ export async function checkDefinitionPaths(paths: GuestPaths, g: Guest, file: st
   const diskProblem = await imageFileProblem(g.disk);
   if (diskProblem) throw new UserError(`${file}: disk: ${q(g.disk)} ${diskProblem}. Point disk at an existing image, or create the guest again.`);
   const cdProblem = g.cdrom !== undefined ? await imageFileProblem(g.cdrom) : undefined;
-  if (cdProblem) throw new UserError(`${file}: cdrom: ${q(g.cdrom)} ${cdProblem}. Fix the path, or remove the cdrom line to boot without a CD.`);
+  if (cdProblem) throw new UserError(`${file}: cdrom: ${q(g.cdrom)} ${cdProblem}. Give another: talos-mac set ${g.name} --cdrom FILE, or eject it: talos-mac set ${g.name} --no-cdrom.`);
   const share = await shareProblem(paths, g);
   if (share) throw new UserError(`${file}: share: ${q(g.share)} ${share}. Remove the share and share_from lines, then talos-mac share ${g.name} DIR makes it again.`);
 }

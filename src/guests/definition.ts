@@ -7,6 +7,8 @@ export const NICS = ['sungem', 'rtl8139'] as const;
 /** OpenBIOS framebuffer: WIDTHxHEIGHT[xDEPTH], depth 8, 15 or 32 (ppc_core99_init(), hw/ppc/mac_newworld.c). */
 export const RESOLUTION = /^(\d{3,4})x(\d{3,4})(?:x(8|15|32))?$/;
 export const TAP_IFACE = /^tap:[A-Za-z0-9_.-]{1,15}$/;
+/** How launch shows the screen when its --display is not given (src/cli/launch.ts parseDisplay reads it). */
+export const DISPLAY_MODE = /^(?:auto|window|serial|none|vnc(?:=\S+)?)$/;
 
 const absolutePath = (what: string) =>
   z.string({ error: `${what} must be a quoted path` }).refine((p) => p.startsWith('/'), { error: `${what} must be an absolute path (starting with /)` });
@@ -43,6 +45,7 @@ export const GuestSchema = z
     net: z.string().refine((v) => v === 'user' || v === 'none' || TAP_IFACE.test(v), { error: 'user, none, or tap:IFACE (an existing tap device, e.g. tap:tap0)' }),
     nic: z.optional(z.enum(NICS, { error: `one of ${NICS.join(', ')}` })),
     resolution: z.string().regex(RESOLUTION, { error: 'WIDTHxHEIGHT or WIDTHxHEIGHTxDEPTH with depth 8, 15 or 32 (e.g. 1024x768x32)' }),
+    display: z.optional(z.string().regex(DISPLAY_MODE, { error: 'auto, window, vnc, vnc=HOST:N, serial or none' })),
   })
   .strict()
   .superRefine((g, ctx) => {

@@ -68,7 +68,65 @@ async function qcow2Head(host: Host, path: string): Promise<MediaReport | undefi
 
 const blessed = (r: MediaReport): boolean => r.volumes.some((v) => v.blessed);
 
-export async function checkMedia(host: Host, path: string): Promise<MediaCheck> {
+/** What a disc is, as far as booting a PowerPC Mac from it goes: media check's verdict, and every door's. */
+export type DiscKind = 'bootable' | 'data-disc' | 'hard-disk' | 'not-mac' | 'unreadable';
+
+export function discKind(c: Pick<MediaCheck, 'report' | 'bootable' | 'inside'>): DiscKind {
+  if (c.report.verdict === 'unreadable') return 'unreadable';
+  if (c.report.verdict === 'guest-disk') return 'hard-disk';
+  if (c.bootable) return 'bootable';
+  return c.report.verdict === 'mac-boot-disc' ? 'data-disc' : 'not-mac';
+}
+
+/** The verdict in words, for a disc in the CD drive (a qcow2 image there is read as raw bytes: argv.ts format=raw). */
+export function discVerdict(c: Pick<MediaCheck, 'report' | 'bootable' | 'inside'>): string {
+  switch (discKind(c)) {
+    case 'bootable':
+      return 'a PowerPC Mac boot disc';
+    case 'data-disc':
+      return 'not a PowerPC Mac boot disc: a Mac volume with no blessed System folder (a data disc, or a disk Mac OS is not installed on)';
+    case 'hard-disk':
+      return 'not a PowerPC Mac boot disc: a qcow2 disk image (a guest hard disk, for create --disk; the CD drive reads it as raw bytes)';
+    case 'not-mac':
+      return 'not a PowerPC Mac boot disc';
+    case 'unreadable':
+      return c.report.reason;
+  }
+}
+
+
+export interface AdmittedDisc {
+  readonly check: MediaCheck;
+  /** Said when --force let in a disc that is not a PowerPC Mac boot disc. */
+  readonly warning?: string;
+}
+
+/**
+ * The door every disc passes (create, setup, launch, set): the disc `media check` calls bootable,
+ * else a refusal with its verdict, unless the person insists with --force. An unreadable file is
+ * refused even then: QEMU could not read it either.
+ */
+export async function admitDisc(
+  host: Host,
+  path: string,
+  /** ask: on a terminal, whether to use it anyway (told why first); the answer counts as --force. */
+  o: { flag: string; force?: boolean | undefined; ask?: ((why: string) => Promise<boolean>) | undefined; instead?: string },
+): Promise<AdmittedDisc> {
+  const check = await checkBootable(host, path);
+  const kind = discKind(check);
+  if (kind === 'bootable') return { check };
+  if (kind === 'unreadable') throw new UserError(`${o.flag} ${check.report.reason}. Nothing was changed.`);
+  const about = `${shown(path)}: ${discVerdict(check)} — ${shown(check.report.reason)}`;
+  if (o.force) return { check, warning: `${o.flag} ${shown(path)}: ${discVerdict(check)}; used anyway (--force).` };
+  if (o.ask && (await o.ask(about))) return { check, warning: `${o.flag} ${shown(path)}: ${discVerdict(check)}; used anyway (you said so).` };
+  throw new UserError(`${o.flag} ${about} (talos-mac media check says the same). ${o.instead ? `${o.instead} ` : ''}To use it anyway, add --force. Nothing was changed.`);
+}
+
+/**
+ * Whether a PowerPC Mac boots it (a blessed HFS/HFS+ volume; for a qcow2 image, in its first MiB):
+ * a few bounded reads, no 7-Zip. media check's verdict and every door's (admitDisc).
+ */
+export async function checkBootable(host: Host, path: string): Promise<MediaCheck> {
   const report = await inspectMedia(path);
   if (report.verdict === 'unreadable') return { report, bootable: false, why: report.reason };
   if (report.verdict === 'guest-disk') {
@@ -89,7 +147,14 @@ export async function checkMedia(host: Host, path: string): Promise<MediaCheck> 
       why: inside ? inside.why : 'its start could not be read',
     };
   }
-  const bootable = report.verdict === 'mac-boot-disc' && blessed(report);
+  return { report, bootable: report.verdict === 'mac-boot-disc' && blessed(report), ...(report.looksLike ? { looksLike: report.looksLike } : {}), why: report.why };
+}
+
+/** checkBootable, plus the system version a Mac OS X volume's SystemVersion.plist gives (7-Zip). */
+export async function checkMedia(host: Host, path: string): Promise<MediaCheck> {
+  const c = await checkBootable(host, path);
+  const { report, bootable } = c;
+  if (report.verdict === 'unreadable' || report.verdict === 'guest-disk') return c;
   const hfsPlus = report.volumes.find((v) => v.kind !== 'hfs');
   if (!hfsPlus) {
     const systemNote = report.volumes.length > 0 ? 'a classic HFS volume (Mac OS 9 and earlier) keeps its version in the System file\'s resource fork, which is not read' : 'no Mac volume to read it from';

@@ -129,7 +129,7 @@ export class GuestStore {
    * Sets (or, with undefined, removes) top-level fields of an existing definition, keeping every
    * other line and comment a person wrote; atomically: the old file or the new, never half.
    */
-  async setFields(name: string, changes: Readonly<Record<string, string | undefined>>): Promise<void> {
+  async setFields(name: string, changes: Readonly<Record<string, string | number | undefined>>): Promise<void> {
     const file = this.file(name);
     const text = await readFile(file, 'utf8');
     const { writeFileAtomic } = await import('../privileged/atomic-file.js');

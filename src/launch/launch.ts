@@ -7,7 +7,7 @@ import { GuestStore } from '../guests/store.js';
 import { guestLockFile, holdLock, launchLockFile, lockHolder, prepareLockDir, underLock, type HeldLock } from './guest-lock.js';
 import { describeVnc } from './vnc.js';
 import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from './plan.js';
-import { endLine, err, failureOf, printCommand } from './report.js';
+import { endLine, err, failureOf, printCommand, resetLoopError, type BootFacts } from './report.js';
 import { runForeground, type RunResult } from './run.js';
 import type { LiveShareSpec } from './live-share.js';
 import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
@@ -56,7 +56,9 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   }
   await prepareRuntimeDir(runtime);
   await prepareLockDir(lock);
-  const spec: RunSpec = { name, file, argv: underLock(lock, plan.argv), log, runtime, lock, serial: plan.display === 'serial', ...(plan.liveShare ? { liveShare: plan.liveShare } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
+  const boot: BootFacts = { from: plan.boot, path: plan.boot === 'cd' ? guest.cdrom! : guest.disk, hasCd: guest.cdrom !== undefined, accel: plan.accel, display: plan.display };
+  if (plan.disc) err(c.yellow(`! ${plan.disc}\n`));
+  const spec: RunSpec = { name, file, argv: underLock(lock, plan.argv), log, runtime, lock, serial: plan.display === 'serial', boot, ...(plan.liveShare ? { liveShare: plan.liveShare } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) };
   const launch = await takeLaunchLock(lock, name);
   try {
     if (o.detach) {
@@ -88,6 +90,8 @@ export interface RunSpec {
   timeoutMs?: number;
   /** Served while the guest runs (live-share.ts), started here so that it ends with this launcher. */
   liveShare?: LiveShareSpec;
+  /** What it boots: said when the boot fails. */
+  boot?: BootFacts;
 }
 
 /**
@@ -98,7 +102,7 @@ export interface RunSpec {
 export async function runGuest(s: RunSpec): Promise<string> {
   const share = s.liveShare ? await (await import('./live-share.js')).startLiveShare(s.liveShare, s.runtime.dir) : undefined;
   try {
-    const { r, restarts } = await runRestarting(s.name, s.log, s.timeoutMs, (timeoutMs) =>
+    const { r, restarts } = await runRestarting(s, (timeoutMs) =>
       untilNotTransient<RunResult>(s.lock, s.name, async () => {
         const r = await runForeground(s.argv, {
           log: s.log,
@@ -129,30 +133,38 @@ const RESET_WINDOW_MS = 60_000;
  * this launcher holds the launch lock. mac99 reset in place is reported to hang on a black screen
  * with a busy CPU; a new QEMU starts from power-on. A guest shutdown, a quit or a failure ends it.
  */
-async function runRestarting(
-  name: string,
-  log: string,
-  timeoutMs: number | undefined,
-  run: (timeoutMs: number | undefined) => Promise<RunResult>,
-): Promise<{ r: RunResult; restarts: number }> {
+async function runRestarting(s: RunSpec, run: (timeoutMs: number | undefined) => Promise<RunResult>): Promise<{ r: RunResult; restarts: number }> {
+  const { name, log, timeoutMs } = s;
   const t0 = Date.now();
   const resets: number[] = [];
+  /** When each run started: the loop's length is from the start of the first run that ended in a counted reset. */
+  const starts: number[] = [];
   for (;;) {
     const left = timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (Date.now() - t0));
+    starts.push(Date.now());
     const r = await run(left);
     if (r.outcome !== 'reset') return { r: { ...r, ms: Date.now() - t0 }, restarts: resets.length };
     resets.push(Date.now());
-    const recent = resets.filter((t) => Date.now() - t < RESET_WINDOW_MS).length;
+    const inWindow = resets.filter((t) => Date.now() - t < RESET_WINDOW_MS);
+    const recent = inWindow.length;
     if (recent > MAX_RESETS) {
       appendFileSync(log, `--- talos-mac: ${recent} guest resets within ${RESET_WINDOW_MS / 1000} s: not restarting again\n`);
-      throw new UserError(
-        `${name} reset itself ${recent} times within ${RESET_WINDOW_MS / 1000} s: stopped, a reset loop (the firmware finds nothing to boot, or the OS fails early). Look at the screen with --display vnc and talos-mac screenshot ${name}, or boot the CD with --install. Log: ${log}`,
-        1,
-      );
+      const seconds = Math.max(1, Math.round((Date.now() - starts[resets.length - recent]!) / 1000));
+      throw resetLoopError(name, { count: recent, seconds, windowS: RESET_WINDOW_MS / 1000 }, log, s.boot, s.boot ? await bootVerdict(s.boot) : undefined);
     }
     appendFileSync(log, `--- talos-mac: the guest reset itself: restarting QEMU (restart ${resets.length})\n`);
     err(`${name}: restarted after a guest reset (${resets.length})\n`);
   }
+}
+
+/** What the disc check (media check) says of what a failed boot booted; undefined when it cannot tell. */
+async function bootVerdict(boot: BootFacts): Promise<{ bootable: boolean; said: string } | undefined> {
+  const { checkBootable, discKind, discVerdict } = await import('../guests/media-check.js');
+  const c = await checkBootable(new LiveHost(), boot.path).catch(() => undefined);
+  if (!c || discKind(c) === 'unreadable') return undefined;
+  if (boot.from === 'cd') return { bootable: c.bootable && discKind(c) === 'bootable', said: `media check says ${discVerdict(c)}` };
+  // A hard disk: bootable when it holds a blessed Mac volume (in a qcow2 image, in its first MiB).
+  return { bootable: c.bootable, said: c.bootable ? 'media check finds a blessed Mac volume on it' : 'media check finds no blessed Mac volume on it (no Mac OS installed?)' };
 }
 
 /**

@@ -47,6 +47,8 @@ export interface LaunchPlan extends QemuPlan {
   warnings: string[];
   /** The live share this launch serves, its credentials made for it. */
   liveShare?: LiveShareSpec;
+  /** The CD it boots is not a PowerPC Mac boot disc, and --force said boot it anyway. */
+  disc?: string;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -116,7 +118,7 @@ export async function planLaunch(
     const dev = g.net.slice(4);
     if (!(await exists(`/sys/class/net/${dev}`))) {
       throw new UserError(
-        `tap device ${dev} does not exist. Create it for your user:\n  sudo ip tuntap add dev ${dev} mode tap user "$USER"\n  sudo ip link set ${dev} up\n(optionally add it to a bridge), or set net = "user" in ${file}.`,
+        `tap device ${dev} does not exist. Create it for your user:\n  sudo ip tuntap add dev ${dev} mode tap user "$USER"\n  sudo ip link set ${dev} up\n(optionally add it to a bridge), or use QEMU's user network: talos-mac set ${g.name} --net user`,
       );
     }
   }
@@ -137,17 +139,23 @@ export async function planLaunch(
 
   let install = opts.install;
   if (install && g.cdrom === undefined) {
-    throw new UserError(`--install boots the installer CD, but ${g.name} has none: add cdrom = "/path/to/install.iso" to ${file}.`);
+    throw new UserError(`--install boots the installer CD, but ${g.name} has none: give it one with talos-mac set ${g.name} --cdrom FILE.`);
   }
   if (!install && !opts.bootableDisk) {
     const empty = await diskIsEmpty(ctx.host, g.disk, g.disk_format);
     if (empty === true) {
       if (g.cdrom === undefined) {
-        throw new UserError(`the disk of ${g.name} is still empty and there is no CD to install from: add cdrom = "/path/to/install.iso" to ${file}, then talos-mac launch ${g.name} --install.`);
+        throw new UserError(`the disk of ${g.name} is still empty and there is no CD to install from: talos-mac set ${g.name} --cdrom FILE, then talos-mac launch ${g.name} --install.`);
       }
       install = true;
       notes.push('The disk is still empty: booting the installer CD (as with --install).');
     }
+  }
+  // The disc check of every door (media-check.ts admitDisc), before QEMU boots the CD; --print-cmd refuses it too.
+  let disc: string | undefined;
+  if (install && g.cdrom !== undefined) {
+    const { admitDisc } = await import('../guests/media-check.js');
+    disc = (await admitDisc(ctx.host, g.cdrom, { flag: `the CD of ${g.name},`, force: opts.force, instead: `Give it a Mac install disc: talos-mac set ${g.name} --cdrom FILE.` })).warning;
   }
   const host = await checkedHost(opts.snapshot, ctx.host);
   const nic = g.net === 'none' ? undefined : (g.nic ?? os.nics[0]);
@@ -190,7 +198,7 @@ export async function planLaunch(
     ...(live ? { guestfwd: [live.guestfwd] } : {}),
     extra: opts.extra,
   };
-  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: [...displayWarnings, ...choice.warnings], ...(live ? { liveShare: live.spec } : {}) };
+  return { ...plan, argv: buildQemuArgv(plan), why: choice.why, notes, warnings: [...displayWarnings, ...choice.warnings], ...(live ? { liveShare: live.spec } : {}), ...(disc ? { disc } : {}) };
 }
 
 /** The live share's server is there and the guest's network can reach it; its credentials for this launch. */
@@ -198,7 +206,7 @@ async function planLiveShare(g: Guest, file: string, opts: LaunchOptions, ctx: {
   if (!opts.liveShare || !ctx.runtime || g.live_share === undefined) return undefined;
   const { guestfwdRule, liveProtocol, liveShareProblem, newLiveShareSpec } = await import('./live-share.js');
   const off = `or stop sharing it: talos-mac share ${g.name} --live --off`;
-  if (g.net !== 'user') throw new UserError(`${file}: live_share: the guest reaches its live share through QEMU's user network, but net is ${JSON.stringify(g.net)}. Set net = "user", ${off}.`);
+  if (g.net !== 'user') throw new UserError(`${file}: live_share: the guest reaches its live share through QEMU's user network, but net is ${JSON.stringify(g.net)}. Use it: talos-mac set ${g.name} --net user, ${off}.`);
   if (!(await exists(g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
   const protocol = liveProtocol(osById(g.os));
   const osr = await ctx.host.readFile('/etc/os-release');

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import type { Display } from '../guests/argv.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { writeOut } from '../ui/output.js';
 import { tail } from './qemu-errors.js';
@@ -54,3 +55,37 @@ function endWords(r: RunResult, s: string): string {
   }
 }
 
+
+/** What a launch booted, kept for the words after a failed boot (plain data: the --detach supervisor gets it as JSON). */
+export interface BootFacts {
+  from: 'cd' | 'disk';
+  /** The image booted from. */
+  path: string;
+  /** The guest has a CD (booted or not). */
+  hasCd: boolean;
+  accel: 'kvm' | 'tcg';
+  display: Display;
+}
+
+/**
+ * A guest that reset itself again and again: what is known (what it booted and what the disc check
+ * says of it, the resets, the log) and only advice this launch did not already follow.
+ */
+export function resetLoopError(name: string, resets: { count: number; seconds: number; windowS: number }, log: string, boot: BootFacts | undefined, verdict: { bootable: boolean; said: string } | undefined): UserError {
+  const lines = [`${name} reset itself ${resets.count} times in ${resets.seconds} s (more than ${resets.count - 1} within ${resets.windowS} s): stopped, a reset loop (the firmware found nothing to boot, or the OS failed early).`];
+  const next: string[] = [];
+  if (boot) {
+    const what = boot.from === 'cd' ? 'the CD' : 'the disk';
+    lines.push(`It booted ${what} ${boot.path}${verdict ? `: ${verdict.said}` : ''}.`);
+    if (verdict && !verdict.bootable) {
+      if (boot.from === 'cd') next.push(`give ${name} a PowerPC Mac install disc: talos-mac set ${name} --cdrom FILE (talos-mac media check FILE says whether one is)`);
+      else if (boot.hasCd) next.push(`install from its CD: talos-mac launch ${name} --install`);
+      else next.push(`give it an install disc: talos-mac set ${name} --cdrom FILE, then talos-mac launch ${name} --install`);
+    }
+    if (boot.accel === 'kvm') next.push(`try TCG: talos-mac launch ${name}${boot.from === 'cd' ? ' --install' : ''} --accel tcg`);
+    if (boot.display === 'none') next.push(`watch the screen: talos-mac launch ${name}${boot.from === 'cd' ? ' --install' : ''} --display vnc, and talos-mac screenshot ${name} while it runs`);
+  }
+  if (next.length) lines.push(`Next: ${next.join('; or ')}.`);
+  lines.push(`QEMU's messages and each reset: ${log}`);
+  return new UserError(lines.join('\n'), 1);
+}

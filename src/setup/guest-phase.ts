@@ -1,9 +1,11 @@
 import { UserError } from '../errors.js';
 import { MAC99_MAX_RAM_MB, MIN_RAM_MB, OS_CATALOG, findOs, type OsEntry } from '../guests/catalog.js';
 import { parseDiskSize } from '../guests/disk.js';
-import { inspectMedia, summarizeMedia, type MediaReport } from '../guests/media.js';
+import type { MediaReport } from '../guests/media.js';
+import { admitDisc } from '../guests/media-check.js';
 import { nameProblem } from '../guests/names.js';
 import type { GuestStore } from '../guests/store.js';
+import type { Host } from '../host/host.js';
 import type { Prompts } from './prompts.js';
 
 /** setup's guest flags: each the twin of one question. */
@@ -16,6 +18,8 @@ export interface GuestFlags {
   net?: string | undefined;
   /** --no-guest: false. */
   guest?: boolean | undefined;
+  /** --force: a --cdrom that is not a PowerPC Mac boot disc is used anyway. */
+  force?: boolean | undefined;
 }
 
 /** What the wizard will create, decided before anything on the host changes. */
@@ -26,6 +30,8 @@ export interface GuestPlan {
   diskSize: string;
   cdrom?: string;
   media?: MediaReport;
+  /** The CD is not a PowerPC Mac boot disc, and the person insisted (--force, or yes when asked). */
+  forced?: string;
   net: string;
   /** How it will run on this host: KVM-PR or TCG, and why. */
   accel: string;
@@ -36,6 +42,19 @@ export interface GuestPlan {
 /** The name a guest gets by default: the release's codename (tiger), else its id (os9). */
 export function defaultName(os: OsEntry): string {
   return os.aliases.find((a) => /^[a-z]+$/.test(a) && !a.startsWith('osx') && !a.startsWith('macos')) ?? os.id.replace(/\./g, '-');
+}
+
+/** `base`, else the first of base-2, base-3, … no guest has: a name setup can propose and then take. */
+export async function freeName(store: GuestStore, base: string): Promise<string> {
+  for (let i = 2; ; i++) {
+    const name = i === 2 && !(await store.exists(base)) ? base : `${base}-${i}`;
+    if (!(await store.exists(name))) return name;
+  }
+}
+
+/** The guests of `os` already defined (valid definitions only), by name. */
+async function guestsOf(store: GuestStore, os: OsEntry): Promise<string[]> {
+  return (await store.list()).filter((e) => e.guest?.os === os.id).map((e) => e.name);
 }
 
 /** One line per OS: how it runs here. */
@@ -76,7 +95,7 @@ function flagged(flag: string, value: string | undefined, problem: (s: string) =
  * is (a PowerPC Mac boot disc) before anything is created; a typed path that is not one is asked
  * again, a --cdrom that is not one is refused. Undefined when no guest is wanted.
  */
-export async function askGuest(prompts: Prompts, flags: GuestFlags, store: GuestStore, kvmHost: boolean, interactive: boolean, say: (line: string) => void): Promise<GuestPlan | undefined> {
+export async function askGuest(prompts: Prompts, flags: GuestFlags, store: GuestStore, kvmHost: boolean, interactive: boolean, say: (line: string) => void, host: Host): Promise<GuestPlan | undefined> {
   if (flags.guest === false) return undefined;
   let os: OsEntry | undefined;
   if (flags.os !== undefined) {
@@ -95,16 +114,31 @@ export async function askGuest(prompts: Prompts, flags: GuestFlags, store: Guest
     os = findOs(id)!;
   }
   const nameCheck = (s: string): string | undefined => nameProblem(s);
-  let name = flagged('--name', flags.name, nameCheck);
-  if (name === undefined && flags.os !== undefined && (await store.exists(defaultName(os)))) name = defaultName(os);
-  if (name !== undefined && (await store.exists(name))) {
-    // Unattended again with the same flags: the guest from the first run is kept, not re-created.
+  const keep = async (name: string): Promise<GuestPlan | undefined> => {
     const existing = await store.read(name).catch(() => undefined);
-    if (existing && existing.os === os.id) return { os, name, ram: String(existing.ram), diskSize: '', net: existing.net, accel: howItRuns(os, kvmHost), existing: true };
+    return existing && existing.os === os.id ? { os, name, ram: String(existing.ram), diskSize: '', net: existing.net, accel: howItRuns(os, kvmHost), existing: true } : undefined;
+  };
+  let name = flagged('--name', flags.name, nameCheck);
+  if (name !== undefined && (await store.exists(name))) {
+    const kept = await keep(name);
+    if (kept) return kept;
     throw new UserError(`a guest named "${name}" already exists (${store.file(name)}) for another OS: choose another --name. Nothing was changed.`);
   }
+  if (name === undefined) {
+    // A second run: the guest of this OS from the first is offered (unattended with --os: kept), never proposed again as a new name.
+    const same = await guestsOf(store, os);
+    const mine = same.includes(defaultName(os)) ? defaultName(os) : same[0];
+    if (mine !== undefined) {
+      const use =
+        flags.os !== undefined
+          ? mine === defaultName(os)
+          : await prompts.confirm({ message: `${os.title} has a guest already: ${same.join(', ')}. Use ${mine} (left as it is)? No creates another`, default: true, flag: '--name' });
+      if (use) return (await keep(mine))!;
+    }
+    if (flags.os !== undefined) name = await freeName(store, defaultName(os));
+  }
   while (name === undefined) {
-    const typed = await prompts.text({ message: 'Guest name?', default: defaultName(os), validate: nameCheck, flag: '--name' });
+    const typed = await prompts.text({ message: 'Guest name?', default: await freeName(store, defaultName(os)), validate: nameCheck, flag: '--name' });
     if (await store.exists(typed)) say(`A guest named ${typed} exists already (${store.file(typed)}): choose another name.`);
     else name = typed;
   }
@@ -112,20 +146,35 @@ export async function askGuest(prompts: Prompts, flags: GuestFlags, store: Guest
   const diskSize = flagged('--disk-size', flags.diskSize, sizeProblem) ?? (await prompts.text({ message: 'Size of its new disk?', default: `${os.diskGb}G`, validate: sizeProblem, flag: '--disk-size' }));
   let cdrom = flags.cdrom;
   let media: MediaReport | undefined;
+  let forced: string | undefined;
   for (;;) {
     cdrom ??= await prompts.text({ message: 'Install CD/DVD image (Enter for none)?', optional: true, flag: '--cdrom' });
     if (cdrom === '') {
       cdrom = undefined;
       break;
     }
-    media = await inspectMedia(cdrom);
-    if (media.verdict === 'mac-boot-disc') break;
-    const why = `${cdrom}: not a PowerPC Mac boot disc — ${summarizeMedia(media)}`;
-    if (flags.cdrom !== undefined || !interactive) throw new UserError(`--cdrom ${why}. Nothing was changed.`);
-    say(why);
+    // The disc check of every door (media-check.ts admitDisc): the same verdict as talos-mac media check.
+    const typed = flags.cdrom === undefined && interactive;
+    let told = false;
+    const ask = typed
+      ? async (why: string): Promise<boolean> => {
+          say(why);
+          told = true;
+          return prompts.confirm({ message: 'Use it anyway (it is not a PowerPC Mac boot disc)?', default: false, flag: '--force' });
+        }
+      : undefined;
+    try {
+      const admitted = await admitDisc(host, cdrom, { flag: '--cdrom', force: flags.force, ask });
+      media = admitted.check.report;
+      if (admitted.warning) forced = admitted.warning;
+      break;
+    } catch (err) {
+      if (!(err instanceof UserError) || !typed) throw err;
+      if (!told) say(err.message);
+    }
     cdrom = undefined;
     media = undefined;
   }
   const net = flagged('--net', flags.net, netProblem) ?? (await prompts.text({ message: 'Network (user, none, tap:IFACE)?', default: 'user', validate: netProblem, flag: '--net' }));
-  return { os, name, ram, diskSize, ...(cdrom ? { cdrom } : {}), ...(media ? { media } : {}), net, accel: howItRuns(os, kvmHost) };
+  return { os, name, ram, diskSize, ...(cdrom ? { cdrom } : {}), ...(media ? { media } : {}), ...(forced ? { forced } : {}), net, accel: howItRuns(os, kvmHost) };
 }

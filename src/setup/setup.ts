@@ -52,6 +52,8 @@ export interface SetupOptions {
   ram?: string;
   diskSize?: string;
   cdrom?: string;
+  /** --force: a --cdrom that is not a PowerPC Mac boot disc is used anyway. */
+  force?: boolean;
   net?: string;
   /** --no-guest: false. */
   guest?: boolean;
@@ -220,7 +222,7 @@ interface CreatedGuest {
   existed: boolean;
 }
 
-const guestFlags = (o: SetupOptions): GuestFlags => ({ os: o.os, name: o.name, ram: o.ram, diskSize: o.diskSize, cdrom: o.cdrom, net: o.net, guest: o.guest });
+const guestFlags = (o: SetupOptions): GuestFlags => ({ os: o.os, name: o.name, ram: o.ram, diskSize: o.diskSize, cdrom: o.cdrom, force: o.force, net: o.net, guest: o.guest });
 
 async function canDoKvmPr(facts: Facts): Promise<boolean> {
   const arch = await facts.arch();
@@ -290,7 +292,8 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
   else if (guest) {
     io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
     const m = guest.media;
-    if (m) {
+    if (guest.forced) io.out(`  ! ${guest.forced}`);
+    else if (m) {
       const says = m.looksLike ? `it looks like ${osById(m.looksLike).title}` : m.candidates.length > 1 ? `it could be ${m.candidates.map((c) => osById(c).title).join(', ')}` : 'the disc does not say which Mac OS it holds';
       io.out(`  The install CD is a PowerPC Mac boot disc (${m.volumes.map((v) => v.name).filter(Boolean).join(', ') || 'volume name unread'}): ${says}.`);
       if (m.looksLike && m.looksLike !== guest.os.id) io.out(`  ! It does not look like ${guest.os.title}, the OS chosen: check --os or --cdrom.`);
@@ -349,7 +352,7 @@ async function createPlanned(store: GuestStore, host: Host, g: GuestPlan, io: Se
     io.out(`The guest ${g.name} exists already (${store.file(g.name)}): left as it is.`);
     return { name: g.name, file: store.file(g.name), existed: true };
   }
-  const { file, createdDisk, guest } = await createGuest(store, host, g.name, { os: g.os.id, ram: g.ram, diskSize: g.diskSize, cdrom: g.cdrom, net: g.net });
+  const { file, createdDisk, guest } = await createGuest(store, host, g.name, { os: g.os.id, ram: g.ram, diskSize: g.diskSize, cdrom: g.cdrom, force: g.forced !== undefined, net: g.net });
   io.out(`Created the guest ${guest.name}: ${g.os.title}, ${guest.ram} MiB, ${createdDisk ? 'a new' : 'an existing'} disk ${guest.disk}${guest.cdrom ? `, install CD ${guest.cdrom}` : ''} (${file}); ${g.accel}.`);
   return { name: guest.name, file, existed: false };
 }
@@ -368,7 +371,10 @@ function nextCommands(code: number, plan: GuestPlan | undefined, created: Create
   if (demoFailed) return ['talos-mac doctor', 'talos-mac demo'];
   if (code !== EXIT.OK) return ['talos-mac doctor', 'talos-mac setup'];
   const name = created?.name ?? plan?.name;
-  if (name) return plan?.cdrom ? [`talos-mac launch ${name} --install`, `talos-mac launch ${name}`] : [`talos-mac launch ${name}`];
+  if (name && plan?.cdrom) return [`talos-mac launch ${name} --install`, `talos-mac launch ${name}`];
+  // A new disk and no CD: launch would refuse (nothing to boot); the CD comes first.
+  if (name && created && !created.existed) return [`talos-mac set ${name} --cdrom FILE`, `talos-mac launch ${name} --install`];
+  if (name) return [`talos-mac launch ${name}`];
   return ['talos-mac create tiger --os tiger --cdrom TIGER.iso', 'talos-mac launch tiger --install'];
 }
 
@@ -450,7 +456,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     if (kernel && !opts.buildKernel && !opts.skipKernel && root === '/') {
       buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
     }
-    const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out);
+    const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out, host);
     return { buildKernel, guest, extras: await askExtras(p) };
   };
   // An optional tool is asked for only where QEMU's packages are installed in this run and it is missing.

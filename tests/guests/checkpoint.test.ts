@@ -10,6 +10,7 @@ import { GuestStore } from '../../src/guests/store.js';
 import { LiveHost } from '../../src/host/live-host.js';
 import { guestPaths } from '../../src/guests/paths.js';
 import { BIN } from '../helpers/cli.js';
+import { buildBootImage } from '../../src/demo/image.js';
 import { handStartedQemu, makeWorld, type TestWorld } from '../helpers/guest-env.js';
 
 /** Fills the first 64 KiB of the guest-visible disk with `byte` (qemu-io writes through the qcow2 layer). */
@@ -205,8 +206,8 @@ describe('checkpoint save | list | restore | delete (real qemu-img)', () => {
 
   describe('launch --install on a disk with data', () => {
     before(async () => {
-      const cd = join(w.dir, 'install.iso');
-      await writeFile(cd, 'an installer stands in');
+      // A real Mac boot disc: launch --install boots only one (media-check.ts admitDisc).
+      const cd = await buildBootImage(new LiveHost(), w.dir, 'cd', 'INSTALLER');
       const r = await w.run(['create', 'inst', '--os', 'tiger', '--disk-size', '32M', '--cdrom', cd]);
       assert.equal(r.code, 0, r.stderr);
       await w.fakeQemu('exit 0');

@@ -3,6 +3,8 @@ import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
+import { buildBootImage } from '../../src/demo/image.js';
+import { LiveHost } from '../../src/host/live-host.js';
 
 async function tree(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -17,9 +19,9 @@ describe('create, list, show, rm (real qemu-img, private XDG dirs with spaces)',
   let cd: string;
   before(async () => {
     w = await makeWorld();
-    cd = join(w.dir, 'iso dir', 'Tiger Install.iso');
+    // A real Mac boot disc in a folder with a space (create --cdrom takes only one: media-check.ts admitDisc).
     await mkdir(join(w.dir, 'iso dir'));
-    await writeFile(cd, 'not really a CD');
+    cd = await buildBootImage(new LiveHost(), join(w.dir, 'iso dir'), 'cd', 'TIGER-INSTALL');
   });
   after(() => w.cleanup());
 
@@ -48,6 +50,16 @@ describe('create, list, show, rm (real qemu-img, private XDG dirs with spaces)',
     assert.equal(JSON.parse(show.stdout).cdrom, cd);
     const showText = await w.run(['show', 'tiger']);
     assert.match(showText.stdout, /KVM-PR\s+yes/);
+    // The catalog's evidence tags stay in show -v (issue 23).
+    const tag = /\[(?:I|S|C|source|reported|inferred)\]/;
+    assert.match(showText.stdout, /install media: Mac OS X 10\.4 came on a retail DVD \(a CD set could be ordered\)/);
+    assert.doesNotMatch(showText.stdout, tag);
+    assert.doesNotMatch(JSON.parse((await w.run(['show', 'tiger', '--json'])).stdout).installMedia, tag);
+    assert.doesNotMatch((await w.run(['create', 'tagless', '--os', 'os9', '--disk-size', '8M'])).stdout, tag);
+    assert.equal((await w.run(['rm', 'tagless', '--delete-disk', '--yes'])).code, 0);
+    const verbose = await w.run(['show', 'tiger', '-v']);
+    assert.match(verbose.stdout, /install media: .*\(a CD set could be ordered \[I\]\)/);
+    assert.match(verbose.stdout, /^ {2}input: \[source\] via=pmu/m);
   });
 
   it('refuses to overwrite an existing disk file, and changes nothing', async () => {

@@ -80,10 +80,10 @@ describe('share NAME DIR: a folder as a read-only HFS+ CD', () => {
     assert.ok(argv.includes('ide-cd,drive=cd1,bus=ide.1,unit=0'));
     const cd = join(w.dir, 'install.iso');
     await writeFile(cd, 'installer');
-    const c = await w.run(['create', 'inst', '--os', 'tiger', '--disk-size', '32M', '--cdrom', cd]);
+    const c = await w.run(['create', 'inst', '--os', 'tiger', '--disk-size', '32M', '--cdrom', cd, '--force']);
     assert.equal(c.code, 0, c.stderr);
     assert.equal((await w.run(['share', 'inst', folder.root])).code, 0);
-    const both = JSON.parse((await w.run(['launch', 'inst', '--print-cmd', '--json', '--display', 'none', '--accel', 'tcg'])).stdout) as string[];
+    const both = JSON.parse((await w.run(['launch', 'inst', '--print-cmd', '--json', '--display', 'none', '--accel', 'tcg', '--force'])).stdout) as string[];
     assert.ok(both.includes('ide-cd,drive=cd0,bus=ide.1'));
     assert.ok(both.includes('ide-cd,drive=cd1,bus=ide.1,unit=1'));
   });

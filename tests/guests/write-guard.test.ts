@@ -127,7 +127,7 @@ describe('one guard for every writer: no command writes over or deletes a guest\
     assert.equal((await w.run(['create', 'cdowner', '--os', 'tiger', '--disk-size', '16M'])).code, 0);
     const spare = join(w.dir, 'spare.img');
     await writeFile(spare, Buffer.alloc(1 << 20));
-    assert.equal((await w.run(['create', 'cduser', '--os', 'tiger', '--disk', spare, '--raw', '--cdrom', data('cdowner.qcow2')])).code, 0);
+    assert.equal((await w.run(['create', 'cduser', '--os', 'tiger', '--disk', spare, '--raw', '--cdrom', data('cdowner.qcow2'), '--force'])).code, 0);
     const r = await w.run(['rm', 'cdowner', '--delete-disk', '--yes']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--delete-disk: will not delete ".*cdowner\.qcow2": it is also the CD \(cdrom\) of "cduser"/);

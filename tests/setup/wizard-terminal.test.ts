@@ -178,7 +178,7 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
       assert.equal(r.code, 0, r.screen);
       assert.doesNotMatch(r.screen, /Proceed\?/, 'nothing on the host to change: no question about it');
       assert.match(r.screen, /Created the guest mytiger: Mac OS X 10\.4 Tiger, 768 MiB/);
-      assert.match(r.screen, /Next: talos-mac launch mytiger/);
+      assert.match(r.screen, /Next: talos-mac set mytiger --cdrom FILE {2}then {2}talos-mac launch mytiger --install/, 'no CD yet: launch would refuse');
       assert.match(await readFile(join(xdg(sb).XDG_CONFIG_HOME!, 'talos-mac', 'guests', 'mytiger.toml'), 'utf8'), /ram = 768/);
     });
   });
@@ -266,7 +266,7 @@ describe('setup unattended (--yes and flags, no terminal)', () => {
       assert.equal(doc.outcome, 'done');
       assert.equal(doc.guest?.name, 'tiger');
       assert.equal(doc.guest?.created, true);
-      assert.deepEqual(doc.next, ['talos-mac launch tiger']);
+      assert.deepEqual(doc.next, ['talos-mac set tiger --cdrom FILE', 'talos-mac launch tiger --install']);
       assert.ok(doc.results.some((s) => s.id === 'mmu.next-boot' && s.applies));
       assert.ok((await stat(doc.guest!.definition!)).isFile());
 
