@@ -1,3 +1,5 @@
-// `talos-mac/schema`: the JSON contracts of doctor --json and setup --json.
+// `talos-mac/schema`: the JSON contracts of every --json (doctor, setup, the guest and kernel commands).
 export * from './doctor/report-schema.js';
 export * from './setup/report-schema.js';
+export * from './guests/report-schema.js';
+export * from './kernel/report-schema.js';

@@ -7,6 +7,7 @@ import { describeIssues, GuestSchema, type Guest } from './definition.js';
 import { createDisk, detectFormat, parseDiskSize } from './disk.js';
 import { imageFileProblem, isBlockDevice } from './image-file.js';
 import { checkName } from './names.js';
+import { parseRamMb, RAM_SIZE_HINT } from '../parse/size.js';
 import { forgetDisk, recordCreatedDisk, type DiskRecord } from './owned-disks.js';
 import { defaultDiskFile } from './paths.js';
 import type { GuestStore } from './store.js';
@@ -73,11 +74,12 @@ export async function createGuest(store: GuestStore, host: Host, name: string, o
   const cdrom = o.cdrom !== undefined && o.cdrom !== '' ? resolve(o.cdrom) : o.cdrom;
   if (cdrom !== undefined) await mustBeImage(cdrom, '--cdrom', o.cdrom!);
   const format = o.disk !== undefined ? await adoptDisk(store, host, name, disk, o) : 'qcow2';
-  const ram = o.ram === undefined ? os.ramMb : /^\d+$/.test(o.ram) ? Number(o.ram) : NaN;
+  const ram = o.ram === undefined ? os.ramMb : parseRamMb(o.ram);
+  if (ram === undefined) throw new UserError(`--ram ${JSON.stringify(o.ram)}: give the RAM in ${RAM_SIZE_HINT}.`);
   const candidate = {
     name,
     os: os.id,
-    ram: Number.isNaN(ram) ? o.ram : ram,
+    ram,
     ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
     disk,
     disk_format: format,
