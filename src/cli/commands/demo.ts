@@ -1,0 +1,28 @@
+import { defineCommand } from '../command.js';
+import type { DemoFlags } from '../demo.js';
+
+export default defineCommand<DemoFlags>({
+  name: 'demo',
+  summary: 'boot a tiny self-made Mac disk (no Mac OS media needed) on the serial console',
+  options: [
+    { flags: '--accel <mode>', help: 'auto | kvm | tcg', default: 'tcg', words: ['auto', 'kvm', 'tcg'] },
+    { flags: '--timeout <seconds>', help: 'give up after this long', default: '60' },
+    { flags: '--print-cmd', help: 'print the QEMU command instead of running it' },
+    { flags: '--json', help: 'with --print-cmd: the argv as a JSON array' },
+    { flags: '--image <path>', help: 'boot this demo image instead of building one (for hosts without xorriso)', value: 'path' },
+    { flags: '--work-dir <dir>', help: 'build the demo image here and keep it', value: 'dir', hidden: true },
+    { flags: '--snapshot <dir>', help: 'check QEMU and decide KVM-PR against a host snapshot (doctor --collect) instead of this machine', value: 'dir' },
+    { flags: '--host-snapshot <dir>', help: 'old name of --snapshot (accepted until 0.3)', value: 'dir', hidden: true },
+  ],
+  examples: [
+    ['talos-mac demo', 'TCG: firmware output, which device it booted from, exit 0'],
+    ['talos-mac demo --accel kvm', 'on a POWER9 host ready for KVM-PR'],
+    ['talos-mac demo --image ~/.cache/talos-mac/demo-disk-*.qcow2', 'an image built on another machine'],
+  ],
+  notes: 'Needs qemu-system-ppc, qemu-img and xorriso.',
+  exits: { OK: 'the demo disk booted', FAILED: 'it did not boot, QEMU failed, or this host cannot (--accel kvm without KVM-PR)', USAGE: 'usage error' },
+  async run({ opts }) {
+    const { demoCli } = await import('../demo.js');
+    return demoCli(opts);
+  },
+});
