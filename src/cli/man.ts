@@ -7,13 +7,14 @@ const esc = (s: string): string =>
   s
     .replaceAll('\\', '\\e')
     .replaceAll('-', '\\-')
+    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
     .split('\n')
     .map((l) => (/^[.']/.test(l) ? `\\&${l}` : l))
     .join('\n');
 
 function synopsis(path: string[], spec: CommandSpec<any>): string {
   const args = (spec.args ?? []).map((a) => a.name).join(' ');
-  return `.TP\n.B talos\\-mac ${esc(path.join(' '))}${(spec.options ?? []).some((o) => !o.hidden) ? ' [\\fIoptions\\fR]' : ''}${args ? ` ${esc(args)}` : ''}`;
+  return `\\fBtalos\\-mac ${esc(path.join(' '))}\\fR${(spec.options ?? []).some((o) => !o.hidden) ? ' [\\fIoptions\\fR]' : ''}${args ? ` ${esc(args)}` : ''}\n.br`;
 }
 
 function section(path: string[], spec: CommandSpec<any>): string {
