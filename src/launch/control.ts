@@ -12,7 +12,7 @@ import { describeOutside, findRunning } from './running.js';
 import { clearRuntime, runtimeFiles, stillTheGuest, type RuntimeFiles } from './state.js';
 import { isLoopback, VNC_BASE_PORT } from './vnc.js';
 import { describeLiveShare, readLiveShare, type LiveShareState } from './live-share.js';
-import { GuestStopReportSchema, type GuestStopReport } from '../guests/report-schema.js';
+import { GuestStatusSchema, GuestStopReportSchema, type GuestStopReport } from '../guests/report-schema.js';
 import { WHEN } from '../cli/exit-codes.js';
 
 export interface GuestStatus {
@@ -91,7 +91,7 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
 
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
   const s = await guestStatus(name, env);
-  if (o.json) out(jsonText(s) + '\n');
+  if (o.json) out(jsonText(GuestStatusSchema.parse(s)) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
   else {
