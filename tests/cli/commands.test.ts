@@ -146,3 +146,48 @@ describe('completion at work', () => {
     assert.ok(fish('talos-mac create x --os leo').includes('leopard'));
   });
 });
+
+describe('sizes take units everywhere, and ~ is the home folder in every path', () => {
+  let w: TestWorld;
+  let home: string;
+  before(async () => {
+    w = await makeWorld();
+    home = join(w.dir, 'home');
+    await mkdir(join(home, 'isos'), { recursive: true });
+    await writeFile(join(home, 'isos', 'tiger.iso'), 'not really a CD');
+  });
+  after(() => w.cleanup());
+  const def = (name: string): Promise<string> => readFile(join(w.env['XDG_CONFIG_HOME']!, 'talos-mac', 'guests', `${name}.toml`), 'utf8');
+
+  it('--ram takes MiB or a unit, like --disk-size: one parser', async () => {
+    for (const [ram, mb] of [['1G', 1024], ['1.5G', 1536], ['512M', 512], ['768', 768], ['1GiB', 1024]] as const) {
+      const name = `r${mb}-${ram.replace('.', '')}`;
+      const r = await w.run(['create', name, '--os', 'tiger', '--ram', ram, '--disk-size', '1.5M']);
+      assert.equal(r.code, 0, `--ram ${ram}: ${r.stderr}`);
+      assert.match(await def(name), new RegExp(`^ram = ${mb}$`, 'm'), `--ram ${ram}`);
+    }
+    for (const [ram, why] of [['1000K', /give the RAM in MiB \(512\) or with a unit/], ['lots', /give the RAM in MiB/], ['3G', /3072 is too much: mac99 supports at most 2048/]] as const) {
+      const r = await w.run(['create', 'bad', '--os', 'tiger', '--ram', ram]);
+      assert.equal(r.code, 2, `--ram ${ram}`);
+      assert.match(r.stderr, why);
+    }
+    const setup = await w.run(['setup', '--dry-run', '--yes', '--snapshot', join(REPO, 'tests/fixtures/snapshots/pr-kernel-6.1.176-hash'), '--os', 'tiger', '--ram', '1G', '--disk-size', '2G']);
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.match(setup.stdout, /would: create the guest tiger \(Mac OS X 10\.4 Tiger, 1024 MiB, a new 2G disk\)/);
+  });
+
+  it('a path option or argument the shell left alone (--cdrom=~/x, "~/x") is under HOME', async () => {
+    const env = { HOME: home };
+    const r = await w.run(['create', 'home', '--os', 'tiger', '--disk-size', '1M', '--cdrom=~/isos/tiger.iso'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await def('home')).includes(`cdrom = "${join(home, 'isos', 'tiger.iso')}"`));
+    const media = await w.run(['media', 'check', '~/isos/tiger.iso'], { env });
+    assert.equal(media.code, 1, `read, and not a Mac disc (not "no such file"): ${media.stderr}`);
+    const missing = await w.run(['media', 'check', '~/isos/none.iso'], { env });
+    assert.equal(missing.code, 2);
+    assert.ok((missing.stdout + missing.stderr).includes(join(home, 'isos', 'none.iso')), missing.stdout);
+    // ~user is not ours to guess, and a ~ inside a word is a character of the name.
+    const other = await w.run(['media', 'check', 'x~/isos/tiger.iso'], { env });
+    assert.equal(other.code, 2);
+  });
+});
