@@ -25,8 +25,12 @@ export async function hostKvmReadiness(host: Host): Promise<HostKvm> {
   ]);
   // A host that is not POWER is the reason, not the first KVM check that fails on it (x86 has no MMU mode to switch).
   const arch = stepById('platform.arch')!.step;
-  const outcomes = await verifyAll([arch, ...KVM_HOST_CHECKS], { host, facts: new Facts(host), options: DEFAULT_HOST_OPTIONS });
-  if (outcomes[0]!.result.state === 'todo') return { ready: false, reason: `${outcomes[0]!.result.summary} (doctor check ${arch.id})`, fixes: [] };
+  const facts = new Facts(host);
+  const outcomes = await verifyAll([arch, ...KVM_HOST_CHECKS], { host, facts, options: DEFAULT_HOST_OPTIONS });
+  if (outcomes[0]!.result.state === 'todo') {
+    const a = await facts.arch();
+    return { ready: false, reason: `not a POWER host (${a.ok ? a.value : 'unknown'}): KVM-PR needs a POWER8 or POWER9 CPU (doctor check ${arch.id})`, fixes: [] };
+  }
   const bad = outcomes.slice(1).filter((o) => o.result.state !== 'done');
   if (bad.length === 0) return { ready: true, reason: 'the host is ready for KVM-PR (hash MMU, kvm_pr loaded, /dev/kvm usable)', fixes: [] };
   const first = bad[0]!;

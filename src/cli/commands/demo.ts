@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { HOST_SNAPSHOT_OPTIONS, QEMU_COMMAND_OPTIONS } from './shared.js';
 import type { DemoFlags } from '../demo.js';
 
 export default defineCommand<DemoFlags>({
@@ -7,12 +8,10 @@ export default defineCommand<DemoFlags>({
   options: [
     { flags: '--accel <mode>', help: 'auto | kvm | tcg', default: 'tcg', words: ['auto', 'kvm', 'tcg'] },
     { flags: '--timeout <seconds>', help: 'give up after this long', default: '60' },
-    { flags: '--print-cmd', help: 'print the QEMU command instead of running it' },
-    { flags: '--json', help: 'with --print-cmd: the argv as a JSON array' },
+    ...QEMU_COMMAND_OPTIONS,
     { flags: '--image <path>', help: 'boot this demo image instead of building one (for hosts without xorriso)', value: 'path' },
     { flags: '--work-dir <dir>', help: 'build the demo image here and keep it', value: 'dir', hidden: true },
-    { flags: '--snapshot <dir>', help: 'check QEMU and decide KVM-PR against a host snapshot (doctor --collect) instead of this machine', value: 'dir' },
-    { flags: '--host-snapshot <dir>', help: 'old name of --snapshot (accepted until 0.3)', value: 'dir', hidden: true },
+    ...HOST_SNAPSHOT_OPTIONS,
   ],
   examples: [
     ['talos-mac demo', 'TCG: firmware output, which device it booted from, exit 0'],

@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { HOST_SNAPSHOT_OPTIONS, QEMU_COMMAND_OPTIONS } from './shared.js';
 import type { LaunchFlags } from '../launch.js';
 
 export default defineCommand<LaunchFlags>({
@@ -19,14 +20,12 @@ export default defineCommand<LaunchFlags>({
       help: 'auto (a window where one can open, else VNC on localhost) | window | vnc[=HOST:N] (default 127.0.0.1, first free display) | serial (firmware console on this terminal) | none',
       default: 'auto',
     },
-    { flags: '--print-cmd', help: 'print the QEMU command instead of running it' },
-    { flags: '--json', help: 'with --print-cmd: the argv as a JSON array' },
+    ...QEMU_COMMAND_OPTIONS,
     { flags: '--detach', help: 'run in the background, still restarted after guest resets (talos-mac status/stop/kill NAME)' },
     { flags: '--paused', help: 'start with the CPU stopped (QEMU -S)' },
     { flags: '--sound', help: 'sound through the mac99 Screamer chip (only QEMU builds that carry it; doctor check qemu.sound)' },
     { flags: '--timeout <seconds>', help: 'stop QEMU after this long' },
-    { flags: '--snapshot <dir>', help: 'check QEMU and decide KVM-PR against a host snapshot (doctor --collect) instead of this machine', value: 'dir' },
-    { flags: '--host-snapshot <dir>', help: 'old name of --snapshot (accepted until 0.3)', value: 'dir', hidden: true },
+    ...HOST_SNAPSHOT_OPTIONS,
   ],
   examples: [
     ['talos-mac launch tiger', 'boot the disk (KVM-PR if ready, else TCG; says why)'],
