@@ -1,4 +1,6 @@
 import { writeOut } from '../ui/output.js';
+import { jsonText } from '../ui/escape.js';
+import { CreateReportSchema, type CreateReport } from '../guests/report-schema.js';
 import { createGuest, type CreateOptions } from '../guests/create.js';
 import { MEDIA_IMAGE_HINT, untagged } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
@@ -6,9 +8,11 @@ import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
 import { EXIT } from './exit-codes.js';
 
-export async function createCommand(name: string, opts: CreateOptions): Promise<number> {
+export type CreateFlags = Omit<CreateOptions, 'confirmRaw'> & { json?: boolean };
+
+export async function createCommand(name: string, { json, ...opts }: CreateFlags): Promise<number> {
   const store = new GuestStore();
-  const confirmRaw = process.stdin.isTTY
+  const confirmRaw = process.stdin.isTTY && !json
     ? async (path: string) => {
         const { confirm } = await import('@inquirer/prompts');
         return confirm({ message: `${JSON.stringify(path)} has no disk image header: use it as a raw disk image (QEMU writes to it)?`, default: false });
@@ -16,6 +20,11 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
     : undefined;
   const { guest, file, createdDisk, warning } = await createGuest(store, new LiveHost(), name, { ...opts, confirmRaw });
   const os = guestOs(guest);
+  const next = guest.cdrom
+    ? `talos-mac launch ${guest.name} --install`
+    : createdDisk
+      ? `talos-mac set ${guest.name} --cdrom FILE  then  talos-mac launch ${guest.name} --install`
+      : `talos-mac launch ${guest.name}`;
   const lines = [
     `Created ${guest.name}: ${os.title}, ${guest.ram} MiB`,
     `  definition  ${file}`,
@@ -24,12 +33,25 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
     ...os.notes.map((n) => `  note: ${n}`),
     ...(warning ? [`  warning: ${warning}`] : []),
     ...(guest.cdrom || !createdDisk ? [] : [`  install media: ${untagged(os.installMedia)}`, `  ${MEDIA_IMAGE_HINT}`]),
-    guest.cdrom
-      ? `Next: talos-mac launch ${guest.name} --install`
-      : createdDisk
-        ? `Next: give it an install disc, then boot it: talos-mac set ${guest.name} --cdrom FILE  then  talos-mac launch ${guest.name} --install`
-        : `Next: talos-mac launch ${guest.name}`,
+    guest.cdrom || !createdDisk ? `Next: ${next}` : `Next: give it an install disc, then boot it: ${next}`,
   ];
+  if (json) {
+    const doc: CreateReport = {
+      schema: 'talos-mac/create@1',
+      name: guest.name,
+      os: guest.os,
+      osTitle: os.title,
+      ramMb: guest.ram,
+      disk: guest.disk,
+      diskFormat: guest.disk_format,
+      createdDisk,
+      cdrom: guest.cdrom ?? null,
+      file,
+      next,
+    };
+    writeOut(jsonText(CreateReportSchema.parse(doc)) + '\n');
+    return EXIT.OK;
+  }
   writeOut(lines.join('\n') + '\n');
   return EXIT.OK;
 }

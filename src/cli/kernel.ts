@@ -1,6 +1,7 @@
 import type { Host } from '../host/host.js';
 import { EXIT } from './exit-codes.js';
 import { UserError } from '../errors.js';
+import { jsonText } from '../ui/escape.js';
 
 export interface KernelCommonOptions {
   kernelSrc?: string;
@@ -15,6 +16,7 @@ export interface KernelCommonOptions {
 }
 
 export interface BuildModuleOptions extends KernelCommonOptions {
+  json?: boolean;
   /** commander: a path, false for --no-symvers, true (the default) to look it up. */
   symvers?: string | boolean;
   load?: boolean;
@@ -123,12 +125,17 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
   }
   const r = await buildPrModule({ ...base, ...(typeof o.symvers === 'string' || o.symvers === false ? { symvers: o.symvers } : {}) });
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-  process.stdout.write(`kvm.ko:    ${r.modules.kvm}\nkvm-pr.ko: ${r.modules.kvmPr}\nvermagic:  ${r.vermagic.trim()}\nlog:       ${r.log}\n`);
+  if (!o.json) process.stdout.write(`kvm.ko:    ${r.modules.kvm}\nkvm-pr.ko: ${r.modules.kvmPr}\nvermagic:  ${r.vermagic.trim()}\nlog:       ${r.log}\n`);
   const runner = await systemRunner(host, o.dryRun ?? false);
   // The same change as setup's kernel.pr-module: recorded for that step, whose undo reverts it.
   const step = (await import('../steps/checks/kernel.js')).kernelPrModule;
   if (o.load) await loadPrModules({ release: base.release, modules: r.modules, runner, step });
   if (o.install) await installPrModules({ release: base.release, modules: r.modules, runner, step });
+  if (o.json) {
+    const { KernelModuleReportSchema } = await import('../kernel/report-schema.js');
+    const doc = { schema: 'talos-mac/kernel-module@1' as const, release: base.release, modules: r.modules, vermagic: r.vermagic.trim(), log: r.log, loaded: Boolean(o.load), installed: Boolean(o.install), dryRun: Boolean(o.dryRun), warnings: r.warnings };
+    process.stdout.write(jsonText(KernelModuleReportSchema.parse(doc)) + '\n');
+  }
   return EXIT.OK;
 }
 
@@ -140,7 +147,10 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
   const cost = await newKernelCost(r.after, base.jobs ? { jobs: base.jobs } : {});
   if (o.json) {
     const { signing, groups, missingTools, edits, newRelease, tree } = r;
-    process.stdout.write(JSON.stringify({ tree, newRelease, edits, groups, missingTools, signing: { sign: signing.sign, key: signing.key ?? null, lines: signing.lines }, cost }, null, 2) + '\n');
+    const { KernelConfigureReportSchema } = await import('../kernel/report-schema.js');
+    const doc = { tree, newRelease, edits, groups, missingTools, signing: { sign: signing.sign, key: signing.key ?? null, lines: signing.lines }, cost };
+    KernelConfigureReportSchema.parse(doc);
+    process.stdout.write(jsonText(doc) + '\n');
     return EXIT.OK;
   }
   const out = [
@@ -173,6 +183,7 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
     const t0 = Date.now();
     const img = await buildKernelImage(base);
     const cached = img.resumed.includes('build-image');
+    if (o.json) return buildReport({ release: img.release, log: img.log, imageOnly: true, installed: false, dryRun: false, vmlinux: img.vmlinux, modules: `${img.modulesRoot}/lib/modules/${img.release}`, cached });
     process.stdout.write([...droppedLines(img.configured.dropped), `vmlinux: ${img.vmlinux}`, `modules: ${img.modulesRoot}/lib/modules/${img.release}`, `release: ${img.release}`,
       `${cached ? 'cached: nothing was built' : 'built'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`, `log:     ${img.log}`].join('\n') + '\n');
     return EXIT.OK;
@@ -186,13 +197,20 @@ export async function buildKernelCommand(o: ConfigureKernelOptions): Promise<num
     // The same change as setup's kernel.pr-support: recorded for that step, whose undo reverts it.
     step: (await import('../steps/checks/kernel.js')).kernelPrSupport,
   });
+  if (o.json) return buildReport({ release: r.release, log: r.log, imageOnly: false, installed: !o.dryRun, dryRun: Boolean(o.dryRun), vmlinux: null, modules: null, cached: false });
   process.stdout.write(`Linux ${r.release} is installed. Reboot into it (with disable_radix on the kernel command line) to use KVM-PR.\nlog: ${r.log}\n`);
   return EXIT.OK;
 }
 
-export async function fetchSourceCommand(version: string, o: { cacheDir?: string }): Promise<number> {
-  const [{ fetchKernelOrg }, { kernelCacheDir }] = await Promise.all([import('../kernel/source.js'), import('../kernel/cache.js')]);
+async function buildReport(fields: Omit<import('../kernel/report-schema.js').KernelBuildReport, 'schema'>): Promise<number> {
+  const { KernelBuildReportSchema } = await import('../kernel/report-schema.js');
+  process.stdout.write(jsonText(KernelBuildReportSchema.parse({ schema: 'talos-mac/kernel-build@1', ...fields })) + '\n');
+  return EXIT.OK;
+}
+
+export async function fetchSourceCommand(version: string, o: { cacheDir?: string; json?: boolean }): Promise<number> {
+  const [{ fetchKernelOrg }, { kernelCacheDir }, { KernelSourceReportSchema }] = await Promise.all([import('../kernel/source.js'), import('../kernel/cache.js'), import('../kernel/report-schema.js')]);
   const file = await fetchKernelOrg(version, o.cacheDir ?? kernelCacheDir(), (l) => process.stderr.write(`${l}\n`));
-  process.stdout.write(`${file}\n`);
+  process.stdout.write(o.json ? jsonText(KernelSourceReportSchema.parse({ schema: 'talos-mac/kernel-source@1', version, file })) + '\n' : `${file}\n`);
   return EXIT.OK;
 }

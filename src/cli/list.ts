@@ -5,6 +5,7 @@ import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
 import { findRunning } from '../launch/running.js';
 import { EXIT } from './exit-codes.js';
+import { GuestListSchema } from '../guests/report-schema.js';
 
 export async function listCommand(opts: { json?: boolean }): Promise<number> {
   const store = new GuestStore();
@@ -12,10 +13,12 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
   const rows = await Promise.all(
     (await store.list()).map(async (e) => ({ ...e, running: (await findRunning(host, store.paths, { name: e.name, disk: e.guest?.disk, disk_format: e.guest?.disk_format })) !== undefined })),
   );
+  // One code for one condition, with or without --json (README "Exit codes").
+  const invalid = rows.some((r) => !r.guest) ? EXIT.FAILED : EXIT.OK;
   if (opts.json) {
     const doc = rows.map((r) => (r.guest ? { ...r.guest, file: store.file(r.name), running: r.running, valid: true } : { name: r.name, file: store.file(r.name), valid: false, problem: r.problem }));
-    writeOut(jsonText(doc) + '\n');
-    return EXIT.OK;
+    writeOut(jsonText(GuestListSchema.parse(doc)) + '\n');
+    return invalid;
   }
   if (rows.length === 0) {
     writeOut(`No guests yet. Create one: talos-mac create tiger --os tiger --cdrom tiger.iso   (or try: talos-mac demo)\n`);
@@ -28,5 +31,5 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
     else lines.push(`${r.name.padEnd(w)}  ${guestOs(r.guest).title.padEnd(24)}  ${`${r.guest.ram} MiB`.padStart(9)}  ${r.running ? 'running' : 'stopped'}`);
   }
   writeOut(lines.join('\n') + '\n');
-  return rows.some((r) => !r.guest) ? EXIT.FAILED : EXIT.OK;
+  return invalid;
 }

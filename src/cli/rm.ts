@@ -6,11 +6,14 @@ import { GuestStore } from '../guests/store.js';
 import { writeGuard } from '../guests/write-guard.js';
 import { LiveHost } from '../host/live-host.js';
 import { describeOutside, findRunning } from '../launch/running.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, WHEN } from './exit-codes.js';
+import { jsonText } from '../ui/escape.js';
+import { RmReportSchema, type RmReport } from '../guests/report-schema.js';
 
 export interface RmOptions {
   deleteDisk?: boolean;
   yes?: boolean;
+  json?: boolean;
 }
 
 /** The disk `rm --delete-disk` may delete: created by talos-mac, still that file, no other guest's. */
@@ -39,16 +42,18 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
   const g = 'guest' in entry ? entry.guest : undefined;
   const disk = g?.disk ?? ('disk' in entry ? entry.disk : undefined);
   const running = await findRunning(new LiveHost(), store.paths, { name, disk, disk_format: g?.disk_format });
-  if (running?.by === 'talos-mac') throw new UserError(`${name} is running (QEMU pid ${running.pid}): stop it first (talos-mac stop ${name}).`);
-  if (running && opts.deleteDisk) throw new UserError(`${name} cannot be removed with its disk: ${describeOutside(running, disk!)}.`);
+  if (running?.by === 'talos-mac') throw new UserError(`${name} is running (QEMU pid ${running.pid}): stop it first (talos-mac stop ${name}).`, WHEN.guestRunning);
+  if (running && opts.deleteDisk) throw new UserError(`${name} cannot be removed with its disk: ${describeOutside(running, disk!)}.`, WHEN.guestRunning);
   const record = opts.deleteDisk ? await deletableDisk(store, name, disk) : undefined;
+  const report = (removed: boolean, diskDeleted: boolean, text: string): number => {
+    const doc: RmReport = { schema: 'talos-mac/rm@1', name, removed, definitionInvalid: 'problem' in entry, disk: disk ?? null, diskDeleted };
+    writeOut(opts.json ? jsonText(RmReportSchema.parse(doc)) + '\n' : text);
+    return EXIT.OK;
+  };
   if (record && !opts.yes) {
-    if (!process.stdin.isTTY) throw new UserError(`--delete-disk deletes ${JSON.stringify(record.path)}: confirm with --yes (no terminal to ask on).`);
+    if (!process.stdin.isTTY || opts.json) throw new UserError(`--delete-disk deletes ${JSON.stringify(record.path)}: confirm with --yes (${opts.json ? 'with --json nothing is asked' : 'no terminal to ask on'}).`);
     const { confirm } = await import('@inquirer/prompts');
-    if (!(await confirm({ message: `Delete the disk ${JSON.stringify(record.path)} for good?`, default: false }))) {
-      writeOut('Nothing removed.\n');
-      return EXIT.OK;
-    }
+    if (!(await confirm({ message: `Delete the disk ${JSON.stringify(record.path)} for good?`, default: false }))) return report(false, false, 'Nothing removed.\n');
   }
   await store.remove(name);
   const broken = 'problem' in entry ? ' (its definition did not parse)' : '';
@@ -57,7 +62,7 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
       if (err.code !== 'ENOENT') throw new UserError(`removed the definition, but could not delete ${JSON.stringify(record.path)}: ${err.message}`, 1);
     });
     await forgetDisk(store.paths, record);
-    writeOut(`Removed ${name}${broken} and deleted its disk ${record.path}.\n`);
-  } else writeOut(`Removed ${name}${broken}. Its disk is kept${disk ? `: ${disk}` : ''}.\n`);
-  return EXIT.OK;
+    return report(true, true, `Removed ${name}${broken} and deleted its disk ${record.path}.\n`);
+  }
+  return report(true, false, `Removed ${name}${broken}. Its disk is kept${disk ? `: ${disk}` : ''}.\n`);
 }

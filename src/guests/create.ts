@@ -8,6 +8,7 @@ import { createDisk, detectFormat, parseDiskSize } from './disk.js';
 import { imageFileProblem, isBlockDevice } from './image-file.js';
 import { admitDisc, type AdmittedDisc } from './media-check.js';
 import { checkName } from './names.js';
+import { parseRamMb, RAM_SIZE_HINT } from '../parse/size.js';
 import { forgetDisk, recordCreatedDisk, type DiskRecord } from './owned-disks.js';
 import { defaultDiskFile } from './paths.js';
 import type { GuestStore } from './store.js';
@@ -48,8 +49,12 @@ export async function cdromFlag(host: Host, given: string, force: boolean | unde
   return { cdrom, ...(await admitDisc(host, cdrom, { flag: '--cdrom', force })) };
 }
 
-/** --ram as given: a whole number of MiB, else the text itself, which GuestSchema refuses by name. */
-export const ramFlag = (ram: string): number | string => (/^\d+$/.test(ram) ? Number(ram) : ram);
+/** --ram as given: MiB, or a size with a unit (the one size parser); the range is GuestSchema's to refuse by name. */
+export function ramFlag(ram: string): number {
+  const mb = parseRamMb(ram);
+  if (mb === undefined) throw new UserError(`--ram ${JSON.stringify(ram)}: give the RAM in ${RAM_SIZE_HINT}.`);
+  return mb;
+}
 
 /** A definition checked by GuestSchema, each problem named by the flag that sets it (create and set). */
 export function checkedGuest(verb: string, name: string, candidate: Record<string, unknown>): Guest {

@@ -2,23 +2,21 @@ import { unlink } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
 import { isErrno, reserveNewFile } from './files.js';
+import { parseSize, SIZE_UNITS as UNITS } from '../parse/size.js';
 
-const UNITS = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
 export const MIN_DISK_BYTES = UNITS.M;
 /**
  * A PowerPC Mac boots from an Apple partition map, whose block numbers are 32-bit with
  * 512-byte blocks (Inside Macintosh: Devices, "Partition map entry"): 2 TiB is all it can address.
  */
 export const MAX_DISK_BYTES = 2 * UNITS.T;
-const SIZE = /^(\d+)(?:\.(\d+))?([KMGT])?$/i;
 const RANGE = '1M to 2T (a PowerPC Mac\'s Apple partition map addresses at most 2 TiB)';
 
 /** `20G`, `512M`, `1.5G` → bytes (rounded up to whole 512-byte sectors); anything else is a usage error naming the range. */
 export function parseDiskSize(size: string): number {
-  const m = SIZE.exec(size.trim());
-  if (!m) throw new UserError(`invalid disk size ${JSON.stringify(size)}: a number with a K, M, G or T suffix, e.g. 20G; from ${RANGE}`);
-  const unit = m[3] ? UNITS[m[3].toUpperCase() as keyof typeof UNITS] : 1;
-  const bytes = Math.ceil((Number(`${m[1]}.${m[2] ?? '0'}`) * unit) / 512) * 512;
+  const given = parseSize(size, 1);
+  if (given === undefined) throw new UserError(`invalid disk size ${JSON.stringify(size)}: a number with a K, M, G or T suffix, e.g. 20G; from ${RANGE}`);
+  const bytes = Math.ceil(given / 512) * 512;
   if (!(bytes >= MIN_DISK_BYTES && bytes <= MAX_DISK_BYTES)) throw new UserError(`disk size ${JSON.stringify(size)} is out of range: from ${RANGE}`);
   return bytes;
 }

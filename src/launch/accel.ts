@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { WHEN } from '../cli/exit-codes.js';
 import type { Host } from '../host/host.js';
 import { is7450Series, is970, type OsEntry } from '../guests/catalog.js';
 import type { Accel } from '../guests/argv.js';
@@ -16,14 +17,21 @@ export interface HostKvm {
 
 /** Runs doctor's own checks (not a re-implementation) against a host: live, or a snapshot in tests. */
 export async function hostKvmReadiness(host: Host): Promise<HostKvm> {
-  const [{ KVM_HOST_CHECKS }, { verifyAll }, { Facts }, { DEFAULT_HOST_OPTIONS }] = await Promise.all([
+  const [{ KVM_HOST_CHECKS, stepById }, { verifyAll }, { Facts }, { DEFAULT_HOST_OPTIONS }] = await Promise.all([
     import('../steps/registry.js'),
     import('../steps/runner.js'),
     import('../steps/facts.js'),
     import('../steps/step.js'),
   ]);
-  const outcomes = await verifyAll(KVM_HOST_CHECKS, { host, facts: new Facts(host), options: DEFAULT_HOST_OPTIONS });
-  const bad = outcomes.filter((o) => o.result.state !== 'done');
+  // A host that is not POWER is the reason, not the first KVM check that fails on it (x86 has no MMU mode to switch).
+  const arch = stepById('platform.arch')!.step;
+  const facts = new Facts(host);
+  const outcomes = await verifyAll([arch, ...KVM_HOST_CHECKS], { host, facts, options: DEFAULT_HOST_OPTIONS });
+  if (outcomes[0]!.result.state === 'todo') {
+    const a = await facts.arch();
+    return { ready: false, reason: `not a POWER host (${a.ok ? a.value : 'unknown'}): KVM-PR needs a POWER8 or POWER9 CPU (doctor check ${arch.id})`, fixes: [] };
+  }
+  const bad = outcomes.slice(1).filter((o) => o.result.state !== 'done');
   if (bad.length === 0) return { ready: true, reason: 'the host is ready for KVM-PR (hash MMU, kvm_pr loaded, /dev/kvm usable)', fixes: [] };
   const first = bad[0]!;
   return {
@@ -87,7 +95,7 @@ export async function chooseAccel(i: AccelInput): Promise<AccelChoice> {
   const host = await i.host();
   if (!host.ready) {
     const fixes = host.fixes.length ? `\nTo fix:\n${host.fixes.map((c) => `  ${c}`).join('\n')}` : '';
-    throw new UserError(`cannot use KVM-PR here: ${host.reason}. Run talos-mac doctor for details, or use --accel tcg.${fixes}`);
+    throw new UserError(`cannot use KVM-PR here: ${host.reason}. Run talos-mac doctor for details, or use --accel tcg.${fixes}`, WHEN.hostCannot);
   }
   if (os.kvm.works) warnings.push(os.kvm.note);
   return { accel: 'kvm', cpu: kvmCpu, why: `KVM-PR, as asked: ${host.reason}`, warnings };

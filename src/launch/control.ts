@@ -12,6 +12,8 @@ import { describeOutside, findRunning } from './running.js';
 import { clearRuntime, runtimeFiles, stillTheGuest, type RuntimeFiles } from './state.js';
 import { isLoopback, VNC_BASE_PORT } from './vnc.js';
 import { describeLiveShare, readLiveShare, type LiveShareState } from './live-share.js';
+import { GuestStatusSchema, GuestStopReportSchema, type GuestStopReport } from '../guests/report-schema.js';
+import { WHEN } from '../cli/exit-codes.js';
 
 export interface GuestStatus {
   name: string;
@@ -89,7 +91,7 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
 
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
   const s = await guestStatus(name, env);
-  if (o.json) out(jsonText(s) + '\n');
+  if (o.json) out(jsonText(GuestStatusSchema.parse(s)) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
   else {
@@ -126,27 +128,32 @@ export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promis
   const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
   const r = await findRunning(new LiveHost(env), store.paths, g);
-  if (r === undefined) throw new UserError(`${name} is not running.`, 1);
-  if (r.by === 'outside') throw new UserError(`${name} was not started by talos-mac: ${describeOutside(r, g.disk)}. Stop that QEMU where it was started.`, 1);
+  if (r === undefined) throw new UserError(`${name} is not running.`, WHEN.guestNotRunning);
+  if (r.by === 'outside') throw new UserError(`${name} was not started by talos-mac: ${describeOutside(r, g.disk)}. Stop that QEMU where it was started.`, WHEN.guestNotRunning);
   return { f, pid: r.pid, p: { pid: r.pid, start: r.start }, lock: guestLockFile(store.paths, name) };
 }
 
+function stopReport(name: string, pid: number, how: GuestStopReport['how']): string {
+  const doc: GuestStopReport = { schema: 'talos-mac/stop@1', name, pid, how };
+  return jsonText(GuestStopReportSchema.parse(doc)) + '\n';
+}
+
 /** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown [inferred: seen by hand, no test pins it]). */
-export async function stopCommand(name: string, env = process.env): Promise<number> {
+export async function stopCommand(name: string, env = process.env, o: { json?: boolean } = {}): Promise<number> {
   const { f, pid, p, lock } = await runningGuest(name, env);
   const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));
   if (!ok) throw new UserError(`${name} (pid ${pid}) does not answer on QMP (${f.control}): use talos-mac kill ${name}.`, 1);
   if (!(await waitGone(p, lock, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
-  out(`${name} stopped.\n`);
+  out(o.json ? stopReport(name, pid, 'quit') : `${name} stopped.\n`);
   return 0;
 }
 
-export async function killCommand(name: string, env = process.env): Promise<number> {
+export async function killCommand(name: string, env = process.env, o: { json?: boolean } = {}): Promise<number> {
   const { f, pid, p, lock } = await runningGuest(name, env);
   // Asked again just before the signal: the process found a moment ago may have ended since.
   if (!(await stillTheGuest(p, f, lock)) || !signalProcess(p, 'SIGKILL')) throw new UserError(`${name} is not running (its QEMU, pid ${pid}, ended meanwhile); nothing was signalled.`, 1);
   if (!(await waitGone(p, lock, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);
   await clearRuntime(f, lock);
-  out(`${name} killed (pid ${pid}). Its disk may need the guest's disk check on next boot.\n`);
+  out(o.json ? stopReport(name, pid, 'killed') : `${name} killed (pid ${pid}). Its disk may need the guest's disk check on next boot.\n`);
   return 0;
 }

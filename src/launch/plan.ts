@@ -1,5 +1,6 @@
 import { access, constants } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { WHEN } from '../cli/exit-codes.js';
 import type { Host } from '../host/host.js';
 import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
 import { osById, type OsEntry } from '../guests/catalog.js';
@@ -93,7 +94,7 @@ export function pointerNote(pointer: OsEntry['pointer'], display: Display): stri
 }
 
 export const alreadyRunning = (name: string, pid: number): UserError =>
-  new UserError(`guest ${name} is already running (QEMU pid ${pid}). See talos-mac status ${name}; stop it with talos-mac stop ${name}.`);
+  new UserError(`guest ${name} is already running (QEMU pid ${pid}). See talos-mac status ${name}; stop it with talos-mac stop ${name}.`, WHEN.guestRunning);
 
 /**
  * Everything `launch` decides before starting QEMU, and every refusal: `--print-cmd` runs exactly
@@ -110,7 +111,7 @@ export async function planLaunch(
   const notes: string[] = [];
   const desktop = hasDesktop(ctx.env ?? process.env);
   // GTK and SDL need a desktop session; over ssh QEMU would only fail with "gtk initialization failed".
-  if (opts.display === 'window' && !desktop) throw new UserError(NO_DESKTOP, 1);
+  if (opts.display === 'window' && !desktop) throw new UserError(NO_DESKTOP, WHEN.hostCannot);
   if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
   await checkDefinitionPaths(ctx.paths, g, file);
   if (g.share !== undefined) notes.push(`Shared folder: ${g.share_from ?? g.share} as a read-only CD (as it was at talos-mac share; --refresh updates it).`);

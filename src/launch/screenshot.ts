@@ -6,6 +6,8 @@ import { isErrno } from '../guests/files.js';
 import { GuestStore } from '../guests/store.js';
 import { writeGuard } from '../guests/write-guard.js';
 import { writeOut } from '../ui/output.js';
+import { jsonText } from '../ui/escape.js';
+import { ScreenshotReportSchema, type ScreenshotReport } from '../guests/report-schema.js';
 import { runningGuest } from './control.js';
 import { QmpClient } from './qmp.js';
 
@@ -29,7 +31,7 @@ export function defaultScreenshotName(name: string, now: Date): string {
  * file itself, so it writes into the guest's private runtime folder; the result is copied beside
  * the target and put in place with link(2) (never replacing a file) or, with --force, rename(2).
  */
-export async function screenshotCommand(name: string, file: string | undefined, o: { force?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function screenshotCommand(name: string, file: string | undefined, o: { force?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const target = resolve(file ?? defaultScreenshotName(name, new Date()));
   if (!target.toLowerCase().endsWith('.png')) throw new UserError(`${file}: a screenshot is saved as PNG: give a FILE ending in .png`);
   const dirInfo = await stat(dirname(target)).catch(() => undefined);
@@ -68,7 +70,8 @@ export async function screenshotCommand(name: string, file: string | undefined, 
         throw err;
       }
     }
-    writeOut(`${target} (${size.width}×${size.height})\n`);
+    const doc: ScreenshotReport = { schema: 'talos-mac/screenshot@1', name, file: target, ...size };
+    writeOut(o.json ? jsonText(ScreenshotReportSchema.parse(doc)) + '\n' : `${target} (${size.width}×${size.height})\n`);
     return 0;
   } finally {
     await rm(dumped, { force: true });

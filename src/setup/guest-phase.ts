@@ -4,6 +4,8 @@ import { parseDiskSize } from '../guests/disk.js';
 import type { MediaReport } from '../guests/media.js';
 import { admitDisc } from '../guests/media-check.js';
 import { nameProblem } from '../guests/names.js';
+import { parseRamMb, RAM_SIZE_HINT } from '../parse/size.js';
+import { expandHome } from '../parse/user-path.js';
 import type { GuestStore } from '../guests/store.js';
 import type { Host } from '../host/host.js';
 import type { Prompts } from './prompts.js';
@@ -64,8 +66,8 @@ function howItRuns(os: OsEntry, kvmHost: boolean): string {
 }
 
 function ramProblem(s: string): string | undefined {
-  if (!/^\d+$/.test(s)) return 'give the RAM in MiB, a whole number (e.g. 512)';
-  const n = Number(s);
+  const n = parseRamMb(s);
+  if (n === undefined) return `give the RAM in ${RAM_SIZE_HINT}`;
   return n < MIN_RAM_MB || n > MAC99_MAX_RAM_MB ? `RAM must be ${MIN_RAM_MB} to ${MAC99_MAX_RAM_MB} MiB (mac99 refuses more than 2 GiB)` : undefined;
 }
 
@@ -142,13 +144,14 @@ export async function askGuest(prompts: Prompts, flags: GuestFlags, store: Guest
     if (await store.exists(typed)) say(`A guest named ${typed} exists already (${store.file(typed)}): choose another name.`);
     else name = typed;
   }
-  const ram = flagged('--ram', flags.ram, ramProblem) ?? (await prompts.text({ message: 'RAM in MiB?', default: String(os.ramMb), validate: ramProblem, flag: '--ram' }));
+  const ramText = flagged('--ram', flags.ram, ramProblem) ?? (await prompts.text({ message: 'RAM in MiB? (or with a unit, e.g. 1G)', default: String(os.ramMb), validate: ramProblem, flag: '--ram' }));
+  const ram = String(parseRamMb(ramText));
   const diskSize = flagged('--disk-size', flags.diskSize, sizeProblem) ?? (await prompts.text({ message: 'Size of its new disk?', default: `${os.diskGb}G`, validate: sizeProblem, flag: '--disk-size' }));
   let cdrom = flags.cdrom;
   let media: MediaReport | undefined;
   let forced: string | undefined;
   for (;;) {
-    cdrom ??= await prompts.text({ message: 'Install CD/DVD image (Enter for none)?', optional: true, flag: '--cdrom' });
+    cdrom ??= expandHome(await prompts.text({ message: 'Install CD/DVD image (Enter for none)?', optional: true, flag: '--cdrom' }));
     if (cdrom === '') {
       cdrom = undefined;
       break;

@@ -109,7 +109,7 @@ describe('launch boots real images in qemu-system-ppc', () => {
     const s = JSON.parse(st.stdout) as { running: boolean; state: string; accel: string; pid: number };
     assert.deepEqual([s.running, s.state, s.accel], [true, 'prelaunch', 'tcg']);
     const again = await w.run(['launch', 'bg', '--display', 'none']);
-    assert.equal(again.code, 2);
+    assert.equal(again.code, 1);
     assert.match(again.stderr, /guest bg is already running \(QEMU pid \d+\)/);
     const list = await w.run(['list']);
     assert.match(list.stdout, /bg\s+Mac OS X 10\.5 Leopard.*running/);
@@ -118,7 +118,7 @@ describe('launch boots real images in qemu-system-ppc', () => {
     assert.equal(twin.code, 1);
     assert.ok(twin.stderr.includes(`The disk ${JSON.stringify(disk)} is in use by another running QEMU (pid ${s.pid})`), twin.stderr);
     const rm = await w.run(['rm', 'bg']);
-    assert.equal(rm.code, 2);
+    assert.equal(rm.code, 1);
     assert.match(rm.stderr, /bg is running \(QEMU pid \d+\): stop it first/);
     const stop = await w.run(['stop', 'bg']);
     assert.equal(stop.code, 0, stop.stderr);

@@ -68,7 +68,7 @@ describe('lock names', () => {
       }
       assert.equal(JSON.parse(st.stdout).pid, q.pid, st.stdout);
       const again = await w.run(['launch', 'old', ...DETACH]);
-      assert.equal(again.code, 2, again.stderr);
+      assert.equal(again.code, 1, again.stderr);
       assert.match(again.stderr, new RegExp(`guest old is already running \\(QEMU pid ${q.pid}\\)`));
       const k = await w.run(['kill', 'old']);
       assert.equal(k.code, 0, k.stderr);

@@ -1,0 +1,27 @@
+import { defineCommand } from '../command.js';
+import { HOST_SNAPSHOT_OPTIONS, QEMU_COMMAND_OPTIONS } from './shared.js';
+import type { DemoFlags } from '../demo.js';
+
+export default defineCommand<DemoFlags>({
+  name: 'demo',
+  summary: 'boot a tiny self-made Mac disk (no Mac OS media needed) on the serial console',
+  options: [
+    { flags: '--accel <mode>', help: 'auto | kvm | tcg', default: 'tcg', words: ['auto', 'kvm', 'tcg'] },
+    { flags: '--timeout <seconds>', help: 'give up after this long', default: '60' },
+    ...QEMU_COMMAND_OPTIONS,
+    { flags: '--image <path>', help: 'boot this demo image instead of building one (for hosts without xorriso)', value: 'path' },
+    { flags: '--work-dir <dir>', help: 'build the demo image here and keep it', value: 'dir', hidden: true },
+    ...HOST_SNAPSHOT_OPTIONS,
+  ],
+  examples: [
+    ['talos-mac demo', 'TCG: firmware output, which device it booted from, exit 0'],
+    ['talos-mac demo --accel kvm', 'on a POWER9 host ready for KVM-PR'],
+    ['talos-mac demo --image ~/.cache/talos-mac/demo-disk-*.qcow2', 'an image built on another machine'],
+  ],
+  notes: 'Needs qemu-system-ppc, qemu-img and xorriso.',
+  exits: { OK: 'the demo disk booted', FAILED: 'it did not boot, QEMU failed, or this host cannot (--accel kvm without KVM-PR)', USAGE: 'usage error' },
+  async run({ opts }) {
+    const { demoCli } = await import('../demo.js');
+    return demoCli(opts);
+  },
+});

@@ -1,0 +1,83 @@
+import * as z from 'zod/mini';
+
+/**
+ * The `--json` contracts of the guest commands (docs/guests.md "JSON"). Scripts may import them:
+ * `import { CreateReportSchema } from 'talos-mac/schema'`. Every document is validated against its
+ * schema before it is printed.
+ */
+export const CreateReportSchema = z.object({
+  schema: z.literal('talos-mac/create@1'),
+  name: z.string(),
+  os: z.string(),
+  osTitle: z.string(),
+  ramMb: z.number(),
+  disk: z.string(),
+  diskFormat: z.string(),
+  /** A new disk was made (false: --disk adopted an existing image). */
+  createdDisk: z.boolean(),
+  cdrom: z.nullable(z.string()),
+  /** The definition file. */
+  file: z.string(),
+  /** The command to run next. */
+  next: z.string(),
+});
+
+export const RmReportSchema = z.object({
+  schema: z.literal('talos-mac/rm@1'),
+  name: z.string(),
+  /** False only when the question was answered no. */
+  removed: z.boolean(),
+  /** The definition did not parse (it was removed all the same). */
+  definitionInvalid: z.boolean(),
+  disk: z.nullable(z.string()),
+  diskDeleted: z.boolean(),
+});
+
+/** stop and kill. */
+export const GuestStopReportSchema = z.object({
+  schema: z.literal('talos-mac/stop@1'),
+  name: z.string(),
+  /** The QEMU process that ended. */
+  pid: z.number(),
+  how: z.enum(['quit', 'killed']),
+});
+
+export const ScreenshotReportSchema = z.object({
+  schema: z.literal('talos-mac/screenshot@1'),
+  name: z.string(),
+  file: z.string(),
+  width: z.number(),
+  height: z.number(),
+});
+
+/** status --json: whether it runs, and what QEMU says about it (more fields may follow). */
+export const GuestStatusSchema = z.looseObject({
+  name: z.string(),
+  running: z.boolean(),
+  pid: z.optional(z.number()),
+  state: z.optional(z.string()),
+  accel: z.optional(z.enum(['kvm', 'tcg'])),
+  qmp: z.optional(z.string()),
+  display: z.optional(
+    z.object({
+      kind: z.string(),
+      vnc: z.optional(z.object({ host: z.string(), port: z.number(), display: z.number(), address: z.string() })),
+    }),
+  ),
+  lastDetached: z.optional(z.object({ exit: z.number(), message: z.string() })),
+  liveShare: z.optional(z.looseObject({ address: z.string(), port: z.number(), pid: z.number() })),
+  outside: z.optional(z.object({ pids: z.array(z.number()), disk: z.string() })),
+});
+
+/** list --json: each guest's definition (its fields as in NAME.toml), or why it does not parse. */
+export const GuestListSchema = z.array(
+  z.union([
+    z.looseObject({ name: z.string(), os: z.string(), ram: z.number(), disk: z.string(), file: z.string(), running: z.boolean(), valid: z.literal(true) }),
+    z.object({ name: z.string(), file: z.string(), valid: z.literal(false), problem: z.optional(z.string()) }),
+  ]),
+);
+
+export type CreateReport = z.infer<typeof CreateReportSchema>;
+export type RmReport = z.infer<typeof RmReportSchema>;
+export type GuestStopReport = z.infer<typeof GuestStopReportSchema>;
+export type ScreenshotReport = z.infer<typeof ScreenshotReportSchema>;
