@@ -395,7 +395,8 @@ random bytes), 2 bad input (no such file, a folder, unreadable).`,
     .option('--refresh', 'build the CD again from the same folder (after changing it)')
     .option('--off', 'stop sharing: detach the CD at the next launch and delete its image')
     .option('--label <name>', 'the CD name the guest shows (default: the folder name; at most 27 characters)')
-    .option('--live', 'instead of a CD: the folder read and written by the guest while it runs (WebDAV for Mac OS X), from its next launch; with --off: stop')
+    .option('--live', 'instead of a CD: the folder read and written by the guest while it runs (WebDAV for Mac OS X, AFP for Mac OS 9), from its next launch; with --off: stop')
+    .option('--protocol <afp|webdav>', 'with --live, for Mac OS X: AFP (netatalk 4) instead of WebDAV')
     .option('--json', 'with NAME alone: what is shared, as JSON')
     .addHelpText(
       'after',
@@ -406,13 +407,16 @@ Examples:
   $ talos-mac share tiger                      what is shared
   $ talos-mac share tiger --off
   $ talos-mac share tiger ~/exchange --live    read-write while tiger runs: Finder, Go → Connect to Server, http://10.0.2.100/
+  $ talos-mac share tiger ~/exchange --live --protocol afp   the same over AFP: afp://10.0.2.100/
+  $ talos-mac share os9 ~/exchange --live      Mac OS 9: Chooser, AppleShare, Server IP Address… 10.0.2.100
   $ talos-mac share tiger --live --off
 
 The image ($XDG_DATA_HOME/talos-mac/NAME-share.iso) is built with xorriso: HFS+ with an Apple
 partition map, and ISO 9660. Refused: special files, links out of the folder or to folders, files
 over 4 GiB. To get files back out of the guest: talos-mac files NAME get. A live share is served
-by rclone serve webdav on 127.0.0.1 with a password made for each launch (shown by launch and
-status); the guest reaches it at 10.0.2.100 through QEMU's user network (docs/guests.md).`,
+by rclone serve webdav (or netatalk 4's afpd) on 127.0.0.1 with a password made for each launch
+(shown by launch and status); the guest reaches it at 10.0.2.100 through QEMU's user network
+(docs/guests.md).`,
     )
     .action(async (name: string, dir: string | undefined, opts: import('./share.js').ShareFlags) => {
       const { shareCommand } = await import('./share.js');
