@@ -5,7 +5,7 @@
  * `Authorization: ${basicAuth(LIVE_SHARE_USER, password)}` reaches the folder; run its launch with
  * TALOS_MAC_LIVE_SHARE_PASSWORD=password to know the password before it boots.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,22 +31,8 @@ export interface RawResponse {
  * stands in the QEMU command line (default: this build's).
  */
 export async function throughGuestfwd(runtimeDir: string, request: string | Buffer, command?: readonly string[]): Promise<RawResponse> {
-  const dir = await mkdtemp(join(tmpdir(), 'talos-relay-'));
-  const path = join(dir, 's');
+  const { guest, relay, done: cleanup } = await guestfwdConnection(runtimeDir, command);
   try {
-    const accepted = new Promise<Socket>((resolve) => {
-      const srv = createServer((s) => {
-        srv.close();
-        resolve(s);
-      });
-      srv.listen(path);
-    });
-    await new Promise((r) => setTimeout(r, 20));
-    const guest = connect(path);
-    const end = await accepted;
-    const [file, ...args] = command ?? [process.execPath, PIPE_SCRIPT, liveShareStateFile(runtimeDir)];
-    const relay = spawn(file!, args, { stdio: [end, end, end] });
-    end.destroy();
     const chunks: Buffer[] = [];
     const done = new Promise<void>((resolve, reject) => {
       guest.on('data', (d: Buffer) => chunks.push(d));
@@ -62,8 +48,32 @@ export async function throughGuestfwd(runtimeDir: string, request: string | Buff
     const cut = text.indexOf('\r\n\r\n');
     return { status: Number(/^HTTP\/1\.[01] (\d+)/.exec(text)?.[1] ?? 0), headers: text.slice(0, cut), body: cut < 0 ? '' : text.slice(cut + 4) };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   }
+}
+
+/**
+ * One guest connection as libslirp's guestfwd `cmd:` makes it: the relay runs with one end of a
+ * connected Unix socket as its fds 0, 1 and 2 (libslirp fork_exec); `guest` is the other end, what
+ * the guest's TCP stack would write to and read from.
+ */
+export async function guestfwdConnection(runtimeDir: string, command?: readonly string[]): Promise<{ guest: Socket; relay: ChildProcess; done(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'talos-relay-'));
+  const path = join(dir, 's');
+  const accepted = new Promise<Socket>((resolve) => {
+    const srv = createServer((s) => {
+      srv.close();
+      resolve(s);
+    });
+    srv.listen(path);
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  const guest = connect(path);
+  const end = await accepted;
+  const [file, ...args] = command ?? [process.execPath, PIPE_SCRIPT, liveShareStateFile(runtimeDir)];
+  const relay = spawn(file!, args, { stdio: [end, end, end] });
+  end.destroy();
+  return { guest, relay, done: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** An HTTP/1.1 request with Connection: close (one request per guest connection). */
