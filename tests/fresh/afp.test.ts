@@ -52,7 +52,8 @@ describe('the AFP live share in a fresh Debian 13 root (netatalk 4)', { skip: fr
       t.diagnostic(version.output.split('\n')[0] ?? '');
       const mount = '/mnt/talos-mac';
       const r = await run.asRoot(
-        ['runuser', '-u', USER, '--', 'sh', '-c', 'cd /tmp && exec node --test --test-concurrency=1 "$1"', 'sh', `${mount}/dist/tests/live-share/afp.test.js`],
+        // A login shell: the user's own environment, not this test runner's (NODE_TEST_CONTEXT would make the inner node --test skip its files).
+        ['runuser', '--login', USER, '--command', `cd /tmp && node --test --test-concurrency=1 ${mount}/dist/tests/live-share/afp.test.js`],
         join(run.logs, 'afp.test.log'),
         20 * MIN,
         [[REPO, mount]],
