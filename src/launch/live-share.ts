@@ -177,6 +177,26 @@ export interface LiveShare {
   stop(): Promise<void>;
 }
 
+/** A server the launcher started: how it ended (undefined while it runs), and ending it (SIGTERM, SIGKILL after 3 s). */
+function watchServer(child: ChildProcess): { gone: Promise<void>; exited(): string | undefined; terminate(): Promise<void> } {
+  let exited: string | undefined;
+  const gone = new Promise<void>((resolve) => {
+    child.once('error', (e) => ((exited = e.message), resolve()));
+    child.once('exit', (code, signal) => ((exited = signal ? `signal ${signal}` : `exit ${code}`), resolve()));
+  });
+  return {
+    gone,
+    exited: () => exited,
+    async terminate() {
+      if (exited !== undefined) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
+}
+
 const STARTED = /started on \[?https?:\/\/127\.0\.0\.1:(\d+)\//;
 
 /**
@@ -196,11 +216,8 @@ export async function startLiveShare(spec: LiveShareSpec, runtimeDir: string, ti
     env: { ...process.env, RCLONE_USER: spec.user, RCLONE_PASS: spec.password },
   });
   let said = '';
-  let exited: string | undefined;
-  const gone = new Promise<void>((resolve) => {
-    child.once('error', (e) => ((exited = e.message), resolve()));
-    child.once('exit', (code, signal) => ((exited = signal ? `signal ${signal}` : `exit ${code}`), resolve()));
-  });
+  const server = watchServer(child);
+  const { gone } = server;
   const port = await new Promise<number | undefined>((resolve) => {
     const timer = setTimeout(() => resolve(undefined), timeoutMs);
     child.stderr!.setEncoding('utf8');
@@ -220,18 +237,13 @@ export async function startLiveShare(spec: LiveShareSpec, runtimeDir: string, ti
   // Drained, so a chatty server never blocks on a full pipe.
   child.stderr!.on('data', () => undefined);
   const stop = async (): Promise<void> => {
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await gone;
-      clearTimeout(t);
-    }
+    await server.terminate();
     await rm(liveShareStateFile(runtimeDir), { force: true });
     await rm(cache, { recursive: true, force: true });
   };
   if (port === undefined) {
     await stop();
-    throw new UserError(`the live share's WebDAV server (rclone serve webdav) did not start${exited ? ` (${exited})` : ` within ${timeoutMs / 1000} s`}: ${said.trim().split('\n').slice(-3).join(' ') || 'it said nothing'}`, 1);
+    throw new UserError(`the live share's WebDAV server (rclone serve webdav) did not start${server.exited() ? ` (${server.exited()})` : ` within ${timeoutMs / 1000} s`}: ${said.trim().split('\n').slice(-3).join(' ') || 'it said nothing'}`, 1);
   }
   const state: LiveShareState = { ...spec, port, pid: child.pid!, address: guestAddress(spec.protocol, spec.client ?? 'finder') };
   await writeFile(liveShareStateFile(runtimeDir), JSON.stringify(state) + '\n', { mode: 0o600 });
@@ -327,27 +339,18 @@ async function startAfp(spec: LiveShareSpec, runtimeDir: string, timeoutMs: numb
   await writeFile(conf, lines.join('\n') + '\n', { mode: 0o600 });
   const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'TERM', '--', afpd, '-d', '-F', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let said = '';
-  let exited: string | undefined;
-  const gone = new Promise<void>((resolve) => {
-    child.once('error', (e) => ((exited = e.message), resolve()));
-    child.once('exit', (code, signal) => ((exited = signal ? `signal ${signal}` : `exit ${code}`), resolve()));
-  });
+  const server = watchServer(child);
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => (said = (said + chunk).slice(-4000)));
   const listening = `listening on 127.0.0.1:${port}`;
   const end = Date.now() + timeoutMs;
   let up = false;
-  while (!up && exited === undefined && Date.now() < end) {
+  while (!up && server.exited() === undefined && Date.now() < end) {
     up = (await readFile(log, 'utf8').catch(() => '')).includes(listening);
     if (!up) await new Promise((r) => setTimeout(r, 100));
   }
   const stop = async (): Promise<void> => {
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await gone;
-      clearTimeout(t);
-    }
+    await server.terminate();
     // A session's child that did not take its parent's SIGTERM in time.
     for (const pid of await processesWithArg(conf)) {
       try {
@@ -362,7 +365,7 @@ async function startAfp(spec: LiveShareSpec, runtimeDir: string, timeoutMs: numb
   if (!up) {
     const logged = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' ');
     await stop();
-    throw new UserError(`the live share's AFP server (afpd) did not start${exited ? ` (${exited})` : ` within ${timeoutMs / 1000} s`}: ${logged || said.trim() || 'it said nothing'}`, 1);
+    throw new UserError(`the live share's AFP server (afpd) did not start${server.exited() ? ` (${server.exited()})` : ` within ${timeoutMs / 1000} s`}: ${logged || said.trim() || 'it said nothing'}`, 1);
   }
   const state: LiveShareState = { ...spec, volume, port, pid: child.pid!, address: guestAddress('afp', spec.client ?? 'finder') };
   await writeFile(liveShareStateFile(runtimeDir), JSON.stringify(state) + '\n', { mode: 0o600 });

@@ -9,20 +9,18 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildBootImage } from '../../src/demo/image.js';
-import { LiveHost } from '../../src/host/live-host.js';
 import { guestPaths } from '../../src/guests/paths.js';
 import { liveShareProblem } from '../../src/launch/live-share.js';
 import { alive, runtimeFiles } from '../../src/launch/state.js';
 import { AFPD_DIRS, afpdProblem, parseAfpdVersion } from '../../src/parse/afpd.js';
 import { BIN, REPO } from '../helpers/cli.js';
-import { makeWorld, processesWith, type TestWorld } from '../helpers/guest-env.js';
+import { processesWith, type TestWorld } from '../helpers/guest-env.js';
 import { AFPERR, AfpClient } from './afp-client.js';
-import { endsWithin, guestfwdConnection, readState } from './helpers.js';
+import { endsWithin, guestfwdConnection, makeShareWorld, readState, waitFor } from './helpers.js';
 
 const HEADLESS = ['--display', 'none'];
 const FIXTURE = join(REPO, 'tests', 'fixtures', 'netatalk', 'afpd-V-4.2.3-trixie.txt');
@@ -38,16 +36,6 @@ const SKIP = !speaks22
   : process.getuid?.() === 0
     ? 'afpd refuses root logins (auth.c login: "root login denied"): run as an ordinary user'
     : false;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('afpd -V and what the host lacks (anywhere)', () => {
   it("parses netatalk 4.2.3's afpd -V (captured in a Debian 13 root) and accepts it; refuses one without AFP 2.2", () => {
@@ -96,19 +84,8 @@ describe('share --live over AFP (netatalk 4): a folder a running Mac OS 9 guest 
   }
 
   before(async () => {
-    w = await makeWorld('talos-live afp-');
-    await mkdir(join(w.dir, 'img'));
-    const disk = await buildBootImage(new LiveHost(), join(w.dir, 'img'), 'disk', 'STAYS-UP', 'begin again');
-    await mkdir(join(w.dir, 'img2'));
-    const disk2 = await buildBootImage(new LiveHost(), join(w.dir, 'img2'), 'disk', 'STAYS-UP', 'begin again');
-    shared = join(w.dir, 'for os9, shared');
-    outside = join(w.dir, 'secret');
-    await mkdir(join(shared, 'sub'), { recursive: true });
-    await mkdir(outside);
-    await writeFile(join(shared, 'from-host.txt'), 'host bytes\n');
-    await writeFile(join(outside, 'secret.txt'), 'not for the guest\n');
-    await symlink(join(outside, 'secret.txt'), join(shared, 'link-out'));
-    await symlink(outside, join(shared, 'dir-out'));
+    let disk: string, disk2: string;
+    ({ w, disks: [disk, disk2], shared, outside } = await makeShareWorld('talos-live afp-', 'for os9, shared'));
     for (const [name, os, d] of [['os9', 'os9', disk], ['tiger', 'tiger', disk2]] as const) {
       const r = await w.run(['create', name, '--os', os, '--disk', d, '--share-disk', '--net', 'user']);
       assert.equal(r.code, 0, r.stderr);
