@@ -351,6 +351,7 @@ async function startAfp(spec: LiveShareSpec, runtimeDir: string, timeoutMs: numb
   }
   const stop = async (): Promise<void> => {
     await server.terminate();
+    await rm(liveShareStateFile(runtimeDir), { force: true });
     // A session's child that did not take its parent's SIGTERM in time.
     for (const pid of await processesWithArg(conf)) {
       try {
@@ -359,7 +360,6 @@ async function startAfp(spec: LiveShareSpec, runtimeDir: string, timeoutMs: numb
         /* gone meanwhile */
       }
     }
-    await rm(liveShareStateFile(runtimeDir), { force: true });
     await rm(dir, { recursive: true, force: true });
   };
   if (!up) {
