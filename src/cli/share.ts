@@ -57,9 +57,9 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   const store = new GuestStore();
   const g0 = await store.read(name);
   if (modes === 0) {
-    if (f.json) writeOut(JSON.stringify({ guest: name, share: g0.share ?? null, from: g0.share_from ?? null, live: g0.live_share ?? null }, null, 2) + '\n');
+    if (f.json) writeOut(await sharedJson(name, g0));
     else writeOut(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder${g0.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
-    if (!f.json && g0.live_share) writeOut(`${name} shares ${g0.live_share} live (read-write while it runs).\n`);
+    if (!f.json && g0.live_share) writeOut(await liveLine(name, g0));
     return EXIT.OK;
   }
   return whileSharing(store.paths, name, async () => {
@@ -112,6 +112,20 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   });
 }
 
+/** The live share's protocol (src/launch/live-share.ts liveProtocol), for what share NAME prints. */
+async function liveProtocolOf(g: Guest): Promise<'afp' | 'webdav'> {
+  return (await import('../launch/live-share.js')).liveProtocol(guestOs(g), g.live_share_protocol);
+}
+
+async function sharedJson(name: string, g: Guest): Promise<string> {
+  const protocol = g.live_share !== undefined ? await liveProtocolOf(g) : null;
+  return JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null, live_protocol: protocol }, null, 2) + '\n';
+}
+
+async function liveLine(name: string, g: Guest): Promise<string> {
+  return `${name} shares ${g.live_share} live over ${(await liveProtocolOf(g)) === 'afp' ? 'AFP' : 'WebDAV'} (read-write while it runs).\n`;
+}
+
 /**
  * `share NAME DIR --live`: records the folder (definition field live_share); the launcher serves it
  * from the next launch on (src/launch/live-share.ts): QEMU's user network has no way to add a
@@ -128,8 +142,8 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
   const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
   if (dir === undefined && !f.off) {
-    if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null }, null, 2) + '\n');
-    else writeOut(g.live_share ? `${name} shares ${g.live_share} live (read-write while it runs).\n` : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
+    if (f.json) writeOut(await sharedJson(name, g));
+    else writeOut(g.live_share ? await liveLine(name, g) : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
     return EXIT.OK;
   }
   if (f.off) {

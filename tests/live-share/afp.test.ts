@@ -192,7 +192,9 @@ describe('share --live over AFP (netatalk 4): a folder a running Mac OS 9 guest 
     const d = await w.run(['share', 'os9', dollar, '--live']);
     assert.equal(d.code, 1, d.stderr);
     assert.match(d.stderr, /afp\.conf cannot carry/);
-    assert.match((await w.run(['share', 'os9', '--live'])).stdout, new RegExp(`shares ${shared.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} live`), 'nothing was changed');
+    assert.equal(JSON.parse((await w.run(['share', 'os9', '--json'])).stdout).live, shared, 'nothing was changed');
+    assert.deepEqual(JSON.parse((await w.run(['share', 'tiger', '--json'])).stdout), { guest: 'tiger', share: null, from: null, live: shared, live_protocol: 'afp' });
+    assert.match((await w.run(['share', 'os9', '--live'])).stdout, /live over AFP \(read-write while it runs\)/);
     const long = await w.run(['launch', 'os9', ...HEADLESS, '--detach'], { env: { TALOS_MAC_LIVE_SHARE_PASSWORD: 'nine-chars' } });
     assert.equal(long.code, 2, long.stderr);
     assert.match(long.stderr, /1–8 printable ASCII/);
