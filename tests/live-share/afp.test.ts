@@ -200,6 +200,27 @@ describe('share --live over AFP (netatalk 4): a folder a running Mac OS 9 guest 
     assert.match(long.stderr, /1–8 printable ASCII/);
   });
 
+  it("two guests over AFP side by side: each its own afpd, port and password; one guest's password does not open the other's server", async () => {
+    for (const n of ['os9', 'tiger']) {
+      const l = await w.run(['launch', n, ...HEADLESS, '--detach']);
+      assert.equal(l.code, 0, l.stderr);
+    }
+    const [a, b] = [(await status('os9')).liveShare, (await status('tiger')).liveShare];
+    assert.notEqual(a.pid, b.pid);
+    assert.notEqual(a.port, b.port);
+    assert.notEqual(a.password, b.password);
+    // Through os9's relay (what a guest reaching the host's loopback would meet too), with tiger's password: refused.
+    const conn = await guestfwdConnection(runtime('os9'));
+    const c = new AfpClient(conn.guest);
+    await c.openSession();
+    assert.equal((await c.loginRandnum(me, b.password)).code, AFPERR.notAuth);
+    c.close();
+    await conn.done();
+    for (const n of ['os9', 'tiger']) assert.equal((await w.run(['stop', n])).code, 0);
+    assert.ok(await endsWithin(a.pid, 5000));
+    assert.ok(await endsWithin(b.pid, 5000));
+  });
+
   it('kill -9 of the launcher while a guest is logged in (foreground, and the --detach supervisor): afpd and its session end', async () => {
     for (const mode of ['foreground', 'detach'] as const) {
       let launcher: number;
