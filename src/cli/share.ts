@@ -20,6 +20,8 @@ export interface ShareFlags {
   label?: string;
   json?: boolean;
   live?: boolean;
+  /** With --live: afp or webdav (Mac OS X only; Mac OS 9 always gets AFP). */
+  protocol?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ async function whileSharing<T>(paths: GuestPaths, name: string, fn: () => Promis
 
 export async function shareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
   if (f.live) return liveShareCommand(name, dir, f);
+  if (f.protocol !== undefined) throw new UserError('--protocol goes with --live (the CD is HFS+, read by every Mac OS)');
   const modes = [dir !== undefined, f.off === true, f.refresh === true].filter(Boolean).length;
   if (modes > 1) throw new UserError('give one of: a folder to share, --refresh, --off');
   if (f.json && modes > 0) throw new UserError('--json goes with share NAME alone (what is shared)');
@@ -54,9 +57,9 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   const store = new GuestStore();
   const g0 = await store.read(name);
   if (modes === 0) {
-    if (f.json) writeOut(JSON.stringify({ guest: name, share: g0.share ?? null, from: g0.share_from ?? null, live: g0.live_share ?? null }, null, 2) + '\n');
+    if (f.json) writeOut(await sharedJson(name, g0));
     else writeOut(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder${g0.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
-    if (!f.json && g0.live_share) writeOut(`${name} shares ${g0.live_share} live (read-write while it runs).\n`);
+    if (!f.json && g0.live_share) writeOut(await liveLine(name, g0));
     return EXIT.OK;
   }
   return whileSharing(store.paths, name, async () => {
@@ -109,6 +112,20 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   });
 }
 
+/** The live share's protocol (src/launch/live-share.ts liveProtocol), for what share NAME prints. */
+async function liveProtocolOf(g: Guest): Promise<'afp' | 'webdav'> {
+  return (await import('../launch/live-share.js')).liveProtocol(guestOs(g), g.live_share_protocol);
+}
+
+async function sharedJson(name: string, g: Guest): Promise<string> {
+  const protocol = g.live_share !== undefined ? await liveProtocolOf(g) : null;
+  return JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null, live_protocol: protocol }, null, 2) + '\n';
+}
+
+async function liveLine(name: string, g: Guest): Promise<string> {
+  return `${name} shares ${g.live_share} live over ${(await liveProtocolOf(g)) === 'afp' ? 'AFP' : 'WebDAV'} (read-write while it runs).\n`;
+}
+
 /**
  * `share NAME DIR --live`: records the folder (definition field live_share); the launcher serves it
  * from the next launch on (src/launch/live-share.ts): QEMU's user network has no way to add a
@@ -118,13 +135,15 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   if (f.refresh || f.label !== undefined) throw new UserError('--refresh and --label are for the CD; --live serves the folder as it is');
   if (f.json && (dir !== undefined || f.off)) throw new UserError('--json goes with share NAME alone (what is shared)');
   if (dir !== undefined && f.off) throw new UserError('give one of: a folder to share live, --off');
+  if (f.protocol !== undefined && f.protocol !== 'afp' && f.protocol !== 'webdav') throw new UserError(`--protocol ${JSON.stringify(f.protocol)}: afp or webdav`);
+  if (f.protocol !== undefined && dir === undefined) throw new UserError('--protocol goes with a folder to share: talos-mac share NAME DIR --live --protocol afp');
   const store = new GuestStore();
   const g = await store.read(name);
   const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
   const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
   if (dir === undefined && !f.off) {
-    if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null }, null, 2) + '\n');
-    else writeOut(g.live_share ? `${name} shares ${g.live_share} live (read-write while it runs).\n` : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
+    if (f.json) writeOut(await sharedJson(name, g));
+    else writeOut(g.live_share ? await liveLine(name, g) : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
     return EXIT.OK;
   }
   if (f.off) {
@@ -132,7 +151,7 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
       writeOut(`${name} shares no folder live; nothing to do.\n`);
       return EXIT.OK;
     }
-    await store.setFields(name, { live_share: undefined });
+    await store.setFields(name, { live_share: undefined, live_share_protocol: undefined });
     writeOut(`${name} no longer shares ${g.live_share} live, ${when}. The folder itself is untouched.\n`);
     return EXIT.OK;
   }
@@ -143,18 +162,23 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
     const which = held.slice(0, 3).map((h) => `${JSON.stringify(h.path)} (${h.guest}'s ${h.role})`).join(', ');
     throw new UserError(`will not share ${JSON.stringify(root)} read-write: it holds ${which}${held.length > 3 ? ` and ${held.length - 3} more` : ''}, which a guest could then write while in use. Share a folder that holds no guest's disk or CD. Nothing was changed.`);
   }
-  const { guestAddress, howToConnect, liveProtocol, liveShareProblem } = await import('../launch/live-share.js');
+  const { afpPathProblem, afpVolumeName, guestAddress, howToConnect, liveClient, liveProtocol, liveShareProblem } = await import('../launch/live-share.js');
   if (g.net !== 'user') throw new UserError(`${name} reaches a live share through QEMU's user network, but its net is ${JSON.stringify(g.net)}: set net = "user" in ${store.file(name)} first. Nothing was changed.`);
-  const protocol = liveProtocol(guestOs(g));
+  const os = guestOs(g);
+  const asked = f.protocol as 'afp' | 'webdav' | undefined;
+  if (asked === 'webdav' && os.family !== 'osx') throw new UserError(`${os.title} has no WebDAV client: its live share is AFP (leave out --protocol). Nothing was changed.`);
+  const protocol = liveProtocol(os, asked);
+  const client = liveClient(os);
   const osr = await new LiveHost().readFile('/etc/os-release');
-  const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined);
+  const problem = (protocol === 'afp' ? afpPathProblem(root) : undefined) ?? (await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined));
   if (problem) throw new UserError(`cannot share ${root} live with ${name}: ${problem} Nothing was changed.`, 1);
-  if (g.live_share !== root) await store.setFields(name, { live_share: root });
+  const fields = { live_share: root, live_share_protocol: os.family === 'osx' && protocol === 'afp' ? ('afp' as const) : undefined };
+  if (g.live_share !== fields.live_share || g.live_share_protocol !== fields.live_share_protocol) await store.setFields(name, fields);
   writeOut(
     [
-      `${name} shares ${root} live, read-write, ${when}.`,
-      `Inside the guest: ${howToConnect(protocol)} (user and password: shown by talos-mac launch and talos-mac status ${name}).`,
-      `Links in the folder are not served. ${guestAddress(protocol)} is reached only through ${name}'s user network.`,
+      `${name} shares ${root} live over ${protocol === 'afp' ? 'AFP' : 'WebDAV'}, read-write, ${when}.`,
+      `Inside the guest: ${howToConnect(protocol, client)}${protocol === 'afp' ? `, volume "${afpVolumeName(root)}"` : ''} (user and password: shown by talos-mac launch and talos-mac status ${name}).`,
+      `Links in the folder are not served. ${guestAddress(protocol, client)} is reached only through ${name}'s user network.`,
     ].join('\n') + '\n',
   );
   return EXIT.OK;

@@ -42,6 +42,8 @@ export const GuestSchema = z
     share_from: z.optional(absolutePath('share_from')),
     /** A folder the running guest reads and writes (talos-mac share NAME DIR --live; src/launch/live-share.ts). */
     live_share: z.optional(absolutePath('live_share')),
+    /** Mac OS X only: serve the live share over AFP instead of WebDAV (share NAME DIR --live --protocol afp); Mac OS 9 always gets AFP. */
+    live_share_protocol: z.optional(z.enum(['afp', 'webdav'], { error: 'afp or webdav' })),
     net: z.string().refine((v) => v === 'user' || v === 'none' || TAP_IFACE.test(v), { error: 'user, none, or tap:IFACE (an existing tap device, e.g. tap:tap0)' }),
     nic: z.optional(z.enum(NICS, { error: `one of ${NICS.join(', ')}` })),
     resolution: z.string().regex(RESOLUTION, { error: 'WIDTHxHEIGHT or WIDTHxHEIGHTxDEPTH with depth 8, 15 or 32 (e.g. 1024x768x32)' }),

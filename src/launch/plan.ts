@@ -205,13 +205,14 @@ export async function planLaunch(
 /** The live share's server is there and the guest's network can reach it; its credentials for this launch. */
 async function planLiveShare(g: Guest, file: string, opts: LaunchOptions, ctx: { host: Host; runtime?: RuntimeFiles | undefined; env?: NodeJS.ProcessEnv }): Promise<{ spec: LiveShareSpec; guestfwd: string } | undefined> {
   if (!opts.liveShare || !ctx.runtime || g.live_share === undefined) return undefined;
-  const { guestfwdRule, liveProtocol, liveShareProblem, newLiveShareSpec } = await import('./live-share.js');
+  const { afpPathProblem, guestfwdRule, liveClient, liveProtocol, liveShareProblem, newLiveShareSpec } = await import('./live-share.js');
   const off = `or stop sharing it: talos-mac share ${g.name} --live --off`;
   if (g.net !== 'user') throw new UserError(`${file}: live_share: the guest reaches its live share through QEMU's user network, but net is ${JSON.stringify(g.net)}. Use it: talos-mac set ${g.name} --net user, ${off}.`);
   if (!(await exists(g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
-  const protocol = liveProtocol(osById(g.os));
+  const os = osById(g.os);
+  const protocol = liveProtocol(os, g.live_share_protocol);
   const osr = await ctx.host.readFile('/etc/os-release');
-  const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined, ctx.env);
+  const problem = (protocol === 'afp' ? afpPathProblem(g.live_share) : undefined) ?? (await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined, ctx.env));
   if (problem) throw new UserError(`${g.name} shares ${g.live_share} live, but ${problem} Nothing was started; ${off}.`, 1);
-  return { spec: newLiveShareSpec(g.live_share, protocol, ctx.env), guestfwd: guestfwdRule(protocol, ctx.runtime.dir) };
+  return { spec: newLiveShareSpec(g.live_share, protocol, liveClient(os), ctx.env, g.name), guestfwd: guestfwdRule(protocol, ctx.runtime.dir) };
 }

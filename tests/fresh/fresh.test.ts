@@ -8,12 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO } from '../helpers/cli.js';
-import { CACHE, cachedRoot, DEBIAN, FreshRun, isWarm, quickStart, type StepResult, type Suite } from './root.js';
+import { CACHE, cachedRoot, DEBIAN, FreshRun, freshSkip, isWarm, quickStart, type StepResult, type Suite } from './root.js';
 
-const isRoot = process.getuid?.() === 0;
-const has = (cmd: string) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
-const canRun = isRoot && has('debootstrap') && has('unshare') && spawnSync('unshare', ['--mount', '--pid', '--fork', 'true']).status === 0;
-const SKIP = !canRun && 'needs root, debootstrap and unshare (mount and PID namespaces)';
+const SKIP = freshSkip();
 
 const ALL = process.env['TALOS_MAC_FRESH_ALL'] === '1';
 const KEEP = process.env['TALOS_MAC_FRESH_KEEP'] === '1';

@@ -22,6 +22,13 @@ const SECURITY = process.env['TALOS_MAC_FRESH_SECURITY_MIRROR'] ?? 'http://deb.d
 const MAX_AGE_DAYS = 30;
 const ENTER = join(REPO, 'tests', 'fresh', 'enter.sh');
 
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
+/** Why the fresh roots cannot be made or entered here (root, debootstrap, mount and PID namespaces), or false. */
+export function freshSkip(): string | false {
+  const canRun = process.getuid?.() === 0 && has('debootstrap') && has('unshare') && spawnSync('unshare', ['--mount', '--pid', '--fork', 'true']).status === 0;
+  return !canRun && 'needs root, debootstrap and unshare (mount and PID namespaces)';
+}
+
 export const CACHE = join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'talos-mac-dev', 'fresh');
 
 /** The cache folder of a suite: keyed by the suite and what goes into the root (a change makes a new one). */

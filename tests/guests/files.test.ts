@@ -52,7 +52,7 @@ describe('share NAME DIR: a folder as a read-only HFS+ CD', () => {
     assert.ok(def.includes(`share = "${image}"`), def);
     assert.ok(def.includes(`share_from = "${folder.root}"`), def);
     const show = await w.run(['share', 'tiger', '--json']);
-    assert.deepEqual(JSON.parse(show.stdout), { guest: 'tiger', share: image, from: folder.root, live: null });
+    assert.deepEqual(JSON.parse(show.stdout), { guest: 'tiger', share: image, from: folder.root, live: null, live_protocol: null });
   });
 
   it("the shared folder's files are readable from the image with 7-Zip, byte for byte", async () => {

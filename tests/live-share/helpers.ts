@@ -5,13 +5,16 @@
  * `Authorization: ${basicAuth(LIVE_SHARE_USER, password)}` reaches the folder; run its launch with
  * TALOS_MAC_LIVE_SHARE_PASSWORD=password to know the password before it boots.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LIVE_SHARE_IP, LIVE_SHARE_PORT, LIVE_SHARE_USER, PIPE_SCRIPT, liveShareStateFile, type LiveShareState } from '../../src/launch/live-share.js';
 import { alive } from '../../src/launch/state.js';
+import { buildBootImage } from '../../src/demo/image.js';
+import { LiveHost } from '../../src/host/live-host.js';
+import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
 
 export { LIVE_SHARE_USER };
 export const LIVE_SHARE_GUEST_ADDRESS = `${LIVE_SHARE_IP}:${LIVE_SHARE_PORT.webdav}`;
@@ -31,22 +34,8 @@ export interface RawResponse {
  * stands in the QEMU command line (default: this build's).
  */
 export async function throughGuestfwd(runtimeDir: string, request: string | Buffer, command?: readonly string[]): Promise<RawResponse> {
-  const dir = await mkdtemp(join(tmpdir(), 'talos-relay-'));
-  const path = join(dir, 's');
+  const { guest, relay, done: cleanup } = await guestfwdConnection(runtimeDir, command);
   try {
-    const accepted = new Promise<Socket>((resolve) => {
-      const srv = createServer((s) => {
-        srv.close();
-        resolve(s);
-      });
-      srv.listen(path);
-    });
-    await new Promise((r) => setTimeout(r, 20));
-    const guest = connect(path);
-    const end = await accepted;
-    const [file, ...args] = command ?? [process.execPath, PIPE_SCRIPT, liveShareStateFile(runtimeDir)];
-    const relay = spawn(file!, args, { stdio: [end, end, end] });
-    end.destroy();
     const chunks: Buffer[] = [];
     const done = new Promise<void>((resolve, reject) => {
       guest.on('data', (d: Buffer) => chunks.push(d));
@@ -62,8 +51,32 @@ export async function throughGuestfwd(runtimeDir: string, request: string | Buff
     const cut = text.indexOf('\r\n\r\n');
     return { status: Number(/^HTTP\/1\.[01] (\d+)/.exec(text)?.[1] ?? 0), headers: text.slice(0, cut), body: cut < 0 ? '' : text.slice(cut + 4) };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   }
+}
+
+/**
+ * One guest connection as libslirp's guestfwd `cmd:` makes it: the relay runs with one end of a
+ * connected Unix socket as its fds 0, 1 and 2 (libslirp fork_exec); `guest` is the other end, what
+ * the guest's TCP stack would write to and read from.
+ */
+export async function guestfwdConnection(runtimeDir: string, command?: readonly string[]): Promise<{ guest: Socket; relay: ChildProcess; done(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'talos-relay-'));
+  const path = join(dir, 's');
+  const accepted = new Promise<Socket>((resolve) => {
+    const srv = createServer((s) => {
+      srv.close();
+      resolve(s);
+    });
+    srv.listen(path);
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  const guest = connect(path);
+  const end = await accepted;
+  const [file, ...args] = command ?? [process.execPath, PIPE_SCRIPT, liveShareStateFile(runtimeDir)];
+  const relay = spawn(file!, args, { stdio: [end, end, end] });
+  end.destroy();
+  return { guest, relay, done: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** An HTTP/1.1 request with Connection: close (one request per guest connection). */
@@ -87,4 +100,42 @@ export async function endsWithin(pid: number, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return !alive(pid);
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface ShareWorld {
+  w: TestWorld;
+  /** Two boot disks (demo boot script images): two guests running side by side need one each. */
+  disks: [string, string];
+  /** The folder shared: from-host.txt ("host bytes\n"), sub/, link-out (to outside/secret.txt), dir-out (to outside). */
+  shared: string;
+  /** Outside the folder: secret.txt ("not for the guest\n"). */
+  outside: string;
+}
+
+export async function makeShareWorld(prefix: string, folder: string): Promise<ShareWorld> {
+  const w = await makeWorld(prefix);
+  const disks: string[] = [];
+  for (const img of ['img', 'img2']) {
+    await mkdir(join(w.dir, img));
+    disks.push(await buildBootImage(new LiveHost(), join(w.dir, img), 'disk', 'STAYS-UP', 'begin again'));
+  }
+  const shared = join(w.dir, folder);
+  const outside = join(w.dir, 'secret');
+  await mkdir(join(shared, 'sub'), { recursive: true });
+  await mkdir(outside);
+  await writeFile(join(shared, 'from-host.txt'), 'host bytes\n');
+  await writeFile(join(outside, 'secret.txt'), 'not for the guest\n');
+  await symlink(join(outside, 'secret.txt'), join(shared, 'link-out'));
+  await symlink(outside, join(shared, 'dir-out'));
+  return { w, disks: [disks[0]!, disks[1]!], shared, outside };
 }

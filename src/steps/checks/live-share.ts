@@ -1,11 +1,13 @@
 import { installHint } from '../../distro/distro.js';
+import { AFPD_DIRS, afpdProblem, NETATALK_SERVICE_NOTE, parseAfpdVersion } from '../../parse/afpd.js';
 import type { Step } from '../step.js';
 import { EXTRA_FLAGS, extraWanted, onPath, qemuPackages } from './qemu-packages.js';
 
 /**
  * The servers of `share --live` (src/launch/live-share.ts): rclone for WebDAV (Mac OS X), netatalk 4's
  * afpd for AFP (Mac OS 9, which has no WebDAV client). Only reports: guests run without them; setup
- * installs rclone with QEMU (qemu.packages: asked, --with-live-share / --without-live-share).
+ * installs rclone with QEMU (qemu.packages: asked, --with-live-share / --without-live-share), and
+ * never netatalk: Debian's package also enables a system-wide AFP server (netatalk.service).
  */
 export const liveShareServers: Step = {
   id: 'guests.live-share',
@@ -23,15 +25,26 @@ export const liveShareServers: Step = {
     if ('unknown' in onRclone) return { state: 'unknown', summary: onRclone.unknown };
     if ('unknown' in onAfpd) return { state: 'unknown', summary: onAfpd.unknown };
     const webdav = onRclone.found;
-    const afp = onAfpd.found;
+    // Debian's afpd is in /usr/sbin, not on a user's PATH: asked there too (a snapshot made before it says nothing: not there).
+    let afpdArgv: string[] | undefined = onAfpd.found ? ['afpd', '-V'] : undefined;
+    for (const dir of AFPD_DIRS) {
+      if (afpdArgv) break;
+      const t = await facts.command(['test', '-x', `${dir}/afpd`]);
+      if (!t.notRecorded && !t.timedOut && t.exitCode === 0) afpdArgv = [`${dir}/afpd`, '-V'];
+    }
     const none = { stdout: '', stderr: '' };
-    const [rclone, afpd] = [webdav ? await facts.command(['rclone', 'version']) : none, afp ? await facts.command(['afpd', '-V']) : none];
+    const [rclone, afpd] = [webdav ? await facts.command(['rclone', 'version']) : none, afpdArgv ? await facts.command(afpdArgv) : none];
     const d = await facts.distro();
     const evidence = [rclone.stdout.split('\n')[0] ?? '', (afpd.stdout || afpd.stderr).split('\n')[0] ?? ''].filter(Boolean);
-    const os9 = afp
-      ? "afpd (netatalk) is installed, but talos-mac's AFP live share is not available in this version: Mac OS 9 guests use talos-mac share (a read-only CD)"
+    const version = parseAfpdVersion(`${afpd.stdout}${afpd.stderr}`);
+    const tooOld = afpdArgv ? afpdProblem(version) : undefined;
+    const afpHint = installHint(d, [d.names.liveShare?.afp]);
+    const os9 = afpdArgv
+      ? tooOld
+        ? `${tooOld}: Mac OS 9 guests have no live share (talos-mac share makes a read-only CD)`
+        : `AFP live share for Mac OS 9 guests (and Mac OS X with --protocol afp): netatalk ${version!.version}'s afpd`
       : d.names.liveShare?.afp
-        ? `no afpd: Mac OS 9 guests have no live share (install ${d.names.liveShare.afp} for AFP; talos-mac's AFP live share is not available in this version)`
+        ? `no afpd: Mac OS 9 guests have no live share (AFP; install netatalk 4${afpHint ? `: ${afpHint}` : ''}. ${NETATALK_SERVICE_NOTE})`
         : `${d.name} has no netatalk 4 package (AFP, the only file sharing Mac OS 9 speaks): Mac OS 9 guests use talos-mac share (a read-only CD)`;
     if (webdav) return { state: 'done', summary: `WebDAV live share for Mac OS X guests: ${rclone.stdout.split('\n')[0]}; ${os9}`, evidence };
     const hint = installHint(d, [d.names.liveShare?.webdav]);
