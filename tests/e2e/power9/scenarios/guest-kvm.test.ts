@@ -8,7 +8,11 @@
 // asks with queryAccelerator) before and after the reset. With TALOS_GUEST_RECORD=1 the record is
 // written to tests/fixtures/guest-reports/PROFILE-kvm.json for the default suite's replay.
 //
-// Runs when the guest kernel is built (npm run test:guest builds it; cold, tens of minutes).
+// Nested (POWER9 under TCG, KVM-PR inside), one boot takes longer than the rest of the box's
+// scenarios together: measured 2026-12-07 on the shared 2-core machine, OpenBIOS took ~10 min to
+// load the guest's 3.9 MB vmlinux from the CD, and Linux then wrote nothing on its serial console in
+// the next 29 min (docs/guests.md). So it runs only when asked (TALOS_E2E_GUEST_KVM=1) and when the
+// guest kernel is built (npm run test:guest builds it).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -30,13 +34,15 @@ import { run } from '../lib/run.js';
 import { userland } from '../lib/userland.js';
 
 const PROFILE = process.env.TALOS_E2E_GUEST_PROFILE ?? '10.4';
-/** Both boots of the guest, nested (TCG POWER9, KVM-PR inside): measured, see docs/guests.md. */
-const DEADLINE_S = Number(process.env.TALOS_E2E_GUEST_DEADLINE_S ?? 2400);
+/** Both boots of the guest, in the box's own uptime: nested (TCG POWER9, KVM-PR inside), see docs/guests.md. */
+const DEADLINE_S = Number(process.env.TALOS_E2E_GUEST_DEADLINE_S ?? 3600);
+/** The box's clock runs behind the wall clock here (its uptime was 2665 s after 3000 s of wall time): the harness waits longer than the script. */
+const BOX_LIMIT_MS = (DEADLINE_S * 1.5 + 900) * 1000;
 const SHARE_PORT = 8080;
 const FIXTURES = join(REPO, 'tests', 'fixtures', 'guest-reports');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-const skip = prKernelMissing() ?? ((await missingTools()).length ? `the test guest needs ${(await missingTools()).join(', ')}` : undefined) ??
+const skip = (process.env.TALOS_E2E_GUEST_KVM === '1' ? undefined : 'nested, the test guest under KVM-PR takes over an hour here (TALOS_E2E_GUEST_KVM=1 runs it)') ?? prKernelMissing() ?? ((await missingTools()).length ? `the test guest needs ${(await missingTools()).join(', ')}` : undefined) ??
   ((await kernelCached()) ? undefined : 'the test guest kernel is not built here (npm run test:guest builds it)');
 const row = KERNELS.pr;
 
@@ -72,7 +78,7 @@ test(`the test guest (${PROFILE}) boots through talos-mac launch --accel kvm und
       // The hash MMU, as the PR journey leaves the host (setup's GRUB edit): kvm_pr loads only then.
       cmdline: 'disable_radix',
       files,
-      timeoutMs: (DEADLINE_S + 600) * 1000,
+      timeoutMs: BOX_LIMIT_MS,
       script: [
         HOST_DIRS,
         cmd('modprobe-pr', ['/sbin/modprobe', 'kvm_pr']),
@@ -82,13 +88,20 @@ test(`the test guest (${PROFILE}) boots through talos-mac launch --accel kvm und
         cmd('create', ['talos-mac', 'create', 'g', '--os', PROFILE, '--disk-size', '64M', '--cdrom', '/opt/guest.iso']),
         cmd('share', ['talos-mac', 'share', 'g', '/opt/shared']),
         // The serial console (ESCC channel A, the guest's ttyS0) to a file, appended across the restart.
-        cmd('launch', ['talos-mac', 'launch', 'g', '--install', '--accel', 'kvm', '--detach', '--display', 'none', '--', '-chardev', `file,id=ser0,path=${serial},append=on`, '-serial', 'chardev:ser0']),
-        cmd('status-1', ['talos-mac', 'status', 'g', '--json']),
-        // Both boots' reports (the second after the reset), polled as the TCG run polls them.
-        `t=$(up); while [ "$(grep -c ${shq(done)} ${serial} 2>/dev/null)" -lt 2 ] && [ $(cut -d. -f1 /proc/uptime) -lt $(( \${t%.*} + ${DEADLINE_S} )) ]; do sleep 5; done; echo "$t $(up)" > /box/out/reports.uptime`,
+        // In the foreground, in the background of the box's shell: nested, the background supervisor's
+        // QEMU (a second Node started first) does not answer on QMP within launch --detach's 20 s.
+        `talos-mac launch g --install --accel kvm --display none -- -chardev file,id=ser0,path=${serial},append=on -serial chardev:ser0 > /box/out/launch.stdout 2> /box/out/launch.stderr & lp=$!`,
+        // QEMU's own word on its accelerator once it answers on QMP (talos-mac status asks it).
+        `i=0; while [ $i -lt 60 ]; do run status-1 talos-mac status g --json; grep -q '"accel"' /box/out/status-1.stdout && break; sleep 5; i=$((i+1)); done`,
+        // Both boots' reports (the second after the reset), polled as the TCG run polls them; progress
+        // on the box's console every minute (seen with TALOS_E2E_VERBOSE=1): nested, a boot takes minutes.
+        `t=$(up); n=0; while [ "$(cat ${serial} 2>/dev/null | grep -c ${shq(done)})" -lt 2 ] && [ $(cut -d. -f1 /proc/uptime) -lt $(( \${t%.*} + ${DEADLINE_S} )) ]; do sleep 5; n=$((n+1)); [ $((n % 12)) -eq 0 ] && echo "[guest kvm] $(up) s: $(wc -c < ${serial}) bytes of serial console: $(tail -n1 ${serial} | cut -c1-100)"; done; echo "$t $(up)" > /box/out/reports.uptime`,
+        // What the guest's screen shows if it said nothing on the serial console (Linux's boot text goes to tty0 too).
+        `[ "$(cat ${serial} 2>/dev/null | grep -c ${shq(done)})" -lt 2 ] && talos-mac screenshot g /box/out/stuck.png > /box/out/stuck.log 2>&1`,
         cmd('status-2', ['talos-mac', 'status', 'g', '--json']),
         cmd('screenshot', ['talos-mac', 'screenshot', 'g', '/tmp/g.png']),
         cmd('stop', ['talos-mac', 'stop', 'g']),
+        'wait $lp; echo $? > /box/out/launch.code',
         cmd('status-after', ['talos-mac', 'status', 'g']),
         `cp ${serial} /box/out/g.serial; cp /tmp/g.png /box/out/g.png; cp /root/.local/state/talos-mac/logs/g.log /box/out/g.log`,
         sendDir('puts.tar.gz', '/tmp-share'),
