@@ -12,13 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { buildBootImage } from '../../src/demo/image.js';
 import { OS_CATALOG, type OsEntry } from '../../src/guests/catalog.js';
-import { LiveHost } from '../../src/host/live-host.js';
 import { pngSize } from '../../src/launch/screenshot.js';
 import { REPO } from '../helpers/cli.js';
 import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
-import { guestKernel, kernelCached, log, missingTools } from './lib/build.js';
+import { guestCd, guestKernel, kernelCached, log, missingTools, profileCmdline } from './lib/build.js';
 import { checkRecord, doneCount, reportsFrom, type CdFile, type ProfileRecord } from './lib/report.js';
 
 const run = promisify(execFile);
@@ -81,8 +79,7 @@ describe('the test guest boots through talos-mac launch in every catalog profile
     const port = (server.address() as AddressInfo).port;
     nonce = randomBytes(8).toString('hex');
     // 10.0.2.2 is the host as QEMU's user network shows it (connections reach the host's loopback).
-    const cmdline = `console=tty0 console=ttyS0 ip=dhcp talos.nonce=${nonce} talos.reboot=1 talos.stay=1 talos.share=10.0.2.2:${port}`;
-    cd = await buildBootImage(new LiveHost(), w.dir, 'cd', 'TALOS-GUEST', `boot &device;:,\\vmlinux ${cmdline}`, { vmlinux: k.vmlinux });
+    cd = await guestCd(w.dir, k.vmlinux, profileCmdline(nonce, `10.0.2.2:${port}`));
     shareDir = join(w.dir, 'shared folder');
     await mkdir(join(shareDir, 'sub dir'), { recursive: true });
     await writeFile(join(shareDir, 'hello.txt'), 'Hello from the host\n');
@@ -178,7 +175,7 @@ describe('the test guest boots through talos-mac launch in every catalog profile
     const port = (server.address() as AddressInfo).port;
     const k = await guestKernel();
     const fwdNonce = randomBytes(8).toString('hex');
-    const fwdCd = await buildBootImage(new LiveHost(), await mkdtemp(join(w.dir, 'fwd-')), 'cd', 'TALOS-GUEST', `boot &device;:,\\vmlinux console=tty0 console=ttyS0 ip=dhcp talos.nonce=${fwdNonce} talos.share=10.0.2.100:80`, { vmlinux: k.vmlinux });
+    const fwdCd = await guestCd(await mkdtemp(join(w.dir, 'fwd-')), k.vmlinux, `console=tty0 console=ttyS0 ip=dhcp talos.nonce=${fwdNonce} talos.share=10.0.2.100:80`);
     const c = await w.run(['create', 'fwd', '--os', '10.4', '--disk-size', '64M', '--cdrom', fwdCd, '--net', 'none']);
     assert.equal(c.code, 0, c.stderr);
     const serial = join(w.dir, 'fwd.serial');

@@ -10,6 +10,8 @@ import { copyFile, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildBootImage } from '../../../src/demo/image.js';
+import { LiveHost } from '../../../src/host/live-host.js';
 import { REPO } from '../../helpers/cli.js';
 
 const run = promisify(execFile);
@@ -103,4 +105,15 @@ export async function guestKernel(): Promise<GuestKernel> {
   log(`guest kernel built in ${kernelBuildS.toFixed(0)} s`);
   await rename(join(dir, 'vmlinux'), vmlinux);
   return { vmlinux, kernelBuildS, cached: false };
+}
+
+/**
+ * The guest's command line for a profile run: report with `nonce`, reset once (talos.reboot), stay
+ * up after the second report (talos.stay, for screenshot and stop), PUT and GET at `share` (tests/guest/init.c).
+ */
+export const profileCmdline = (nonce: string, share: string): string => `console=tty0 console=ttyS0 ip=dhcp talos.nonce=${nonce} talos.reboot=1 talos.stay=1 talos.share=${share}`;
+
+/** The guest's boot CD in `dir`, as an install disc boots: OpenBIOS loads its vmlinux with `cmdline`. */
+export async function guestCd(dir: string, vmlinux: string, cmdline: string): Promise<string> {
+  return buildBootImage(new LiveHost(), dir, 'cd', 'TALOS-GUEST', `boot &device;:,\\vmlinux ${cmdline}`, { vmlinux });
 }

@@ -44,6 +44,12 @@ export interface ProfileRecord {
   restarts: number;
   /** talos-mac stop's exit code, and status afterwards. */
   stop: { code: number; runningAfter: boolean };
+  /**
+   * QEMU's own word on its accelerator while the guest ran (`talos-mac status --json`, which asks
+   * over QMP: src/launch/qmp.ts queryAccelerator), once for each QEMU: before the guest's reset and
+   * after the launcher restarted it. Recorded by the POWER9 box's KVM-PR run.
+   */
+  qmpAccel?: string[];
 }
 
 /** How many boots finished sending (their DONE line): parse only then, a report still arriving is incomplete. */
@@ -120,8 +126,8 @@ const BUS_USB = '0003';
 const BUS_ADB = '0017';
 
 /** What the guest definition puts on which IDE bus and unit, read from the argv talos-mac builds. */
-function drivePlacement(g: Guest, os: OsEntry, cpu: string): Map<string, { bus: string; unit: number }> {
-  const argv = buildQemuArgv({ guest: g, os, accel: 'tcg', cpu, boot: 'cd', display: 'none' });
+function drivePlacement(g: Guest, os: OsEntry, accel: ProfileRecord['accel'], cpu: string): Map<string, { bus: string; unit: number }> {
+  const argv = buildQemuArgv({ guest: g, os, accel, cpu, boot: 'cd', display: 'none' });
   const out = new Map<string, { bus: string; unit: number }>();
   for (const [i, w] of argv.entries()) {
     if (argv[i - 1] !== '-device' || !/^ide-(hd|cd),/.test(w)) continue;
@@ -152,8 +158,14 @@ export function checkRecord(os: OsEntry, r: ProfileRecord, cpuHelp: string): str
   const expect = (ok: boolean, what: string) => {
     if (!ok) bad.push(`${os.id}: ${what}`);
   };
-  const cpu = canonicalCpu(os.tcg.defaultCpu);
-  expect(r.guest.cpu === cpu, `ran with CPU ${r.guest.cpu}, the profile's TCG default is ${cpu}`);
+  const kvm = r.accel === 'kvm';
+  const cpu = canonicalCpu(kvm ? os.kvm.defaultCpu : os.tcg.defaultCpu);
+  expect(r.guest.cpu === cpu, `ran with CPU ${r.guest.cpu}, the profile's ${kvm ? 'KVM-PR' : 'TCG'} default is ${cpu}`);
+  if (kvm) {
+    expect(os.kvm.works, `ran under KVM-PR, which the profile does not allow (${os.kvm.note})`);
+    // Both QEMUs (the first, and the one the launcher restarted after the reset) said KVM themselves.
+    expect(r.qmpAccel?.length === 2 && r.qmpAccel.every((a) => a === 'kvm'), `QEMU's accelerator over QMP: ${JSON.stringify(r.qmpAccel)}, expected kvm before and after the reset`);
+  }
   expect(r.guest.ram === os.ramMb, `ran with ${r.guest.ram} MiB, the profile says ${os.ramMb}`);
   expect(r.guest.resolution === os.resolution, `ran at ${r.guest.resolution}, the profile says ${os.resolution}`);
   expect(r.guest.nic === os.nics[0], `ran with NIC ${r.guest.nic}, the profile's first is ${os.nics[0]}`);
@@ -163,7 +175,7 @@ export function checkRecord(os: OsEntry, r: ProfileRecord, cpuHelp: string): str
   const [w, h, depth] = os.resolution.split('x');
   expect(r.screenshot.width === Number(w) && r.screenshot.height === Number(h), `screenshot is ${r.screenshot.width}x${r.screenshot.height}, the profile's resolution ${w}x${h}`);
   const pvr = pvrTable(cpuHelp).get(cpu);
-  const placement = drivePlacement(profileGuest(os, r.profile), os, cpu);
+  const placement = drivePlacement(profileGuest(os, r.profile), os, r.accel, cpu);
   for (const rep of r.reports) {
     const at = `boot ${rep.boot}`;
     expect(pvr !== undefined && reportedPvr(rep.cpuinfo) === pvr, `${at}: PVR ${reportedPvr(rep.cpuinfo)}, QEMU's ${cpu} is ${pvr}`);
