@@ -178,7 +178,7 @@ describe('sizes take units everywhere, and ~ is the home folder in every path', 
 
   it('a path option or argument the shell left alone (--cdrom=~/x, "~/x") is under HOME', async () => {
     const env = { HOME: home };
-    const r = await w.run(['create', 'home', '--os', 'tiger', '--disk-size', '1M', '--cdrom=~/isos/tiger.iso'], { env });
+    const r = await w.run(['create', 'home', '--os', 'tiger', '--disk-size', '1M', '--cdrom=~/isos/tiger.iso', '--force'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.ok((await def('home')).includes(`cdrom = "${join(home, 'isos', 'tiger.iso')}"`));
     const media = await w.run(['media', 'check', '~/isos/tiger.iso'], { env });

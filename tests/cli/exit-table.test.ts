@@ -77,6 +77,12 @@ const CASES: Record<string, Case[]> = {
     { args: ['show', 'off'], exit: 'OK', why: 'a guest' },
     { args: ['show', 'nosuch'], exit: 'USAGE', why: 'no such guest' },
   ],
+  set: [
+    { args: ['set', 'off', '--ram', '1G', '--dry-run'], exit: 'OK', why: 'the change it would make' },
+    { args: ['set', 'run', '--ram', '768'], exit: 'FAILED', why: 'the guest is running' },
+    { args: ['set', 'off', '--ram', 'lots'], exit: 'USAGE', why: 'a bad value' },
+    { args: ['set', 'nosuch', '--ram', '768'], exit: 'USAGE', why: 'no such guest' },
+  ],
   rm: [
     { args: ['rm', 'fresh'], exit: 'OK', json: false, why: 'removed' },
     { args: ['rm', 'fresh2', '--json'], exit: 'OK', json: false, why: 'removed, reported as JSON' },

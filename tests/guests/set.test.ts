@@ -94,7 +94,7 @@ describe('talos-mac set', () => {
 
   const refusals: Array<[string, string[], RegExp]> = [
     ['RAM over 2048', ['--ram', '4096'], /cannot change tiger:\n {2}--ram: 4096 is too much: mac99 supports at most 2048/],
-    ['RAM that is not a number', ['--ram', 'lots'], /--ram: a whole number of MiB/],
+    ['RAM that is not a number', ['--ram', 'lots'], /--ram "lots": give the RAM in MiB/],
     ['a bad network', ['--net', 'wifi'], /--net: user, none, or tap:IFACE/],
     ['a CPU the OS does not run', ['--cpu', '970'], /--cpu: "970" is not a CPU for Mac OS X 10\.4 Tiger/],
     ['an unknown NIC', ['--nic', 'e1000'], /--nic: one of sungem, rtl8139/],
