@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import { defaultJobs } from '../../kernel/kbuild.js';
 import { buildPrModule } from '../../kernel/module-build.js';
 import { installPrModules } from '../../kernel/module-load.js';
