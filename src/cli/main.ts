@@ -105,6 +105,7 @@ Examples:
     .addOption(new Option('--with-window', "also install QEMU's window module (default: only where a desktop session exists)").conflicts('withoutWindow'))
     .option('--without-window', "leave QEMU's window module out")
     .option('--json', 'print the plan and the results as one JSON document (schema: talos-mac/schema SetupReportSchema)')
+    .option('-v, --verbose', 'the plan with each step\'s id, its checks\' detail (Kconfig) and every step listed')
     .addHelpText('after', SETUP_EXAMPLES)
     .action(async (opts: import('./setup.js').SetupOptions) => {
       const { setupCommand } = await import('./setup.js');
