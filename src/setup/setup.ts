@@ -247,7 +247,7 @@ function kernelNeeded(plan: Outcome[]): { cost: string; why: string; short: stri
   const o = plan.find((p) => p.result.state === 'todo' && p.result.cost !== undefined);
   if (o?.result.cost === undefined) return undefined;
   const cost = o.result.cost;
-  const why = o.step === kernelPrSupport ? 'This kernel cannot do KVM-PR' : `${o.step.title} (${o.step.id})`;
+  const why = o.step === kernelPrSupport ? 'This kernel cannot do KVM-PR: build and install one that can' : o.step.title;
   const download = /; (\S+ is a \d+ MB download)\)$/.exec(outcomeOf(plan, kernelSource)?.result.summary ?? '')?.[1];
   const short = /^About (.+?) \(/.exec(cost)?.[1] ?? 'hours';
   return { why, short, cost: `${cost}${download ? ` The source: ${download}.` : ''}` };
@@ -427,7 +427,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     let buildKernel = options.buildKernel;
     // Under --root the kernel steps never run (they build for this machine): nothing to ask.
     if (kernel && !opts.buildKernel && !opts.skipKernel && root === '/') {
-      buildKernel = await p.confirm({ message: `${kernel.why}: build and install a kernel that can, in this run (${kernel.short})?`, default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
+      buildKernel = await p.confirm({ message: `${kernel.why}, in this run (about ${kernel.short})?`, default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
     }
     let guest: GuestPlan | undefined;
     let guestUndecided = false;
@@ -459,21 +459,6 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         : undefined;
     return { ...(files !== undefined ? { files } : {}), ...(window !== undefined ? { window } : {}), ...(liveShare !== undefined ? { 'live-share': liveShare } : {}) };
   };
-  // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
-  // A dry run says so instead of stopping (it previews this invocation).
-  let wouldStopFirst: string | undefined;
-  if (!io.interactive && !io.prompts && !opts.yes) {
-    const collect = collectingPrompts({ yes: false });
-    await answer(collect, true);
-    if (firstPlan.some((o) => appliesHere(o, options))) await collect.confirm({ message: 'Proceed?', default: true });
-    try {
-      collect.finish();
-    } catch (err) {
-      if (!dryRun || !(err instanceof UserError)) throw err;
-      wouldStopFirst = err.message;
-    }
-  }
-
   // The answers decide the options; the plan is verified again and its changes rehearsed (a dry
   // run of each apply: the exact commands and files), so the timeline says what sudo will do.
   const settle = async (a: Answers): Promise<Settled> => {
@@ -481,10 +466,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     options.extras = { ...flagExtras, ...a.extras };
     delete options.tcgOnly;
     let plan = await verifyAll(steps, newContext());
-    // Declined by a person (a "no", or --skip-kernel) — or no kernel that can do KVM-PR in this run:
+    // No kernel that can do KVM-PR in this run (a "no", --skip-kernel, or just no --build-kernel):
     // the MMU switch and the rest would gain nothing, so only what TCG guests need is done.
-    const declined = kernelNeeded(plan) !== undefined && !a.buildKernel && root === '/' && (Boolean(opts.skipKernel) || !opts.yes);
-    if (declined || prKernelMissing(plan, options)) {
+    if (prKernelMissing(plan, options)) {
       options.tcgOnly = true;
       plan = await verifyAll(steps, newContext());
     }
@@ -518,6 +502,21 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   // --yes answers as it will; otherwise the plan shows what pressing Enter at every question gives.
   const preview: Prompts = opts.yes ? makePrompts({ yes: true, interactive: false }) : defaultAnswers();
   let settled = await settle(await answer(preview, true));
+  // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
+  // A dry run says so instead of stopping (it previews this invocation).
+  let wouldStopFirst: string | undefined;
+  if (!io.interactive && !io.prompts && !opts.yes) {
+    const collect = collectingPrompts({ yes: false });
+    await answer(collect, true);
+    if (settled.plan.some((o) => appliesHere(o, settled.view.options))) await collect.confirm({ message: 'Proceed?', default: true });
+    try {
+      collect.finish();
+    } catch (err) {
+      if (!dryRun || !(err instanceof UserError)) throw err;
+      wouldStopFirst = err.message;
+    }
+  }
+
   printTimeline(settled.sections, io.out);
   if (opts.verbose) printSteps(settled.view, io.out, io.chalk);
   if (wouldStopFirst && !opts.snapshot) io.out(`Without --dry-run (and without a terminal), this command would stop before changing anything: ${wouldStopFirst}`);
