@@ -126,10 +126,12 @@ export function timeline(v: PlanView): Section[] {
     const change = v.changes.get(o.step)!;
     const actions = unique(change.lines.map(plainAction).filter((a): a is string => a !== undefined));
     if (actions.length) sudoUsed = true;
-    const label = `${o.step.title}${atNextBoot(o, plan) ? ', for the next boot' : ''}${v.verbose ? ` [${o.step.id}]` : ''}`;
+    // kernel.pr-support's title says what the host needs; what this run does for it is a build.
+    const title = o.step === kernelPrSupport ? 'Build and install a kernel that can do KVM-PR' : o.step.title;
+    const label = `${title}${atNextBoot(o, plan) ? ', for the next boot' : ''}${v.verbose ? ` [${o.step.id}]` : ''}`;
     const how = actions.length ? ` — ${sudo ? 'with sudo: ' : ''}${actions.join(', ')}` : '';
     now.push(`  ${i + 1}. ${label}${how}`);
-    if (o.result.cost) now.push(`     Building it here: ${lowerFirst(say(o.result.cost))}`);
+    if (o.result.cost) now.push(`     Building it: ${lowerFirst(say(o.result.cost))}`);
     for (const note of o.result.notes ?? []) now.push(`     ${say(note)}`);
     if (v.exact) for (const l of change.lines) now.push(`     ${say(l.trim())}`);
     if (change.wouldStop) now.push(`     would stop: ${say(change.wouldStop)}`);
@@ -144,11 +146,11 @@ export function timeline(v: PlanView): Section[] {
   const kernelNow = applied.some((o) => o.step === kernelPrSupport);
   const mmuNow = applied.some((o) => o.step === nextBoot);
   if (reboots) {
-    const share = kernelNow && mmuNow ? ', once: the boot configuration and the new kernel share it' : '';
+    const share = kernelNow && mmuNow ? ' (the boot configuration and the new kernel share it)' : '';
     const entry = kernelNow
       ? 'in Petitboot, pick the entry of the new kernel (its release ends in -talosmac; the previous kernel stays as a fallback entry)'
       : "in Petitboot, boot this system's usual entry";
-    sections.push({ key: 'reboot', lines: [`Then reboot${share} (reboots: 1): ${entry}.`] });
+    sections.push({ key: 'reboot', lines: [`Then one reboot${share}: ${entry}.`] });
     const next = plan.filter((o) => !setAside(o.step, options) && o.result.state === 'blocked' && o.step.category === 'KVM').map((o) => lowerFirst(o.step.title));
     sections.push({
       key: 'after',
@@ -164,7 +166,7 @@ export function timeline(v: PlanView): Section[] {
   if (prKernelMissing(plan, options) && kernel) {
     const short = /^About (.+?) \(/.exec(kernel.result.cost ?? '')?.[1];
     const cost = v.verbose && kernel.result.cost ? ` (${lowerFirst(kernel.result.cost).replace(/\.$/, '')})` : short ? ` (about ${short})` : '';
-    const how = options.root === '/' ? `\`talos-mac setup --build-kernel\` builds and installs one${cost}, then switches to the hash MMU: one reboot for both` : 'run setup on that system itself (never under --root) with --build-kernel to build one';
+    const how = options.root === '/' ? `\`talos-mac setup --build-kernel\` builds and installs one${cost}, then switches to the hash MMU: one reboot for both` : `run setup on that system itself (never under --root) with --build-kernel to build one${cost}`;
     later.push(`  - KVM-PR: this kernel cannot do it, and the hash MMU alone gains nothing without a kernel that can, so the MMU, kernel and KVM steps wait. ${how}. Until then guests run under TCG.`);
   } else if (options.tcgOnly) {
     later.push('  - KVM-PR: set aside in this run (no kernel that can do it): guests run under TCG until `talos-mac setup --build-kernel`.');
@@ -187,7 +189,9 @@ export function timeline(v: PlanView): Section[] {
   const unsure: string[] = [];
   for (const o of plan) {
     if (v.changes.has(o.step) || setAside(o.step, options)) continue;
-    const waits = o.result.state === 'blocked' && !(reboots && o.step.category === 'KVM') && !fixedNow(o, plan, options);
+    // A QEMU file waiting for the packages this run installs: the packages' notes tell it.
+    const byFixer = o.step.fixedBy !== undefined && v.changes.has(o.step.fixedBy);
+    const waits = o.result.state === 'blocked' && !(reboots && o.step.category === 'KVM') && !fixedNow(o, plan, options) && !byFixer;
     if (o.result.state !== 'unknown' && !waits) continue;
     const fix = o.result.fix && statusOf(o.step, o.result) !== 'info' ? ` ${say(o.result.fix.text)}` : '';
     unsure.push(`  - ${o.step.title}${v.verbose ? ` [${o.step.id}]` : ''}: ${say(o.result.summary)}.${fix}`.replace(/\.\./g, '.'));

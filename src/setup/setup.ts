@@ -142,6 +142,14 @@ function dryRunEnding(outcomes: readonly Outcome[], snapshot: boolean): string {
     : 'Dry run: nothing was changed. Run the same command without --dry-run to apply it.';
 }
 
+const optionsKey = (o: HostOptions): string => JSON.stringify([o.buildKernel, o.extras ?? {}, Boolean(o.tcgOnly)]);
+
+/** Two sets of answers that make the same plan. */
+const sameAnswers = (a: Answers, b: Answers): boolean => {
+  const g = (x: Answers) => (x.guest ? [x.guest.name, x.guest.os.id, x.guest.ram, x.guest.diskSize, x.guest.cdrom ?? '', x.guest.net, Boolean(x.guest.existing)] : x.guestUndecided);
+  return a.buildKernel === b.buildKernel && JSON.stringify(a.extras) === JSON.stringify(b.extras) && JSON.stringify(g(a)) === JSON.stringify(g(b));
+};
+
 /** The answers the plan shows before the questions: what pressing Enter at each one gives. */
 class Undecided extends Error {}
 function defaultAnswers(): Prompts {
@@ -461,39 +469,53 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   };
   // The answers decide the options; the plan is verified again and its changes rehearsed (a dry
   // run of each apply: the exact commands and files), so the timeline says what sudo will do.
+  // Each set of options is verified once (a verify reads the whole host).
+  const verified = new Map<string, Outcome[]>([[optionsKey(options), firstPlan]]);
+  const verifyFor = async (): Promise<Outcome[]> => {
+    const key = optionsKey(options);
+    if (!verified.has(key)) verified.set(key, await verifyAll(steps, newContext()));
+    return verified.get(key)!;
+  };
   const settle = async (a: Answers): Promise<Settled> => {
     options.buildKernel = a.buildKernel;
     options.extras = { ...flagExtras, ...a.extras };
     delete options.tcgOnly;
-    let plan = await verifyAll(steps, newContext());
+    let plan = await verifyFor();
     // No kernel that can do KVM-PR in this run (a "no", --skip-kernel, or just no --build-kernel):
     // the MMU switch and the rest would gain nothing, so only what TCG guests need is done.
     if (prKernelMissing(plan, options)) {
       options.tcgOnly = true;
-      plan = await verifyAll(steps, newContext());
+      plan = await verifyFor();
     }
+    // The rehearsal: each change this run makes, applied by the dry-run runner (prints, changes nothing).
     const changes = new Map<Step, PlannedChange>();
     const quietRunner = new PrivilegedRunner({ dryRun: true, root, out: say, uid: io.uid, interactive: io.interactive, env: io.env, host, ...(io.stateRoot ? { stateRoot: io.stateRoot } : {}) });
-    const rehearsal = await (async () => {
-      const before = sink;
-      let current: PlannedChange | undefined;
-      sink = (line) => current?.lines.push(line);
-      try {
-        return await applyInOrder(steps, newContext, { runner: quietRunner, prompts: preview }, {
-          async confirm(step, r) {
-            if (!appliesNow(step, r, options) || step.preset?.(options) === false) return false;
-            current = { lines: [] };
-            changes.set(step, current);
-            return true;
-          },
-          onResult(o) {
-            if (o.wouldStop && changes.get(o.step)) changes.get(o.step)!.wouldStop = o.wouldStop;
-          },
-        });
-      } finally {
-        sink = before;
+    const before = sink;
+    let current: PlannedChange | undefined;
+    sink = (line) => current?.lines.push(line);
+    const rehearsal: Outcome[] = [];
+    try {
+      const ctx = newContext();
+      for (const o of plan) {
+        if (o.result.state !== 'todo' || !o.step.apply || !appliesHere(o, options)) {
+          rehearsal.push(o);
+          continue;
+        }
+        current = { lines: [] };
+        changes.set(o.step, current);
+        const done: Outcome = { step: o.step, before: o.result, result: o.result, applied: true };
+        try {
+          await o.step.apply(ctx, { runner: quietRunner, prompts: preview });
+        } catch (err) {
+          if (!(err instanceof UserError)) throw err;
+          current.wouldStop = err.message;
+          done.wouldStop = err.message;
+        }
+        rehearsal.push(done);
       }
-    })();
+    } finally {
+      sink = before;
+    }
     const demo = opts.demo !== false && !a.guest && !a.guestUndecided && root === '/' && !opts.json;
     const exact = dryRun || Boolean(opts.verbose);
     const view: PlanView = { plan, options: { ...options }, changes, uid: io.uid, exact, verbose: Boolean(opts.verbose), guest: guestLines(a.guest, a.guestUndecided, demo, exact, Boolean(options.tcgOnly)) };
@@ -524,9 +546,11 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   if (!dryRun && (io.prompts || (!opts.yes && io.interactive))) {
     io.out('');
     const answers = await answer(prompts, false);
-    const before = settled.sections;
-    settled = await settle(answers);
-    printChanges(before, settled.sections, io.out);
+    if (!sameAnswers(answers, settled.answers)) {
+      const before = settled.sections;
+      settled = await settle(answers);
+      printChanges(before, settled.sections, io.out);
+    } else settled = { ...settled, answers };
   }
   const { answers, plan, demo } = settled;
   const reboots = rebootsOf(plan, options);

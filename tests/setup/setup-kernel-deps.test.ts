@@ -77,7 +77,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       assert.ok(r.out.includes(`$ ${[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG].join(' ')}\n  (not done by setup in this run`), r.out);
       assert.doesNotMatch(r.out, /would: \$ apt-get/);
       assert.deepEqual(await sb.commands(), []);
-      const build = await setupHere(sb, { dryRun: true, buildKernel: true });
+      const build = await setupHere(sb, { dryRun: true, verbose: true, buildKernel: true });
       assert.match(line(build.out, 'kernel.build-tools'), /missing for building a new kernel: make/);
       assert.ok(build.out.includes(`would: $ ${[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG].join(' ')}`), build.out);
       assert.deepEqual(await sb.commands(), []);

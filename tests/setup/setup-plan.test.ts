@@ -50,7 +50,7 @@ describe('setup plan: a stock Debian kernel (no KVM-PR) on the radix MMU', () =>
     it(`${label} without --build-kernel: no MMU switch, no reboot; the kernel is named for later with the snapshot's CPUs`, async () => {
       const out = await plan(name, '--yes', '--no-guest');
       assert.match(out, /^Reboots: none\.$/m);
-      assert.doesNotMatch(out, /Then reboot/);
+      assert.doesNotMatch(out, /Then one reboot/);
       assert.doesNotMatch(out, /update-grub/, 'the boot configuration is not touched for nothing');
       assert.match(out, /KVM-PR: this kernel cannot do it, and the hash MMU alone gains nothing .*`talos-mac setup --build-kernel` builds and installs one \(about \d+ GB of disk and [\d.]+ hours with -j1 on 1 CPU\)/);
       assert.match(out, /This is the plan for the machine the snapshot was taken on: run `talos-mac setup` there/);
@@ -69,14 +69,14 @@ describe('setup plan: a stock Debian kernel (no KVM-PR) on the radix MMU', () =>
         /^The plan:$/m,
         /^Now:$/m,
         /^ {2}\d\. Boot with the hash MMU \(disable_radix\), for the next boot — edit \/etc\/default\/grub, run update-grub$/m,
-        /^ {2}\d\. Run a kernel that can do KVM-PR, for the next boot$/m,
-        /^ {5}Building it here: about \d+ GB of disk and [\d.]+ hours with -j1 on 1 CPU /m,
-        /^Then reboot, once: the boot configuration and the new kernel share it \(reboots: 1\): in Petitboot, pick the entry of the new kernel/m,
+        /^ {2}\d\. Build and install a kernel that can do KVM-PR, for the next boot$/m,
+        /^ {5}Building it: about \d+ GB of disk and [\d.]+ hours with -j1 on 1 CPU /m,
+        /^Then one reboot \(the boot configuration and the new kernel share it\): in Petitboot, pick the entry of the new kernel/m,
         /^After the reboot, run `talos-mac setup` again: .*load the kvm_pr module/m,
         /^Then: boot the demo guest/m,
         /^Dry run: nothing was changed\./m,
       );
-      assert.equal(out.match(/^Then reboot/gm)?.length, 1);
+      assert.equal(out.match(/^Then one reboot/gm)?.length, 1);
       assert.deepEqual(idsIn(out), [], 'no step ids without -v');
       assert.equal((await planJson(name, '--yes', '--no-guest', '--build-kernel')).reboots, 1);
     });
@@ -84,7 +84,7 @@ describe('setup plan: a stock Debian kernel (no KVM-PR) on the radix MMU', () =>
 
   it('-v names the ids and the Kconfig detail; each step is in the timeline once', async () => {
     const quiet = await plan('box-debian12-6.1-radix', '--yes', '--no-guest', '--build-kernel');
-    assert.equal(quiet.match(/Run a kernel that can do KVM-PR/g)?.length, 1, 'the kernel step once');
+    assert.equal(quiet.match(/Build and install a kernel that can do KVM-PR/g)?.length, 1, 'the kernel step once');
     const verbose = await plan('box-debian12-6.1-radix', '--yes', '--no-guest', '-v');
     assert.ok(idsIn(verbose).includes('kernel.pr-support'));
     assert.match(verbose, /CONTEXT_TRACKING_USER=y \(selected by NO_HZ_FULL=y\)/);
@@ -98,7 +98,7 @@ describe('setup plan: a PR kernel on the radix MMU', () => {
       out,
       /^Now:$/m,
       /Boot with the hash MMU \(disable_radix\), for the next boot — edit \/etc\/default\/grub, run update-grub/,
-      /^Then reboot \(reboots: 1\): in Petitboot, boot this system's usual entry\.$/m,
+      /^Then one reboot: in Petitboot, boot this system's usual entry\.$/m,
       /^After the reboot, run `talos-mac setup` again: it checks that the reboot did what it should, then: load the kvm_pr module/m,
     );
     assert.doesNotMatch(out, /KVM-PR: this kernel cannot do it/);
@@ -170,7 +170,7 @@ describe('setup plan: this invocation, and the plan before the questions', () =>
       const planAt = lines.indexOf('The plan:');
       assert.ok(planAt >= 0 && planAt < seenAt[kernelQuestion]!, 'the plan before the first question');
       assert.match(lines.slice(0, seenAt[kernelQuestion]).join('\n'), /KVM-PR: this kernel cannot do it/, 'the plan as Enter leaves it: no kernel');
-      assertOrder(out, /^Your answers change the plan:$/m, /^ {2}\d\. Run a kernel that can do KVM-PR, for the next boot/m);
+      assertOrder(out, /^Your answers change the plan:$/m, /^ {2}\d\. Build and install a kernel that can do KVM-PR, for the next boot/m);
       assert.ok(lines.indexOf('Your answers change the plan:') < seenAt['Proceed?']!, 'the change before Proceed?');
       assert.match(out, /Nothing was changed\./);
       assert.equal(code, 0);
