@@ -262,10 +262,8 @@ function kernelNeeded(plan: Outcome[]): { cost: string; why: string; short: stri
 }
 
 /** The guest part of the plan: the guest this run creates, or the demo it ends with. */
-function guestLines(guest: GuestPlan | undefined, undecided: boolean, demo: boolean, exact: boolean, tcgOnly: boolean): string[] {
+function guestLines(guest: GuestPlan | undefined, undecided: boolean, demo: boolean, exact: boolean): string[] {
   const out: string[] = [];
-  // KVM-PR set aside in this run: the guest runs under TCG until a kernel that can do it runs.
-  if (guest && tcgOnly && guest.accel.startsWith('KVM-PR')) guest = { ...guest, accel: `TCG until this host runs a kernel that can do KVM-PR, then ${guest.accel}` };
   if (undecided) out.push('Then a guest: the questions after the plan choose it.');
   else if (guest?.existing) out.push(`Then the guest: ${guest.name} (${guest.os.title}) exists already: left as it is.`);
   else if (guest) {
@@ -487,6 +485,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       options.tcgOnly = true;
       plan = await verifyFor();
     }
+    // KVM-PR set aside in this run: the guest runs under TCG until a kernel that can do it runs.
+    if (a.guest && options.tcgOnly && a.guest.accel.startsWith('KVM-PR')) a = { ...a, guest: { ...a.guest, accel: `TCG until this host runs a kernel that can do KVM-PR, then ${a.guest.accel}` } };
     // The rehearsal: each change this run makes, applied by the dry-run runner (prints, changes nothing).
     const changes = new Map<Step, PlannedChange>();
     const quietRunner = new PrivilegedRunner({ dryRun: true, root, out: say, uid: io.uid, interactive: io.interactive, env: io.env, host, ...(io.stateRoot ? { stateRoot: io.stateRoot } : {}) });
@@ -518,7 +518,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
     const demo = opts.demo !== false && !a.guest && !a.guestUndecided && root === '/' && !opts.json;
     const exact = dryRun || Boolean(opts.verbose);
-    const view: PlanView = { plan, options: { ...options }, changes, uid: io.uid, exact, verbose: Boolean(opts.verbose), guest: guestLines(a.guest, a.guestUndecided, demo, exact, Boolean(options.tcgOnly)) };
+    const view: PlanView = { plan, options: { ...options }, changes, uid: io.uid, exact, verbose: Boolean(opts.verbose), guest: guestLines(a.guest, a.guestUndecided, demo, exact) };
     return { answers: a, plan, rehearsal, view, sections: timeline(view), demo };
   };
   // --yes answers as it will; otherwise the plan shows what pressing Enter at every question gives.
@@ -550,7 +550,11 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
       const before = settled.sections;
       settled = await settle(answers);
       printChanges(before, settled.sections, io.out);
-    } else settled = { ...settled, answers };
+    } else {
+      // The same plan: the guest keeps the accelerator this run gives it.
+      const accel = settled.answers.guest?.accel;
+      settled = { ...settled, answers: { ...answers, guest: answers.guest && accel ? { ...answers.guest, accel } : answers.guest } };
+    }
   }
   const { answers, plan, demo } = settled;
   const reboots = rebootsOf(plan, options);
