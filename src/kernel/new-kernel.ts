@@ -61,9 +61,14 @@ export interface ConfiguredKernel {
 }
 
 /** The cost of building `config` here, before the build: recorded builds, else a first guess. */
-export async function newKernelCost(config: KernelConfig, o: { jobs?: number; env?: NodeJS.ProcessEnv; calibration?: Calibration } = {}): Promise<CostEstimate> {
-  const n = cpus().length;
-  return estimateCost(config, { cpus: n, jobs: o.jobs ?? defaultJobs(n), records: await readBuildRecords(o.env), ...(o.calibration ? { calibration: o.calibration } : {}) });
+export async function newKernelCost(
+  config: KernelConfig,
+  o: { jobs?: number; env?: NodeJS.ProcessEnv; calibration?: Calibration; cpus?: number; records?: boolean } = {},
+): Promise<CostEstimate> {
+  // Another host's plan (a snapshot) counts its CPUs, and this machine's recorded builds say nothing about it.
+  const n = o.cpus ?? cpus().length;
+  const records = o.records === false ? [] : await readBuildRecords(o.env);
+  return estimateCost(config, { cpus: n, jobs: o.jobs ?? defaultJobs(n), records, ...(o.calibration ? { calibration: o.calibration } : {}) });
 }
 
 /** The stages built on the configuration: redone when it changes. */

@@ -1,4 +1,5 @@
 import { removesPackages, removesModules } from '../privileged/revert.js';
+import { cpus } from 'node:os';
 import { configValue } from '../parse/kconfig.js';
 import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
 import type { Facts } from '../steps/facts.js';
@@ -187,7 +188,24 @@ export const kernelHeaders: Step = {
 export async function kernelBuildCost(ctx: StepContext): Promise<string> {
   const o = ctx.options.kernel;
   const cfg = await ctx.facts.kernelConfig();
-  return cfg.ok ? (await newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}) })).text : 'A whole kernel build: many GB of disk and hours of CPU time.';
+  if (!cfg.ok) return 'A whole kernel build: many GB of disk and hours of CPU time.';
+  const other = await otherHostCpus(ctx);
+  return (await newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}), ...(other ? { cpus: other, records: false } : {}) })).text;
+}
+
+/**
+ * The CPUs of the host a plan is for when that is not this machine (a snapshot: counted in its
+ * /proc/cpuinfo); undefined for this machine, whose builds use os.cpus().
+ */
+export async function otherHostCpus(ctx: StepContext): Promise<number | undefined> {
+  if (!ctx.host.description.startsWith('snapshot ')) return undefined;
+  const info = await ctx.facts.cpuinfo();
+  return info.ok && info.value.processors > 0 ? info.value.processors : undefined;
+}
+
+/** The CPUs a build on the host being planned for would use. */
+export async function buildCpus(ctx: StepContext): Promise<number> {
+  return (await otherHostCpus(ctx)) ?? cpus().length;
 }
 
 /** What kernel.pr-module says when kvm-pr.ko must be built: the cost and signing first. */

@@ -9,8 +9,9 @@ import { PrivilegedRunner } from '../privileged/runner.js';
 import { Facts } from '../steps/facts.js';
 import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
-import { appliesNow, DEFAULT_HOST_OPTIONS, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext, type StepResult, type StepState } from '../steps/step.js';
-import { collectingPrompts, makePrompts, type Prompts } from './prompts.js';
+import { appliesNow, DEFAULT_HOST_OPTIONS, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext } from '../steps/step.js';
+import { collectingPrompts, makePrompts, type ChooseQuestion, type Prompts } from './prompts.js';
+import { appliesHere, fixLines, outcomeOf, printChanges, printSteps, printTimeline, prKernelMissing, rebootsOf, stateLine, stateTag, timeline, type PlannedChange, type PlanView, type Section } from './plan-view.js';
 import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
 import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
 import { SetupReportSchema, type SetupReport, type SetupStepReport } from './report-schema.js';
@@ -19,11 +20,9 @@ import { osById } from '../guests/catalog.js';
 import { createGuest } from '../guests/create.js';
 import { verifyAll } from '../steps/runner.js';
 import { isPowerArch } from '../steps/checks/common.js';
-import { MARK } from '../ui/doctor-render.js';
 import { kernelPrSupport } from '../steps/checks/kernel.js';
 import { distroKernelNewer } from '../steps/checks/kernel-updates.js';
 import { mmuActive } from '../steps/checks/mmu.js';
-import { nextBoot } from '../steps/host-changes/mmu-hash.js';
 import { kernelSource } from '../kernel/steps.js';
 import { plainEvents } from '../kernel/stages.js';
 import { readRecord, RECORD_PATH } from './record.js';
@@ -68,6 +67,8 @@ export interface SetupOptions {
   withoutLiveShare?: boolean;
   /** --no-demo: false. Without a guest to create, setup ends by booting the demo guest. */
   demo?: boolean;
+  /** -v: the plan names each step's id and its checks' detail (Kconfig symbols), and lists every step. */
+  verbose?: boolean;
 }
 
 export interface SetupIo {
@@ -134,34 +135,45 @@ async function checkUser(host: Host, user: string, snapshot: boolean, where: str
   }
 }
 
-const TAG: Record<StepState, string> = {
-  done: 'done',
-  todo: 'todo',
-  blocked: 'blocked',
-  'reboot-required': 'reboot',
-  unknown: 'unknown',
-  'not-applicable': 'n/a',
-};
-
-/** One step: doctor's mark for its status, then its state, as doctor and setup both show it. */
-function stateLine(step: Step, r: StepResult, c?: ChalkInstance): string {
-  const tag = `${MARK[statusOf(step, r)]} [${TAG[r.state]}]`.padEnd(12);
-  const colour = !c ? (s: string) => s : r.state === 'done' ? c.green : r.state === 'not-applicable' ? c.dim : r.state === 'todo' || r.state === 'reboot-required' ? c.yellow : c.red;
-  return `${colour(tag)}${step.id}: ${r.summary}`;
-}
-
-function fixLines(r: StepResult): string[] {
-  if (!r.fix || r.state === 'done') return [];
-  return [`          → ${r.fix.text}`, ...(r.fix.commands ?? []).map((cmd) => `            $ ${cmd}`)];
-}
-
 const notThisRun = (why: string): string => `  (not done by setup in this run: ${why})`;
 
-function planned(outcomes: Outcome[], io: SetupIo): number {
-  const pending = outcomes.filter((o) => ['todo', 'blocked', 'reboot-required'].includes(o.result.state)).length;
-  io.out('');
-  io.out(pending === 0 ? nothingToDo(outcomes) : 'Dry run: nothing was changed. Run without --dry-run to apply.');
-  return 0;
+/** The last line of a dry run: what to run to apply it, where that can be done. */
+function dryRunEnding(outcomes: readonly Outcome[], snapshot: boolean): string {
+  const pending = outcomes.some((o) => ['todo', 'blocked', 'reboot-required'].includes(o.result.state));
+  if (!pending) return nothingToDo(outcomes);
+  return snapshot
+    ? 'Dry run: nothing was changed. This is the plan for the machine the snapshot was taken on: run `talos-mac setup` there to apply it.'
+    : 'Dry run: nothing was changed. Run the same command without --dry-run to apply it.';
+}
+
+const optionsKey = (o: HostOptions): string => JSON.stringify([o.buildKernel, o.extras ?? {}, Boolean(o.tcgOnly)]);
+
+/** Two sets of answers that make the same plan. */
+const sameAnswers = (a: Answers, b: Answers): boolean => {
+  const g = (x: Answers) => (x.guest ? [x.guest.name, x.guest.os.id, x.guest.ram, x.guest.diskSize, x.guest.cdrom ?? '', x.guest.net, Boolean(x.guest.existing)] : x.guestUndecided);
+  return a.buildKernel === b.buildKernel && JSON.stringify(a.extras) === JSON.stringify(b.extras) && JSON.stringify(g(a)) === JSON.stringify(g(b));
+};
+
+/** The answers the plan shows before the questions: what pressing Enter at each one gives. */
+class Undecided extends Error {}
+function defaultAnswers(): Prompts {
+  const asked = new Set<string>();
+  return {
+    confirm: async (q) => q.default,
+    choose: async <T extends string>(q: ChooseQuestion<T>) => {
+      const v = q.default ?? q.choices[0]?.value;
+      if (v === undefined) throw new Undecided(q.message);
+      return v;
+    },
+    // A question asked again (a name refused) or one that needs typing: the questions decide.
+    text: async (q) => {
+      if (asked.has(q.message) || (q.default === undefined && !q.optional)) throw new Undecided(q.message);
+      asked.add(q.message);
+      const v = (q.default ?? '').trim();
+      if (v && q.validate?.(v)) throw new Undecided(q.message);
+      return v;
+    },
+  };
 }
 
 function nothingToDo(outcomes: readonly Outcome[]): string {
@@ -195,7 +207,7 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
     io.out(`Not finished: ${open.map((o) => o.step.id).join(', ') || `${skipped} step(s) not reached`}.`);
     for (const o of open) {
       const why = whyNotNow(o.step, o.result, options);
-      io.out(`  ${o.step.id} (${TAG[o.result.state]}): ${o.result.summary}${why ? ` — ${why}` : ''}`);
+      io.out(`  ${o.step.id} (${stateTag(o.result.state)}): ${o.result.summary}${why ? ` — ${why}` : ''}`);
     }
   }
   if (reboot.length > 0) {
@@ -203,7 +215,7 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
     return EXIT.REBOOT_NEEDED;
   }
   if (open.length > 0 || skipped > 0) return 1;
-  if (options.tcgOnly) io.out('Setup complete for TCG guests: this kernel cannot do KVM-PR, and building one was declined (talos-mac setup --build-kernel builds it).');
+  if (options.tcgOnly) io.out('Setup complete for TCG guests: this kernel cannot do KVM-PR, and no kernel is built in this run (`talos-mac setup --build-kernel` builds one: hours).');
   else io.out(outcomes.some((o) => o.applied) ? 'Setup complete.' : nothingToDo(outcomes));
   return 0;
 }
@@ -211,8 +223,21 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
 interface Answers {
   buildKernel: boolean;
   guest: GuestPlan | undefined;
+  /** The guest questions decide (the plan shows it before them): nothing Enter alone would give. */
+  guestUndecided: boolean;
   /** The optional tools asked about (a feature not asked keeps its flag or default). */
   extras: NonNullable<HostOptions['extras']>;
+}
+
+interface Settled {
+  answers: Answers;
+  plan: Outcome[];
+  /** Each change rehearsed by a dry run of its apply (a dry run's results). */
+  rehearsal: Outcome[];
+  view: PlanView;
+  sections: Section[];
+  /** No guest to create: the run ends with the demo guest booted. */
+  demo: boolean;
 }
 
 interface CreatedGuest {
@@ -229,78 +254,38 @@ async function canDoKvmPr(facts: Facts): Promise<boolean> {
   return arch.ok && isPowerArch(arch.value);
 }
 
-const outcomeOf = (plan: readonly Outcome[], step: Step): Outcome | undefined => plan.find((o) => o.step === step);
-
-/** Will this run apply it: setup can, and no flag (--kvm-hv keep) said no. */
-const appliesHere = (o: Outcome, options: HostOptions): boolean => appliesNow(o.step, o.result, options) && o.step.preset?.(options) !== false;
-
-/**
- * Takes effect only after the next boot: a new kernel, and the boot configuration while the
- * running MMU is not yet hash. They share that boot.
- */
-const atNextBoot = (o: Outcome, plan: readonly Outcome[]): boolean =>
-  o.step === kernelPrSupport || (o.step === nextBoot && outcomeOf(plan, mmuActive)?.result.state !== 'done');
-
-/** Another step of this run fixes it before the run ends (QEMU's packages: not a change that waits for a reboot). */
-function fixedNow(o: Outcome, plan: readonly Outcome[], options: HostOptions): boolean {
-  const fixer = o.step.fixedBy && outcomeOf(plan, o.step.fixedBy);
-  return (o.result.state === 'todo' || o.result.state === 'blocked') && o.result.onlyWith === undefined && fixer !== undefined && appliesHere(fixer, options) && !atNextBoot(fixer, plan);
-}
-
 /** The new kernel this plan needs, with its cost on this machine. */
-function kernelNeeded(plan: Outcome[]): { cost: string; why: string } | undefined {
+function kernelNeeded(plan: Outcome[]): { cost: string; why: string; short: string } | undefined {
   const o = plan.find((p) => p.result.state === 'todo' && p.result.cost !== undefined);
   if (o?.result.cost === undefined) return undefined;
   const cost = o.result.cost;
-  const why = o.step === kernelPrSupport ? 'This kernel cannot do KVM-PR' : `${o.step.title} (${o.step.id})`;
+  const why = o.step === kernelPrSupport ? 'This kernel cannot do KVM-PR: build and install one that can' : o.step.title;
   const download = /; (\S+ is a \d+ MB download)\)$/.exec(outcomeOf(plan, kernelSource)?.result.summary ?? '')?.[1];
-  return { why, cost: `${cost}${download ? ` The source: ${download}.` : ''}` };
+  const short = /^About (.+?) \(/.exec(cost)?.[1] ?? 'hours';
+  return { why, short, cost: `${cost}${download ? ` The source: ${download}.` : ''}` };
 }
 
-interface PlanSummary {
-  needsRoot: string[];
-  reboots: number;
-}
-
-function planSummary(plan: Outcome[], options: HostOptions, uid: number): PlanSummary {
-  const applies = plan.filter((o) => appliesHere(o, options));
-  // Everything that waits for a boot shares the next one: one reboot at most.
-  const reboot = plan.some((o) => o.result.state === 'reboot-required') || applies.some((o) => atNextBoot(o, plan));
-  return { needsRoot: uid === 0 ? [] : applies.map((o) => o.step.id), reboots: reboot ? 1 : 0 };
-}
-
-function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, guest: GuestPlan | undefined, demo: boolean, io: SetupIo): void {
-  io.out('The plan:');
-  const notHere = plan.filter((o) => o.result.state === 'not-applicable');
-  // A step done with something to say (an optional tool left out, and the flag that adds it) gets its own line.
-  const done = plan.filter((o) => o.result.state === 'done' && !o.result.notes?.length);
-  if (done.length) io.out(`  ${MARK.pass} done already: ${done.map((o) => o.step.id).join(', ')}`);
-  for (const o of plan.filter((x) => x.result.state !== 'not-applicable' && !done.includes(x))) {
-    const applies = appliesHere(o, options);
-    const why = applies || fixedNow(o, plan, options) ? undefined : whyNotNow(o.step, o.result, options);
-    const atBoot = applies && atNextBoot(o, plan);
-    io.out(`  ${applies ? '→' : MARK[statusOf(o.step, o.result)]} ${o.step.id}: ${applies ? o.step.title : o.result.summary}${atBoot ? ' (takes effect after the reboot)' : ''}${why ? ` (not in this run: ${why})` : ''}${!applies && o.step.fixedBy && fixedNow(o, plan, options) ? ` (${o.step.fixedBy.id} does it in this run)` : ''}`);
-    for (const note of o.result.notes ?? []) io.out(`      ${note}`);
-  }
-  // The steps that do not concern this host, in one line: grouped by reason.
-  const reasons = new Map<string, string[]>();
-  for (const o of notHere) reasons.set(o.result.summary, [...(reasons.get(o.result.summary) ?? []), o.step.id]);
-  if (reasons.size) io.out(`  ${MARK.skip} do not concern this host: ${[...reasons].map(([why, ids]) => `${ids.join(', ')} (${why})`).join('; ')}`);
-  if (summary.needsRoot.length) io.out(`Root: ${summary.needsRoot.join(', ')} run through sudo (it may ask for your password once).`);
-  io.out(summary.reboots ? 'Reboots: 1 (the boot configuration and a new kernel share it).' : 'Reboots: none.');
-  if (guest?.existing) io.out(`Guest: ${guest.name} (${guest.os.title}) exists already: left as it is.`);
+/** The guest part of the plan: the guest this run creates, or the demo it ends with. */
+function guestLines(guest: GuestPlan | undefined, undecided: boolean, demo: boolean, exact: boolean): string[] {
+  const out: string[] = [];
+  if (undecided) out.push('Then a guest: the questions after the plan choose it.');
+  else if (guest?.existing) out.push(`Then the guest: ${guest.name} (${guest.os.title}) exists already: left as it is.`);
   else if (guest) {
-    io.out(`Guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
+    out.push(`Then the guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
     const m = guest.media;
-    if (guest.forced) io.out(`  ! ${guest.forced}`);
+    if (guest.forced) out.push(`  ! ${guest.forced}`);
     else if (m) {
       const says = m.looksLike ? `it looks like ${osById(m.looksLike).title}` : m.candidates.length > 1 ? `it could be ${m.candidates.map((c) => osById(c).title).join(', ')}` : 'the disc does not say which Mac OS it holds';
-      io.out(`  The install CD is a PowerPC Mac boot disc (${m.volumes.map((v) => v.name).filter(Boolean).join(', ') || 'volume name unread'}): ${says}.`);
-      if (m.looksLike && m.looksLike !== guest.os.id) io.out(`  ! It does not look like ${guest.os.title}, the OS chosen: check --os or --cdrom.`);
+      out.push(`  The install CD is a PowerPC Mac boot disc (${m.volumes.map((v) => v.name).filter(Boolean).join(', ') || 'volume name unread'}): ${says}.`);
+      if (m.looksLike && m.looksLike !== guest.os.id) out.push(`  ! It does not look like ${guest.os.title}, the OS chosen: check --os or --cdrom.`);
     }
+    if (exact) out.push(`  would: create the guest ${guest.name} (${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ''})`);
   }
-  if (demo) io.out(`Then: boot the demo guest, no Mac media needed (${DEMO_WHAT}; --no-demo leaves it out).`);
-  io.out('');
+  if (demo) {
+    out.push(`Then: boot the demo guest, no Mac media needed (${DEMO_WHAT}; --no-demo leaves it out).`);
+    if (exact) out.push('  would: boot the demo guest (talos-mac demo), once every step is done');
+  }
+  return out;
 }
 
 const DEMO_WHAT = 'talos-mac demo: a tiny self-made Mac disk, booted under TCG on the serial console, no display needed';
@@ -422,7 +407,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   const prompts = io.prompts ?? makePrompts({ yes: opts.yes ?? false, interactive: io.interactive });
   const changes: Changes = { runner, prompts };
   const options: HostOptions = {
-    user: opts.user ?? (io.uid === 0 ? io.env['SUDO_USER'] || 'root' : currentUserName(io.env)),
+    // A snapshot's user is the one who collected it, as doctor saw it (kvm.device's one check), never this machine's.
+    ...(opts.user !== undefined ? { user: opts.user } : opts.snapshot ? {} : { user: io.uid === 0 ? io.env['SUDO_USER'] || 'root' : currentUserName(io.env) }),
     ...(opts.kvmHv ? { kvmHv: opts.kvmHv as KvmHvChoice } : {}),
     root,
     buildKernel: opts.buildKernel ?? false,
@@ -444,26 +430,34 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   io.out('');
   if (!dryRun) for (const line of await checkReboot(runner, host)) io.out(line);
 
-  // 1. The plan, before anything changes: every step's state, the kernel's cost, the reboots.
-  let plan = await verifyAll(steps, newContext());
+  // 1. The plan, before anything changes and before any question: every step's state as this
+  // invocation would leave it (--yes: its answers; otherwise what Enter gives), as a timeline.
+  const firstPlan = await verifyAll(steps, newContext());
   const store = io.store ?? new GuestStore(io.env);
   const kvmHost = await canDoKvmPr(newContext().facts);
-  const answer = async (p: Prompts): Promise<Answers> => {
-    const kernel = kernelNeeded(plan);
+  const flagExtras = { ...options.extras };
+  const answer = async (p: Prompts, quiet: boolean): Promise<Answers> => {
+    const kernel = kernelNeeded(firstPlan);
     let buildKernel = options.buildKernel;
-    if (kernel) io.out(`${kernel.why}: ${kernel.cost}`);
     // Under --root the kernel steps never run (they build for this machine): nothing to ask.
     if (kernel && !opts.buildKernel && !opts.skipKernel && root === '/') {
-      buildKernel = await p.confirm({ message: 'Build and install a kernel that can, in this run?', default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
+      buildKernel = await p.confirm({ message: `${kernel.why}, in this run (about ${kernel.short})?`, default: false, unattended: false, flag: '--build-kernel or --skip-kernel' });
     }
-    const guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, io.out, host);
-    return { buildKernel, guest, extras: await askExtras(p) };
+    let guest: GuestPlan | undefined;
+    let guestUndecided = false;
+    try {
+      guest = await askGuest(p, guestFlags(opts), store, kvmHost, io.interactive, quiet ? () => undefined : io.out, host);
+    } catch (err) {
+      if (!(err instanceof Undecided)) throw err;
+      guestUndecided = true;
+    }
+    return { buildKernel, guest, guestUndecided, extras: await askExtras(p) };
   };
   // An optional tool is asked for only where QEMU's packages are installed in this run and it is missing.
   const askExtras = async (p: Prompts): Promise<Answers['extras']> => {
-    const chosen = options.extras ?? {};
+    const chosen = flagExtras;
     if (root !== '/' || (chosen.files !== undefined && chosen.window !== undefined && chosen['live-share'] !== undefined)) return {};
-    const missing = (await qemuPackagePlan(newContext()).catch(() => undefined))?.missingExtras ?? {};
+    const missing = (await qemuPackagePlan({ ...newContext(), options: { ...options, extras: flagExtras } }).catch(() => undefined))?.missingExtras ?? {};
     const files =
       missing.files && chosen.files === undefined
         ? await p.confirm({ message: `Also install 7-Zip (${missing.files}), for \`talos-mac files\` and \`media check\` (copying files out of Mac OS X disks)?`, default: true, flag: '--with-files or --without-files' })
@@ -479,31 +473,101 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         : undefined;
     return { ...(files !== undefined ? { files } : {}), ...(window !== undefined ? { window } : {}), ...(liveShare !== undefined ? { 'live-share': liveShare } : {}) };
   };
-  // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
-  if (!io.interactive && !io.prompts && !dryRun) {
-    const collect = collectingPrompts({ yes: opts.yes ?? false });
-    await answer(collect);
-    if (plan.some((o) => appliesHere(o, options))) await collect.confirm({ message: 'Proceed?', default: true });
-    collect.finish();
-  }
-  const answers = await answer(dryRun ? collectingPrompts({ yes: true }) : prompts);
-  // Declined by a person (a "no", or --skip-kernel): --yes and a dry run only leave the build for later.
-  const declined = kernelNeeded(plan) !== undefined && !answers.buildKernel && root === '/' && (Boolean(opts.skipKernel) || (!opts.yes && !dryRun));
-  const askedExtras = Object.keys(answers.extras).length > 0;
-  if (askedExtras) options.extras = { ...options.extras, ...answers.extras };
-  if (answers.buildKernel !== options.buildKernel || declined || askedExtras) {
-    options.buildKernel = answers.buildKernel;
-    // Without the kernel, the MMU switch and the rest gain nothing: only what TCG guests need.
-    if (declined) {
+  // The answers decide the options; the plan is verified again and its changes rehearsed (a dry
+  // run of each apply: the exact commands and files), so the timeline says what sudo will do.
+  // Each set of options is verified once (a verify reads the whole host).
+  const verified = new Map<string, Outcome[]>([[optionsKey(options), firstPlan]]);
+  const verifyFor = async (): Promise<Outcome[]> => {
+    const key = optionsKey(options);
+    if (!verified.has(key)) verified.set(key, await verifyAll(steps, newContext()));
+    return verified.get(key)!;
+  };
+  const settle = async (a: Answers): Promise<Settled> => {
+    options.buildKernel = a.buildKernel;
+    options.extras = { ...flagExtras, ...a.extras };
+    delete options.tcgOnly;
+    let plan = await verifyFor();
+    // No kernel that can do KVM-PR in this run (a "no", --skip-kernel, or just no --build-kernel):
+    // the MMU switch and the rest would gain nothing, so only what TCG guests need is done.
+    if (prKernelMissing(plan, options)) {
       options.tcgOnly = true;
-      io.out('No new kernel in this run: the KVM-PR steps are set aside, and guests run under TCG until `talos-mac setup --build-kernel`.');
+      plan = await verifyFor();
     }
-    plan = await verifyAll(steps, newContext());
+    // KVM-PR set aside in this run: the guest runs under TCG until a kernel that can do it runs.
+    if (a.guest && options.tcgOnly && a.guest.accel.startsWith('KVM-PR')) a = { ...a, guest: { ...a.guest, accel: `TCG until this host runs a kernel that can do KVM-PR, then ${a.guest.accel}` } };
+    // The rehearsal: each change this run makes, applied by the dry-run runner (prints, changes nothing).
+    const changes = new Map<Step, PlannedChange>();
+    const quietRunner = new PrivilegedRunner({ dryRun: true, root, out: say, uid: io.uid, interactive: io.interactive, env: io.env, host, ...(io.stateRoot ? { stateRoot: io.stateRoot } : {}) });
+    const before = sink;
+    let current: PlannedChange | undefined;
+    sink = (line) => current?.lines.push(line);
+    const rehearsal: Outcome[] = [];
+    try {
+      const ctx = newContext();
+      for (const o of plan) {
+        if (o.result.state !== 'todo' || !o.step.apply || !appliesHere(o, options)) {
+          rehearsal.push(o);
+          continue;
+        }
+        current = { lines: [] };
+        changes.set(o.step, current);
+        const done: Outcome = { step: o.step, before: o.result, result: o.result, applied: true };
+        try {
+          await o.step.apply(ctx, { runner: quietRunner, prompts: preview });
+        } catch (err) {
+          if (!(err instanceof UserError)) throw err;
+          current.wouldStop = err.message;
+          done.wouldStop = err.message;
+        }
+        rehearsal.push(done);
+      }
+    } finally {
+      sink = before;
+    }
+    const demo = opts.demo !== false && !a.guest && !a.guestUndecided && root === '/' && !opts.json;
+    const exact = dryRun || Boolean(opts.verbose);
+    const view: PlanView = { plan, options: { ...options }, changes, uid: io.uid, exact, verbose: Boolean(opts.verbose), guest: guestLines(a.guest, a.guestUndecided, demo, exact) };
+    return { answers: a, plan, rehearsal, view, sections: timeline(view), demo };
+  };
+  // --yes answers as it will; otherwise the plan shows what pressing Enter at every question gives.
+  const preview: Prompts = opts.yes ? makePrompts({ yes: true, interactive: false }) : defaultAnswers();
+  let settled = await settle(await answer(preview, true));
+  // Without a terminal nothing is asked: every missing flag is named at once, before anything runs.
+  // A dry run says so instead of stopping (it previews this invocation).
+  let wouldStopFirst: string | undefined;
+  if (!io.interactive && !io.prompts && !opts.yes) {
+    const collect = collectingPrompts({ yes: false });
+    await answer(collect, true);
+    if (settled.plan.some((o) => appliesHere(o, settled.view.options))) await collect.confirm({ message: 'Proceed?', default: true });
+    try {
+      collect.finish();
+    } catch (err) {
+      if (!dryRun || !(err instanceof UserError)) throw err;
+      wouldStopFirst = err.message;
+    }
   }
-  const summary = planSummary(plan, options, io.uid);
-  // No guest to create: the run ends with the demo guest booted (not under --root: another system; not with --json: its console would mix into the document).
-  const demo = opts.demo !== false && !answers.guest && root === '/' && !opts.json;
-  showPlan(summary, plan, options, answers.guest, demo, io);
+
+  printTimeline(settled.sections, io.out);
+  if (opts.verbose) printSteps(settled.view, io.out, io.chalk);
+  if (wouldStopFirst && !opts.snapshot) io.out(`Without --dry-run (and without a terminal), this command would stop before changing anything: ${wouldStopFirst}`);
+  // 2. The questions, after the plan; then what the answers changed.
+  if (!dryRun && (io.prompts || (!opts.yes && io.interactive))) {
+    io.out('');
+    const answers = await answer(prompts, false);
+    if (!sameAnswers(answers, settled.answers)) {
+      const before = settled.sections;
+      settled = await settle(answers);
+      printChanges(before, settled.sections, io.out);
+    } else {
+      // The same plan: the guest keeps the accelerator this run gives it.
+      const accel = settled.answers.guest?.accel;
+      settled = { ...settled, answers: { ...answers, guest: answers.guest && accel ? { ...answers.guest, accel } : answers.guest } };
+    }
+  }
+  const { answers, plan, demo } = settled;
+  const reboots = rebootsOf(plan, options);
+  const needsRoot = io.uid === 0 ? [] : plan.filter((o) => appliesHere(o, options)).map((o) => o.step.id);
+  io.out('');
   const report = (outcome: SetupReport['outcome'], exitCode: number, results: Outcome[], guest: CreatedGuest | undefined, next: string[]): number => {
     if (opts.json) {
       const doc = SetupReportSchema.parse({
@@ -514,8 +578,8 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         dryRun,
         buildKernel: options.buildKernel,
         kernelCost: kernelNeeded(plan)?.cost ?? null,
-        reboots: summary.reboots,
-        needsRoot: summary.needsRoot,
+        reboots,
+        needsRoot,
         plan: plan.map((o) => stepReport(o, options)),
         results: results.map((o) => stepReport(o, options)),
         guest: answers.guest ? guestReport(answers.guest, guest) : null,
@@ -525,6 +589,10 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
     return exitCode;
   };
+  if (dryRun) {
+    io.out(dryRunEnding(settled.rehearsal, Boolean(opts.snapshot)));
+    return report('planned', EXIT.OK, settled.rehearsal, undefined, ['talos-mac setup']);
+  }
   // Nothing on the host to change: the guest questions were the confirmation.
   const anything = plan.some((o) => appliesHere(o, options));
   if (!dryRun && anything) {
@@ -568,7 +636,6 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         asked.add(step);
         // Live, the progress display names the step instead.
         if (!live) io.out(stateLine(step, before, io.chalk));
-        if (dryRun) fixLines(before).forEach((l) => io.out(l));
         return true;
       },
       ...(live
@@ -606,26 +673,19 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         : {}),
       onResult(o) {
         if (o.wouldStop) io.out(`  would stop: ${o.wouldStop}`);
-        if (dryRun && asked.has(o.step)) return;
         // The plan summed up the steps that do not concern this host in one line.
         if (o.result.state === 'not-applicable' && !o.applied) return;
         if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
         else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
         // A step another one fixes (the running MMU, after the boot configuration) needs no fix of its own here.
         if (!o.step.fixedBy) fixLines(o.result).forEach((l) => io.out(l));
-        const why = asked.has(o.step) || (dryRun && fixedNow(o, plan, options)) ? undefined : whyNotNow(o.step, o.result, options);
+        const why = asked.has(o.step) ? undefined : whyNotNow(o.step, o.result, options);
         if (why) io.out(notThisRun(why));
       },
     });
     const stoppedEarly = outcomes.length < steps.length || outcomes.some((o) => o.applied && !['done', 'reboot-required'].includes(o.result.state) && o.result.manual === undefined);
     let created: CreatedGuest | undefined;
-    if (answers.guest && !dryRun && !stoppedEarly) created = await createPlanned(store, host, answers.guest, io);
-    if (answers.guest && dryRun) io.out(`  would: create the guest ${answers.guest.name} (${answers.guest.os.title}, ${answers.guest.ram} MiB, a new ${answers.guest.diskSize} disk${answers.guest.cdrom ? `, install CD ${answers.guest.cdrom}` : ''})`);
-    if (demo && dryRun) io.out('  would: boot the demo guest (talos-mac demo), once every step is done');
-    if (dryRun) {
-      planned(outcomes, io);
-      return report('planned', EXIT.OK, outcomes, undefined, ['talos-mac setup']);
-    }
+    if (answers.guest && !stoppedEarly) created = await createPlanned(store, host, answers.guest, io);
     let code = finished(outcomes, steps, options, io);
     let demoFailed = false;
     if (code === EXIT.OK && demo) {

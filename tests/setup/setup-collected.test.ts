@@ -17,7 +17,7 @@ import { withSandbox } from './sandbox.js';
 async function plan(host: Host | undefined, snapshot: string | undefined, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
   const lines: string[] = [];
   const code = await runSetup(
-    { dryRun: true, user: 'alice', ...(snapshot ? { snapshot } : {}) },
+    { dryRun: true, verbose: true, user: 'alice', ...(snapshot ? { snapshot } : {}) },
     { out: (l) => lines.push(l), interactive: false, env, uid: 0, ...(host ? { host } : {}) },
   );
   assert.equal(code, 0, lines.join('\n'));

@@ -17,7 +17,7 @@ async function dryRun(name: string, withGrub: boolean): Promise<string> {
       await mkdir(join(dir, 'etc/default'), { recursive: true });
       await cp(join(SETUP_FIXTURES, 'grub', 'debian12'), join(dir, 'etc/default/grub'));
     }
-    const r = await runCli(['setup', '--dry-run', '--snapshot', dir]);
+    const r = await runCli(['setup', '--dry-run', '-v', '--snapshot', dir]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   });
@@ -27,7 +27,7 @@ describe('setup --dry-run --snapshot on other hosts', () => {
   for (const withGrub of [false, true]) {
     it(`POWER8 ${withGrub ? 'with' : 'without'} /etc/default/grub: the MMU step is not-applicable, disable_radix never suggested`, async () => {
       const out = await dryRun('varied-power8', withGrub);
-      assert.match(out, /^ {2}- do not concern this host: mmu\.next-boot, mmu\.active \(the MMU is already hash: POWER8 has only the hash MMU/m, out);
+      assert.match(out, /^Not for this host: mmu\.next-boot, mmu\.active \(the MMU is already hash: POWER8 has only the hash MMU/m, out);
       assert.doesNotMatch(out, /disable_radix|update-grub|\/etc\/default\/grub/, out);
       assert.equal(stateOf(out, 'kernel.pr-support')?.[1], 'todo', 'the kernel is still what this host needs');
     });

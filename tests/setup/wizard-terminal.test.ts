@@ -84,33 +84,44 @@ async function reboot(sb: Sandbox, cpuinfoFrom: string): Promise<void> {
 const NO_GUEST = { when: /Create a Mac OS guest now\? \(Y\/n\)/, keys: 'n\r' };
 
 describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed', concurrency: 2 }, () => {
-  it('Debian 12, radix: the plan with the kernel cost and one reboot → apply → stop → resume after the reboot', async () => {
-    await withSandbox({ snapshot: 'debian12-6.1.0-50-radix', grub: 'debian12' }, async (sb) => {
+  it('a PR kernel on radix: the plan with one reboot → apply → stop → resume after the reboot', async () => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
       await mkdir(join(sb.root, 'proc/sys/kernel/random'), { recursive: true });
       await writeFile(join(sb.root, 'proc/sys/kernel/random/boot_id'), 'before\n');
       const one = await wizard(sb, [], [NO_GUEST, { when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
-      assert.match(one.screen, /This kernel cannot do KVM-PR: About \d+ GB of disk and .*(minutes|hours) with -j\d+ on \d+ CPU/s);
       assert.match(one.screen, /The plan:/);
-      assert.match(one.screen, /→ mmu\.next-boot: Boot with the hash MMU \(disable_radix\) \(takes effect after the reboot\)/);
+      assert.match(one.screen, /1\. Boot with the hash MMU \(disable_radix\), for the next boot — (with sudo: )?edit \/etc\/default\/grub, run update-grub/);
+      assert.match(one.screen, /Then one reboot: in Petitboot, boot this system's usual entry\./);
+      assert.match(one.screen, /After the reboot, run `talos-mac setup` again: it checks that the reboot did what it should, then: load the kvm_pr module/);
+      assert.ok(one.screen.indexOf('The plan:') < one.screen.indexOf('Create a Mac OS guest now?'), 'the plan before the questions');
       assert.match(one.screen, /In Petitboot, boot this system's usual entry: its boot configuration now passes disable_radix/);
-      // Under --root the kernel steps are planned but never run: they build for this machine.
-      assert.match(one.screen, /kernel\.pr-support: .*not in this run: not under --root/);
-      assert.match(one.screen, /Reboots: 1 \(the boot configuration and a new kernel share it\)/);
       assert.match(one.screen, /Reboot now \(for mmu\.active\), then run `talos-mac setup` again/);
       assert.match(one.screen, /Next: sudo reboot {2}then {2}talos-mac setup/);
       assert.equal(one.code, EXIT.REBOOT_NEEDED, one.screen);
       assert.match((await sb.read('etc/default/grub')).toString(), /disable_radix/);
 
       // The same boot again: setup says the reboot has not happened.
-      const early = await wizard(sb, ['--skip-kernel', '--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
+      const early = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
       assert.match(early.screen, /has not happened yet \(same boot\)/);
 
-      await reboot(sb, 'debian12-6.1.0-50-hash');
-      const two = await wizard(sb, ['--skip-kernel', '--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
+      await reboot(sb, 'pr-kernel-6.1.176-hash');
+      const two = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
       assert.match(two.screen, /The reboot did what setup expected \(hash MMU\)/);
       assert.match(two.screen, /✓ \[done\]\s+mmu\.active: Hash MMU/);
-      assert.match(two.screen, /Not finished: kernel\.pr-support/, 'the kernel was skipped: it still cannot do KVM-PR');
-      assert.equal(two.code, 1, two.screen);
+      assert.notEqual(two.code, EXIT.REBOOT_NEEDED, two.screen);
+    });
+  });
+
+  it('Debian 12 on radix (its kernel cannot do KVM-PR): no MMU switch and no reboot for nothing; done for TCG', async () => {
+    await withSandbox({ snapshot: 'debian12-6.1.0-50-radix', grub: 'debian12' }, async (sb) => {
+      const before = await sb.read('etc/default/grub');
+      const r = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
+      assert.match(r.screen, /Reboots: none\./);
+      assert.match(r.screen, /KVM-PR: this kernel cannot do it, and the hash MMU alone gains nothing/);
+      assert.match(r.screen, /Setup complete for TCG guests/);
+      assert.equal(r.code, 0, r.screen);
+      assert.deepEqual(await sb.read('etc/default/grub'), before);
+      assert.deepEqual((await sb.commands()).filter((c) => c[0] === 'update-grub'), []);
     });
   });
 
@@ -151,11 +162,11 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
   });
 
   it('still radix after the reboot: the likely causes', async () => {
-    await withSandbox({ snapshot: 'debian12-6.1.0-50-radix', grub: 'debian12' }, async (sb) => {
-      const one = await wizard(sb, ['--skip-kernel', '--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
+      const one = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
       assert.equal(one.code, EXIT.REBOOT_NEEDED, one.screen);
-      await reboot(sb, 'debian12-6.1.0-50-radix');
-      const two = await wizard(sb, ['--skip-kernel', '--no-guest'], []);
+      await reboot(sb, 'pr-kernel-6.1.176-radix');
+      const two = await wizard(sb, ['--no-guest'], []);
       assert.match(two.screen, /After the reboot the MMU is still radix.*Petitboot booted another entry/s);
     });
   });
@@ -212,7 +223,7 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
         { when: /Network/, keys: 'none\r' },
       ], { FAKE_UNAME_M: 'x86_64' });
       assert.equal(r.code, 0, r.screen);
-      assert.match(r.screen, /- do not concern this host: mmu\.next-boot, mmu\.active, kernel\.pr-support, .* \(not a POWER host \(x86_64\)\)/);
+      assert.match(r.screen, /Not for this host: MMU, Kernel, KVM \(not a POWER host \(x86_64\)\)/);
       assert.match(r.screen, /TCG \(this host cannot do KVM-PR\)/);
       assert.match(r.screen, /Created the guest leopard: Mac OS X 10\.5 Leopard/);
       assert.match(r.screen, /Nothing to do: not a POWER host \(x86_64\)/);
@@ -225,7 +236,7 @@ describe('setup unattended (--yes and flags, no terminal)', () => {
     spawnSync(process.execPath, [BIN, 'setup', '--root', sb.root, '--user', 'alice', ...args], { encoding: 'utf8', env: { ...process.env, ...sb.env, ...xdg(sb), ...extra, NO_COLOR: '1' } });
 
   it('every missing flag at once, before anything changes', async () => {
-    await withSandbox({ snapshot: 'debian12-6.1.0-50-radix', grub: 'debian12' }, async (sb) => {
+    await withSandbox({ snapshot: 'pr-kernel-6.1.176-radix', grub: 'debian12' }, async (sb) => {
       const before = await tree(join(sb.root, '..'));
       const r = run(sb, []);
       assert.equal(r.status, 2, r.stderr);

@@ -33,6 +33,7 @@ export default defineCommand<SetupOptions>({
     { flags: '--with-window', help: "also install QEMU's window module (default: only where a desktop session exists)", conflicts: 'withoutWindow' },
     { flags: '--without-window', help: "leave QEMU's window module out" },
     { flags: '--json', help: 'print the plan and the results as one JSON document (schema: talos-mac/schema SetupReportSchema)' },
+    { flags: '-v, --verbose', help: "the plan with each step's id, its checks' detail (Kconfig) and every step listed" },
   ],
   examples: [
     ['talos-mac setup', 'the plan, one question, then the host steps and a guest'],

@@ -1,5 +1,4 @@
 import { removesCreated, removesModules, runsUndo } from '../../privileged/revert.js';
-import { cpus } from 'node:os';
 import { defaultJobs } from '../../kernel/kbuild.js';
 import { buildPrModule } from '../../kernel/module-build.js';
 import { installPrModules } from '../../kernel/module-load.js';
@@ -7,7 +6,7 @@ import { buildNewKernel, DEFAULT_LOCALVERSION, undoNewKernel } from '../../kerne
 import { debPackageVersion } from '../../kernel/provenance.js';
 import { kernelConfigPaths } from '../../kernel/files.js';
 import { HOOK_PATH, hookScript, hookSupported } from '../../kernel/hook.js';
-import { kernelBuildCost } from '../../kernel/steps.js';
+import { buildCpus, kernelBuildCost } from '../../kernel/steps.js';
 import {
   builtFromVersion,
   debImages,
@@ -165,7 +164,8 @@ export const distroKernelNewer: Step = {
     const localVersion = rebuildLocalVersion(upstream, suffixOf(ctx), t.kernels.map((k) => k.release));
     const reduce = o.reduce ?? (b.provenance.reduce ? { from: `${b.provenance.reduce.from} (as for ${b.kernel})`, modules: b.provenance.reduce.modules } : undefined);
     if (r.dryRun) {
-      r.describe(`rebuild the KVM-PR kernel${upstream ? ` as ${upstream.join('.')}${localVersion}` : ''} from ${config} (the distribution's ${n.version}) with the same changes${reduce ? ` and the same reduction to the modules of ${reduce.from}` : ''}, ${cpus().length} CPU${cpus().length === 1 ? '' : 's'}`);
+      const cpuCount = await buildCpus(ctx);
+      r.describe(`rebuild the KVM-PR kernel${upstream ? ` as ${upstream.join('.')}${localVersion}` : ''} from ${config} (the distribution's ${n.version}) with the same changes${reduce ? ` and the same reduction to the modules of ${reduce.from}` : ''}, ${cpuCount} CPU${cpuCount === 1 ? '' : 's'}`);
       r.describe(`install it beside ${b.kernel} (kept as a fallback entry) and record what it was built from; kernel.default-entry then checks that the next boot runs it`);
       return;
     }

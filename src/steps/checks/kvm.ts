@@ -186,8 +186,14 @@ export const kvmDevice: Step = {
   },
   async apply(ctx, changes) {
     const user = ctx.options.user;
-    if (user === undefined) throw new Error('kvm.device: no user to give /dev/kvm access to');
     const dev = await ctx.facts.pathInfo('/dev/kvm');
+    if (user === undefined) {
+      // A snapshot's plan: its user (who collected it) is known by uid only, as doctor saw it.
+      if (!changes.runner.dryRun) throw new Error('kvm.device: no user to give /dev/kvm access to');
+      const owner = dev.gid !== undefined ? await ctx.facts.groupName(dev.gid) : undefined;
+      changes.runner.describe(`add the user who collected this snapshot to group ${owner ?? 'kvm'} (usermod -aG ${owner ?? 'kvm'} USER)`);
+      return;
+    }
     const { group } = await membership(ctx, user, dev.gid ?? -1);
     if (!group) return;
     const argv = withShadowRoot(['usermod', '-aG', group, user], changes.runner.options.root);

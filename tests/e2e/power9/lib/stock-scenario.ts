@@ -25,7 +25,8 @@ export async function bootStock(row: KernelRow, mmu: 'radix' | 'hash', extra: st
     script: [
       cmd('doctor', ['talos-mac', 'doctor', '--json', '--collect', '/tmp/snapshot']),
       sendDir('snapshot.tar.gz', '/tmp/snapshot'),
-      cmd('setup', ['talos-mac', 'setup', '--dry-run']),
+      cmd('setup', ['talos-mac', 'setup', '--dry-run', '-v']),
+      cmd('setup-build', ['talos-mac', 'setup', '--dry-run', '--build-kernel']),
       cmd('modinfo-hv', ['modinfo', '-n', 'kvm_hv']),
       cmd('modprobe-hv', ['modprobe', 'kvm_hv']),
       cmd('modules', ['cat', '/proc/modules']),

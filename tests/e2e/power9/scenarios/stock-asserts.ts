@@ -18,13 +18,21 @@ export async function assertStockVerdicts(boot: StockBoot, o: { mmu: 'radix' | '
   const setup = results.command('setup');
   assert.equal(setup.code, 0, setup.stdout + setup.stderr);
   assert.match(setup.stdout, /dry run: nothing will be changed/);
-  // Radix: switch at the next boot. Hash (from -append only): keep it, GRUB does not carry it yet.
+  // The stock kernel cannot do KVM-PR: without --build-kernel the MMU is left alone (no reboot for
+  // nothing); -v still shows the boot configuration's state. Hash (from -append only): GRUB does not carry it yet.
   assert.match(setup.stdout, /\[todo\]\s+mmu\.next-boot:.*disable_radix/);
   if (o.mmu === 'hash') assert.match(setup.stdout, /mmu\.next-boot: .*the next boot would bring radix back/);
-  assert.match(setup.stdout, /would: \$ update-grub/);
+  assert.doesNotMatch(setup.stdout, /would: \$ update-grub/);
+  assert.match(setup.stdout, /^Reboots: none\.$/m);
+  assert.match(setup.stdout, /KVM-PR: this kernel cannot do it, and the hash MMU alone gains nothing/);
   assert.match(setup.stdout, /\[todo\]\s+kernel\.pr-support:.*a new kernel is needed/);
   assert.match(setup.stdout, /takes hours/, 'the plan says what the new kernel costs');
   assert.match(setup.stdout, new RegExp(`linux-source-${o.series.replace('.', '\\.')}\\b`));
+  // With --build-kernel the kernel and the boot configuration share one reboot.
+  const build = results.command('setup-build');
+  assert.equal(build.code, 0, build.stdout + build.stderr);
+  assert.match(build.stdout, /would: \$ update-grub/);
+  assert.match(build.stdout, /^Then one reboot \(the boot configuration and the new kernel share it\)/m);
 
   // The kernel's own KVM module, found and loaded by kmod's modprobe (6.12 and 7.2: kvm-hv.ko.xz).
   const ext = o.series === '6.1' ? '.ko' : '.ko.xz';
