@@ -1,4 +1,4 @@
-import { writeOut } from '../ui/output.js';
+import { writeText } from '../ui/output.js';
 import { createGuest, type CreateOptions } from '../guests/create.js';
 import { MEDIA_IMAGE_HINT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
@@ -25,6 +25,6 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
     ...(guest.cdrom || !createdDisk ? [] : [`  install media: ${os.installMedia}`, `  ${MEDIA_IMAGE_HINT}`, `  Then add cdrom = "/path/to/disc.iso" to ${file}.`]),
     guest.cdrom ? `Next: talos-mac launch ${guest.name} --install` : `Next: talos-mac launch ${guest.name}`,
   ];
-  writeOut(lines.join('\n') + '\n');
+  writeText(lines.join('\n') + '\n');
   return EXIT.OK;
 }

@@ -1,4 +1,4 @@
-import { writeOut } from '../ui/output.js';
+import { writeText } from '../ui/output.js';
 import { unlink } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { disksCreatedFor, forgetDisk, ownership, type DiskRecord } from '../guests/owned-disks.js';
@@ -46,7 +46,7 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
     if (!process.stdin.isTTY) throw new UserError(`--delete-disk deletes ${JSON.stringify(record.path)}: confirm with --yes (no terminal to ask on).`);
     const { confirm } = await import('@inquirer/prompts');
     if (!(await confirm({ message: `Delete the disk ${JSON.stringify(record.path)} for good?`, default: false }))) {
-      writeOut('Nothing removed.\n');
+      writeText('Nothing removed.\n');
       return EXIT.OK;
     }
   }
@@ -57,7 +57,7 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
       if (err.code !== 'ENOENT') throw new UserError(`removed the definition, but could not delete ${JSON.stringify(record.path)}: ${err.message}`, 1);
     });
     await forgetDisk(store.paths, record);
-    writeOut(`Removed ${name}${broken} and deleted its disk ${record.path}.\n`);
-  } else writeOut(`Removed ${name}${broken}. Its disk is kept${disk ? `: ${disk}` : ''}.\n`);
+    writeText(`Removed ${name}${broken} and deleted its disk ${record.path}.\n`);
+  } else writeText(`Removed ${name}${broken}. Its disk is kept${disk ? `: ${disk}` : ''}.\n`);
   return EXIT.OK;
 }

@@ -11,7 +11,7 @@ import { guestFilesInside, writeGuard } from '../guests/write-guard.js';
 import { LiveHost } from '../host/live-host.js';
 import { holdLock, prepareLockDir } from '../launch/guest-lock.js';
 import { findRunning } from '../launch/running.js';
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { EXIT } from './exit-codes.js';
 
 export interface ShareFlags {
@@ -55,8 +55,8 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   const g0 = await store.read(name);
   if (modes === 0) {
     if (f.json) writeOut(JSON.stringify({ guest: name, share: g0.share ?? null, from: g0.share_from ?? null, live: g0.live_share ?? null }, null, 2) + '\n');
-    else writeOut(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder${g0.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
-    if (!f.json && g0.live_share) writeOut(`${name} shares ${g0.live_share} live (read-write while it runs).\n`);
+    else writeText(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder${g0.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
+    if (!f.json && g0.live_share) writeText(`${name} shares ${g0.live_share} live (read-write while it runs).\n`);
     return EXIT.OK;
   }
   return whileSharing(store.paths, name, async () => {
@@ -72,7 +72,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
     const guard = await writeGuard(store, f.off ? 'delete' : 'replace', { mine: { guest: name, role: 'share' } });
     if (f.off) {
       if (g.share === undefined) {
-        writeOut(`${name} shares no folder; nothing to do.\n`);
+        writeText(`${name} shares no folder; nothing to do.\n`);
         return EXIT.OK;
       }
       await guard.check(own);
@@ -80,7 +80,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
       await unlink(own).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw new UserError(`detached the share, but could not delete ${own}: ${e.message}`, 1);
       });
-      writeOut(`${name} no longer shares ${g.share_from ?? 'a folder'}: the CD is gone ${when}. The folder itself is untouched.\n`);
+      writeText(`${name} no longer shares ${g.share_from ?? 'a folder'}: the CD is gone ${when}. The folder itself is untouched.\n`);
       return EXIT.OK;
     }
     const from = f.refresh ? g.share_from : resolve(dir!);
@@ -104,7 +104,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
       ...(scan.links ? [`${scan.links} link${scan.links === 1 ? '' : 's'} to files in the folder were copied as the files.`] : []),
       ...(scan.longNames.length ? [`${scan.longNames.length} name${scan.longNames.length === 1 ? ' is' : 's are'} longer than 31 characters, which Mac OS 9 shows shortened: ${scan.longNames.slice(0, 5).join(', ')}${scan.longNames.length > 5 ? ', …' : ''}.`] : []),
     ];
-    writeOut(lines.join('\n') + '\n');
+    writeText(lines.join('\n') + '\n');
     return EXIT.OK;
   });
 }
@@ -124,16 +124,16 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
   if (dir === undefined && !f.off) {
     if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null }, null, 2) + '\n');
-    else writeOut(g.live_share ? `${name} shares ${g.live_share} live (read-write while it runs).\n` : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
+    else writeText(g.live_share ? `${name} shares ${g.live_share} live (read-write while it runs).\n` : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
     return EXIT.OK;
   }
   if (f.off) {
     if (g.live_share === undefined) {
-      writeOut(`${name} shares no folder live; nothing to do.\n`);
+      writeText(`${name} shares no folder live; nothing to do.\n`);
       return EXIT.OK;
     }
     await store.setFields(name, { live_share: undefined });
-    writeOut(`${name} no longer shares ${g.live_share} live, ${when}. The folder itself is untouched.\n`);
+    writeText(`${name} no longer shares ${g.live_share} live, ${when}. The folder itself is untouched.\n`);
     return EXIT.OK;
   }
   const root = await realpath(dir!).catch(() => undefined);
@@ -150,7 +150,7 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined);
   if (problem) throw new UserError(`cannot share ${root} live with ${name}: ${problem} Nothing was changed.`, 1);
   if (g.live_share !== root) await store.setFields(name, { live_share: root });
-  writeOut(
+  writeText(
     [
       `${name} shares ${root} live, read-write, ${when}.`,
       `Inside the guest: ${howToConnect(protocol)} (user and password: shown by talos-mac launch and talos-mac status ${name}).`,

@@ -1,4 +1,4 @@
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { MEDIA_IMAGE_HINT, VIA_INPUT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
@@ -27,6 +27,6 @@ export async function showCommand(name: string, opts: { json?: boolean }): Promi
     ['Definition', store.file(name)],
   ];
   const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${n}`), ...os.inferred.map((n) => `  inferred: ${n}`), ...os.input.map((n) => `  input: ${n}`), `  install media: ${os.installMedia}`, `  ${MEDIA_IMAGE_HINT}`];
-  writeOut(lines.join('\n') + '\n');
+  writeText(lines.join('\n') + '\n');
   return EXIT.OK;
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
@@ -38,7 +38,7 @@ export interface DisplayStatus {
   vnc?: { host: string; port: number; display: number; address: string };
 }
 
-const out = writeOut;
+const out = writeText;
 
 /**
  * QEMU's own word on its display, not what talos-mac asked for: query-vnc gives the address it
@@ -89,7 +89,7 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
 
 export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
   const s = await guestStatus(name, env);
-  if (o.json) out(jsonText(s) + '\n');
+  if (o.json) writeOut(jsonText(s) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
   else {

@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { isErrno } from '../guests/files.js';
 import { GuestStore } from '../guests/store.js';
 import { writeGuard } from '../guests/write-guard.js';
-import { writeOut } from '../ui/output.js';
+import { writeText } from '../ui/output.js';
 import { runningGuest } from './control.js';
 import { QmpClient } from './qmp.js';
 
@@ -68,7 +68,7 @@ export async function screenshotCommand(name: string, file: string | undefined, 
         throw err;
       }
     }
-    writeOut(`${target} (${size.width}×${size.height})\n`);
+    writeText(`${target} (${size.width}×${size.height})\n`);
     return 0;
   } finally {
     await rm(dumped, { force: true });
