@@ -285,11 +285,11 @@ QEMU's messages go to $XDG_STATE_HOME/talos-mac/logs/NAME.log; known errors are 
 
   program
     .command('status')
-    .description('is a guest running? (exit 0 running, 1 not)')
-    .argument('<name>', 'guest name (see talos-mac list)')
-    .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  $ talos-mac status tiger\n  $ talos-mac status tiger --json')
-    .action(async (name: string, opts: { json?: boolean }) => {
+    .description('is a guest running, how, and where is its screen? Without a name: every guest (exit 0); with one: exit 0 running, 1 not')
+    .argument('[name]', 'guest name (see talos-mac list)')
+    .option('--json', 'print JSON (talos-mac/schema GuestStatusSchema; without a name StatusReportSchema)')
+    .addHelpText('after', '\nExamples:\n  $ talos-mac status                 every guest: running or not, accelerator, display address\n  $ talos-mac status tiger\n  $ talos-mac status --json | jq -r \'.guests[] | select(.running) | .name\'')
+    .action(async (name: string | undefined, opts: { json?: boolean }) => {
       const { statusCommand } = await import('./status.js');
       setExit(await statusCommand(name, opts));
     });
@@ -448,9 +448,10 @@ Exit status: 0 done, 1 refused (the guest is running, no Mac volume) or a tool f
 
   program
     .command('demo')
-    .description('boot a tiny self-made Mac disk (no Mac OS media needed) on the serial console')
+    .description('boot a tiny self-made Mac disk (no Mac OS media needed) on the serial console, or on a screen')
     .option('--accel <mode>', 'auto | kvm | tcg', 'tcg')
-    .option('--timeout <seconds>', 'give up after this long', '60')
+    .option('--display <mode>', 'serial (the firmware console here; the demo powers off) | vnc[=HOST:N] | window (a screen that stays until talos-mac stop demo; talos-mac screenshot demo saves it)', 'serial')
+    .option('--timeout <seconds>', 'give up after this long (default 60 on the serial console; none on a screen)')
     .option('--print-cmd', 'print the QEMU command instead of running it')
     .option('--json', 'with --print-cmd: the argv as a JSON array')
     .option('--image <path>', 'boot this demo image instead of building one (for hosts without xorriso)')
@@ -463,6 +464,7 @@ Exit status: 0 done, 1 refused (the guest is running, no Mac volume) or a tool f
 Examples:
   $ talos-mac demo                 TCG: firmware output, which device it booted from, exit 0
   $ talos-mac demo --accel kvm     on a POWER9 host ready for KVM-PR
+  $ talos-mac demo --display vnc   a screen to look at (VNC on localhost); then talos-mac screenshot demo shot.png
   $ talos-mac demo --image ~/.cache/talos-mac/demo-disk-*.qcow2   an image built on another machine
 
 Needs qemu-system-ppc, qemu-img and xorriso.`,
