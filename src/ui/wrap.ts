@@ -55,7 +55,8 @@ function commandLines(lead: string, command: string, width: number): string[] {
   }
   if (visible(lead + command) <= width) return [lead + command];
   const out: string[] = [];
-  const pad = ' '.repeat(Math.min(visible(lead), 6) + 2);
+  // Continuations a little further in than the command, where that leaves room to read.
+  const pad = ' '.repeat(width - visible(lead) - 2 >= 30 ? visible(lead) + 2 : 4);
   let current = lead;
   let fresh = true;
   for (const w of command.split(' ')) {
@@ -113,8 +114,14 @@ export function wrapLine(line: string, width: number): string[] {
       current = candidate;
       fresh = false;
     } else if (unit.length > 1 && (fresh || visible(indent + text) > width)) {
-      // A command longer than a line: its words, wrapped like any others.
-      queue.unshift(...unit.map((w) => [w]));
+      // A command longer than a line: it starts a line, and its words wrap like any others.
+      if (!fresh) {
+        out.push(current.replace(/ +$/, ''));
+        current = indent;
+      }
+      fresh = false;
+      current += unit[0] as string;
+      queue.unshift(...unit.slice(1).map((w) => [w]));
     } else if (fresh) {
       current = candidate;
       fresh = false;
