@@ -28,15 +28,12 @@ export function writeOut(text: string): void {
 }
 
 /**
- * The width text is wrapped to: the terminal's, or COLUMNS where a terminal reports none (some
- * pseudo-terminals say 0×0); 0 (no wrapping) when the stream is not a terminal, so a pipe or a file
- * gets each line whole.
+ * The width text is wrapped to: the terminal's; 0 (no wrapping) when the stream is not a terminal,
+ * so a pipe or a file gets each line whole, and on a terminal that reports no width (some
+ * pseudo-terminals say 0×0), where any guess could be wrong.
  */
-export function terminalWidth(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): number {
-  if (!stream.isTTY) return 0;
-  if ((stream.columns ?? 0) > 0) return stream.columns;
-  const columns = Number(env['COLUMNS']);
-  return Number.isInteger(columns) && columns > 0 ? columns : 0;
+export function terminalWidth(stream: NodeJS.WriteStream): number {
+  return stream.isTTY ? (stream.columns ?? 0) : 0;
 }
 
 /** Text for a person on standard output: every line wrapped at the terminal's width (src/ui/wrap.ts). */
