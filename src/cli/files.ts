@@ -12,7 +12,7 @@ import { listHfs } from '../guests/seven-zip.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
 import { whileGuestOff } from '../launch/offline.js';
-import { writeOut, writeText } from '../ui/output.js';
+import { writeErrText, writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { EXIT } from './exit-codes.js';
 
@@ -23,7 +23,7 @@ export interface FilesFlags {
   tempDir?: string;
 }
 
-const err = (s: string): void => void process.stderr.write(s);
+const err = writeErrText;
 
 async function workDirIn(parent: string): Promise<string> {
   const s = await stat(parent).catch(() => undefined);

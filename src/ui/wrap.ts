@@ -102,6 +102,7 @@ export function wrapLine(line: string, width: number): string[] {
   }
   if (!roomy(pad, width)) pad = Math.min(pad, 4);
   const indent = ' '.repeat(pad);
+  const base = /^ */.exec(line.replace(ANSI, ''))?.[0].length ?? 0;
   const queue = units(rest.split(' '));
   let current = lead;
   let fresh = true;
@@ -127,7 +128,8 @@ export function wrapLine(line: string, width: number): string[] {
       fresh = false;
     } else {
       out.push(current.replace(/ +$/, ''));
-      current = indent;
+      // A word (a path) too long for the hanging indent comes further out, where that lets it fit.
+      current = visible(indent + text) > width && base + 2 < pad && base + 2 + visible(text) <= width ? ' '.repeat(base + 2) : indent;
       fresh = true;
       queue.unshift(unit);
     }
