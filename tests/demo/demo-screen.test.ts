@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pngSize } from '../../src/launch/screenshot.js';
 import { BIN } from '../helpers/cli.js';
-import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
+import { freeDisplay, makeWorld, type TestWorld } from '../helpers/guest-env.js';
 import { colourCounts, decodePng } from '../helpers/png.js';
 
 describe('talos-mac demo --display vnc', { concurrency: false }, () => {
@@ -21,14 +21,16 @@ describe('talos-mac demo --display vnc', { concurrency: false }, () => {
   });
 
   it('boots under TCG with a VNC screen that stays; screenshot demo saves the firmware screen; stop demo ends it (exit 0)', async () => {
-    const demo = spawn(process.execPath, [BIN, 'demo', '--display', 'vnc', '--accel', 'tcg', '--timeout', '400'], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A display far from the first free ones other tests' guests take (vnc.ts picks the first free).
+    const display = await freeDisplay();
+    const demo = spawn(process.execPath, [BIN, 'demo', '--display', `vnc=127.0.0.1:${display}`, '--accel', 'tcg', '--timeout', '400'], { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     demo.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const ended = new Promise<number | null>((resolve) => demo.on('close', resolve));
     try {
       const start = Date.now();
       while (!/VNC server on/.test(stderr) && Date.now() - start < 60_000) await new Promise((r) => setTimeout(r, 200));
-      assert.match(stderr, /Its screen: a VNC server on 127\.0\.0\.1:59\d\d \(VNC display :\d+\)/);
+      assert.match(stderr, new RegExp(`Its screen: a VNC server on 127\\.0\\.0\\.1:${5900 + display} \\(VNC display :${display}\\)`));
       assert.match(stderr, /talos-mac screenshot demo FILE\.png/);
       // The guest's screen is 800×600 (the demo's resolution) once OpenBIOS draws it; before, QEMU
       // shows its own 640×480 "Guest has not initialized the display (yet)".

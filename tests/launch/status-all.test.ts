@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildBootImage } from '../../src/demo/image.js';
 import { LiveHost } from '../../src/host/live-host.js';
 import { StatusReportSchema } from '../../src/schema.js';
-import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
+import { freeDisplay, makeWorld, type TestWorld } from '../helpers/guest-env.js';
 
 describe('talos-mac status (every guest)', { concurrency: false }, () => {
   let w: TestWorld;
@@ -35,7 +35,7 @@ describe('talos-mac status (every guest)', { concurrency: false }, () => {
   });
 
   it('a running and a stopped guest: the accelerator and the VNC address QEMU reports, text and --json', async () => {
-    const launch = await w.run(['launch', 'up', '--display', 'vnc', '--detach', '--paused', '--accel', 'tcg']);
+    const launch = await w.run(['launch', 'up', '--display', `vnc=127.0.0.1:${await freeDisplay()}`, '--detach', '--paused', '--accel', 'tcg']);
     assert.equal(launch.code, 0, launch.stderr);
     const port = /Display\s+VNC server on 127\.0\.0\.1:(\d+)/.exec(launch.stderr)?.[1];
     assert.ok(port, launch.stderr);
