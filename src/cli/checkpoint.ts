@@ -5,7 +5,7 @@ import { LiveHost } from '../host/live-host.js';
 import { refuseUnsafeImage } from '../host/file-kind.js';
 import { findRunning } from '../launch/running.js';
 import { whileGuestOff } from '../launch/offline.js';
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { EXIT } from './exit-codes.js';
 
 export interface CheckpointFlags {
@@ -48,27 +48,27 @@ export async function checkpointCommand(name: string, action: string, tagArg: st
     const running = (await findRunning(host, store.paths, g)) !== undefined;
     const list = await listCheckpoints(host, g, running);
     if (f.json) writeOut(JSON.stringify({ guest: name, disk: g.disk, running, checkpoints: list }, null, 2) + '\n');
-    else writeOut(list.length ? `Checkpoints of ${name} (${g.disk}):\n${table(list)}` : `${name} has no checkpoints yet. Save one: talos-mac checkpoint ${name} save\n`);
+    else writeText(list.length ? `Checkpoints of ${name} (${g.disk}):\n${table(list)}` : `${name} has no checkpoints yet. Save one: talos-mac checkpoint ${name} save\n`);
     return EXIT.OK;
   }
   if (a === 'delete' && !(await confirmDelete(name, tagArg!, f.yes ?? false))) {
-    writeOut('Nothing deleted.\n');
+    writeText('Nothing deleted.\n');
     return EXIT.OK;
   }
   return whileGuestOff(host, store.paths, g, `${a} a checkpoint of ${name}`, async () => {
     if (a === 'save') {
       const c = await saveCheckpoint(host, g, tagArg ?? defaultTag());
-      writeOut(`Saved checkpoint ${c.tag} of ${name}. Go back to it with: talos-mac checkpoint ${name} restore ${c.tag}\n`);
+      writeText(`Saved checkpoint ${c.tag} of ${name}. Go back to it with: talos-mac checkpoint ${name} restore ${c.tag}\n`);
     } else if (a === 'restore') {
       const { restored, saved } = await restoreCheckpoint(host, g, tagArg!);
-      writeOut(
+      writeText(
         `Restored ${name} to checkpoint ${restored.tag} (${restored.date}).\n` +
           `The state it had is kept as checkpoint ${saved.tag}: talos-mac checkpoint ${name} restore ${saved.tag} undoes this; ` +
           `talos-mac checkpoint ${name} delete ${saved.tag} frees its space.\n`,
       );
     } else {
       const c = await deleteCheckpoint(host, g, tagArg!);
-      writeOut(`Deleted checkpoint ${c.tag} of ${name}.\n`);
+      writeText(`Deleted checkpoint ${c.tag} of ${name}.\n`);
     }
     return EXIT.OK;
   });

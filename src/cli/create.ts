@@ -1,4 +1,4 @@
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText } from '../ui/escape.js';
 import { CreateReportSchema, type CreateReport } from '../guests/report-schema.js';
 import { createGuest, type CreateOptions } from '../guests/create.js';
@@ -52,6 +52,6 @@ export async function createCommand(name: string, { json, ...opts }: CreateFlags
     writeOut(jsonText(CreateReportSchema.parse(doc)) + '\n');
     return EXIT.OK;
   }
-  writeOut(lines.join('\n') + '\n');
+  writeText(lines.join('\n') + '\n');
   return EXIT.OK;
 }

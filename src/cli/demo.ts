@@ -1,9 +1,11 @@
 import { demoCommand } from '../demo/demo.js';
-import { parseAccel, parseSeconds, snapshotFlag } from './launch.js';
+import { UserError } from '../errors.js';
+import { parseAccel, parseDisplay, parseSeconds, snapshotFlag } from './launch.js';
 
 export interface DemoFlags {
   accel: string;
-  timeout: string;
+  timeout?: string;
+  display?: string;
   printCmd?: boolean;
   json?: boolean;
   workDir?: string;
@@ -13,9 +15,14 @@ export interface DemoFlags {
 }
 
 export async function demoCli(f: DemoFlags): Promise<number> {
+  // launch's --display, without what makes no sense for the demo (auto, none: nothing to look at).
+  const { display, vnc } = parseDisplay(f.display ?? 'serial');
+  if (display !== 'serial' && display !== 'vnc' && display !== 'window') throw new UserError(`--display for the demo is serial, vnc[=HOST:N] or window (got ${JSON.stringify(f.display)})`);
   return demoCommand({
     accel: parseAccel(f.accel),
-    timeoutSeconds: parseSeconds(f.timeout, '--timeout') ?? 60,
+    timeoutSeconds: parseSeconds(f.timeout, '--timeout'),
+    display,
+    vnc,
     printCmd: f.printCmd ?? false,
     json: f.json ?? false,
     workDir: f.workDir,

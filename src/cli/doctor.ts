@@ -3,7 +3,7 @@ import type { Host } from '../host/host.js';
 import { EXIT } from './exit-codes.js';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { writeOut } from '../ui/output.js';
+import { writeErrText, writeOut, writeText } from '../ui/output.js';
 
 export interface DoctorOptions {
   json?: boolean;
@@ -20,13 +20,13 @@ const write = writeOut;
 export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise<number> {
   const notes: string[] = [];
   const steps = selectChecks(ids, notes);
-  for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  for (const n of notes) writeErrText(`note: ${n}\n`);
   if (opts.listChecks) {
     if (opts.json) {
       write(JSON.stringify(steps.map(({ id, category, title, severity }) => ({ id, category, title, severity })), null, 2) + '\n');
     } else {
       const { renderCheckList } = await import('../ui/doctor-render.js');
-      write(renderCheckList(steps));
+      writeText(renderCheckList(steps));
     }
     return EXIT.OK;
   }
@@ -66,9 +66,9 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
     write(JSON.stringify(DoctorReportSchema.parse(report), null, 2) + '\n');
   } else {
     const [{ renderDoctor }, { makeChalk }] = await Promise.all([import('../ui/doctor-render.js'), import('../ui/color.js')]);
-    write(renderDoctor(report, await makeChalk(), { verbose: opts.verbose ?? false, quiet: opts.quiet ?? false }));
-    if (opts.collect) write(`\nSnapshot written to ${opts.collect}: attach it to a bug report, or run talos-mac doctor --snapshot ${opts.collect}\n`);
+    writeText(renderDoctor(report, await makeChalk(), { verbose: opts.verbose ?? false, quiet: opts.quiet ?? false }));
+    if (opts.collect) writeText(`\nSnapshot written to ${opts.collect}: attach it to a bug report, or run talos-mac doctor --snapshot ${opts.collect}\n`);
   }
-  if (opts.collect && opts.json) process.stderr.write(`snapshot written to ${opts.collect}\n`);
+  if (opts.collect && opts.json) writeErrText(`snapshot written to ${opts.collect}\n`);
   return report.ok ? EXIT.OK : EXIT.FAILED;
 }

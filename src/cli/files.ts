@@ -12,7 +12,7 @@ import { listHfs } from '../guests/seven-zip.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
 import { whileGuestOff } from '../launch/offline.js';
-import { writeOut } from '../ui/output.js';
+import { writeErrText, writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { EXIT } from './exit-codes.js';
 
@@ -23,7 +23,7 @@ export interface FilesFlags {
   tempDir?: string;
 }
 
-const err = (s: string): void => void process.stderr.write(s);
+const err = writeErrText;
 
 async function workDirIn(parent: string): Promise<string> {
   const s = await stat(parent).catch(() => undefined);
@@ -86,19 +86,19 @@ export async function filesCommand(name: string, action: string, args: string[],
         const under = entry.kind === 'dir' ? entriesUnder(listing, entry).filter((e) => e !== entry && !e.path.slice(entry.path.length ? entry.path.length + 1 : 0).includes('/')) : [entry];
         if (f.json) writeOut(jsonText({ guest: name, volume: listing.volume, format: listing.method, path: '/' + entry.path, entries: under.map(({ source: _source, ...e }) => ({ ...e, path: '/' + e.path })) }) + '\n');
         else {
-          writeOut(`${shown(listing.volume)} (${listing.method}) /${shown(entry.path)}\n`);
+          writeText(`${shown(listing.volume)} (${listing.method}) /${shown(entry.path)}\n`);
           for (const e of under) {
             const tail = e.path.slice(e.path.lastIndexOf('/') + 1);
             const mark = e.kind === 'dir' ? '/' : e.kind === 'link' ? ' (link, not copied)' : e.kind === 'other' ? ' (special, not copied)' : '';
-            writeOut(`  ${e.kind === 'file' ? String(e.size).padStart(12) : ''.padStart(12)}  ${e.modified ?? ''.padEnd(19)}  ${shown(tail)}${mark}\n`);
+            writeText(`  ${e.kind === 'file' ? String(e.size).padStart(12) : ''.padStart(12)}  ${e.modified ?? ''.padEnd(19)}  ${shown(tail)}${mark}\n`);
           }
         }
         return EXIT.OK;
       }
       const r = await copyOut(host, vol.image, listing, guestPath, dest!, { force: f.force ?? false, scratch: work, guard: guard! });
-      writeOut(`Copied ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})${r.folders ? ` in ${r.folders} folder${r.folders === 1 ? '' : 's'}` : ''} from ${name}:/${shown(entry.path)} to ${shown(r.target)}.\n`);
-      if (r.renamed.length) writeOut(`Renamed (the same name as another after Unicode normalisation, which Linux file systems do not do): ${r.renamed.slice(0, 10).map((x) => `${shown(JSON.stringify(x.from))} → ${shown(JSON.stringify(x.to))}`).join(', ')}${r.renamed.length > 10 ? `, and ${r.renamed.length - 10} more` : ''}.\n`);
-      if (r.skipped.length) writeOut(`Not copied (links and special files): ${r.skipped.slice(0, 10).map(shown).join(', ')}${r.skipped.length > 10 ? `, and ${r.skipped.length - 10} more` : ''}.\n`);
+      writeText(`Copied ${r.files} file${r.files === 1 ? '' : 's'} (${formatBytes(r.bytes)})${r.folders ? ` in ${r.folders} folder${r.folders === 1 ? '' : 's'}` : ''} from ${name}:/${shown(entry.path)} to ${shown(r.target)}.\n`);
+      if (r.renamed.length) writeText(`Renamed (the same name as another after Unicode normalisation, which Linux file systems do not do): ${r.renamed.slice(0, 10).map((x) => `${shown(JSON.stringify(x.from))} → ${shown(JSON.stringify(x.to))}`).join(', ')}${r.renamed.length > 10 ? `, and ${r.renamed.length - 10} more` : ''}.\n`);
+      if (r.skipped.length) writeText(`Not copied (links and special files): ${r.skipped.slice(0, 10).map(shown).join(', ')}${r.skipped.length > 10 ? `, and ${r.skipped.length - 10} more` : ''}.\n`);
       return EXIT.OK;
     } finally {
       process.off('SIGINT', onSignal);

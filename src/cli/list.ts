@@ -1,4 +1,4 @@
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
@@ -21,7 +21,7 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
     return invalid;
   }
   if (rows.length === 0) {
-    writeOut(`No guests yet. Create one: talos-mac create tiger --os tiger --cdrom tiger.iso   (or try: talos-mac demo)\n`);
+    writeText(`No guests yet. Create one: talos-mac create tiger --os tiger --cdrom tiger.iso   (or try: talos-mac demo)\n`);
     return EXIT.OK;
   }
   const w = Math.max(4, ...rows.map((r) => r.name.length));
@@ -30,6 +30,6 @@ export async function listCommand(opts: { json?: boolean }): Promise<number> {
     if (!r.guest) lines.push(`${r.name.padEnd(w)}  INVALID: ${shown(r.problem?.split('\n').slice(0, 2).join(' ') ?? '')}`);
     else lines.push(`${r.name.padEnd(w)}  ${guestOs(r.guest).title.padEnd(24)}  ${`${r.guest.ram} MiB`.padStart(9)}  ${r.running ? 'running' : 'stopped'}`);
   }
-  writeOut(lines.join('\n') + '\n');
+  writeText(lines.join('\n') + '\n');
   return invalid;
 }

@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') return exitCode;
     if (err instanceof UserError) {
       // A message may quote a name from a disc or a hand-edited definition (ui/escape.ts).
-      process.stderr.write(`talos-mac: ${shownLines(err.message)}\n`);
+      (await import('../ui/output.js')).writeErrText(`talos-mac: ${shownLines(err.message)}\n`);
       return err.exitCode;
     }
     process.stderr.write(`talos-mac: internal error: ${(err as Error).stack ?? String(err)}\nPlease report this at the project's issue tracker.\n`);

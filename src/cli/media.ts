@@ -3,7 +3,7 @@ import { osById } from '../guests/catalog.js';
 import { checkMedia, type MediaCheck } from '../guests/media-check.js';
 import { summarizeMedia } from '../guests/media.js';
 import { LiveHost } from '../host/live-host.js';
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown, shownLines } from '../ui/escape.js';
 
 /** Exit statuses of `media check` (docs/guests.md): scripts branch on them. */
@@ -40,6 +40,6 @@ export async function mediaCommand(action: string, file: string, f: { json?: boo
   const c = await checkMedia(new LiveHost(), file);
   if (f.json) {
     writeOut(jsonText({ ...c.report, bootable: c.bootable, ...(c.inside ? { inside: c.inside } : {}), ...(c.system ? { system: c.system } : {}), ...(c.systemNote ? { systemNote: c.systemNote } : {}), looksLike: c.looksLike ?? null, why: c.why, exit: exitOf(c) }) + '\n');
-  } else writeOut(text(c));
+  } else writeText(text(c));
   return exitOf(c);
 }

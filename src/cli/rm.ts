@@ -1,4 +1,4 @@
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { unlink } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { disksCreatedFor, forgetDisk, ownership, type DiskRecord } from '../guests/owned-disks.js';
@@ -47,7 +47,8 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
   const record = opts.deleteDisk ? await deletableDisk(store, name, disk) : undefined;
   const report = (removed: boolean, diskDeleted: boolean, text: string): number => {
     const doc: RmReport = { schema: 'talos-mac/rm@1', name, removed, definitionInvalid: 'problem' in entry, disk: disk ?? null, diskDeleted };
-    writeOut(opts.json ? jsonText(RmReportSchema.parse(doc)) + '\n' : text);
+    if (opts.json) writeOut(jsonText(RmReportSchema.parse(doc)) + '\n');
+    else writeText(text);
     return EXIT.OK;
   };
   if (record && !opts.yes) {

@@ -11,7 +11,7 @@ import { guestFilesInside, writeGuard } from '../guests/write-guard.js';
 import { LiveHost } from '../host/live-host.js';
 import { holdLock, prepareLockDir } from '../launch/guest-lock.js';
 import { findRunning } from '../launch/running.js';
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { EXIT } from './exit-codes.js';
 
 export interface ShareFlags {
@@ -58,8 +58,8 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
   const g0 = await store.read(name);
   if (modes === 0) {
     if (f.json) writeOut(await sharedJson(name, g0));
-    else writeOut(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder${g0.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
-    if (!f.json && g0.live_share) writeOut(await liveLine(name, g0));
+    else writeText(g0.share ? `${name} shares ${g0.share_from ?? '(a folder)'} as a read-only CD: ${g0.share}\n` : `${name} shares no folder${g0.live_share ? ' as a CD' : ''}. Share one: talos-mac share ${name} DIR\n`);
+    if (!f.json && g0.live_share) writeText(await liveLine(name, g0));
     return EXIT.OK;
   }
   return whileSharing(store.paths, name, async () => {
@@ -75,7 +75,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
     const guard = await writeGuard(store, f.off ? 'delete' : 'replace', { mine: { guest: name, role: 'share' } });
     if (f.off) {
       if (g.share === undefined) {
-        writeOut(`${name} shares no folder; nothing to do.\n`);
+        writeText(`${name} shares no folder; nothing to do.\n`);
         return EXIT.OK;
       }
       await guard.check(own);
@@ -83,7 +83,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
       await unlink(own).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw new UserError(`detached the share, but could not delete ${own}: ${e.message}`, 1);
       });
-      writeOut(`${name} no longer shares ${g.share_from ?? 'a folder'}: the CD is gone ${when}. The folder itself is untouched.\n`);
+      writeText(`${name} no longer shares ${g.share_from ?? 'a folder'}: the CD is gone ${when}. The folder itself is untouched.\n`);
       return EXIT.OK;
     }
     const from = f.refresh ? g.share_from : resolve(dir!);
@@ -107,7 +107,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
       ...(scan.links ? [`${scan.links} link${scan.links === 1 ? '' : 's'} to files in the folder were copied as the files.`] : []),
       ...(scan.longNames.length ? [`${scan.longNames.length} name${scan.longNames.length === 1 ? ' is' : 's are'} longer than 31 characters, which Mac OS 9 shows shortened: ${scan.longNames.slice(0, 5).join(', ')}${scan.longNames.length > 5 ? ', …' : ''}.`] : []),
     ];
-    writeOut(lines.join('\n') + '\n');
+    writeText(lines.join('\n') + '\n');
     return EXIT.OK;
   });
 }
@@ -143,16 +143,16 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
   if (dir === undefined && !f.off) {
     if (f.json) writeOut(await sharedJson(name, g));
-    else writeOut(g.live_share ? await liveLine(name, g) : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
+    else writeText(g.live_share ? await liveLine(name, g) : `${name} shares no folder live. Share one: talos-mac share ${name} DIR --live\n`);
     return EXIT.OK;
   }
   if (f.off) {
     if (g.live_share === undefined) {
-      writeOut(`${name} shares no folder live; nothing to do.\n`);
+      writeText(`${name} shares no folder live; nothing to do.\n`);
       return EXIT.OK;
     }
     await store.setFields(name, { live_share: undefined, live_share_protocol: undefined });
-    writeOut(`${name} no longer shares ${g.live_share} live, ${when}. The folder itself is untouched.\n`);
+    writeText(`${name} no longer shares ${g.live_share} live, ${when}. The folder itself is untouched.\n`);
     return EXIT.OK;
   }
   const root = await realpath(dir!).catch(() => undefined);
@@ -174,7 +174,7 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   if (problem) throw new UserError(`cannot share ${root} live with ${name}: ${problem} Nothing was changed.`, 1);
   const fields = { live_share: root, live_share_protocol: os.family === 'osx' && protocol === 'afp' ? ('afp' as const) : undefined };
   if (g.live_share !== fields.live_share || g.live_share_protocol !== fields.live_share_protocol) await store.setFields(name, fields);
-  writeOut(
+  writeText(
     [
       `${name} shares ${root} live over ${protocol === 'afp' ? 'AFP' : 'WebDAV'}, read-write, ${when}.`,
       `Inside the guest: ${howToConnect(protocol, client)}${protocol === 'afp' ? `, volume "${afpVolumeName(root)}"` : ''} (user and password: shown by talos-mac launch and talos-mac status ${name}).`,

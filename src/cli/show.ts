@@ -1,4 +1,4 @@
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { MEDIA_IMAGE_HINT, untagged, VIA_INPUT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
@@ -30,6 +30,6 @@ export async function showCommand(name: string, opts: { json?: boolean; verbose?
   const evidence = opts.verbose ? [...os.inferred.map((n) => `  inferred: ${n}`), ...os.input.map((n) => `  input: ${n}`)] : [];
   const media = opts.verbose ? os.installMedia : untagged(os.installMedia);
   const lines = [`${g.name}`, ...rows.map(([k, v]) => `  ${k.padEnd(10)}  ${v}`), ...os.notes.map((n) => `  note: ${untagged(n)}`), ...evidence, `  install media: ${media}`, `  ${MEDIA_IMAGE_HINT}`];
-  writeOut(lines.join('\n') + '\n');
+  writeText(lines.join('\n') + '\n');
   return EXIT.OK;
 }

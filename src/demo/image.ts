@@ -71,12 +71,12 @@ export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd
 }
 
 /**
- * The demo disk, built on first use into the cache and reused: its name carries a hash of the
+ * The demo disk (`then`: as buildBootImage's), built on first use into the cache and reused: its name carries a hash of the
  * boot script, so a new talos-mac with a new script builds a new one. Published with link(2),
  * so concurrent first runs never replace each other's file.
  */
-export async function cachedDemoDisk(host: Host, cacheDir: string): Promise<string> {
-  const id = createHash('sha256').update(bootScript(DEMO_MARKER)).update('disk-512-v1').digest('hex').slice(0, 12);
+export async function cachedDemoDisk(host: Host, cacheDir: string, then?: string): Promise<string> {
+  const id = createHash('sha256').update(bootScript(DEMO_MARKER, then)).update('disk-512-v1').digest('hex').slice(0, 12);
   const path = join(cacheDir, `demo-disk-${id}.qcow2`);
   try {
     await access(path);
@@ -87,7 +87,7 @@ export async function cachedDemoDisk(host: Host, cacheDir: string): Promise<stri
   await mkdir(cacheDir, { recursive: true });
   const work = await mkdtemp(join(cacheDir, '.build-'));
   try {
-    await link(await buildBootImage(host, work, 'disk'), path).catch((err: NodeJS.ErrnoException) => {
+    await link(await buildBootImage(host, work, 'disk', DEMO_MARKER, then), path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
   } finally {

@@ -50,25 +50,6 @@ export const ScreenshotReportSchema = z.object({
   height: z.number(),
 });
 
-/** status --json: whether it runs, and what QEMU says about it (more fields may follow). */
-export const GuestStatusSchema = z.looseObject({
-  name: z.string(),
-  running: z.boolean(),
-  pid: z.optional(z.number()),
-  state: z.optional(z.string()),
-  accel: z.optional(z.enum(['kvm', 'tcg'])),
-  qmp: z.optional(z.string()),
-  display: z.optional(
-    z.object({
-      kind: z.string(),
-      vnc: z.optional(z.object({ host: z.string(), port: z.number(), display: z.number(), address: z.string() })),
-    }),
-  ),
-  lastDetached: z.optional(z.object({ exit: z.number(), message: z.string() })),
-  liveShare: z.optional(z.looseObject({ address: z.string(), port: z.number(), pid: z.number() })),
-  outside: z.optional(z.object({ pids: z.array(z.number()), disk: z.string() })),
-});
-
 /** list --json: each guest's definition (its fields as in NAME.toml), or why it does not parse. */
 export const GuestListSchema = z.array(
   z.union([

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
@@ -9,11 +9,12 @@ import { guestLockFile, lockTakers } from './guest-lock.js';
 import { signalProcess, stillRuns, type ProcessId } from './identity.js';
 import { QmpClient, queryAccelerator } from './qmp.js';
 import { describeOutside, findRunning } from './running.js';
-import { clearRuntime, runtimeFiles, stillTheGuest, type RuntimeFiles } from './state.js';
+import { clearRuntime, runningPid, runtimeFiles, stillTheGuest, type RuntimeFiles } from './state.js';
 import { isLoopback, VNC_BASE_PORT } from './vnc.js';
 import { describeLiveShare, readLiveShare, type LiveShareState } from './live-share.js';
-import { GuestStatusSchema, GuestStopReportSchema, type GuestStopReport } from '../guests/report-schema.js';
+import { GuestStopReportSchema, type GuestStopReport } from '../guests/report-schema.js';
 import { WHEN } from '../cli/exit-codes.js';
+import { GuestStatusSchema, StatusReportSchema, type StatusReport } from './status-schema.js';
 
 export interface GuestStatus {
   name: string;
@@ -31,6 +32,8 @@ export interface GuestStatus {
   liveShare?: LiveShareState;
   /** Running, but not started by talos-mac: some QEMU has its disk open. */
   outside?: { pids: number[]; disk: string };
+  /** Only in the list of every guest: its definition could not be read, and why. */
+  problem?: string;
 }
 
 export interface DisplayStatus {
@@ -40,7 +43,7 @@ export interface DisplayStatus {
   vnc?: { host: string; port: number; display: number; address: string };
 }
 
-const out = writeOut;
+const out = writeText;
 
 /**
  * QEMU's own word on its display, not what talos-mac asked for: query-vnc gives the address it
@@ -69,15 +72,19 @@ async function ask<T>(socket: string, fn: (q: QmpClient) => Promise<T>): Promise
 
 export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process.env): Promise<GuestStatus> {
   const store = new GuestStore(env);
-  const g = await store.read(name);
+  return statusOf(store, new LiveHost(env), await store.read(name));
+}
+
+async function statusOf(store: GuestStore, host: LiveHost, g: { name: string; disk?: string | undefined; disk_format?: string | undefined }): Promise<GuestStatus> {
+  const name = g.name;
   const f = runtimeFiles(store.paths, name);
-  const r = await findRunning(new LiveHost(env), store.paths, g);
+  const r = await findRunning(host, store.paths, g);
   if (r === undefined) {
     const { lastDetachedEnd } = await import('./supervise.js');
     const last = lastDetachedEnd(await readFile(logFile(store.paths, name), 'utf8').catch(() => ''));
     return { name, running: false, ...(last ? { lastDetached: last } : {}) };
   }
-  if (r.by === 'outside') return { name, running: true, ...(r.pids[0] !== undefined ? { pid: r.pids[0] } : {}), state: 'started outside talos-mac', outside: { pids: r.pids, disk: g.disk } };
+  if (r.by === 'outside') return { name, running: true, ...(r.pids[0] !== undefined ? { pid: r.pids[0] } : {}), state: 'started outside talos-mac', outside: { pids: r.pids, disk: g.disk ?? '' } };
   const pid = r.pid;
   const info = await ask(f.control, async (q) => {
     const status = await q.execute<{ status: string }>('query-status');
@@ -89,9 +96,25 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
   return { name, running: true, pid, qmp: f.control, ...(info ?? { state: 'not answering on QMP' }), ...(live ? { liveShare: live } : {}) };
 }
 
-export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
+/** Every guest, running or not (a definition that cannot be read says why). */
+export async function allStatuses(env: NodeJS.ProcessEnv = process.env): Promise<StatusReport> {
+  const store = new GuestStore(env);
+  const host = new LiveHost(env);
+  const guests = await Promise.all(
+    (await store.list()).map(async (e) => ({ ...(await statusOf(store, host, e.guest ?? { name: e.name })), ...(e.problem !== undefined ? { problem: e.problem } : {}) })),
+  );
+  return { schema: 'talos-mac/status@1', guests };
+}
+
+export async function statusCommand(name: string | undefined, o: { json?: boolean }, env = process.env): Promise<number> {
+  if (name === undefined) {
+    const report = await allStatuses(env);
+    if (o.json) writeOut(jsonText(StatusReportSchema.parse(report)) + '\n');
+    else out(renderStatusTable(report.guests));
+    return 0;
+  }
   const s = await guestStatus(name, env);
-  if (o.json) out(jsonText(GuestStatusSchema.parse(s)) + '\n');
+  if (o.json) writeOut(jsonText(GuestStatusSchema.parse(s)) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
   else {
@@ -100,6 +123,22 @@ export async function statusCommand(name: string, o: { json?: boolean }, env = p
     if (s.liveShare) out(`  live share: ${describeLiveShare(s.liveShare)}\n`);
   }
   return s.running ? 0 : 1;
+}
+
+/** One row per guest: whether it runs, how (the accelerator), and where its screen is. */
+function renderStatusTable(guests: GuestStatus[]): string {
+  if (guests.length === 0) return 'No guests yet. Create one: talos-mac create tiger --os tiger --cdrom tiger.iso   (or try: talos-mac demo)\n';
+  const w = Math.max(4, ...guests.map((g) => shown(g.name).length));
+  const state = (g: GuestStatus): string => (g.problem !== undefined ? 'invalid' : !g.running ? 'stopped' : g.outside ? 'outside' : (g.state ?? 'running'));
+  const sw = Math.max(5, ...guests.map((g) => state(g).length));
+  const lines = [`${'NAME'.padEnd(w)}  ${'STATE'.padEnd(sw)}  ${'ACCEL'.padEnd(6)}  DISPLAY`];
+  for (const g of guests) {
+    const accel = g.accel === 'kvm' ? 'KVM-PR' : g.accel === 'tcg' ? 'TCG' : '-';
+    const display = g.problem !== undefined ? shown(g.problem.split('\n')[0] ?? '') : g.outside ? shown(describeOutside(g.outside, g.outside.disk)) : g.display ? describeDisplay(g.display) : '-';
+    lines.push(`${shown(g.name).padEnd(w)}  ${state(g).padEnd(sw)}  ${accel.padEnd(6)}  ${display}`);
+    if (g.liveShare) lines.push(`${''.padEnd(w)}  live share: ${describeLiveShare(g.liveShare)}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function describeDisplay(d: DisplayStatus): string {
@@ -125,12 +164,21 @@ async function waitGone(p: ProcessId, lock: string, ms: number): Promise<boolean
 /** The runtime files and the QEMU process of a running guest, or a "not running" error. */
 export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; p: ProcessId; lock: string }> {
   const store = new GuestStore(env);
-  const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
+  const lock = guestLockFile(store.paths, name);
+  let g;
+  try {
+    g = await store.read(name);
+  } catch (err) {
+    // A QEMU talos-mac runs under a name with no definition (demo --display vnc) is found by its lock.
+    const p = await runningPid(f, lock);
+    if (p === undefined) throw err;
+    return { f, pid: p.pid, p, lock };
+  }
   const r = await findRunning(new LiveHost(env), store.paths, g);
   if (r === undefined) throw new UserError(`${name} is not running.`, WHEN.guestNotRunning);
   if (r.by === 'outside') throw new UserError(`${name} was not started by talos-mac: ${describeOutside(r, g.disk)}. Stop that QEMU where it was started.`, WHEN.guestNotRunning);
-  return { f, pid: r.pid, p: { pid: r.pid, start: r.start }, lock: guestLockFile(store.paths, name) };
+  return { f, pid: r.pid, p: { pid: r.pid, start: r.start }, lock };
 }
 
 function stopReport(name: string, pid: number, how: GuestStopReport['how']): string {

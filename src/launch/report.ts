@@ -1,13 +1,12 @@
-import { writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import type { Display } from '../guests/argv.js';
 import { shellLine } from '../ui/shell-quote.js';
-import { writeOut } from '../ui/output.js';
+import { writeErrText, writeOut } from '../ui/output.js';
 import { tail } from './qemu-errors.js';
 import type { RunResult } from './run.js';
 
 /** Launch messages go to stderr: with --display serial, stdout is the guest's console. */
-export const err = (text: string): void => void writeSync(2, text);
+export const err = (text: string): void => writeErrText(text);
 
 /** --print-cmd: the shell-quoted command, or with --json the argv array. */
 export function printCommand(argv: readonly string[], json: boolean): void {

@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { isErrno } from '../guests/files.js';
 import { GuestStore } from '../guests/store.js';
 import { writeGuard } from '../guests/write-guard.js';
-import { writeOut } from '../ui/output.js';
+import { writeOut, writeText } from '../ui/output.js';
 import { jsonText } from '../ui/escape.js';
 import { ScreenshotReportSchema, type ScreenshotReport } from '../guests/report-schema.js';
 import { runningGuest } from './control.js';
@@ -71,7 +71,8 @@ export async function screenshotCommand(name: string, file: string | undefined, 
       }
     }
     const doc: ScreenshotReport = { schema: 'talos-mac/screenshot@1', name, file: target, ...size };
-    writeOut(o.json ? jsonText(ScreenshotReportSchema.parse(doc)) + '\n' : `${target} (${size.width}×${size.height})\n`);
+    if (o.json) writeOut(jsonText(ScreenshotReportSchema.parse(doc)) + '\n');
+    else writeText(`${target} (${size.width}×${size.height})\n`);
     return 0;
   } finally {
     await rm(dumped, { force: true });

@@ -32,22 +32,31 @@ function worst(checks: CheckReport[]): Status {
   return visible.reduce((a, c) => (RANK[c.status] > RANK[a] ? c.status : a), 'info' as Status);
 }
 
+function mostCommon(texts: string[]): string {
+  const n = new Map<string, number>();
+  for (const t of texts) n.set(t, (n.get(t) ?? 0) + 1);
+  return [...n].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+}
+
 /** flutter-doctor-like text: categories with [✓] [!] [✗], one line per check, fixes under problems. */
 export function renderDoctor(report: DoctorReport, c: ChalkInstance, opts: RenderOptions): string {
   const out: string[] = [];
   if (!opts.quiet) out.push(c.bold(`talos-mac doctor${report.host.source === 'live' ? '' : ` (${report.host.source})`}`), '');
   const width = Math.max(...report.checks.map((ch) => ch.id.length));
   const categories = [...new Set(report.checks.map((ch) => ch.category))];
+  // Not a POWER host: a category that does not apply is one line, and a check that does not apply
+  // within one that does is left out (doctor -v shows each).
+  const foreign = !opts.verbose && report.host.arch !== null && !/^ppc|^powerpc/.test(report.host.arch);
   for (const cat of categories) {
     const checks = report.checks.filter((ch) => ch.category === cat);
-    const shown = opts.quiet ? checks.filter((ch) => ch.status === 'fail' || ch.status === 'warn') : checks;
-    if (shown.length === 0) continue;
+    const shown = opts.quiet ? checks.filter((ch) => ch.status === 'fail' || ch.status === 'warn') : foreign ? checks.filter((ch) => ch.status !== 'skip') : checks;
     const w = worst(checks);
     const reasons = new Set(checks.map((ch) => ch.summary));
-    if (w === 'skip' && reasons.size === 1 && !opts.verbose) {
-      out.push(`${paint(c, w, `[${MARK[w]}]`)} ${c.bold(cat)} ${c.dim(`— skipped: ${[...reasons][0]}`)}`);
+    if (w === 'skip' && !opts.verbose && !opts.quiet && (reasons.size === 1 || foreign)) {
+      out.push(`${paint(c, w, `[${MARK[w]}]`)} ${c.bold(cat)} ${c.dim(`— ${foreign ? 'does not apply' : 'skipped'}: ${mostCommon(checks.map((ch) => ch.summary))}`)}`);
       continue;
     }
+    if (shown.length === 0) continue;
     out.push(`${paint(c, w, `[${MARK[w]}]`)} ${c.bold(cat)}`);
     for (const ch of shown) {
       out.push(`    ${paint(c, ch.status, MARK[ch.status])} ${ch.id.padEnd(width)}  ${ch.status === 'skip' ? c.dim(ch.summary) : ch.summary}`);

@@ -98,3 +98,23 @@ async function processesWithOpenFile(pid: number, path: string): Promise<boolean
   for (const fd of fds) if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === path) return true;
   return false;
 }
+
+/**
+ * A VNC display (port 5900 + N) nobody listens on, from the upper range: launch without an address
+ * takes the first free one from 0, so tests that run at the same time do not race for it.
+ */
+export async function freeDisplay(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const free = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve(true)));
+    });
+  const start = 40 + Math.floor(Math.random() * 50);
+  for (let i = 0; i < 50; i++) {
+    const n = 40 + ((start - 40 + i) % 50);
+    if (await free(5900 + n)) return n;
+  }
+  throw new Error('no free VNC display from :40 to :89');
+}
