@@ -102,7 +102,8 @@ describe('text output in a terminal of 60, 80 and 100 columns', { skip: !hasScri
   });
 
   it('setup --dry-run on a POWER9 snapshot', async () => {
-    await sameWordsAtEveryWidth(['setup', '--dry-run', '--snapshot', join(short, 'radix')], w.env);
+    // --no-guest: on a terminal setup asks about a guest (offering one that exists), through a pipe it does not.
+    await sameWordsAtEveryWidth(['setup', '--dry-run', '--no-guest', '--snapshot', join(short, 'radix')], w.env);
   });
 
   it("launch's refusal of a window without a desktop", async () => {
