@@ -6,7 +6,7 @@ import { refuseUnsafeImage } from '../host/file-kind.js';
 import { findRunning } from '../launch/running.js';
 import { whileGuestOff } from '../launch/offline.js';
 import { writeOut } from '../ui/output.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface CheckpointFlags {
   json?: boolean;
@@ -25,7 +25,7 @@ function table(list: readonly Checkpoint[]): string {
 async function confirmDelete(name: string, tag: string, yes: boolean): Promise<boolean> {
   if (yes) return true;
   if (!process.stdin.isTTY) throw new UserError(`deleting checkpoint ${JSON.stringify(tag)} of ${name} cannot be undone: confirm with --yes (no terminal to ask on).`);
-  const { makePrompts } = await import('../setup/prompts.js');
+  const { makePrompts } = await import('../ui/prompts.js');
   return makePrompts({ yes: false, interactive: true }).confirm({ message: `Delete checkpoint ${JSON.stringify(tag)} of ${name} for good?`, default: false });
 }
 

@@ -4,7 +4,7 @@ import { MEDIA_IMAGE_HINT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export async function createCommand(name: string, opts: CreateOptions): Promise<number> {
   const store = new GuestStore();

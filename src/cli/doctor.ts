@@ -1,6 +1,6 @@
 import { readLikeSetup, runDoctor, selectChecks } from '../doctor/doctor.js';
 import type { Host } from '../host/host.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { writeOut } from '../ui/output.js';
@@ -25,7 +25,7 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
     if (opts.json) {
       write(JSON.stringify(steps.map(({ id, category, title, severity }) => ({ id, category, title, severity })), null, 2) + '\n');
     } else {
-      const { renderCheckList } = await import('../ui/doctor-render.js');
+      const { renderCheckList } = await import('../doctor/render.js');
       write(renderCheckList(steps));
     }
     return EXIT.OK;
@@ -65,7 +65,7 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
     const { DoctorReportSchema } = await import('../doctor/report-schema.js');
     write(JSON.stringify(DoctorReportSchema.parse(report), null, 2) + '\n');
   } else {
-    const [{ renderDoctor }, { makeChalk }] = await Promise.all([import('../ui/doctor-render.js'), import('../ui/color.js')]);
+    const [{ renderDoctor }, { makeChalk }] = await Promise.all([import('../doctor/render.js'), import('../ui/color.js')]);
     write(renderDoctor(report, await makeChalk(), { verbose: opts.verbose ?? false, quiet: opts.quiet ?? false }));
     if (opts.collect) write(`\nSnapshot written to ${opts.collect}: attach it to a bug report, or run talos-mac doctor --snapshot ${opts.collect}\n`);
   }

@@ -14,7 +14,7 @@ import { LiveHost } from '../host/live-host.js';
 import { whileGuestOff } from '../launch/offline.js';
 import { writeOut } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface FilesFlags {
   json?: boolean;

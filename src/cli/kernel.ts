@@ -1,5 +1,5 @@
 import type { Host } from '../host/host.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import { UserError } from '../errors.js';
 
 export interface KernelCommonOptions {
@@ -61,9 +61,9 @@ async function unameR(host: Host): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Where the distribution put that release's configuration (src/kernel/files.ts), as doctor reads it. */
+/** Where the distribution put that release's configuration (src/distro/kernel-files.ts), as doctor reads it. */
 async function defaultConfig(host: Host, release: string): Promise<string> {
-  const { Facts } = await import('../steps/facts.js');
+  const { Facts } = await import('../host/facts.js');
   const c = await new Facts(host).kernelConfigOf(release);
   if (c.ok) return c.source;
   throw new UserError(`no configuration found for ${release} (${c.reason}): pass --config FILE`);

@@ -4,7 +4,7 @@ import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
 import { LiveHost } from '../host/live-host.js';
 import { findRunning } from '../launch/running.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export async function listCommand(opts: { json?: boolean }): Promise<number> {
   const store = new GuestStore();

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../errors.js';
 import { shownLines } from '../ui/escape.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import { VERSION } from '../version.js';
 
 const DOCTOR_EXAMPLES = `

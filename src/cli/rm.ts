@@ -6,7 +6,7 @@ import { GuestStore } from '../guests/store.js';
 import { writeGuard } from '../guests/write-guard.js';
 import { LiveHost } from '../host/live-host.js';
 import { describeOutside, findRunning } from '../launch/running.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface RmOptions {
   deleteDisk?: boolean;

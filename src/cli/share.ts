@@ -12,7 +12,7 @@ import { LiveHost } from '../host/live-host.js';
 import { holdLock, prepareLockDir } from '../launch/guest-lock.js';
 import { findRunning } from '../launch/running.js';
 import { writeOut } from '../ui/output.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface ShareFlags {
   off?: boolean;

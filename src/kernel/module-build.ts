@@ -2,7 +2,7 @@ import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { LiveHost } from '../host/live-host.js';
-import { Facts } from '../steps/facts.js';
+import { Facts } from '../host/facts.js';
 import { configValue, decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { compareVersions } from '../parse/kernel-release.js';
 import { inputsKey, kernelCacheDir, sha256 } from './cache.js';

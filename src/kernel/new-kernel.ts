@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { LiveHost } from '../host/live-host.js';
-import { Facts } from '../steps/facts.js';
+import { Facts } from '../host/facts.js';
 import { BuildProgress, CALIBRATION_OBJECTS, calibrationFrom, enabledOptions, estimateCost, hasDebugInfo, readBuildRecords, recordBuild, writtenBytes, type Calibration, type CostEstimate } from './build-cost.js';
 import { kernelCacheDir } from './cache.js';
 import { configHeaderVersion, formatGroups, groupDiff, kconfigSymbols, type GroupedDiff } from './config-groups.js';

@@ -19,7 +19,7 @@ export async function hostKvmReadiness(host: Host): Promise<HostKvm> {
   const [{ KVM_HOST_CHECKS }, { verifyAll }, { Facts }, { DEFAULT_HOST_OPTIONS }] = await Promise.all([
     import('../steps/registry.js'),
     import('../steps/runner.js'),
-    import('../steps/facts.js'),
+    import('../host/facts.js'),
     import('../steps/step.js'),
   ]);
   const outcomes = await verifyAll(KVM_HOST_CHECKS, { host, facts: new Facts(host), options: DEFAULT_HOST_OPTIONS });

@@ -39,12 +39,12 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   if (plan.boot === 'cd') {
     const { installCheckpoint } = await import('./install-checkpoint.js');
     const ask = process.stdin.isTTY
-      ? async (message: string) => (await import('../setup/prompts.js')).makePrompts({ yes: false, interactive: true }).confirm({ message, default: true })
+      ? async (message: string) => (await import('../ui/prompts.js')).makePrompts({ yes: false, interactive: true }).confirm({ message, default: true })
       : undefined;
     for (const line of await installCheckpoint(host, store.paths, guest, o.checkpoint, ask)) err(`${line}\n`);
   }
   const log = logFile(store.paths, name);
-  const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('../ui/launch-summary.js');
+  const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('./summary.js');
   const { makeChalk } = await import('../ui/color.js');
   const c = await makeChalk(process.stderr);
   err(renderLaunchSummary(plan, c, { log, qmp: runtime.control }));

@@ -3,7 +3,7 @@ import { privateTempDir } from '../host/temp-dir.js';
 import { access, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import type { PackageManager } from '../distro/package-manager.js';
 import { LiveHost } from '../host/live-host.js';
-import { RootedHost } from '../setup/rooted-host.js';
+import { RootedHost } from '../host/rooted-host.js';
 import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, STATE_DIR, type Change } from './record.js';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';

@@ -4,7 +4,7 @@ import { parseDiskSize } from '../guests/disk.js';
 import { inspectMedia, summarizeMedia, type MediaReport } from '../guests/media.js';
 import { nameProblem } from '../guests/names.js';
 import type { GuestStore } from '../guests/store.js';
-import type { Prompts } from './prompts.js';
+import type { Prompts } from '../ui/prompts.js';
 
 /** setup's guest flags: each the twin of one question. */
 export interface GuestFlags {

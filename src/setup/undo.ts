@@ -12,7 +12,7 @@ import { APK, APT, DNF, PACMAN, ZYPPER } from '../distro/package-manager.js';
 import { DEFAULT_LOCALVERSION } from '../kernel/new-kernel.js';
 import { HOOK_PATH } from '../kernel/hook.js';
 import { PROVENANCE_DIR } from '../kernel/provenance.js';
-import { BACKUP_DIR, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, readRecord, RECORD_PATH, type Change } from './record.js';
+import { BACKUP_DIR, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, readRecord, RECORD_PATH, type Change } from '../privileged/record.js';
 
 const OWN_FILES = [GRUB_DEFAULT_PATH, MODULES_LOAD_FILE, HV_BLACKLIST_FILE, HOOK_PATH];
 /** A record of what a talos-mac kernel was built from (src/kernel/provenance.ts). */

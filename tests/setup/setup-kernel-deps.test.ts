@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UserError } from '../../src/errors.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
-import { RootedHost } from '../../src/setup/rooted-host.js';
+import { RootedHost } from '../../src/host/rooted-host.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
 import { confirmOnly } from '../helpers/prompts.js';

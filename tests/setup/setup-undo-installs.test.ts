@@ -11,7 +11,7 @@ import { APT } from '../../src/distro/package-manager.js';
 import { installPrModules } from '../../src/kernel/module-load.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { trusted } from '../../src/setup/undo.js';
-import type { Change, SetupRecord } from '../../src/setup/record.js';
+import type { Change, SetupRecord } from '../../src/privileged/record.js';
 import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
 import { provenancePath } from '../../src/kernel/provenance.js';
 

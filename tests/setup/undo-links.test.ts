@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT } from '../../src/exit-codes.js';
 import { installPrModules } from '../../src/kernel/module-load.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { ALL_TOOLS, withSandbox } from './sandbox.js';

@@ -4,9 +4,9 @@ import { buildPrModule } from '../../kernel/module-build.js';
 import { installPrModules } from '../../kernel/module-load.js';
 import { buildNewKernel, DEFAULT_LOCALVERSION } from '../../kernel/new-kernel.js';
 import { debPackageVersion } from '../../kernel/provenance.js';
-import { kernelConfigPaths } from '../../kernel/files.js';
+import { kernelConfigPaths } from '../../distro/kernel-files.js';
 import { HOOK_PATH, hookScript, hookSupported } from '../../kernel/hook.js';
-import { kernelBuildCost } from '../../kernel/steps.js';
+import { kernelBuildCost } from './kernel-build.js';
 import {
   builtFromVersion,
   debImages,

@@ -5,7 +5,7 @@ import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
 import { sha256 } from '../../privileged/runner.js';
 import { pauseForTest } from '../../privileged/test-pause.js';
 import { shellLine } from '../../ui/shell-quote.js';
-import { BACKUP_DIR, type Change } from '../../setup/record.js';
+import { BACKUP_DIR, type Change } from '../../privileged/record.js';
 import { addTokenFix, inGuest, nextBootState, unlessRadixPossible } from '../checks/mmu-state.js';
 import { warnsInDoctor, type Changes, type Step, type StepContext, type StepResult } from '../step.js';
 import { BY_HAND, detectBootMethod } from './boot-method.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { SetupRecord } from '../../../../src/setup/record.js';
+import type { SetupRecord } from '../../../../src/privileged/record.js';
 import { KERNELS } from '../kernels.js';
 import { REPO, bootBox, boxChunk, cmd } from '../lib/box.js';
 import { buildDeb } from '../lib/deb.js';

@@ -1,18 +1,18 @@
-import { configValue } from '../parse/kconfig.js';
-import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
-import type { Facts } from '../steps/facts.js';
-import { headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../distro/distro.js';
-import type { Changes, Step, StepContext, StepResult } from '../steps/step.js';
-import { kernelCacheDir } from './cache.js';
-import { defaultJobs } from './kbuild.js';
-import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
-import { installDir, installPrModules, loadPrModules } from './module-load.js';
-import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { configRequirements, missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from './preflight.js';
-import { shellLine } from '../ui/shell-quote.js';
-import { hashOnlyReason } from '../steps/checks/mmu-state.js';
-import { upstreamVersionFromUnameV } from './source.js';
-import type { KernelStepOptions } from './options.js';
+import { configValue } from '../../parse/kconfig.js';
+import { assessKvmPr, type PrAssessment } from './kvm-pr-verdict.js';
+import type { Facts } from '../../host/facts.js';
+import { headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../../distro/distro.js';
+import type { Changes, Step, StepContext, StepResult } from '../step.js';
+import { kernelCacheDir } from '../../kernel/cache.js';
+import { defaultJobs } from '../../kernel/kbuild.js';
+import { buildPrModule, symversCandidates, type CommonBuildOptions } from '../../kernel/module-build.js';
+import { installDir, installPrModules, loadPrModules } from '../../kernel/module-load.js';
+import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from '../../kernel/new-kernel.js';
+import { configRequirements, missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from '../../kernel/preflight.js';
+import { shellLine } from '../../ui/shell-quote.js';
+import { hashOnlyReason } from './mmu-state.js';
+import { upstreamVersionFromUnameV } from '../../kernel/source.js';
+import type { KernelStepOptions } from '../../kernel/options.js';
 
 const CATEGORY = 'Kernel';
 
