@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import { checkpointProblem, checkTag, defaultTag, deleteCheckpoint, listCheckpoints, restoreCheckpoint, saveCheckpoint, type Checkpoint } from '../guests/checkpoint.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { refuseUnsafeImage } from '../host/file-kind.js';
 import { findRunning } from '../launch/running.js';
 import { whileGuestOff } from '../launch/offline.js';
@@ -40,7 +40,7 @@ export async function checkpointCommand(name: string, action: string, tagArg: st
   const g = await store.read(name);
   const problem = checkpointProblem(g);
   if (problem) throw new UserError(`${problem}.`, 1);
-  const host = new LiveHost();
+  const host = thisMachine();
 
   if (a === 'list') {
     await refuseUnsafeImage(`cannot list the checkpoints of ${name}: its disk`, g.disk, { host, format: g.disk_format });

@@ -3,7 +3,7 @@ import { createGuest, type CreateOptions } from '../guests/create.js';
 import { MEDIA_IMAGE_HINT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { EXIT } from '../exit-codes.js';
 
 export async function createCommand(name: string, opts: CreateOptions): Promise<number> {
@@ -14,7 +14,7 @@ export async function createCommand(name: string, opts: CreateOptions): Promise<
         return confirm({ message: `${JSON.stringify(path)} has no disk image header: use it as a raw disk image (QEMU writes to it)?`, default: false });
       }
     : undefined;
-  const { guest, file, createdDisk } = await createGuest(store, new LiveHost(), name, { ...opts, confirmRaw });
+  const { guest, file, createdDisk } = await createGuest(store, thisMachine(), name, { ...opts, confirmRaw });
   const os = guestOs(guest);
   const lines = [
     `Created ${guest.name}: ${os.title}, ${guest.ram} MiB`,

@@ -1,5 +1,6 @@
 import { demoCommand } from '../demo/demo.js';
-import { parseAccel, parseSeconds, snapshotFlag } from './launch.js';
+import { thisMachine } from '../host/open.js';
+import { checkedHost, parseAccel, parseSeconds } from './launch.js';
 
 export interface DemoFlags {
   accel: string;
@@ -20,6 +21,6 @@ export async function demoCli(f: DemoFlags): Promise<number> {
     json: f.json ?? false,
     workDir: f.workDir,
     image: f.image,
-    snapshot: snapshotFlag(f),
-  });
+    checked: await checkedHost(f),
+  }, thisMachine());
 }

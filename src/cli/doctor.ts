@@ -1,5 +1,6 @@
 import { readLikeSetup, runDoctor, selectChecks } from '../doctor/doctor.js';
 import type { Host } from '../host/host.js';
+import { openHost } from '../host/open.js';
 import { EXIT } from '../exit-codes.js';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -33,17 +34,10 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
   if (opts.snapshot && opts.collect) throw new UserError('--snapshot and --collect cannot be combined: collect from the live host, diagnose a snapshot.');
   if (opts.verbose && opts.quiet) throw new UserError('-v and -q cannot be combined.');
 
-  let host: Host;
-  let desktop: boolean | undefined;
+  let host: Host = await openHost(opts.snapshot ? { snapshot: opts.snapshot } : {});
+  let desktop = host.desktop;
   let recorder: import('../host/recording-host.js').RecordingHost | undefined;
-  if (opts.snapshot) {
-    const { SnapshotHost } = await import('../host/snapshot-host.js');
-    const snapshot = await SnapshotHost.open(opts.snapshot);
-    host = snapshot;
-    desktop = snapshot.desktop;
-  } else {
-    const { LiveHost } = await import('../host/live-host.js');
-    host = new LiveHost();
+  if (!opts.snapshot) {
     desktop = (await import('../launch/plan.js')).hasDesktop(process.env);
     if (opts.collect) {
       const { RecordingHost } = await import('../host/recording-host.js');

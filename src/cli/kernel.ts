@@ -48,8 +48,8 @@ function droppedLines(d: { summary: string; listFile: string } | undefined): str
  * work on the user's own files, not a question about the host: it runs in src/kernel/kbuild.ts.
  */
 async function liveHost(): Promise<Host> {
-  const { LiveHost } = await import('../host/live-host.js');
-  return new LiveHost(process.env);
+  const { thisMachine } = await import('../host/open.js');
+  return thisMachine(process.env);
 }
 
 async function unameR(host: Host): Promise<string> {
@@ -83,6 +83,7 @@ async function common(o: KernelCommonOptions, host: Host) {
   return {
     release,
     config,
+    host,
     ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}),
     ...(o.cross ? { crossCompile: o.cross } : {}),
     ...(o.arch ? { arch: o.arch } : {}),

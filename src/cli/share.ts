@@ -8,7 +8,8 @@ import { formatBytes } from '../ui/bytes.js';
 import { buildShareImage, scanShareDir, shareImageFile, shareLabel } from '../guests/share.js';
 import { GuestStore } from '../guests/store.js';
 import { guestFilesInside, writeGuard } from '../guests/write-guard.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
+import { thisMachine } from '../host/open.js';
 import { holdLock, prepareLockDir } from '../launch/guest-lock.js';
 import { findRunning } from '../launch/running.js';
 import { writeOut } from '../ui/output.js';
@@ -45,7 +46,8 @@ async function whileSharing<T>(paths: GuestPaths, name: string, fn: () => Promis
 }
 
 export async function shareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
-  if (f.live) return liveShareCommand(name, dir, f);
+  const host = thisMachine();
+  if (f.live) return liveShareCommand(name, dir, f, host);
   const modes = [dir !== undefined, f.off === true, f.refresh === true].filter(Boolean).length;
   if (modes > 1) throw new UserError('give one of: a folder to share, --refresh, --off');
   if (f.json && modes > 0) throw new UserError('--json goes with share NAME alone (what is shared)');
@@ -64,9 +66,9 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
     const g = await store.read(name);
     const own = shareImageFile(store.paths, name);
     if (g.share !== undefined && g.share !== own) {
-      throw new UserError(`${store.file(name)}: share: ${JSON.stringify(g.share)} ${await shareProblem(store.paths, g)}. talos-mac leaves that file alone: remove the share line by hand, then share again. Nothing was changed.`);
+      throw new UserError(`${store.file(name)}: share: ${JSON.stringify(g.share)} ${await shareProblem(host, store.paths, g)}. talos-mac leaves that file alone: remove the share line by hand, then share again. Nothing was changed.`);
     }
-    const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
+    const running = (await findRunning(host, store.paths, g)) !== undefined;
     const when = running ? `at ${name}'s next launch (it is running now and keeps what it has)` : `at ${name}'s next launch`;
     // The image is this guest's own file; any other guest's disk or CD at that path is not.
     const guard = await writeGuard(store, f.off ? 'delete' : 'replace', { mine: { guest: name, role: 'share' } });
@@ -96,7 +98,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
       throw new UserError(`the CD image of ${JSON.stringify(scan.root)} needs about ${formatBytes(need)}, but ${dirname(own)} has ${formatBytes(fs.bavail * fs.bsize)} free. Nothing was changed.`, 1);
     }
     if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${formatBytes(scan.bytes)}) with xorriso…\n`);
-    const size = await buildShareImage(new LiveHost(), scan, own, label, guard);
+    const size = await buildShareImage(host, scan, own, label, guard);
     if (g.share !== own || g.share_from !== scan.root) await store.setFields(name, { share: own, share_from: scan.root });
     const lines = [
       `Shared ${scan.root} with ${name} as a read-only CD "${label}": ${scan.files} file${scan.files === 1 ? '' : 's'} in ${scan.folders + 1} folder${scan.folders ? 's' : ''}, ${formatBytes(scan.bytes)} (image ${formatBytes(size)}, ${own}).`,
@@ -114,13 +116,13 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
  * from the next launch on (src/launch/live-share.ts): QEMU's user network has no way to add a
  * guestfwd to a running guest.
  */
-async function liveShareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
+async function liveShareCommand(name: string, dir: string | undefined, f: ShareFlags, host: Host): Promise<number> {
   if (f.refresh || f.label !== undefined) throw new UserError('--refresh and --label are for the CD; --live serves the folder as it is');
   if (f.json && (dir !== undefined || f.off)) throw new UserError('--json goes with share NAME alone (what is shared)');
   if (dir !== undefined && f.off) throw new UserError('give one of: a folder to share live, --off');
   const store = new GuestStore();
   const g = await store.read(name);
-  const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
+  const running = (await findRunning(host, store.paths, g)) !== undefined;
   const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
   if (dir === undefined && !f.off) {
     if (f.json) writeOut(JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null }, null, 2) + '\n');
@@ -146,7 +148,7 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   const { guestAddress, howToConnect, liveProtocol, liveShareProblem } = await import('../launch/live-share.js');
   if (g.net !== 'user') throw new UserError(`${name} reaches a live share through QEMU's user network, but its net is ${JSON.stringify(g.net)}: set net = "user" in ${store.file(name)} first. Nothing was changed.`);
   const protocol = liveProtocol(guestOs(g));
-  const osr = await new LiveHost().readFile('/etc/os-release');
+  const osr = await host.readFile('/etc/os-release');
   const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined);
   if (problem) throw new UserError(`cannot share ${root} live with ${name}: ${problem} Nothing was changed.`, 1);
   if (g.live_share !== root) await store.setFields(name, { live_share: root });

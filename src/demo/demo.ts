@@ -3,7 +3,7 @@ import { privateTempDir } from '../host/temp-dir.js';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
 import type { Guest } from '../guests/definition.js';
 import { guestPaths, logFile } from '../guests/paths.js';
 import type { AccelRequest } from '../launch/accel.js';
@@ -21,7 +21,7 @@ export interface DemoOptions {
   workDir?: string | undefined;
   /** Boot this demo image (built elsewhere) instead of building one: for hosts without xorriso. */
   image?: string | undefined;
-  snapshot?: string | undefined;
+  checked?: Host | undefined;
 }
 
 /** qcow2 by its magic number, else raw: no qemu-img needed on a host that only runs the demo. */
@@ -41,9 +41,8 @@ async function imageFormat(path: string): Promise<'qcow2' | 'raw'> {
 }
 
 /** Builds the demo disk, boots it with the launch code (serial console), and checks it powered itself off. */
-export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function demoCommand(o: DemoOptions, host: Host, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (!(o.timeoutSeconds > 0)) throw new UserError('--timeout must be a positive number of seconds');
-  const host = new LiveHost(env);
   const paths = guestPaths(env);
   const dir = o.workDir ? resolve(o.workDir) : await privateTempDir('talos-mac-demo-');
   try {
@@ -63,7 +62,7 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
         paused: false,
         detach: false,
         extra: [],
-        snapshot: o.snapshot,
+        checked: o.checked,
         bootableDisk: true,
         discardWrites: true,
       },

@@ -29,14 +29,14 @@ export interface CreateOptions {
   confirmRaw?: ((path: string) => Promise<boolean>) | undefined;
 }
 
-async function mustBeImage(path: string, flag: string, given: string): Promise<void> {
-  const problem = await imageFileProblem(path);
+async function mustBeImage(host: Host, path: string, flag: string, given: string): Promise<void> {
+  const problem = await imageFileProblem(host, path);
   if (problem) throw new UserError(`${flag} ${JSON.stringify(given)}${given === path ? '' : ` (${JSON.stringify(path)})`} ${problem}.`);
 }
 
 /** What QEMU can use as this guest's disk: an image format qemu-img recognises, or raw data the user vouches for. */
 async function adoptDisk(store: GuestStore, host: Host, name: string, disk: string, o: CreateOptions): Promise<string> {
-  await mustBeImage(disk, '--disk', o.disk!);
+  await mustBeImage(host, disk, '--disk', o.disk!);
   const users = await store.guestsUsingDisk(disk, name);
   if (users.length > 0 && !o.shareDisk) {
     throw new UserError(
@@ -71,7 +71,7 @@ export async function createGuest(store: GuestStore, host: Host, name: string, o
   // resolve('') is the current directory: an empty value is refused, never taken for a path.
   const disk = o.disk !== undefined && o.disk !== '' ? resolve(o.disk) : o.disk === '' ? '' : defaultDiskFile(store.paths, name);
   const cdrom = o.cdrom !== undefined && o.cdrom !== '' ? resolve(o.cdrom) : o.cdrom;
-  if (cdrom !== undefined) await mustBeImage(cdrom, '--cdrom', o.cdrom!);
+  if (cdrom !== undefined) await mustBeImage(host, cdrom, '--cdrom', o.cdrom!);
   const format = o.disk !== undefined ? await adoptDisk(store, host, name, disk, o) : 'qcow2';
   const ram = o.ram === undefined ? os.ramMb : /^\d+$/.test(o.ram) ? Number(o.ram) : NaN;
   const candidate = {

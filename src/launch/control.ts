@@ -4,7 +4,7 @@ import { jsonText, shown } from '../ui/escape.js';
 import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
 import { guestLockFile, lockTakers } from './guest-lock.js';
 import { signalProcess, stillRuns, type ProcessId } from './identity.js';
 import { QmpClient, queryAccelerator } from './qmp.js';
@@ -65,11 +65,11 @@ async function ask<T>(socket: string, fn: (q: QmpClient) => Promise<T>): Promise
   }
 }
 
-export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process.env): Promise<GuestStatus> {
+export async function guestStatus(name: string, host: Host, env: NodeJS.ProcessEnv = process.env): Promise<GuestStatus> {
   const store = new GuestStore(env);
   const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
-  const r = await findRunning(new LiveHost(env), store.paths, g);
+  const r = await findRunning(host, store.paths, g);
   if (r === undefined) {
     const { lastDetachedEnd } = await import('./supervise.js');
     const last = lastDetachedEnd(await readFile(logFile(store.paths, name), 'utf8').catch(() => ''));
@@ -87,8 +87,8 @@ export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process
   return { name, running: true, pid, qmp: f.control, ...(info ?? { state: 'not answering on QMP' }), ...(live ? { liveShare: live } : {}) };
 }
 
-export async function statusCommand(name: string, o: { json?: boolean }, env = process.env): Promise<number> {
-  const s = await guestStatus(name, env);
+export async function statusCommand(name: string, o: { json?: boolean }, host: Host, env = process.env): Promise<number> {
+  const s = await guestStatus(name, host, env);
   if (o.json) out(jsonText(s) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
@@ -121,19 +121,19 @@ async function waitGone(p: ProcessId, lock: string, ms: number): Promise<boolean
 }
 
 /** The runtime files and the QEMU process of a running guest, or a "not running" error. */
-export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; p: ProcessId; lock: string }> {
+export async function runningGuest(name: string, host: Host, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; p: ProcessId; lock: string }> {
   const store = new GuestStore(env);
   const g = await store.read(name);
   const f = runtimeFiles(store.paths, name);
-  const r = await findRunning(new LiveHost(env), store.paths, g);
+  const r = await findRunning(host, store.paths, g);
   if (r === undefined) throw new UserError(`${name} is not running.`, 1);
   if (r.by === 'outside') throw new UserError(`${name} was not started by talos-mac: ${describeOutside(r, g.disk)}. Stop that QEMU where it was started.`, 1);
   return { f, pid: r.pid, p: { pid: r.pid, start: r.start }, lock: guestLockFile(store.paths, name) };
 }
 
 /** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown [inferred: seen by hand, no test pins it]). */
-export async function stopCommand(name: string, env = process.env): Promise<number> {
-  const { f, pid, p, lock } = await runningGuest(name, env);
+export async function stopCommand(name: string, host: Host, env = process.env): Promise<number> {
+  const { f, pid, p, lock } = await runningGuest(name, host, env);
   const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));
   if (!ok) throw new UserError(`${name} (pid ${pid}) does not answer on QMP (${f.control}): use talos-mac kill ${name}.`, 1);
   if (!(await waitGone(p, lock, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
@@ -141,8 +141,8 @@ export async function stopCommand(name: string, env = process.env): Promise<numb
   return 0;
 }
 
-export async function killCommand(name: string, env = process.env): Promise<number> {
-  const { f, pid, p, lock } = await runningGuest(name, env);
+export async function killCommand(name: string, host: Host, env = process.env): Promise<number> {
+  const { f, pid, p, lock } = await runningGuest(name, host, env);
   // Asked again just before the signal: the process found a moment ago may have ended since.
   if (!(await stillTheGuest(p, f, lock)) || !signalProcess(p, 'SIGKILL')) throw new UserError(`${name} is not running (its QEMU, pid ${pid}, ended meanwhile); nothing was signalled.`, 1);
   if (!(await waitGone(p, lock, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);

@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
 import { logFile } from '../guests/paths.js';
 import { GuestStore } from '../guests/store.js';
 import { guestLockFile, holdLock, launchLockFile, lockHolder, prepareLockDir, underLock, type HeldLock } from './guest-lock.js';
@@ -20,13 +20,12 @@ export interface LaunchCommandOptions extends LaunchOptions {
   checkpoint?: boolean | undefined;
 }
 
-export async function launchCommand(name: string, o: LaunchCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function launchCommand(name: string, o: LaunchCommandOptions, host: Host, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const store = new GuestStore(env);
   const guest = await store.read(name);
   const file = store.file(name);
   const runtime = runtimeFiles(store.paths, name);
   const lock = guestLockFile(store.paths, name);
-  const host = new LiveHost(env);
   // Only a launch restarts QEMU: a printed command keeps QEMU's own in-place reset, which the
   // firmware's boot retry (argv.ts BOOT_RETRY) relies on when nobody is there to start QEMU again.
   const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd, liveShare: !o.printCmd }, { host, paths: store.paths, runtime, lock, env });

@@ -25,8 +25,8 @@ export interface LaunchOptions {
   paused: boolean;
   detach: boolean;
   extra: readonly string[];
-  /** Check QEMU and decide KVM against a captured host instead of this machine (tests, bug reports). */
-  snapshot?: string | undefined;
+  /** Check QEMU and decide KVM against this host instead of this machine (--snapshot: a captured host; tests, bug reports). */
+  checked?: Host | undefined;
   /** The disk is known to boot (the demo): skip the empty-disk check. */
   bootableDisk?: boolean;
   /** Never write to the disk (snapshot=on). */
@@ -56,13 +56,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The host QEMU's checks and the KVM decision read: this machine, or a snapshot. */
-async function checkedHost(snapshot: string | undefined, live: Host): Promise<Host> {
-  if (!snapshot) return live;
-  const { SnapshotHost } = await import('../host/snapshot-host.js');
-  return SnapshotHost.open(snapshot);
 }
 
 /** Reads the host for KVM-PR, once, only when the decision needs it. */
@@ -110,7 +103,7 @@ export async function planLaunch(
   // GTK and SDL need a desktop session; over ssh QEMU would only fail with "gtk initialization failed".
   if (opts.display === 'window' && !desktop) throw new UserError(NO_DESKTOP, 1);
   if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
-  await checkDefinitionPaths(ctx.paths, g, file);
+  await checkDefinitionPaths(ctx.host, ctx.paths, g, file);
   if (g.share !== undefined) notes.push(`Shared folder: ${g.share_from ?? g.share} as a read-only CD (as it was at talos-mac share; --refresh updates it).`);
   if (g.net.startsWith('tap:')) {
     const dev = g.net.slice(4);
@@ -149,7 +142,7 @@ export async function planLaunch(
       notes.push('The disk is still empty: booting the installer CD (as with --install).');
     }
   }
-  const host = await checkedHost(opts.snapshot, ctx.host);
+  const host = opts.checked ?? ctx.host;
   const nic = g.net === 'none' ? undefined : (g.nic ?? os.nics[0]);
   const qemu = await qemuPreflight(host, { nic, display: opts.display === 'auto' && !desktop ? 'vnc' : opts.display, sound: opts.sound === true });
   let display: Display;

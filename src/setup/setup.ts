@@ -28,7 +28,7 @@ import { kernelSource } from '../steps/checks/kernel-build.js';
 import { plainEvents } from '../kernel/stages.js';
 import { readRecord, RECORD_PATH } from '../privileged/record.js';
 import { resumeInterrupted } from './resume.js';
-import { RootedHost } from '../host/rooted-host.js';
+import { openHost } from '../host/open.js';
 import { describe as describeChange, undoSetup } from './undo.js';
 import { hasDesktop } from '../launch/plan.js';
 import { qemuPackagePlan } from '../steps/checks/qemu-packages.js';
@@ -301,12 +301,12 @@ function showPlan(summary: PlanSummary, plan: Outcome[], options: HostOptions, g
 const DEMO_WHAT = 'talos-mac demo: a tiny self-made Mac disk, booted under TCG on the serial console, no display needed';
 
 /** The end of a setup that creates no guest: the demo guest boots, proving QEMU and talos-mac work here. */
-async function bootDemo(io: SetupIo): Promise<boolean> {
+async function bootDemo(io: SetupIo, host: Host): Promise<boolean> {
   io.out('');
   io.out(`Booting the demo guest (${DEMO_WHAT}).`);
   const { demoCommand } = await import('../demo/demo.js');
   try {
-    await demoCommand({ accel: 'tcg', timeoutSeconds: 60, printCmd: false, json: false }, io.env);
+    await demoCommand({ accel: 'tcg', timeoutSeconds: 60, printCmd: false, json: false }, host, io.env);
     io.out('The demo guest booted: QEMU and talos-mac work on this host.');
     return true;
   } catch (err) {
@@ -373,18 +373,7 @@ function nextCommands(code: number, plan: GuestPlan | undefined, created: Create
 export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number> {
   validate(opts);
   const root = opts.root ? await rootDir(opts.root) : '/';
-  let host: Host;
-  if (opts.snapshot) {
-    const { SnapshotHost } = await import('../host/snapshot-host.js');
-    host = await SnapshotHost.open(opts.snapshot);
-  } else if (root !== '/') {
-    host = new RootedHost(root, io.env);
-  } else if (io.host) {
-    host = io.host;
-  } else {
-    const { LiveHost } = await import('../host/live-host.js');
-    host = new LiveHost(io.env);
-  }
+  const host: Host = !opts.snapshot && root === '/' && io.host ? io.host : await openHost({ ...(opts.snapshot ? { snapshot: opts.snapshot } : {}), root, env: io.env });
   const dryRun = Boolean(opts.dryRun || opts.snapshot);
   // What the runner and the kernel build print goes to `sink`: the terminal, or the progress
   // display of the step being applied.
@@ -623,7 +612,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     if (code === EXIT.OK && demo) {
       // No change runs any more: Ctrl-C ends the demo as it ends `talos-mac demo`.
       restoreSigint();
-      demoFailed = !(await bootDemo(io));
+      demoFailed = !(await bootDemo(io, host));
       if (demoFailed) code = 1;
     }
     if (code === EXIT.REBOOT_NEEDED) {

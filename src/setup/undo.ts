@@ -9,7 +9,7 @@ import { withShadowRoot } from '../steps/host-changes/access.js';
 import { GRUB_DEFAULT_PATH, removeArgument } from '../steps/host-changes/grub-default.js';
 import { HV_BLACKLIST_FILE, MODULES_LOAD_FILE } from '../steps/host-changes/modules.js';
 import { APK, APT, DNF, PACMAN, ZYPPER } from '../distro/package-manager.js';
-import { DEFAULT_LOCALVERSION } from '../kernel/new-kernel.js';
+import { DEFAULT_LOCALVERSION } from '../kernel/options.js';
 import { HOOK_PATH } from '../kernel/hook.js';
 import { PROVENANCE_DIR } from '../kernel/provenance.js';
 import { BACKUP_DIR, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, readRecord, RECORD_PATH, type Change } from '../privileged/record.js';

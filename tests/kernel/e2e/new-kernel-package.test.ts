@@ -10,6 +10,7 @@ import { distroOf } from '../../../src/distro/distro.js';
 import { buildNewKernel } from '../../../src/kernel/new-kernel.js';
 import { PrivilegedRunner } from '../../../src/privileged/runner.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, requireKernelToolchain } from '../pipeline/env.js';
+import { LiveHost } from '../../../src/host/live-host.js';
 
 const enabled = process.env['TALOS_MAC_KERNEL_E2E'] === '1';
 
@@ -19,7 +20,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
   const config = join(cacheDir, 'e2e', 'kernel', '.config');
   assert.ok(existsSync(config), `${config} is made by tests/kernel/e2e/boot-module.test: run that first`);
   const lines: string[] = [];
-  const runner = new PrivilegedRunner({ dryRun: true, root: '/', out: (l) => lines.push(l), uid: 0, interactive: false });
+  const runner = new PrivilegedRunner({ dryRun: true, root: '/', out: (l) => lines.push(l), uid: 0, interactive: false, host: new LiveHost() });
   const costs: string[] = [];
   const r = await buildNewKernel({
     kernelSrc: SOURCE_TARBALL,
@@ -29,6 +30,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
     cacheDir,
     distro: distroOf(new Map([['ID', 'debian'], ['VERSION_ID', '12']])),
     runner,
+    host: new LiveHost(),
     ui: 'plain',
     onCost: (t) => costs.push(t),
   });
