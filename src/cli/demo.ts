@@ -1,5 +1,6 @@
 import { demoCommand } from '../demo/demo.js';
-import { thisMachine } from '../host/open.js';
+import { thisMachineForQemu } from '../host/open.js';
+import { guestPaths } from '../guests/paths.js';
 import { checkedHost, parseAccel, parseSeconds } from './launch.js';
 
 export interface DemoFlags {
@@ -22,5 +23,5 @@ export async function demoCli(f: DemoFlags): Promise<number> {
     workDir: f.workDir,
     image: f.image,
     checked: await checkedHost(f),
-  }, thisMachine());
+  }, thisMachineForQemu(guestPaths().cache));
 }

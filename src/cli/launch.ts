@@ -4,7 +4,8 @@ import { launchCommand } from '../launch/launch.js';
 import type { Display } from '../guests/argv.js';
 import { parseVnc, type VncRequest } from '../launch/vnc.js';
 import type { Host } from '../host/host.js';
-import { openHost, thisMachine } from '../host/open.js';
+import { openHost, thisMachineForQemu } from '../host/open.js';
+import { guestPaths } from '../guests/paths.js';
 
 export interface LaunchFlags {
   accel: string;
@@ -91,5 +92,5 @@ export async function launchCli(name: string, extra: string[], f: LaunchFlags): 
     json: f.json ?? false,
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     checkpoint: f.checkpoint,
-  }, thisMachine());
+  }, thisMachineForQemu(guestPaths().cache));
 }

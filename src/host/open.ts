@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { Host } from './host.js';
 import { LiveHost } from './live-host.js';
+import { QemuAnswers } from './qemu-answers.js';
 import { RootedHost } from './rooted-host.js';
 
 /** Which machine a command looks at: the one place that chooses (a command chooses once and passes the host down). */
@@ -23,3 +25,10 @@ export async function openHost(c: HostChoice = {}): Promise<Host> {
 
 /** This machine (a command that only ever looks at the machine it runs on). */
 export const thisMachine = (env: NodeJS.ProcessEnv = process.env): Host => new LiveHost(env);
+
+/**
+ * This machine, for a command that starts QEMU right after asking it what it can do (launch, demo):
+ * the answers only QEMU's binary decides are kept in `cacheDir` (qemu-answers.ts).
+ */
+export const thisMachineForQemu = (cacheDir: string, env: NodeJS.ProcessEnv = process.env): Host =>
+  new QemuAnswers(new LiveHost(env), join(cacheDir, 'qemu-answers.json'), env);

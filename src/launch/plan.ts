@@ -1,4 +1,3 @@
-import { access, constants } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
@@ -49,13 +48,10 @@ export interface LaunchPlan extends QemuPlan {
   liveShare?: LiveShareSpec;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** As access(F_OK): a symbolic link to nothing does not exist. */
+async function exists(host: Host, path: string): Promise<boolean> {
+  const info = await host.pathInfo(path);
+  return info.exists && info.type !== 'link';
 }
 
 /** Reads the host for KVM-PR, once, only when the decision needs it. */
@@ -107,7 +103,7 @@ export async function planLaunch(
   if (g.share !== undefined) notes.push(`Shared folder: ${g.share_from ?? g.share} as a read-only CD (as it was at talos-mac share; --refresh updates it).`);
   if (g.net.startsWith('tap:')) {
     const dev = g.net.slice(4);
-    if (!(await exists(`/sys/class/net/${dev}`))) {
+    if (!(await exists(ctx.host, `/sys/class/net/${dev}`))) {
       throw new UserError(
         `tap device ${dev} does not exist. Create it for your user:\n  sudo ip tuntap add dev ${dev} mode tap user "$USER"\n  sudo ip link set ${dev} up\n(optionally add it to a bridge), or set net = "user" in ${file}.`,
       );
@@ -192,7 +188,7 @@ async function planLiveShare(g: Guest, file: string, opts: LaunchOptions, ctx: {
   const { guestfwdRule, liveProtocol, liveShareProblem, newLiveShareSpec } = await import('./live-share.js');
   const off = `or stop sharing it: talos-mac share ${g.name} --live --off`;
   if (g.net !== 'user') throw new UserError(`${file}: live_share: the guest reaches its live share through QEMU's user network, but net is ${JSON.stringify(g.net)}. Set net = "user", ${off}.`);
-  if (!(await exists(g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
+  if (!(await exists(ctx.host, g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
   const protocol = liveProtocol(osById(g.os));
   const osr = await ctx.host.readFile('/etc/os-release');
   const problem = await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined, ctx.env);
