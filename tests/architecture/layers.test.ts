@@ -39,6 +39,16 @@ test('every folder under src/ is in the order, and docs/architecture.md draws th
   assert.deepEqual(asDrawn, LAYERS.map((r) => [...r]));
 });
 
+test('the host is chosen in one place: new LiveHost( only in src/host/open.ts and the rooted host it wraps', () => {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const constructing = files(SRC)
+    .filter((f) => /new LiveHost\(|\.LiveHost\(/.test(readFileSync(f, 'utf8')))
+    .map((f) => f.slice(SRC.length + 1))
+    .sort();
+  assert.deepEqual(constructing, ['host/open.ts', 'host/rooted-host.ts'], 'take the host the command chose (src/host/open.ts), or pass it down');
+});
+
 test('type-only imports are not counted; value imports, re-exports and import() are', () => {
   const text = [
     "import type { A } from './a.js';",
