@@ -28,10 +28,11 @@ export default async function kernelReduced() {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const { configureNewKernel } = await import(join(root, 'dist/src/kernel/new-kernel.js'));
   const { readReduction } = await import(join(root, 'dist/src/kernel/reduce.js'));
+  const { LiveHost } = await import(join(root, 'dist/src/host/live-host.js'));
   const cacheDir = join(process.env.TALOS_MAC_KERNEL_TEST_CACHE ?? join(tmpdir(), 'talos-mac-kernel-test-cache'), 'bench-reduced');
   const base = {
     kernelSrc: TARBALL, config: join(root, 'tests/fixtures/kernel/debian12-6.1.0-50-powerpc64le.config'), release: '6.1.0-50-powerpc64le',
-    upstream: [6, 1, 176], crossCompile: CROSS, cacheDir, ui: () => {},
+    upstream: [6, 1, 176], crossCompile: CROSS, cacheDir, ui: () => {}, host: new LiveHost(),
   };
   const { estimateCost } = await import(join(root, 'dist/src/kernel/build-cost.js'));
   const build = async (o) => {
@@ -44,7 +45,7 @@ export default async function kernelReduced() {
     rmSync(join(cacheDir, 'builds'), { recursive: true, force: true });
     return { s, modules, dropped: r.dropped, guess: r.guess };
   };
-  const reduced = await build({ ...base, reduce: await readReduction(join(root, 'tests/fixtures/snapshots/box-debian12-6.1-radix/proc/modules')) });
+  const reduced = await build({ ...base, reduce: await readReduction(join(root, 'tests/fixtures/snapshots/box-debian12-6.1-radix/proc/modules'), base.host) });
   const min = (x) => `${(x / 60).toFixed(1)} min`;
   const rows = [
     ['reduced config', min(reduced.s), `${reduced.modules} modules, debug info off; ${reduced.dropped.modules.length} module options dropped; -j${JOBS}, nice 10`],

@@ -1,12 +1,12 @@
 import { UserError } from '../errors.js';
 import { checkpointProblem, checkTag, defaultTag, deleteCheckpoint, listCheckpoints, restoreCheckpoint, saveCheckpoint, type Checkpoint } from '../guests/checkpoint.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { refuseUnsafeImage } from '../host/file-kind.js';
 import { findRunning } from '../launch/running.js';
 import { whileGuestOff } from '../launch/offline.js';
 import { writeOut, writeText } from '../ui/output.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface CheckpointFlags {
   json?: boolean;
@@ -25,7 +25,7 @@ function table(list: readonly Checkpoint[]): string {
 async function confirmDelete(name: string, tag: string, yes: boolean): Promise<boolean> {
   if (yes) return true;
   if (!process.stdin.isTTY) throw new UserError(`deleting checkpoint ${JSON.stringify(tag)} of ${name} cannot be undone: confirm with --yes (no terminal to ask on).`);
-  const { makePrompts } = await import('../setup/prompts.js');
+  const { makePrompts } = await import('../ui/prompts.js');
   return makePrompts({ yes: false, interactive: true }).confirm({ message: `Delete checkpoint ${JSON.stringify(tag)} of ${name} for good?`, default: false });
 }
 
@@ -40,7 +40,7 @@ export async function checkpointCommand(name: string, action: string, tagArg: st
   const g = await store.read(name);
   const problem = checkpointProblem(g);
   if (problem) throw new UserError(`${problem}.`, 1);
-  const host = new LiveHost();
+  const host = thisMachine();
 
   if (a === 'list') {
     await refuseUnsafeImage(`cannot list the checkpoints of ${name}: its disk`, g.disk, { host, format: g.disk_format });

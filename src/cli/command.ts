@@ -1,4 +1,4 @@
-import type { ExitMeaning } from './exit-codes.js';
+import type { ExitMeaning } from '../exit-codes.js';
 
 /**
  * What a value stands for: paths get `~` expanded, and shell completion offers files, folders,

@@ -5,8 +5,8 @@ import { createGuest, type CreateOptions } from '../guests/create.js';
 import { MEDIA_IMAGE_HINT, untagged } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
-import { EXIT } from './exit-codes.js';
+import { thisMachine } from '../host/open.js';
+import { EXIT } from '../exit-codes.js';
 
 export type CreateFlags = Omit<CreateOptions, 'confirmRaw'> & { json?: boolean };
 
@@ -18,7 +18,7 @@ export async function createCommand(name: string, { json, ...opts }: CreateFlags
         return confirm({ message: `${JSON.stringify(path)} has no disk image header: use it as a raw disk image (QEMU writes to it)?`, default: false });
       }
     : undefined;
-  const { guest, file, createdDisk, warning } = await createGuest(store, new LiveHost(), name, { ...opts, confirmRaw });
+  const { guest, file, createdDisk, warning } = await createGuest(store, thisMachine(), name, { ...opts, confirmRaw });
   const os = guestOs(guest);
   const next = guest.cdrom
     ? `talos-mac launch ${guest.name} --install`

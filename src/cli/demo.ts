@@ -1,6 +1,8 @@
 import { demoCommand } from '../demo/demo.js';
+import { thisMachineForQemu } from '../host/open.js';
+import { guestPaths } from '../guests/paths.js';
 import { UserError } from '../errors.js';
-import { parseAccel, parseDisplay, parseSeconds, snapshotFlag } from './launch.js';
+import { checkedHost, parseAccel, parseDisplay, parseSeconds } from './launch.js';
 
 export interface DemoFlags {
   accel: string;
@@ -27,6 +29,6 @@ export async function demoCli(f: DemoFlags): Promise<number> {
     json: f.json ?? false,
     workDir: f.workDir,
     image: f.image,
-    snapshot: snapshotFlag(f),
-  });
+    checked: await checkedHost(f),
+  }, thisMachineForQemu(guestPaths().cache));
 }

@@ -1,6 +1,7 @@
 import { readLikeSetup, runDoctor, selectChecks } from '../doctor/doctor.js';
 import type { Host } from '../host/host.js';
-import { EXIT } from './exit-codes.js';
+import { openHost } from '../host/open.js';
+import { EXIT } from '../exit-codes.js';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { writeErrText, writeOut, writeText } from '../ui/output.js';
@@ -25,7 +26,7 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
     if (opts.json) {
       write(JSON.stringify(steps.map(({ id, category, title, severity }) => ({ id, category, title, severity })), null, 2) + '\n');
     } else {
-      const { renderCheckList } = await import('../ui/doctor-render.js');
+      const { renderCheckList } = await import('../doctor/render.js');
       writeText(renderCheckList(steps));
     }
     return EXIT.OK;
@@ -33,17 +34,10 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
   if (opts.snapshot && opts.collect) throw new UserError('--snapshot and --collect cannot be combined: collect from the live host, diagnose a snapshot.');
   if (opts.verbose && opts.quiet) throw new UserError('-v and -q cannot be combined.');
 
-  let host: Host;
-  let desktop: boolean | undefined;
+  let host: Host = await openHost(opts.snapshot ? { snapshot: opts.snapshot } : {});
+  let desktop = host.desktop;
   let recorder: import('../host/recording-host.js').RecordingHost | undefined;
-  if (opts.snapshot) {
-    const { SnapshotHost } = await import('../host/snapshot-host.js');
-    const snapshot = await SnapshotHost.open(opts.snapshot);
-    host = snapshot;
-    desktop = snapshot.desktop;
-  } else {
-    const { LiveHost } = await import('../host/live-host.js');
-    host = new LiveHost();
+  if (!opts.snapshot) {
     desktop = (await import('../launch/plan.js')).hasDesktop(process.env);
     if (opts.collect) {
       const { RecordingHost } = await import('../host/recording-host.js');
@@ -65,7 +59,7 @@ export async function doctorCommand(ids: string[], opts: DoctorOptions): Promise
     const { DoctorReportSchema } = await import('../doctor/report-schema.js');
     write(JSON.stringify(DoctorReportSchema.parse(report), null, 2) + '\n');
   } else {
-    const [{ renderDoctor }, { makeChalk }] = await Promise.all([import('../ui/doctor-render.js'), import('../ui/color.js')]);
+    const [{ renderDoctor }, { makeChalk }] = await Promise.all([import('../doctor/render.js'), import('../ui/color.js')]);
     writeText(renderDoctor(report, await makeChalk(), { verbose: opts.verbose ?? false, quiet: opts.quiet ?? false }));
     if (opts.collect) writeText(`\nSnapshot written to ${opts.collect}: attach it to a bug report, or run talos-mac doctor --snapshot ${opts.collect}\n`);
   }

@@ -10,11 +10,11 @@ import { formatBytes } from '../ui/bytes.js';
 import { mkdir } from 'node:fs/promises';
 import { listHfs } from '../guests/seven-zip.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { whileGuestOff } from '../launch/offline.js';
 import { writeErrText, writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface FilesFlags {
   json?: boolean;
@@ -46,7 +46,7 @@ export async function filesCommand(name: string, action: string, args: string[],
   const guestPath = normalizeGuestPath(args[0] ?? '/');
   const store = new GuestStore();
   const g = await store.read(name);
-  const host = new LiveHost();
+  const host = thisMachine();
   const dest = action === 'get' ? resolve(args[1]!) : undefined;
   let tempParent = f.tempDir !== undefined ? resolve(f.tempDir) : undefined;
   if (tempParent === undefined) {

@@ -1,5 +1,5 @@
 import type { Host } from '../host/host.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import { UserError } from '../errors.js';
 import { jsonText } from '../ui/escape.js';
 
@@ -50,8 +50,8 @@ function droppedLines(d: { summary: string; listFile: string } | undefined): str
  * work on the user's own files, not a question about the host: it runs in src/kernel/kbuild.ts.
  */
 async function liveHost(): Promise<Host> {
-  const { LiveHost } = await import('../host/live-host.js');
-  return new LiveHost(process.env);
+  const { thisMachine } = await import('../host/open.js');
+  return thisMachine(process.env);
 }
 
 async function unameR(host: Host): Promise<string> {
@@ -63,9 +63,9 @@ async function unameR(host: Host): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Where the distribution put that release's configuration (src/kernel/files.ts), as doctor reads it. */
+/** Where the distribution put that release's configuration (src/distro/kernel-files.ts), as doctor reads it. */
 async function defaultConfig(host: Host, release: string): Promise<string> {
-  const { Facts } = await import('../steps/facts.js');
+  const { Facts } = await import('../host/facts.js');
   const c = await new Facts(host).kernelConfigOf(release);
   if (c.ok) return c.source;
   throw new UserError(`no configuration found for ${release} (${c.reason}): pass --config FILE`);
@@ -85,6 +85,7 @@ async function common(o: KernelCommonOptions, host: Host) {
   return {
     release,
     config,
+    host,
     ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}),
     ...(o.cross ? { crossCompile: o.cross } : {}),
     ...(o.arch ? { arch: o.arch } : {}),

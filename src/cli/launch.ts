@@ -4,6 +4,9 @@ import type { AccelRequest } from '../launch/accel.js';
 import { launchCommand } from '../launch/launch.js';
 import type { Display } from '../guests/argv.js';
 import { parseVnc, type VncRequest } from '../launch/vnc.js';
+import type { Host } from '../host/host.js';
+import { openHost, thisMachineForQemu } from '../host/open.js';
+import { guestPaths } from '../guests/paths.js';
 
 export interface LaunchFlags {
   accel: string;
@@ -27,6 +30,12 @@ export function snapshotFlag(f: { snapshot?: string | undefined; hostSnapshot?: 
   if (f.hostSnapshot !== undefined && f.snapshot !== undefined) throw new UserError('--host-snapshot is the old name of --snapshot: give only --snapshot');
   if (f.hostSnapshot !== undefined) process.stderr.write('talos-mac: --host-snapshot is now --snapshot (the old name goes away in 0.3)\n');
   return f.snapshot ?? f.hostSnapshot;
+}
+
+/** --snapshot DIR: QEMU's checks and the KVM decision read that captured host instead of this machine. */
+export async function checkedHost(f: { snapshot?: string | undefined; hostSnapshot?: string | undefined }): Promise<Host | undefined> {
+  const snapshot = snapshotFlag(f);
+  return snapshot === undefined ? undefined : openHost({ snapshot });
 }
 
 /** `--display auto|window|vnc[=HOST:N]|serial|none`. */
@@ -80,10 +89,10 @@ export async function launchCli(name: string, extra: string[], f: LaunchFlags): 
     sound: f.sound ?? false,
     detach: f.detach ?? false,
     extra,
-    snapshot: snapshotFlag(f),
+    checked: await checkedHost(f),
     printCmd: f.printCmd ?? false,
     json: f.json ?? false,
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     checkpoint: f.checkpoint,
-  });
+  }, thisMachineForQemu(guestPaths().cache));
 }

@@ -2,14 +2,14 @@ import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { findRunning } from '../launch/running.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import { GuestListSchema } from '../guests/report-schema.js';
 
 export async function listCommand(opts: { json?: boolean }): Promise<number> {
   const store = new GuestStore();
-  const host = new LiveHost();
+  const host = thisMachine();
   const rows = await Promise.all(
     (await store.list()).map(async (e) => ({ ...e, running: (await findRunning(host, store.paths, { name: e.name, disk: e.guest?.disk, disk_format: e.guest?.disk_format })) !== undefined })),
   );

@@ -4,7 +4,8 @@ import { expandHome } from '../parse/user-path.js';
 import { shownLines } from '../ui/escape.js';
 import { examplesText, optionWords, type CommandSpec, type OptionSpec } from './command.js';
 import { COMMANDS, PROGRAM } from './commands/index.js';
-import { EXIT, exitStatusText, exitTableText } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
+import { exitStatusText, exitTableText } from './exit-help.js';
 import { VERSION } from '../version.js';
 
 const isPath = (o: { value?: string | undefined }): boolean => o.value === 'path' || o.value === 'dir';

@@ -1,6 +1,6 @@
 import { walkCommands, type CommandSpec } from './command.js';
 import { PROGRAM } from './commands/index.js';
-import { EXIT, EXIT_TABLE, type ExitMeaning } from './exit-codes.js';
+import { EXIT, EXIT_TABLE, type ExitMeaning } from '../exit-codes.js';
 
 /** roff text: a leading . or ' would be a request, a backslash an escape (groff(7)). */
 const esc = (s: string): string =>

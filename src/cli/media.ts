@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { osById } from '../guests/catalog.js';
 import { checkMedia, type MediaCheck } from '../guests/media-check.js';
 import { summarizeMedia } from '../guests/media.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown, shownLines } from '../ui/escape.js';
 
@@ -37,7 +37,7 @@ function text(c: MediaCheck): string {
 
 export async function mediaCommand(action: string, file: string, f: { json?: boolean }): Promise<number> {
   if (action !== 'check') throw new UserError(`unknown media action ${JSON.stringify(action)}: use check`);
-  const c = await checkMedia(new LiveHost(), file);
+  const c = await checkMedia(thisMachine(), file);
   if (f.json) {
     writeOut(jsonText({ ...c.report, bootable: c.bootable, ...(c.inside ? { inside: c.inside } : {}), ...(c.system ? { system: c.system } : {}), ...(c.systemNote ? { systemNote: c.systemNote } : {}), looksLike: c.looksLike ?? null, why: c.why, exit: exitOf(c) }) + '\n');
   } else writeText(text(c));

@@ -4,9 +4,9 @@ import { UserError } from '../errors.js';
 import { disksCreatedFor, forgetDisk, ownership, type DiskRecord } from '../guests/owned-disks.js';
 import { GuestStore } from '../guests/store.js';
 import { writeGuard } from '../guests/write-guard.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { describeOutside, findRunning } from '../launch/running.js';
-import { EXIT, WHEN } from './exit-codes.js';
+import { EXIT, WHEN } from '../exit-codes.js';
 import { jsonText } from '../ui/escape.js';
 import { RmReportSchema, type RmReport } from '../guests/report-schema.js';
 
@@ -41,7 +41,7 @@ export async function rmCommand(name: string, opts: RmOptions): Promise<number> 
   const entry = await store.readForRemoval(name);
   const g = 'guest' in entry ? entry.guest : undefined;
   const disk = g?.disk ?? ('disk' in entry ? entry.disk : undefined);
-  const running = await findRunning(new LiveHost(), store.paths, { name, disk, disk_format: g?.disk_format });
+  const running = await findRunning(thisMachine(), store.paths, { name, disk, disk_format: g?.disk_format });
   if (running?.by === 'talos-mac') throw new UserError(`${name} is running (QEMU pid ${running.pid}): stop it first (talos-mac stop ${name}).`, WHEN.guestRunning);
   if (running && opts.deleteDisk) throw new UserError(`${name} cannot be removed with its disk: ${describeOutside(running, disk!)}.`, WHEN.guestRunning);
   const record = opts.deleteDisk ? await deletableDisk(store, name, disk) : undefined;

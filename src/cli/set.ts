@@ -6,12 +6,12 @@ import type { Guest } from '../guests/definition.js';
 import { discKind, discVerdict, type MediaCheck } from '../guests/media-check.js';
 import { SetReportSchema, type SetReport } from '../guests/set-report-schema.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import { thisMachine } from '../host/open.js';
 import { guestLockFile, holdLock, launchLockFile, prepareLockDir } from '../launch/guest-lock.js';
 import { describeOutside, findRunning } from '../launch/running.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { writeOut } from '../ui/output.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import { parseDisplay } from './launch.js';
 
 export interface SetFlags {
@@ -78,7 +78,7 @@ function lineDiff(before: string, after: string): string[] {
 export async function setCommand(name: string, f: SetFlags): Promise<number> {
   const store = new GuestStore();
   const g0 = await store.read(name);
-  const host = new LiveHost();
+  const host = thisMachine();
   const { changes, warnings, disc } = await wanted(host, f);
   if (Object.keys(changes).length === 0) {
     throw new UserError(`nothing to change: give what to set, e.g. talos-mac set ${name} --cdrom FILE, --no-cdrom, --ram 1024, --net none, --display vnc (talos-mac set --help). Nothing was changed.`);

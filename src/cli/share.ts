@@ -8,11 +8,12 @@ import { formatBytes } from '../ui/bytes.js';
 import { buildShareImage, scanShareDir, shareImageFile, shareLabel } from '../guests/share.js';
 import { GuestStore } from '../guests/store.js';
 import { guestFilesInside, writeGuard } from '../guests/write-guard.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
+import { thisMachine } from '../host/open.js';
 import { holdLock, prepareLockDir } from '../launch/guest-lock.js';
 import { findRunning } from '../launch/running.js';
 import { writeOut, writeText } from '../ui/output.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface ShareFlags {
   off?: boolean;
@@ -47,7 +48,8 @@ async function whileSharing<T>(paths: GuestPaths, name: string, fn: () => Promis
 }
 
 export async function shareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
-  if (f.live) return liveShareCommand(name, dir, f);
+  const host = thisMachine();
+  if (f.live) return liveShareCommand(name, dir, f, host);
   if (f.protocol !== undefined) throw new UserError('--protocol goes with --live (the CD is HFS+, read by every Mac OS)');
   const modes = [dir !== undefined, f.off === true, f.refresh === true].filter(Boolean).length;
   if (modes > 1) throw new UserError('give one of: a folder to share, --refresh, --off');
@@ -67,9 +69,9 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
     const g = await store.read(name);
     const own = shareImageFile(store.paths, name);
     if (g.share !== undefined && g.share !== own) {
-      throw new UserError(`${store.file(name)}: share: ${JSON.stringify(g.share)} ${await shareProblem(store.paths, g)}. talos-mac leaves that file alone: remove the share line by hand, then share again. Nothing was changed.`);
+      throw new UserError(`${store.file(name)}: share: ${JSON.stringify(g.share)} ${await shareProblem(host, store.paths, g)}. talos-mac leaves that file alone: remove the share line by hand, then share again. Nothing was changed.`);
     }
-    const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
+    const running = (await findRunning(host, store.paths, g)) !== undefined;
     const when = running ? `at ${name}'s next launch (it is running now and keeps what it has)` : `at ${name}'s next launch`;
     // The image is this guest's own file; any other guest's disk or CD at that path is not.
     const guard = await writeGuard(store, f.off ? 'delete' : 'replace', { mine: { guest: name, role: 'share' } });
@@ -99,7 +101,7 @@ export async function shareCommand(name: string, dir: string | undefined, f: Sha
       throw new UserError(`the CD image of ${JSON.stringify(scan.root)} needs about ${formatBytes(need)}, but ${dirname(own)} has ${formatBytes(fs.bavail * fs.bsize)} free. Nothing was changed.`, 1);
     }
     if (scan.bytes > 64 << 20) process.stderr.write(`Building the CD image (${formatBytes(scan.bytes)}) with xorriso…\n`);
-    const size = await buildShareImage(new LiveHost(), scan, own, label, guard);
+    const size = await buildShareImage(host, scan, own, label, guard);
     if (g.share !== own || g.share_from !== scan.root) await store.setFields(name, { share: own, share_from: scan.root });
     const lines = [
       `Shared ${scan.root} with ${name} as a read-only CD "${label}": ${scan.files} file${scan.files === 1 ? '' : 's'} in ${scan.folders + 1} folder${scan.folders ? 's' : ''}, ${formatBytes(scan.bytes)} (image ${formatBytes(size)}, ${own}).`,
@@ -131,7 +133,7 @@ async function liveLine(name: string, g: Guest): Promise<string> {
  * from the next launch on (src/launch/live-share.ts): QEMU's user network has no way to add a
  * guestfwd to a running guest.
  */
-async function liveShareCommand(name: string, dir: string | undefined, f: ShareFlags): Promise<number> {
+async function liveShareCommand(name: string, dir: string | undefined, f: ShareFlags, host: Host): Promise<number> {
   if (f.refresh || f.label !== undefined) throw new UserError('--refresh and --label are for the CD; --live serves the folder as it is');
   if (f.json && (dir !== undefined || f.off)) throw new UserError('--json goes with share NAME alone (what is shared)');
   if (dir !== undefined && f.off) throw new UserError('give one of: a folder to share live, --off');
@@ -139,7 +141,7 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   if (f.protocol !== undefined && dir === undefined) throw new UserError('--protocol goes with a folder to share: talos-mac share NAME DIR --live --protocol afp');
   const store = new GuestStore();
   const g = await store.read(name);
-  const running = (await findRunning(new LiveHost(), store.paths, g)) !== undefined;
+  const running = (await findRunning(host, store.paths, g)) !== undefined;
   const when = running ? `from ${name}'s next launch (it is running now and keeps what it has)` : `from ${name}'s next launch`;
   if (dir === undefined && !f.off) {
     if (f.json) writeOut(await sharedJson(name, g));
@@ -169,7 +171,7 @@ async function liveShareCommand(name: string, dir: string | undefined, f: ShareF
   if (asked === 'webdav' && os.family !== 'osx') throw new UserError(`${os.title} has no WebDAV client: its live share is AFP (leave out --protocol). Nothing was changed.`);
   const protocol = liveProtocol(os, asked);
   const client = liveClient(os);
-  const osr = await new LiveHost().readFile('/etc/os-release');
+  const osr = await host.readFile('/etc/os-release');
   const problem = (protocol === 'afp' ? afpPathProblem(root) : undefined) ?? (await liveShareProblem(protocol, osr.ok ? osr.data.toString('utf8') : undefined));
   if (problem) throw new UserError(`cannot share ${root} live with ${name}: ${problem} Nothing was changed.`, 1);
   const fields = { live_share: root, live_share_protocol: os.family === 'osx' && protocol === 'afp' ? ('afp' as const) : undefined };

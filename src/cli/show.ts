@@ -3,7 +3,7 @@ import { jsonText, shown } from '../ui/escape.js';
 import { MEDIA_IMAGE_HINT, untagged, VIA_INPUT } from '../guests/catalog.js';
 import { guestOs } from '../guests/definition.js';
 import { GuestStore } from '../guests/store.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 
 export async function showCommand(name: string, opts: { json?: boolean; verbose?: boolean }): Promise<number> {
   const store = new GuestStore();

@@ -3,7 +3,7 @@ import { privateTempDir } from '../host/temp-dir.js';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
 import type { Guest } from '../guests/definition.js';
 import { guestPaths, logFile } from '../guests/paths.js';
 import type { AccelRequest } from '../launch/accel.js';
@@ -28,7 +28,7 @@ export interface DemoOptions {
   workDir?: string | undefined;
   /** Boot this demo image (built elsewhere) instead of building one: for hosts without xorriso. */
   image?: string | undefined;
-  snapshot?: string | undefined;
+  checked?: Host | undefined;
 }
 
 /** qcow2 by its magic number, else raw: no qemu-img needed on a host that only runs the demo. */
@@ -60,11 +60,10 @@ const STAY = 'quit';
  * powered itself off; with --display vnc or window it runs under the name "demo", so that
  * talos-mac screenshot demo and stop demo find it as they find a guest.
  */
-export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function demoCommand(o: DemoOptions, host: Host, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (o.timeoutSeconds !== undefined && !(o.timeoutSeconds > 0)) throw new UserError('--timeout must be a positive number of seconds');
   const screen = o.display === 'vnc' || o.display === 'window';
   const timeoutSeconds = o.timeoutSeconds ?? (screen ? undefined : 60);
-  const host = new LiveHost(env);
   const paths = guestPaths(env);
   const dir = o.workDir ? resolve(o.workDir) : await privateTempDir('talos-mac-demo-');
   try {
@@ -87,7 +86,7 @@ export async function demoCommand(o: DemoOptions, env: NodeJS.ProcessEnv = proce
         paused: false,
         detach: false,
         extra: [],
-        snapshot: o.snapshot,
+        checked: o.checked,
         bootableDisk: true,
         discardWrites: true,
       },

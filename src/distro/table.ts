@@ -8,7 +8,7 @@
  * (its version), {triplet} (CROSS_COMPILE without the dash) and {cpu} (the triplet's first part).
  */
 import { APK, APT, DNF, ZYPPER, type PackageManager } from './package-manager.js';
-import type { KernelLayout } from '../kernel/files.js';
+import type { KernelLayout } from './kernel-files.js';
 
 /**
  * What Kbuild needs on the build machine (Documentation/process/changes.rst). pahole: only when
@@ -87,7 +87,7 @@ export interface Distro {
   /** How a built kernel is packaged (make target) and the argv that installs the built files. */
   /** How Kbuild packages a kernel here; the packages are installed (and removed) with the row's package manager. */
   readonly kernelPackaging: { readonly target: 'bindeb-pkg' | 'binrpm-pkg' | 'none' };
-  /** Where its kernel packages put a kernel's config and image (src/kernel/files.ts); undefined: /boot. */
+  /** Where its kernel packages put a kernel's config and image (src/distro/kernel-files.ts); undefined: /boot. */
   readonly kernelLayout?: KernelLayout;
   /** KVM-PR in its stock kernel, as its `source` shows (the kernel config's CONFIG_KVM_BOOK3S_64_PR). */
   readonly kvmPr: string;

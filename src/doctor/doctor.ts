@@ -3,7 +3,7 @@ import { boardName, mmuFromCpuInfo } from '../parse/cpuinfo.js';
 import { qemuVersion } from '../parse/qemu.js';
 import { SETUP_STEPS, STEPS, stepById } from '../steps/registry.js';
 import { assessKvmPr, PR_VERDICT_TEXT } from '../steps/checks/kvm-pr-verdict.js';
-import { Facts } from '../steps/facts.js';
+import { Facts } from '../host/facts.js';
 import { verifyAll } from '../steps/runner.js';
 import { bySetup, DEFAULT_HOST_OPTIONS, statusOf, type CheckStatus, type Step } from '../steps/step.js';
 import type { CheckReport, DoctorReport } from './report-schema.js';

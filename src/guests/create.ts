@@ -33,8 +33,8 @@ export interface CreateOptions {
   force?: boolean | undefined;
 }
 
-async function mustBeImage(path: string, flag: string, given: string): Promise<void> {
-  const problem = await imageFileProblem(path);
+async function mustBeImage(host: Host, path: string, flag: string, given: string): Promise<void> {
+  const problem = await imageFileProblem(host, path);
   if (problem) throw new UserError(`${flag} ${JSON.stringify(given)}${given === path ? '' : ` (${JSON.stringify(path)})`} ${problem}.`);
 }
 
@@ -45,7 +45,7 @@ async function mustBeImage(path: string, flag: string, given: string): Promise<v
 export async function cdromFlag(host: Host, given: string, force: boolean | undefined): Promise<AdmittedDisc & { cdrom: string }> {
   // resolve('') is the current directory: an empty value is refused, never taken for a path.
   const cdrom = given !== '' ? resolve(given) : given;
-  await mustBeImage(cdrom, '--cdrom', given);
+  await mustBeImage(host, cdrom, '--cdrom', given);
   return { cdrom, ...(await admitDisc(host, cdrom, { flag: '--cdrom', force })) };
 }
 
@@ -65,7 +65,7 @@ export function checkedGuest(verb: string, name: string, candidate: Record<strin
 
 /** What QEMU can use as this guest's disk: an image format qemu-img recognises, or raw data the user vouches for. */
 async function adoptDisk(store: GuestStore, host: Host, name: string, disk: string, o: CreateOptions): Promise<string> {
-  await mustBeImage(disk, '--disk', o.disk!);
+  await mustBeImage(host, disk, '--disk', o.disk!);
   const users = await store.guestsUsingDisk(disk, name);
   if (users.length > 0 && !o.shareDisk) {
     throw new UserError(

@@ -57,10 +57,10 @@ const MAX_CHAIN = 16;
  * next level is opened. A backing file named by a protocol (nbd:, http:, json:…) is refused: it is
  * no local file. `format` (when known) keeps qemu-img from probing; "raw" has no backing file.
  */
-export async function imageProblem(path: string, o: { host?: Host; format?: string | undefined } = {}): Promise<string | undefined> {
+export async function imageProblem(path: string, o: { host: Host; format?: string | undefined }): Promise<string | undefined> {
   const top = await statProblem(path);
   if (top) return top;
-  const host = o.host ?? new (await import('./live-host.js')).LiveHost();
+  const host = o.host;
   const seen = new Set<string>();
   let image = resolve(path);
   let format = o.format;
@@ -91,7 +91,7 @@ export async function imageProblem(path: string, o: { host?: Host; format?: stri
 }
 
 /** imageProblem as a refusal: `what` names the file for people ("the disk of tiger"). Exit 2: the input is at fault. */
-export async function refuseUnsafeImage(what: string, path: string, o: { host?: Host; format?: string | undefined } = {}): Promise<void> {
+export async function refuseUnsafeImage(what: string, path: string, o: { host: Host; format?: string | undefined }): Promise<void> {
   const problem = await imageProblem(path, o);
   if (problem) throw new UserError(`${what} (${JSON.stringify(path)}) ${problem}. Nothing was opened.`);
 }

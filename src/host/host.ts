@@ -43,6 +43,8 @@ export interface RunOptions {
 export interface Host {
   /** "live" or "snapshot DIR": shown in reports. */
   readonly description: string;
+  /** Whether the session has a desktop, where the host says (a snapshot: the session that collected it). */
+  readonly desktop?: boolean | undefined;
   readFile(path: string): Promise<ReadResult>;
   readDir(path: string): Promise<DirResult>;
   pathInfo(path: string): Promise<PathInfo>;

@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { configValue, isEnabled, type KernelConfig } from '../parse/kconfig.js';
+import { compareVersions } from '../parse/kernel-release.js';
 
 /** One `scripts/config` command. */
 export type ConfigEdit =
@@ -94,4 +95,15 @@ export const TOOLCHAIN_FACT =
 
 export function prConfigured(config: KernelConfig): boolean {
   return configValue(config, 'CONFIG_KVM_BOOK3S_64_PR') === 'm' && isEnabled(config, 'CONFIG_KVM_BOOK3S_PR_POSSIBLE');
+}
+
+/** Why a kernel built with `config` cannot do KVM-PR, or undefined when it can. */
+export function prConfigProblem(config: KernelConfig, version: readonly number[] | undefined): string | undefined {
+  const pr = configValue(config, 'CONFIG_KVM_BOOK3S_64_PR');
+  if (pr === 'm' || pr === 'y') return undefined;
+  // Linux 6.1: KVM_BOOK3S_64_PR gained "depends on !CONTEXT_TRACKING_USER" (NO_HZ_FULL selects it).
+  if (configValue(config, 'CONFIG_CONTEXT_TRACKING_USER') === 'y' && version && compareVersions(version, [6, 1, 0]) >= 0) {
+    return `built without KVM-PR: since Linux 6.1 KVM_BOOK3S_64_PR depends on !CONTEXT_TRACKING_USER, and this kernel has CONTEXT_TRACKING_USER=y${configValue(config, 'CONFIG_NO_HZ_FULL') === 'y' ? ' (selected by NO_HZ_FULL=y)' : ''}`;
+  }
+  return 'built without KVM-PR (CONFIG_KVM_BOOK3S_64_PR is not set)';
 }

@@ -1,8 +1,8 @@
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { LiveHost } from '../host/live-host.js';
-import { Facts } from '../steps/facts.js';
+import type { Host } from '../host/host.js';
+import { Facts } from '../host/facts.js';
 import { configValue, decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { compareVersions } from '../parse/kernel-release.js';
 import { inputsKey, kernelCacheDir, sha256 } from './cache.js';
@@ -29,6 +29,8 @@ export interface CommonBuildOptions extends CrossOptions {
   patchesDir?: string;
   /** Environment for the build tools (PATH decides which compilers are found). */
   env?: NodeJS.ProcessEnv;
+  /** The build machine, asked which tools and packages it has (the caller's host: src/host/open.ts). */
+  host: Host;
   ui?: StageUi;
   log?: (line: string) => void;
 }
@@ -82,8 +84,7 @@ async function firstExisting(paths: readonly string[]): Promise<string | undefin
 }
 
 /** Fails with the packages to install when a build tool or header is missing. */
-export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, crossCompile: string | undefined, forPackaging = false, config?: KernelConfig): Promise<void> {
-  const host = new LiveHost(env ?? process.env);
+export async function assertBuildTools(host: Host, crossCompile: string | undefined, forPackaging = false, config?: KernelConfig): Promise<void> {
   const distro = await new Facts(host).distro();
   const extra = [...(forPackaging ? packagingRequirements(distro) : []), ...(config ? configRequirements(distro, config) : [])];
   const missing = await missingRequirements(host, distro, crossCompile, extra);
@@ -97,8 +98,8 @@ export async function assertBuildTools(env: NodeJS.ProcessEnv | undefined, cross
 }
 
 /** The build machine's row of the distribution table: its packages hold the tools and the source. */
-async function buildMachineDistro(env: NodeJS.ProcessEnv | undefined): Promise<Distro> {
-  return new Facts(new LiveHost(env ?? process.env)).distro();
+async function buildMachineDistro(host: Host): Promise<Distro> {
+  return new Facts(host).distro();
 }
 
 /** An extracted 6.1 tree is 1.6 GB; a module build adds ~30 MB (hard-linked tree). */
@@ -133,7 +134,7 @@ export async function locateSource(o: CommonBuildOptions, release: string, match
     title: 'Find the kernel source',
     resumable: false,
     run: async () => {
-      const source = await prepareSource({ release, cacheDir, match, distro: await buildMachineDistro(o.env), ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
+      const source = await prepareSource({ release, cacheDir, match, distro: await buildMachineDistro(o.host), ...(o.kernelSrc ? { kernelSrc: o.kernelSrc } : {}), ...(o.upstream ? { upstream: o.upstream } : {}), ...(o.log ? { log: o.log } : {}) });
       const patches = await selectPatches(source.version.version, o.patches ?? [], o.patchesDir ?? (await builtinPatchesDir()));
       found = { source, patches };
     },
@@ -193,7 +194,7 @@ export async function buildPrModule(o: ModuleBuildOptions): Promise<ModuleBuildR
   const cacheDir = o.cacheDir ?? kernelCacheDir(o.env);
   await assertFreeDisk(cacheDir, MODULE_BUILD_DISK_GIB);
   const { source, patches } = await locateSource(o, o.release, 'exact');
-  await assertBuildTools(o.env, o.crossCompile);
+  await assertBuildTools(o.host, o.crossCompile);
   const warnings = source.warning ? [source.warning] : [];
 
   let symvers: string | undefined;

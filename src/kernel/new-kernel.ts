@@ -3,8 +3,8 @@ import { cpus, homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
-import { LiveHost } from '../host/live-host.js';
-import { Facts } from '../steps/facts.js';
+import { Facts } from '../host/facts.js';
+import type { Host } from '../host/host.js';
 import { BuildProgress, CALIBRATION_OBJECTS, calibrationFrom, enabledOptions, estimateCost, hasDebugInfo, readBuildRecords, recordBuild, writtenBytes, type Calibration, type CostEstimate } from './build-cost.js';
 import { kernelCacheDir } from './cache.js';
 import { configHeaderVersion, formatGroups, groupDiff, kconfigSymbols, type GroupedDiff } from './config-groups.js';
@@ -21,8 +21,7 @@ import { anyOf, removalOk, removeInstalled, runsUndo, type Kept, type Undo } fro
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
 import { debPackageOwning, recordProvenance, removesProvenance, type Provenance } from './provenance.js';
-
-export const DEFAULT_LOCALVERSION = '-talosmac';
+import { DEFAULT_LOCALVERSION } from './options.js';
 
 export interface NewKernelOptions extends CommonBuildOptions {
   /** The running kernel's release: picks the distro source (linux-source-X.Y) to build from. */
@@ -156,7 +155,7 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
     otherVersion: header !== undefined && header !== source.version.text,
     defined: await kconfigSymbols(tree),
   });
-  const missingTools = await missingDistroTools(before, env);
+  const missingTools = await missingDistroTools(before, o.host);
   return {
     buildDir, tree, log, edits: [...pr, ...own], prEdits: pr, before, after, diff: configDiff(before, after), groups, missingTools, signing,
     newRelease, source, markers, resumed, ...(dropped ? { dropped } : {}),
@@ -164,8 +163,7 @@ export async function configureNewKernel(o: NewKernelOptions): Promise<Configure
 }
 
 /** The tools the distribution's build had (pahole…) that this build machine lacks. */
-async function missingDistroTools(config: KernelConfig, env: NodeJS.ProcessEnv): Promise<Missing[]> {
-  const host = new LiveHost(env);
+async function missingDistroTools(config: KernelConfig, host: Host): Promise<Missing[]> {
   const distro = await new Facts(host).distro();
   const reqs = configRequirements(distro, config);
   if (reqs.length === 0) return [];
@@ -320,7 +318,7 @@ async function costedBuild(
 
 /** Case 2, the rest: build, package, install. The caller reports that a reboot is needed. */
 export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: string; installed: string[][]; log: string; provenance: Provenance }> {
-  await assertBuildTools(o.env, o.crossCompile, true, (await readConfigFile(o.config)).config);
+  await assertBuildTools(o.host, o.crossCompile, true, (await readConfigFile(o.config)).config);
   const configured = await configureNewKernel(o);
   o.onReport?.(configuredReport(configured, o.acceptBuildMachineDifferences));
   assertBuildMachine(configured, o.acceptBuildMachineDifferences ?? false);
@@ -441,7 +439,7 @@ export interface KernelImage {
  * is for) also packaged as buildNewKernel packages it, for that machine's package manager. Cached like the rest.
  */
 export async function buildKernelImage(o: NewKernelOptions & { onCost?: (text: string) => void; onReport?: (lines: string[]) => void; packaging?: PackagePlan }): Promise<KernelImage> {
-  await assertBuildTools(o.env, o.crossCompile, o.packaging !== undefined, (await readConfigFile(o.config)).config);
+  await assertBuildTools(o.host, o.crossCompile, o.packaging !== undefined, (await readConfigFile(o.config)).config);
   const configured = await configureNewKernel(o);
   o.onReport?.(configuredReport(configured, o.acceptBuildMachineDifferences));
   assertBuildMachine(configured, o.acceptBuildMachineDifferences ?? false);

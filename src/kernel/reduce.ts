@@ -4,7 +4,6 @@
 // so whatever booted the distro kernel still boots this one.
 import { writeFile } from 'node:fs/promises';
 import type { Host } from '../host/host.js';
-import { LiveHost } from '../host/live-host.js';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { configValue, type KernelConfig } from '../parse/kconfig.js';
@@ -31,7 +30,7 @@ export function parseModuleList(text: string): string[] {
 }
 
 /** The module list in `file` (/proc/modules for --reduce-to-host), read through the host. */
-export async function readReduction(file: string, host: Host = new LiveHost()): Promise<Reduction> {
+export async function readReduction(file: string, host: Host): Promise<Reduction> {
   const r = await host.readFile(file);
   if (!r.ok) throw new UserError(`cannot read the module list ${file}: ${r.message}`);
   return { from: file, modules: parseModuleList(r.data.toString('utf8')) };

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { WHEN } from '../cli/exit-codes.js';
+import { WHEN } from '../exit-codes.js';
 import type { Host } from '../host/host.js';
 import { is7450Series, is970, type OsEntry } from '../guests/catalog.js';
 import type { Accel } from '../guests/argv.js';
@@ -20,7 +20,7 @@ export async function hostKvmReadiness(host: Host): Promise<HostKvm> {
   const [{ KVM_HOST_CHECKS, stepById }, { verifyAll }, { Facts }, { DEFAULT_HOST_OPTIONS }] = await Promise.all([
     import('../steps/registry.js'),
     import('../steps/runner.js'),
-    import('../steps/facts.js'),
+    import('../host/facts.js'),
     import('../steps/step.js'),
   ]);
   // A host that is not POWER is the reason, not the first KVM check that fails on it (x86 has no MMU mode to switch).

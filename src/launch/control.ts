@@ -4,7 +4,7 @@ import { jsonText, shown } from '../ui/escape.js';
 import { logFile } from '../guests/paths.js';
 import { UserError } from '../errors.js';
 import { GuestStore } from '../guests/store.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
 import { guestLockFile, lockTakers } from './guest-lock.js';
 import { signalProcess, stillRuns, type ProcessId } from './identity.js';
 import { QmpClient, queryAccelerator } from './qmp.js';
@@ -13,7 +13,7 @@ import { clearRuntime, runningPid, runtimeFiles, stillTheGuest, type RuntimeFile
 import { isLoopback, VNC_BASE_PORT } from './vnc.js';
 import { describeLiveShare, readLiveShare, type LiveShareState } from './live-share.js';
 import { GuestStopReportSchema, type GuestStopReport } from '../guests/report-schema.js';
-import { WHEN } from '../cli/exit-codes.js';
+import { WHEN } from '../exit-codes.js';
 import { GuestStatusSchema, StatusReportSchema, type StatusReport } from './status-schema.js';
 
 export interface GuestStatus {
@@ -70,12 +70,12 @@ async function ask<T>(socket: string, fn: (q: QmpClient) => Promise<T>): Promise
   }
 }
 
-export async function guestStatus(name: string, env: NodeJS.ProcessEnv = process.env): Promise<GuestStatus> {
+export async function guestStatus(name: string, host: Host, env: NodeJS.ProcessEnv = process.env): Promise<GuestStatus> {
   const store = new GuestStore(env);
-  return statusOf(store, new LiveHost(env), await store.read(name));
+  return statusOf(store, host, await store.read(name));
 }
 
-async function statusOf(store: GuestStore, host: LiveHost, g: { name: string; disk?: string | undefined; disk_format?: string | undefined }): Promise<GuestStatus> {
+async function statusOf(store: GuestStore, host: Host, g: { name: string; disk?: string | undefined; disk_format?: string | undefined }): Promise<GuestStatus> {
   const name = g.name;
   const f = runtimeFiles(store.paths, name);
   const r = await findRunning(host, store.paths, g);
@@ -97,23 +97,22 @@ async function statusOf(store: GuestStore, host: LiveHost, g: { name: string; di
 }
 
 /** Every guest, running or not (a definition that cannot be read says why). */
-export async function allStatuses(env: NodeJS.ProcessEnv = process.env): Promise<StatusReport> {
+export async function allStatuses(host: Host, env: NodeJS.ProcessEnv = process.env): Promise<StatusReport> {
   const store = new GuestStore(env);
-  const host = new LiveHost(env);
   const guests = await Promise.all(
     (await store.list()).map(async (e) => ({ ...(await statusOf(store, host, e.guest ?? { name: e.name })), ...(e.problem !== undefined ? { problem: e.problem } : {}) })),
   );
   return { schema: 'talos-mac/status@1', guests };
 }
 
-export async function statusCommand(name: string | undefined, o: { json?: boolean }, env = process.env): Promise<number> {
+export async function statusCommand(name: string | undefined, o: { json?: boolean }, host: Host, env = process.env): Promise<number> {
   if (name === undefined) {
-    const report = await allStatuses(env);
+    const report = await allStatuses(host, env);
     if (o.json) writeOut(jsonText(StatusReportSchema.parse(report)) + '\n');
     else out(renderStatusTable(report.guests));
     return 0;
   }
-  const s = await guestStatus(name, env);
+  const s = await guestStatus(name, host, env);
   if (o.json) writeOut(jsonText(GuestStatusSchema.parse(s)) + '\n');
   else if (!s.running) out(`${name}: not running\n${s.lastDetached ? `  its last run in the background: ${s.lastDetached.message}\n` : ''}`);
   else if (s.outside) out(`${name}: running outside talos-mac: ${shown(describeOutside(s.outside, s.outside.disk))}\n`);
@@ -162,7 +161,7 @@ async function waitGone(p: ProcessId, lock: string, ms: number): Promise<boolean
 }
 
 /** The runtime files and the QEMU process of a running guest, or a "not running" error. */
-export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; p: ProcessId; lock: string }> {
+export async function runningGuest(name: string, host: Host, env: NodeJS.ProcessEnv): Promise<{ f: RuntimeFiles; pid: number; p: ProcessId; lock: string }> {
   const store = new GuestStore(env);
   const f = runtimeFiles(store.paths, name);
   const lock = guestLockFile(store.paths, name);
@@ -175,7 +174,7 @@ export async function runningGuest(name: string, env: NodeJS.ProcessEnv): Promis
     if (p === undefined) throw err;
     return { f, pid: p.pid, p, lock };
   }
-  const r = await findRunning(new LiveHost(env), store.paths, g);
+  const r = await findRunning(host, store.paths, g);
   if (r === undefined) throw new UserError(`${name} is not running.`, WHEN.guestNotRunning);
   if (r.by === 'outside') throw new UserError(`${name} was not started by talos-mac: ${describeOutside(r, g.disk)}. Stop that QEMU where it was started.`, WHEN.guestNotRunning);
   return { f, pid: r.pid, p: { pid: r.pid, start: r.start }, lock };
@@ -187,8 +186,8 @@ function stopReport(name: string, pid: number, how: GuestStopReport['how']): str
 }
 
 /** QMP quit: QEMU closes like its window's close button (mac99 ignores system_powerdown [inferred: seen by hand, no test pins it]). */
-export async function stopCommand(name: string, env = process.env, o: { json?: boolean } = {}): Promise<number> {
-  const { f, pid, p, lock } = await runningGuest(name, env);
+export async function stopCommand(name: string, host: Host, env = process.env, o: { json?: boolean } = {}): Promise<number> {
+  const { f, pid, p, lock } = await runningGuest(name, host, env);
   const ok = await ask(f.control, (q) => q.execute('quit').then(() => true, () => true));
   if (!ok) throw new UserError(`${name} (pid ${pid}) does not answer on QMP (${f.control}): use talos-mac kill ${name}.`, 1);
   if (!(await waitGone(p, lock, 10_000))) throw new UserError(`${name} (pid ${pid}) did not quit within 10 s: use talos-mac kill ${name}.`, 1);
@@ -196,8 +195,8 @@ export async function stopCommand(name: string, env = process.env, o: { json?: b
   return 0;
 }
 
-export async function killCommand(name: string, env = process.env, o: { json?: boolean } = {}): Promise<number> {
-  const { f, pid, p, lock } = await runningGuest(name, env);
+export async function killCommand(name: string, host: Host, env = process.env, o: { json?: boolean } = {}): Promise<number> {
+  const { f, pid, p, lock } = await runningGuest(name, host, env);
   // Asked again just before the signal: the process found a moment ago may have ended since.
   if (!(await stillTheGuest(p, f, lock)) || !signalProcess(p, 'SIGKILL')) throw new UserError(`${name} is not running (its QEMU, pid ${pid}, ended meanwhile); nothing was signalled.`, 1);
   if (!(await waitGone(p, lock, 5000))) throw new UserError(`${name} (pid ${pid}) survived SIGKILL.`, 1);

@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { writeOut } from '../ui/output.js';
 import { UserError } from '../errors.js';
-import { LiveHost } from '../host/live-host.js';
+import type { Host } from '../host/host.js';
 import { logFile } from '../guests/paths.js';
 import { GuestStore } from '../guests/store.js';
 import { guestLockFile, holdLock, launchLockFile, lockHolder, prepareLockDir, underLock, type HeldLock } from './guest-lock.js';
@@ -20,13 +20,12 @@ export interface LaunchCommandOptions extends LaunchOptions {
   checkpoint?: boolean | undefined;
 }
 
-export async function launchCommand(name: string, o: LaunchCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function launchCommand(name: string, o: LaunchCommandOptions, host: Host, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const store = new GuestStore(env);
   const guest = await store.read(name);
   const file = store.file(name);
   const runtime = runtimeFiles(store.paths, name);
   const lock = guestLockFile(store.paths, name);
-  const host = new LiveHost(env);
   // Only a launch restarts QEMU: a printed command keeps QEMU's own in-place reset, which the
   // firmware's boot retry (argv.ts BOOT_RETRY) relies on when nobody is there to start QEMU again.
   const plan: LaunchPlan = await planLaunch(guest, file, { ...o, restartOnReset: !o.printCmd, liveShare: !o.printCmd }, { host, paths: store.paths, runtime, lock, env });
@@ -39,12 +38,12 @@ export async function launchCommand(name: string, o: LaunchCommandOptions, env: 
   if (plan.boot === 'cd') {
     const { installCheckpoint } = await import('./install-checkpoint.js');
     const ask = process.stdin.isTTY
-      ? async (message: string) => (await import('../setup/prompts.js')).makePrompts({ yes: false, interactive: true }).confirm({ message, default: true })
+      ? async (message: string) => (await import('../ui/prompts.js')).makePrompts({ yes: false, interactive: true }).confirm({ message, default: true })
       : undefined;
     for (const line of await installCheckpoint(host, store.paths, guest, o.checkpoint, ask)) err(`${line}\n`);
   }
   const log = logFile(store.paths, name);
-  const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('../ui/launch-summary.js');
+  const { renderLaunchSummary, CHECKSTOP_WARNING } = await import('./summary.js');
   const { makeChalk } = await import('../ui/color.js');
   const c = await makeChalk(process.stderr);
   err(renderLaunchSummary(plan, c, { log, qmp: runtime.control }));
@@ -160,7 +159,8 @@ async function runRestarting(s: RunSpec, run: (timeoutMs: number | undefined) =>
 /** What the disc check (media check) says of what a failed boot booted; undefined when it cannot tell. */
 async function bootVerdict(boot: BootFacts): Promise<{ bootable: boolean; said: string } | undefined> {
   const { checkBootable, discKind, discVerdict } = await import('../guests/media-check.js');
-  const c = await checkBootable(new LiveHost(), boot.path).catch(() => undefined);
+  // Also run by the background supervisor, whose process has no host passed down: this machine.
+  const c = await checkBootable((await import('../host/open.js')).thisMachine(), boot.path).catch(() => undefined);
   if (!c || discKind(c) === 'unreadable') return undefined;
   if (boot.from === 'cd') return { bootable: c.bootable && discKind(c) === 'bootable', said: `media check says ${discVerdict(c)}` };
   // A hard disk: bootable when it holds a blessed Mac volume (in a qcow2 image, in its first MiB).

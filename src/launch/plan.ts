@@ -1,6 +1,5 @@
-import { access, constants } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import { WHEN } from '../cli/exit-codes.js';
+import { WHEN } from '../exit-codes.js';
 import type { Host } from '../host/host.js';
 import { buildQemuArgv, type Display, type QemuPlan } from '../guests/argv.js';
 import { osById, type OsEntry } from '../guests/catalog.js';
@@ -26,8 +25,8 @@ export interface LaunchOptions {
   paused: boolean;
   detach: boolean;
   extra: readonly string[];
-  /** Check QEMU and decide KVM against a captured host instead of this machine (tests, bug reports). */
-  snapshot?: string | undefined;
+  /** Check QEMU and decide KVM against this host instead of this machine (--snapshot: a captured host; tests, bug reports). */
+  checked?: Host | undefined;
   /** The disk is known to boot (the demo): skip the empty-disk check. */
   bootableDisk?: boolean;
   /** Never write to the disk (snapshot=on). */
@@ -52,20 +51,10 @@ export interface LaunchPlan extends QemuPlan {
   disc?: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The host QEMU's checks and the KVM decision read: this machine, or a snapshot. */
-async function checkedHost(snapshot: string | undefined, live: Host): Promise<Host> {
-  if (!snapshot) return live;
-  const { SnapshotHost } = await import('../host/snapshot-host.js');
-  return SnapshotHost.open(snapshot);
+/** As access(F_OK): a symbolic link to nothing does not exist. */
+async function exists(host: Host, path: string): Promise<boolean> {
+  const info = await host.pathInfo(path);
+  return info.exists && info.type !== 'link';
 }
 
 /** Reads the host for KVM-PR, once, only when the decision needs it. */
@@ -113,11 +102,11 @@ export async function planLaunch(
   // GTK and SDL need a desktop session; over ssh QEMU would only fail with "gtk initialization failed".
   if (opts.display === 'window' && !desktop) throw new UserError(NO_DESKTOP, WHEN.hostCannot);
   if (opts.detach && opts.display === 'serial') throw new UserError('--detach and --display serial cannot be combined: a detached guest has no terminal.');
-  await checkDefinitionPaths(ctx.paths, g, file);
+  await checkDefinitionPaths(ctx.host, ctx.paths, g, file);
   if (g.share !== undefined) notes.push(`Shared folder: ${g.share_from ?? g.share} as a read-only CD (as it was at talos-mac share; --refresh updates it).`);
   if (g.net.startsWith('tap:')) {
     const dev = g.net.slice(4);
-    if (!(await exists(`/sys/class/net/${dev}`))) {
+    if (!(await exists(ctx.host, `/sys/class/net/${dev}`))) {
       throw new UserError(
         `tap device ${dev} does not exist. Create it for your user:\n  sudo ip tuntap add dev ${dev} mode tap user "$USER"\n  sudo ip link set ${dev} up\n(optionally add it to a bridge), or use QEMU's user network: talos-mac set ${g.name} --net user`,
       );
@@ -158,7 +147,7 @@ export async function planLaunch(
     const { admitDisc } = await import('../guests/media-check.js');
     disc = (await admitDisc(ctx.host, g.cdrom, { flag: `the CD of ${g.name},`, force: opts.force, instead: `Give it a Mac install disc: talos-mac set ${g.name} --cdrom FILE.` })).warning;
   }
-  const host = await checkedHost(opts.snapshot, ctx.host);
+  const host = opts.checked ?? ctx.host;
   const nic = g.net === 'none' ? undefined : (g.nic ?? os.nics[0]);
   const qemu = await qemuPreflight(host, { nic, display: opts.display === 'auto' && !desktop ? 'vnc' : opts.display, sound: opts.sound === true });
   let display: Display;
@@ -208,7 +197,7 @@ async function planLiveShare(g: Guest, file: string, opts: LaunchOptions, ctx: {
   const { afpPathProblem, guestfwdRule, liveClient, liveProtocol, liveShareProblem, newLiveShareSpec } = await import('./live-share.js');
   const off = `or stop sharing it: talos-mac share ${g.name} --live --off`;
   if (g.net !== 'user') throw new UserError(`${file}: live_share: the guest reaches its live share through QEMU's user network, but net is ${JSON.stringify(g.net)}. Use it: talos-mac set ${g.name} --net user, ${off}.`);
-  if (!(await exists(g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
+  if (!(await exists(ctx.host, g.live_share))) throw new UserError(`${file}: live_share: the folder ${JSON.stringify(g.live_share)} does not exist. Share another: talos-mac share ${g.name} DIR --live, ${off}.`);
   const os = osById(g.os);
   const protocol = liveProtocol(os, g.live_share_protocol);
   const osr = await ctx.host.readFile('/etc/os-release');

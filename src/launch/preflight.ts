@@ -5,7 +5,7 @@ import type { Display } from '../guests/argv.js';
 import { WINDOW_BACKENDS, displayBackends } from '../parse/qemu.js';
 import { qemuBinary, qemuFirmware, qemuMac99, qemuNicRoms, qemuVgaRom, qemuWindow } from '../steps/checks/qemu.js';
 import { macSound, qemuSound, SOUND_BACKENDS } from '../steps/checks/sound.js';
-import { Facts, QEMU_PROGRAM } from '../steps/facts.js';
+import { Facts, QEMU_PROGRAM } from '../host/facts.js';
 import { verifyAll } from '../steps/runner.js';
 import { DEFAULT_HOST_OPTIONS, type Step } from '../steps/step.js';
 

@@ -10,6 +10,7 @@ import { jsonText } from '../ui/escape.js';
 import { ScreenshotReportSchema, type ScreenshotReport } from '../guests/report-schema.js';
 import { runningGuest } from './control.js';
 import { QmpClient } from './qmp.js';
+import type { Host } from '../host/host.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -31,7 +32,7 @@ export function defaultScreenshotName(name: string, now: Date): string {
  * file itself, so it writes into the guest's private runtime folder; the result is copied beside
  * the target and put in place with link(2) (never replacing a file) or, with --force, rename(2).
  */
-export async function screenshotCommand(name: string, file: string | undefined, o: { force?: boolean; json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function screenshotCommand(name: string, file: string | undefined, o: { force?: boolean; json?: boolean }, host: Host, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const target = resolve(file ?? defaultScreenshotName(name, new Date()));
   if (!target.toLowerCase().endsWith('.png')) throw new UserError(`${file}: a screenshot is saved as PNG: give a FILE ending in .png`);
   const dirInfo = await stat(dirname(target)).catch(() => undefined);
@@ -41,7 +42,7 @@ export async function screenshotCommand(name: string, file: string | undefined, 
   if (existing && !o.force) throw new UserError(`${target} already exists: give another FILE, or --force to replace it.`);
   // Any guest's disk or CD is never written over, --force included.
   await (await writeGuard(new GuestStore(env), 'write over')).check(target);
-  const { f, pid } = await runningGuest(name, env);
+  const { f, pid } = await runningGuest(name, host, env);
   const token = randomBytes(6).toString('hex');
   const dumped = join(f.dir, `screendump-${token}.png`);
   const staged = join(dirname(target), `.${basename(target)}.${token}.tmp`);

@@ -2,8 +2,6 @@ import { constants } from 'node:fs';
 import { privateTempDir } from '../host/temp-dir.js';
 import { access, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { isPackageTool, type PackageManager } from '../distro/package-manager.js';
-import { LiveHost } from '../host/live-host.js';
-import { RootedHost } from '../setup/rooted-host.js';
 import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, STATE_DIR, type Change, type RecordedBy } from './record.js';
 import { basename, dirname, join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -25,8 +23,8 @@ export interface RunnerOptions {
   /** May sudo ask for a password? Only when there is a terminal to ask on. */
   interactive: boolean;
   env?: NodeJS.ProcessEnv;
-  /** Reads the files being replaced (a snapshot in dry-run); defaults to the filesystem under root. */
-  host?: Host;
+  /** Reads the files being replaced and answers the read-only questions (the command's host: src/host/open.ts). */
+  host: Host;
   /**
    * Where talos-mac's own state (the record, backups: STATE_DIR) lives, when not under root: tests
    * that act on "the running system" through a sandbox keep it there, never in the machine's /var/lib.
@@ -64,7 +62,6 @@ export const sha256 = (data: Buffer): string => createHash('sha256').update(data
  */
 export class PrivilegedRunner {
   private sudoChecked = false;
-  private probes: Host | undefined;
   /** Every change made through the methods below is written here before it is made. */
   readonly recorder: ChangeRecorder = new ChangeRecorder(this);
 
@@ -72,8 +69,7 @@ export class PrivilegedRunner {
 
   /** Read-only questions about the system being changed (is a package installed? uname -r). */
   get host(): Host {
-    const { host, root, env } = this.options;
-    return (this.probes ??= host ?? (root === '/' ? new LiveHost(env) : new RootedHost(root, env)));
+    return this.options.host;
   }
 
   /**

@@ -8,7 +8,7 @@ import { parseRamMb, RAM_SIZE_HINT } from '../parse/size.js';
 import { expandHome } from '../parse/user-path.js';
 import type { GuestStore } from '../guests/store.js';
 import type { Host } from '../host/host.js';
-import type { Prompts } from './prompts.js';
+import type { Prompts } from '../ui/prompts.js';
 
 /** setup's guest flags: each the twin of one question. */
 export interface GuestFlags {

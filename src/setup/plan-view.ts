@@ -5,7 +5,7 @@ import type { ChalkInstance } from 'chalk';
 import { STEPS } from '../steps/registry.js';
 import type { Outcome } from '../steps/runner.js';
 import { appliesNow, setAside, statusOf, whyNotNow, type HostOptions, type Step, type StepResult, type StepState } from '../steps/step.js';
-import { MARK } from '../ui/doctor-render.js';
+import { MARK } from '../doctor/render.js';
 import { kernelPrSupport } from '../steps/checks/kernel.js';
 import { mmuActive } from '../steps/checks/mmu.js';
 import { nextBoot } from '../steps/host-changes/mmu-hash.js';

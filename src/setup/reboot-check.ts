@@ -1,9 +1,9 @@
 import * as z from 'zod/mini';
 import type { Host } from '../host/host.js';
 import { mmuFromCpuInfo } from '../parse/cpuinfo.js';
-import { Facts } from '../steps/facts.js';
+import { Facts } from '../host/facts.js';
 import type { PrivilegedRunner } from '../privileged/runner.js';
-import { STATE_DIR } from './record.js';
+import { STATE_DIR } from '../privileged/record.js';
 
 /** What a run that stopped for a reboot expects the next boot to show. */
 export const REBOOT_PATH = `${STATE_DIR}/reboot-pending.json`;

@@ -3,14 +3,14 @@ import { currentUserName } from '../host/user.js';
 import { resolve } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { UserError } from '../errors.js';
-import { EXIT } from '../cli/exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import type { Host } from '../host/host.js';
 import { PrivilegedRunner } from '../privileged/runner.js';
-import { Facts } from '../steps/facts.js';
+import { Facts } from '../host/facts.js';
 import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
 import { appliesNow, DEFAULT_HOST_OPTIONS, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext } from '../steps/step.js';
-import { collectingPrompts, makePrompts, type ChooseQuestion, type Prompts } from './prompts.js';
+import { collectingPrompts, makePrompts, type ChooseQuestion, type Prompts } from '../ui/prompts.js';
 import { appliesHere, fixLines, outcomeOf, printChanges, printSteps, printTimeline, prKernelMissing, rebootsOf, stateLine, stateTag, timeline, type PlannedChange, type PlanView, type Section } from './plan-view.js';
 import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
 import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
@@ -23,11 +23,11 @@ import { isPowerArch } from '../steps/checks/common.js';
 import { kernelPrSupport } from '../steps/checks/kernel.js';
 import { distroKernelNewer } from '../steps/checks/kernel-updates.js';
 import { mmuActive } from '../steps/checks/mmu.js';
-import { kernelSource } from '../kernel/steps.js';
+import { kernelSource } from '../steps/checks/kernel-build.js';
 import { plainEvents } from '../kernel/stages.js';
-import { readRecord, RECORD_PATH } from './record.js';
+import { readRecord, RECORD_PATH } from '../privileged/record.js';
 import { resumeInterrupted } from './resume.js';
-import { RootedHost } from './rooted-host.js';
+import { openHost } from '../host/open.js';
 import { describe as describeChange, undoSetup } from './undo.js';
 import { hasDesktop } from '../launch/plan.js';
 import { qemuPackagePlan } from '../steps/checks/qemu-packages.js';
@@ -291,12 +291,12 @@ function guestLines(guest: GuestPlan | undefined, undecided: boolean, demo: bool
 const DEMO_WHAT = 'talos-mac demo: a tiny self-made Mac disk, booted under TCG on the serial console, no display needed';
 
 /** The end of a setup that creates no guest: the demo guest boots, proving QEMU and talos-mac work here. */
-async function bootDemo(io: SetupIo): Promise<boolean> {
+async function bootDemo(io: SetupIo, host: Host): Promise<boolean> {
   io.out('');
   io.out(`Booting the demo guest (${DEMO_WHAT}).`);
   const { demoCommand } = await import('../demo/demo.js');
   try {
-    await demoCommand({ accel: 'tcg', timeoutSeconds: 60, printCmd: false, json: false }, io.env);
+    await demoCommand({ accel: 'tcg', timeoutSeconds: 60, printCmd: false, json: false }, host, io.env);
     io.out('The demo guest booted: QEMU and talos-mac work on this host.');
     return true;
   } catch (err) {
@@ -366,18 +366,7 @@ function nextCommands(code: number, plan: GuestPlan | undefined, created: Create
 export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number> {
   validate(opts);
   const root = opts.root ? await rootDir(opts.root) : '/';
-  let host: Host;
-  if (opts.snapshot) {
-    const { SnapshotHost } = await import('../host/snapshot-host.js');
-    host = await SnapshotHost.open(opts.snapshot);
-  } else if (root !== '/') {
-    host = new RootedHost(root, io.env);
-  } else if (io.host) {
-    host = io.host;
-  } else {
-    const { LiveHost } = await import('../host/live-host.js');
-    host = new LiveHost(io.env);
-  }
+  const host: Host = !opts.snapshot && root === '/' && io.host ? io.host : await openHost({ ...(opts.snapshot ? { snapshot: opts.snapshot } : {}), root, env: io.env });
   const dryRun = Boolean(opts.dryRun || opts.snapshot);
   // What the runner and the kernel build print goes to `sink`: the terminal, or the progress
   // display of the step being applied.
@@ -691,7 +680,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     if (code === EXIT.OK && demo) {
       // No change runs any more: Ctrl-C ends the demo as it ends `talos-mac demo`.
       restoreSigint();
-      demoFailed = !(await bootDemo(io));
+      demoFailed = !(await bootDemo(io, host));
       if (demoFailed) code = 1;
     }
     if (code === EXIT.REBOOT_NEEDED) {

@@ -4,7 +4,7 @@ import type { PrivilegedRunner } from '../privileged/runner.js';
 import { stepOfRecord, STEPS } from '../steps/registry.js';
 import type { Step } from '../steps/step.js';
 import { shellLine } from '../ui/shell-quote.js';
-import { readRecord, RECORD_PATH, type Change } from './record.js';
+import { readRecord, RECORD_PATH, type Change } from '../privileged/record.js';
 
 /**
  * How a recorded change is reverted: asked of the step the record names (its `undo`), and

@@ -1,9 +1,9 @@
 import type { Host } from '../host/host.js';
 import type { PrivilegedRunner } from '../privileged/runner.js';
 import type { Undo } from '../privileged/revert.js';
-import type { Prompts } from '../setup/prompts.js';
+import type { Prompts } from '../ui/prompts.js';
 import type { KernelStepOptions } from '../kernel/options.js';
-import type { Facts } from './facts.js';
+import type { Facts } from '../host/facts.js';
 
 /**
  * What a step's verify says about the host:

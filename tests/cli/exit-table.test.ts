@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { walkCommands, type CommandSpec } from '../../src/cli/command.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
-import { EXIT, EXIT_TABLE, type ExitMeaning } from '../../src/cli/exit-codes.js';
+import { EXIT, EXIT_TABLE, type ExitMeaning } from '../../src/exit-codes.js';
 import { buildBootImage } from '../../src/demo/image.js';
 import { LiveHost } from '../../src/host/live-host.js';
 import * as schemas from '../../src/schema.js';

@@ -1,7 +1,7 @@
 // Test-only: asks two yes/no questions, one list and one text through the compiled prompts in a
 // terminal, and prints the answers as JSON (tests/setup/prompts-strict.test.ts drives it under script(1)).
 import { UserError } from '../../src/errors.js';
-import { makePrompts } from '../../src/setup/prompts.js';
+import { makePrompts } from '../../src/ui/prompts.js';
 
 const p = makePrompts({ yes: false, interactive: true });
 try {

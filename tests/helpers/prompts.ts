@@ -1,4 +1,4 @@
-import type { Prompts } from '../../src/setup/prompts.js';
+import type { Prompts } from '../../src/ui/prompts.js';
 
 /** Prompts for a test that answers only yes/no questions: any list or text question fails the test. */
 export function confirmOnly(confirm: Prompts['confirm']): Prompts {

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import { checkText, collectingPrompts, makePrompts, missingAnswers, parseYesNo, yesNoHint, type Prompts } from '../../src/setup/prompts.js';
+import { checkText, collectingPrompts, makePrompts, missingAnswers, parseYesNo, yesNoHint, type Prompts } from '../../src/ui/prompts.js';
 
 const OS_CHOICES = [
   { value: '9.2', name: 'Mac OS 9.2.2' },

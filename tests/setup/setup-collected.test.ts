@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readLikeSetup, runDoctor } from '../../src/doctor/doctor.js';
 import { RecordingHost } from '../../src/host/recording-host.js';
-import { RootedHost } from '../../src/setup/rooted-host.js';
+import { RootedHost } from '../../src/host/rooted-host.js';
 import { runSetup } from '../../src/setup/setup.js';
 import type { Host } from '../../src/host/host.js';
 import { STEPS } from '../../src/steps/registry.js';

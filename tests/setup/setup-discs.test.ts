@@ -11,7 +11,7 @@ import { createGuest } from '../../src/guests/create.js';
 import { GuestStore } from '../../src/guests/store.js';
 import { LiveHost } from '../../src/host/live-host.js';
 import { askGuest } from '../../src/setup/guest-phase.js';
-import type { Prompts } from '../../src/setup/prompts.js';
+import type { Prompts } from '../../src/ui/prompts.js';
 import { BIN } from '../helpers/cli.js';
 import { makeDiscs, NOT_BOOT_DISCS, type Discs } from '../helpers/discs.js';
 import { withSandbox, type Sandbox } from './sandbox.js';

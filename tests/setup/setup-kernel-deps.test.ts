@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UserError } from '../../src/errors.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
-import { RootedHost } from '../../src/setup/rooted-host.js';
+import { RootedHost } from '../../src/host/rooted-host.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';
 import { confirmOnly } from '../helpers/prompts.js';
 import { withSandbox, type Sandbox } from './sandbox.js';
 import { SUDO_RE } from '../helpers/sudo.js';
+import { LiveHost } from '../../src/host/live-host.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
 const KBUILD = ['make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'patch', 'libelf-dev', 'libssl-dev'];
@@ -138,7 +139,7 @@ describe('setup on a module-only host (the kernel has KVM-PR, kvm-pr.ko is missi
 });
 
 describe('the privileged runner: a failed command is reported once, for every mutating command', () => {
-  const runner = (out: string[] = []) => new PrivilegedRunner({ dryRun: false, root: '/', out: (l) => out.push(l), uid: 0, interactive: false });
+  const runner = (out: string[] = []) => new PrivilegedRunner({ dryRun: false, root: '/', out: (l) => out.push(l), uid: 0, interactive: false, host: new LiveHost() });
   const fail = (script: string) => runner().run(['sh', '-c', script, 'sh']).then(() => assert.fail('expected a failure'), (err: Error) => err);
 
   it('many lines: the last 15 of stdout and stderr together, in order, progress redraws collapsed', async () => {

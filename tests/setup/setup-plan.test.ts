@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runSetup } from '../../src/setup/setup.js';
-import { RootedHost } from '../../src/setup/rooted-host.js';
+import { RootedHost } from '../../src/host/rooted-host.js';
 import { SetupReportSchema } from '../../src/setup/report-schema.js';
 import { STEPS } from '../../src/steps/registry.js';
 import { runCli, SNAPSHOTS } from '../helpers/cli.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT } from '../../src/exit-codes.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Question } from '../../src/setup/prompts.js';
-import { makePrompts } from '../../src/setup/prompts.js';
+import type { Question } from '../../src/ui/prompts.js';
+import { makePrompts } from '../../src/ui/prompts.js';
 import { runSetup } from '../../src/setup/setup.js';
 import { BIN } from '../helpers/cli.js';
 import { confirmOnly } from '../helpers/prompts.js';

@@ -12,11 +12,12 @@ import { installPrModules } from '../../src/kernel/module-load.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { trusted } from '../../src/setup/undo.js';
 import { kernelPrModule, kernelPrSupport } from '../../src/steps/checks/kernel.js';
-import { buildTools, kernelHeaders, kernelSource } from '../../src/kernel/steps.js';
+import { buildTools, kernelHeaders, kernelSource } from '../../src/steps/checks/kernel-build.js';
 import { qemuPackages } from '../../src/steps/checks/qemu-packages.js';
-import type { Change, SetupRecord } from '../../src/setup/record.js';
+import type { Change, SetupRecord } from '../../src/privileged/record.js';
 import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
 import { provenancePath } from '../../src/kernel/provenance.js';
+import { RootedHost } from '../../src/host/rooted-host.js';
 
 const DEBIAN = 'debian12-6.1.0-50-hash';
 /** The fakes, and depmod (not among the defaults: the build-tool probes would find it as kmod's). */
@@ -27,7 +28,7 @@ const RECORD = 'var/lib/talos-mac/setup-record.json';
 const OURS = `/lib/modules/${RELEASE}/updates/talos-mac`;
 
 function runnerIn(sb: Sandbox, lines: string[] = []): PrivilegedRunner {
-  return new PrivilegedRunner({ dryRun: false, root: sb.root, out: (l) => lines.push(l), uid: process.getuid?.() ?? 0, interactive: false, env: { ...process.env, ...sb.env } });
+  return new PrivilegedRunner({ dryRun: false, root: sb.root, out: (l) => lines.push(l), uid: process.getuid?.() ?? 0, interactive: false, env: { ...process.env, ...sb.env }, host: new RootedHost(sb.root, { ...process.env, ...sb.env }) });
 }
 
 /** A relocatable ELF object with a .modinfo section, as a built kvm(-pr).ko has (vermagic is checked before install). */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { removesCreated } from '../../src/privileged/revert.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
-import type { SetupRecord } from '../../src/setup/record.js';
+import type { SetupRecord } from '../../src/privileged/record.js';
 import type { Step } from '../../src/steps/step.js';
 import { ALL_TOOLS, withSandbox, type Sandbox } from './sandbox.js';
 

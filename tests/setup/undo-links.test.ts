@@ -7,11 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT } from '../../src/exit-codes.js';
 import { installPrModules } from '../../src/kernel/module-load.js';
 import { PrivilegedRunner } from '../../src/privileged/runner.js';
 import { kernelPrModule } from '../../src/steps/checks/kernel.js';
 import { ALL_TOOLS, withSandbox } from './sandbox.js';
+import { RootedHost } from '../../src/host/rooted-host.js';
 
 const HASH = 'pr-kernel-6.1.176-hash';
 const RADIX = 'pr-kernel-6.1.176-radix';
@@ -77,7 +78,7 @@ describe('setup --undo never follows a link it did not make', () => {
         execFileSync('gcc', ['-c', c, '-o', join(build, `${name}.ko`)]);
         modules[name === 'kvm' ? 'kvm' : 'kvmPr'] = join(build, `${name}.ko`);
       }
-      const runner = new PrivilegedRunner({ dryRun: false, root: sb.root, out: () => undefined, uid: process.getuid?.() ?? 0, interactive: false, env: { ...process.env, ...sb.env } });
+      const runner = new PrivilegedRunner({ dryRun: false, root: sb.root, out: () => undefined, uid: process.getuid?.() ?? 0, interactive: false, env: { ...process.env, ...sb.env }, host: new RootedHost(sb.root, { ...process.env, ...sb.env }) });
       await installPrModules({ release, modules: modules as { kvm: string; kvmPr: string }, runner, step: kernelPrModule });
       const kept = join(sb.root, 'srv/kvm-pr.ko');
       await mkdir(join(sb.root, 'srv'));

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT } from '../../src/exit-codes.js';
 import { SetupReportSchema } from '../../src/setup/report-schema.js';
 import { BIN, SNAPSHOTS } from '../helpers/cli.js';
 import { withSandbox, type Sandbox } from './sandbox.js';

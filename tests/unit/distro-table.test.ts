@@ -15,7 +15,7 @@ import { packagePlan } from '../../src/kernel/new-kernel.js';
 import { parseOsRelease } from '../../src/parse/os-release.js';
 import { STEPS as doctorChecks } from '../../src/steps/registry.js';
 import { DEFAULT_HOST_OPTIONS, type HostOptions } from '../../src/steps/step.js';
-import { Facts } from '../../src/steps/facts.js';
+import { Facts } from '../../src/host/facts.js';
 import type { Step } from '../../src/steps/step.js';
 import { REPO, SNAPSHOTS } from '../helpers/cli.js';
 

@@ -1,12 +1,11 @@
 import { removesCreated, removesModules, runsUndo } from '../../privileged/revert.js';
-import { defaultJobs } from '../../kernel/kbuild.js';
-import { buildPrModule } from '../../kernel/module-build.js';
 import { installPrModules } from '../../kernel/module-load.js';
-import { buildNewKernel, DEFAULT_LOCALVERSION, undoNewKernel } from '../../kernel/new-kernel.js';
+import { DEFAULT_LOCALVERSION } from '../../kernel/options.js';
+import { undoNewKernel } from '../../kernel/new-kernel.js';
 import { debPackageVersion } from '../../kernel/provenance.js';
-import { kernelConfigPaths } from '../../kernel/files.js';
+import { kernelConfigPaths } from '../../distro/kernel-files.js';
 import { HOOK_PATH, hookScript, hookSupported } from '../../kernel/hook.js';
-import { buildCpus, kernelBuildCost } from '../../kernel/steps.js';
+import { buildCpus, kernelBuildCost, kernelPipeline } from './kernel-build.js';
 import {
   builtFromVersion,
   debImages,
@@ -169,7 +168,8 @@ export const distroKernelNewer: Step = {
       r.describe(`install it beside ${b.kernel} (kept as a fallback entry) and record what it was built from; kernel.default-entry then checks that the next boot runs it`);
       return;
     }
-    await buildNewKernel({ ...o, release: n.release, config, ...(upstream ? { upstream } : {}), ...(reduce ? { reduce } : {}), runner: r, distro: b.distro, jobs: o.jobs ?? defaultJobs(), localVersion, step: this });
+    const { buildNewKernel, defaultJobs } = await kernelPipeline();
+    await buildNewKernel({ ...o, host: ctx.host, release: n.release, config, ...(upstream ? { upstream } : {}), ...(reduce ? { reduce } : {}), runner: r, distro: b.distro, jobs: o.jobs ?? defaultJobs(), localVersion, step: this });
   },
 };
 
@@ -328,7 +328,8 @@ export const staleModule: Step = {
       }
       const image = hasFeature(d, 'dpkg') ? await debPackageVersion(ctx.host, `linux-image-${target}`) : undefined;
       const upstream = image ? upstreamOfDebVersion(image.version) : undefined;
-      const built = await buildPrModule({ ...o, release: target, config, ...(upstream ? { upstream } : {}), jobs: o.jobs ?? defaultJobs() });
+      const { buildPrModule, defaultJobs } = await kernelPipeline();
+      const built = await buildPrModule({ ...o, host: ctx.host, release: target, config, ...(upstream ? { upstream } : {}), jobs: o.jobs ?? defaultJobs() });
       await installPrModules({ release: target, modules: built.modules, runner: r, step: this });
     }
   },

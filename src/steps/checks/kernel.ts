@@ -3,9 +3,10 @@ import { undoNewKernel } from '../../kernel/new-kernel.js';
 import { configValue } from '../../parse/kconfig.js';
 import type { Step } from '../step.js';
 import { unlessPower } from './common.js';
-import { assessKvmPr, prConfigProblem } from './kvm-pr-verdict.js';
+import { assessKvmPr } from './kvm-pr-verdict.js';
+import { prConfigProblem } from '../../kernel/config.js';
 import { kernelVersion } from '../../parse/kernel-release.js';
-import { buildAndInstallKernel, buildAndLoadModule, buildTools, kernelHeaders, kernelSource, moduleBuildResult, moduleInstalled, newKernelResult } from '../../kernel/steps.js';
+import { buildAndInstallKernel, buildAndLoadModule, buildTools, kernelHeaders, kernelSource, moduleBuildResult, moduleInstalled, newKernelResult } from './kernel-build.js';
 
 const CONFIG_KEYS = [
   'CONFIG_KVM_BOOK3S_PR_POSSIBLE',

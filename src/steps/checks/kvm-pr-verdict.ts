@@ -1,7 +1,8 @@
 import { configValue, type KernelConfig } from '../../parse/kconfig.js';
 import { compareVersions, kernelVersion } from '../../parse/kernel-release.js';
-import type { Facts } from '../facts.js';
+import type { Facts } from '../../host/facts.js';
 import { isPowerArch } from './common.js';
+import { prConfigProblem } from '../../kernel/config.js';
 
 export type PrVerdict = 'ready' | 'module-needs-loading' | 'module-must-be-built' | 'new-kernel-needed' | 'not-applicable' | 'unknown';
 
@@ -27,16 +28,6 @@ export interface PrAssessment {
 
 /** KVM-PR first loads on bare-metal POWER9 in 4.18; earlier kernels need a patch [inferred: the upstream commit is not confirmed]. */
 export const FIRST_POWER9_PR_KERNEL = [4, 18, 0] as const;
-
-export function prConfigProblem(config: KernelConfig, version: readonly number[] | undefined): string | undefined {
-  const pr = configValue(config, 'CONFIG_KVM_BOOK3S_64_PR');
-  if (pr === 'm' || pr === 'y') return undefined;
-  // Linux 6.1: KVM_BOOK3S_64_PR gained "depends on !CONTEXT_TRACKING_USER" (NO_HZ_FULL selects it).
-  if (configValue(config, 'CONFIG_CONTEXT_TRACKING_USER') === 'y' && version && compareVersions(version, [6, 1, 0]) >= 0) {
-    return `built without KVM-PR: since Linux 6.1 KVM_BOOK3S_64_PR depends on !CONTEXT_TRACKING_USER, and this kernel has CONTEXT_TRACKING_USER=y${configValue(config, 'CONFIG_NO_HZ_FULL') === 'y' ? ' (selected by NO_HZ_FULL=y)' : ''}`;
-  }
-  return 'built without KVM-PR (CONFIG_KVM_BOOK3S_64_PR is not set)';
-}
 
 async function isLoaded(facts: Facts, config: KernelConfig | undefined): Promise<boolean | undefined> {
   const mods = await facts.loadedModules();

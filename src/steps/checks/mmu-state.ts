@@ -2,7 +2,7 @@ import { cpuGeneration, cpuHasRadix, isPseries, mmuFromCpuInfo } from '../../par
 import { coverage } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
 import { configValue } from '../../parse/kconfig.js';
-import type { Facts } from '../facts.js';
+import type { Facts } from '../../host/facts.js';
 import type { Fix, StepContext, StepResult } from '../step.js';
 import { unlessPower } from './common.js';
 import { regenerateArgv } from '../host-changes/boot-method.js';

@@ -7,7 +7,7 @@ import { removesPackages } from '../../privileged/revert.js';
 import { describeCommandFailure } from '../../host/host.js';
 import { installArgv, installHint, qemuPackage, type Distro, type QemuPiece } from '../../distro/distro.js';
 import { SEVEN_ZIP_PROGRAMS } from '../../guests/seven-zip.js';
-import type { Facts } from '../facts.js';
+import type { Facts } from '../../host/facts.js';
 import type { Extra, Step, StepContext, StepResult } from '../step.js';
 import { liveShareServers } from './live-share.js';
 import { qemuBinary, qemuFirmware, qemuImg, qemuNicRoms, qemuVgaRom, qemuWindow } from './qemu.js';

@@ -2,7 +2,7 @@ import { describeCommandFailure } from '../../host/host.js';
 import { accelNames, displayBackends, machineNames, qemuVersion, WINDOW_BACKENDS } from '../../parse/qemu.js';
 import { compareVersions } from '../../parse/kernel-release.js';
 import type { Nic } from '../../guests/catalog.js';
-import { QEMU_PROGRAM, type Facts } from '../facts.js';
+import { QEMU_PROGRAM, type Facts } from '../../host/facts.js';
 import type { Fix, Step, StepResult } from '../step.js';
 import { isPowerArch } from './common.js';
 import { installHint, qemuPackage, type QemuPiece } from '../../distro/distro.js';

@@ -1,6 +1,6 @@
 import { describeCommandFailure } from '../../host/host.js';
 import { audioDrivers, deviceNames, machineOptionNames } from '../../parse/qemu.js';
-import type { Facts } from '../facts.js';
+import type { Facts } from '../../host/facts.js';
 import type { Step } from '../step.js';
 import { qemuMissing } from './qemu.js';
 

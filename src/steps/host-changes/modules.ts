@@ -1,4 +1,4 @@
-import type { Facts } from '../facts.js';
+import type { Facts } from '../../host/facts.js';
 import type { StepContext } from '../step.js';
 
 export const MODULES_LOAD_FILE = '/etc/modules-load.d/talos-mac.conf';

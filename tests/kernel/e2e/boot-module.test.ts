@@ -15,6 +15,7 @@ import { buildPrModule } from '../../../src/kernel/module-build.js';
 import { assertVermagic } from '../../../src/kernel/vermagic.js';
 import { runStages } from '../../../src/kernel/stages.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, fixtures, repoRoot, requireKernelToolchain } from '../pipeline/env.js';
+import { LiveHost } from '../../../src/host/live-host.js';
 
 const RELEASE = '6.1.0-99-e2e-powerpc64le';
 const enabled = process.env['TALOS_MAC_KERNEL_E2E'] === '1';
@@ -79,7 +80,7 @@ test('kvm-pr built by the module-only pipeline loads into its kernel (powernv9, 
   );
 
   // talos-mac's part: only arch/powerpc/kvm, against that kernel's config and symbol versions.
-  const common = { kernelSrc: SOURCE_TARBALL, config: join(kernel, '.config'), crossCompile: CROSS, cacheDir, symvers: join(kernel, 'vmlinux.symvers'), ui: 'plain' as const };
+  const common = { kernelSrc: SOURCE_TARBALL, config: join(kernel, '.config'), crossCompile: CROSS, cacheDir, symvers: join(kernel, 'vmlinux.symvers'), ui: 'plain' as const, host: new LiveHost() };
   const built = await buildPrModule({ ...common, release: RELEASE });
 
   // Controls: the same module built for another release, and one built without Module.symvers.

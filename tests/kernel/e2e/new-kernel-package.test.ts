@@ -11,6 +11,7 @@ import { buildNewKernel } from '../../../src/kernel/new-kernel.js';
 import { PrivilegedRunner } from '../../../src/privileged/runner.js';
 import { kernelPrSupport } from '../../../src/steps/checks/kernel.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, requireKernelToolchain } from '../pipeline/env.js';
+import { LiveHost } from '../../../src/host/live-host.js';
 
 const enabled = process.env['TALOS_MAC_KERNEL_E2E'] === '1';
 
@@ -20,7 +21,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
   const config = join(cacheDir, 'e2e', 'kernel', '.config');
   assert.ok(existsSync(config), `${config} is made by tests/kernel/e2e/boot-module.test: run that first`);
   const lines: string[] = [];
-  const runner = new PrivilegedRunner({ dryRun: true, root: '/', out: (l) => lines.push(l), uid: 0, interactive: false });
+  const runner = new PrivilegedRunner({ dryRun: true, root: '/', out: (l) => lines.push(l), uid: 0, interactive: false, host: new LiveHost() });
   const costs: string[] = [];
   const r = await buildNewKernel({
     kernelSrc: SOURCE_TARBALL,
@@ -31,6 +32,7 @@ test('new kernel: bindeb-pkg builds a ppc64el linux-image with kvm-pr.ko, instal
     distro: distroOf(new Map([['ID', 'debian'], ['VERSION_ID', '12']])),
     runner,
     step: kernelPrSupport,
+    host: new LiveHost(),
     ui: 'plain',
     onCost: (t) => costs.push(t),
   });

@@ -8,13 +8,14 @@ import { buildKernelImage, configureNewKernel, configuredReport, assertBuildMach
 import type { ConfigChange } from '../../../src/kernel/config.js';
 import { UserError } from '../../../src/errors.js';
 import { CROSS, cacheDir, debianPair, pathWithout, requireKernelToolchain } from './env.js';
+import { LiveHost } from '../../../src/host/live-host.js';
 
 const show = (l: ConfigChange[]) => l.map((c) => `${c.key.replace(/^CONFIG_/, '')}=${c.after}`).sort();
 
 async function configure(suite: 'bookworm' | 'trixie', env: NodeJS.ProcessEnv = process.env): Promise<ConfiguredKernel> {
   requireKernelToolchain();
   const p = await debianPair(suite);
-  const r = await configureNewKernel({ kernelSrc: p.tarball, config: p.config, release: p.release, crossCompile: CROSS, cacheDir, env, ui: () => {} });
+  const r = await configureNewKernel({ kernelSrc: p.tarball, config: p.config, release: p.release, crossCompile: CROSS, cacheDir, env, host: new LiveHost(env), ui: () => {} });
   console.log(`${suite} ${p.version}:\n${configuredReport(r).join('\n')}`);
   return r;
 }
@@ -72,7 +73,7 @@ test('pahole missing: the lost BTF options are the build machine\'s, pahole is n
     const p = await debianPair('trixie');
     const stages: string[] = [];
     await assert.rejects(
-      buildKernelImage({ kernelSrc: p.tarball, config: p.config, release: p.release, crossCompile: CROSS, cacheDir, env, ui: (e) => stages.push(e.stage.id) }),
+      buildKernelImage({ kernelSrc: p.tarball, config: p.config, release: p.release, crossCompile: CROSS, cacheDir, env, host: new LiveHost(env), ui: (e) => stages.push(e.stage.id) }),
       (e: Error) => e instanceof UserError && /pahole/.test(e.message) && /dwarves/.test(e.message),
     );
     assert.deepEqual(stages, [], 'refused before any stage');

@@ -11,10 +11,12 @@ import { kernelPrModule } from '../../../src/steps/checks/kernel.js';
 import { readModinfo } from '../../../src/kernel/vermagic.js';
 import { BuildError } from '../../../src/kernel/kbuild.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, fixtures, requireKernelToolchain } from './env.js';
+import { LiveHost } from '../../../src/host/live-host.js';
+import { RootedHost } from '../../../src/host/rooted-host.js';
 
 const RELEASE = '6.1.192-talosmac-test';
 const prConfig = join(fixtures, 'pr-kernel-6.1.176.config');
-const base = { kernelSrc: SOURCE_TARBALL, config: prConfig, crossCompile: CROSS, cacheDir, symvers: false as const, ui: () => {} };
+const base = { kernelSrc: SOURCE_TARBALL, config: prConfig, crossCompile: CROSS, cacheDir, symvers: false as const, ui: () => {}, host: new LiveHost() };
 
 /**
  * The project's runner in dry run over a directory standing for the host (its /proc/modules):
@@ -25,7 +27,7 @@ async function dryRunner(procModules = ''): Promise<PrivilegedRunner & { lines: 
   await mkdir(join(root, 'proc'));
   await writeFile(join(root, 'proc', 'modules'), procModules);
   const lines: string[] = [];
-  return Object.assign(new PrivilegedRunner({ dryRun: true, root, out: (l) => lines.push(l), uid: 0, interactive: false }), { lines });
+  return Object.assign(new PrivilegedRunner({ dryRun: true, root, out: (l) => lines.push(l), uid: 0, interactive: false, host: new RootedHost(root) }), { lines });
 }
 
 let tmp: string;
@@ -135,7 +137,7 @@ describe('module-only build: failure paths', () => {
     for (const tool of ['sh', 'make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'patch', 'cc1', 'as', 'ld']) {
       await symlink(`/usr/bin/${tool}`, join(bin, tool)).catch(() => {});
     }
-    await assert.rejects(buildPrModule({ ...base, release: RELEASE, env: { ...process.env, PATH: bin } }), (err: Error) => {
+    await assert.rejects(buildPrModule({ ...base, release: RELEASE, env: { ...process.env, PATH: bin }, host: new LiveHost({ ...process.env, PATH: bin }) }), (err: Error) => {
       assert.match(err.message, /missing build tools: .*cross compiler powerpc64le-linux-gnu-gcc/);
       assert.match(err.message, /apt-get install .*gcc-powerpc64le-linux-gnu/);
       return true;

@@ -10,6 +10,7 @@ import { configValue } from '../../../src/parse/kconfig.js';
 import { configureNewKernel } from '../../../src/kernel/new-kernel.js';
 import { readReduction } from '../../../src/kernel/reduce.js';
 import { CROSS, SOURCE_TARBALL, cacheDir, fixtures, repoRoot, requireKernelToolchain } from './env.js';
+import { LiveHost } from '../../../src/host/live-host.js';
 
 before(() => requireKernelToolchain());
 
@@ -20,7 +21,7 @@ test("reduced to a host's modules: KVM-PR and its config changes kept, those mod
   // A test input, not a captured host: two modules whose options Debian builds as =m.
   const list = join(await mkdtemp(join(tmpdir(), 'reduce-')), 'lsmod');
   await writeFile(list, 'Module                  Size  Used by\nxfs                  2097152  1\ntun                    65536  0\n');
-  const r = await configureNewKernel({ kernelSrc: SOURCE_TARBALL, config: debian, release: '6.1.0-50-powerpc64le', upstream: [6, 1, 176], crossCompile: CROSS, cacheDir, ui: () => {}, reduce: await readReduction(list) });
+  const r = await configureNewKernel({ kernelSrc: SOURCE_TARBALL, config: debian, release: '6.1.0-50-powerpc64le', upstream: [6, 1, 176], crossCompile: CROSS, cacheDir, ui: () => {}, host: new LiveHost(), reduce: await readReduction(list, new LiveHost()) });
   assert.equal(configValue(r.after, 'CONFIG_KVM_BOOK3S_64_PR'), 'm');
   assert.equal(configValue(r.after, 'CONFIG_KVM_BOOK3S_64'), 'm');
   assert.equal(configValue(r.after, 'CONFIG_KVM_BOOK3S_64_HV'), 'm');

@@ -11,6 +11,7 @@ import { kernelPrModule } from '../../../src/steps/checks/kernel.js';
 import { StageMarkers, runLogged, BuildError, linkedCopy } from '../../../src/kernel/kbuild.js';
 import { runStages, type StageEvent } from '../../../src/kernel/stages.js';
 import { assertVermagic, readModinfo } from '../../../src/kernel/vermagic.js';
+import { RootedHost } from '../../../src/host/rooted-host.js';
 
 let tmp: string;
 before(async () => {
@@ -75,7 +76,7 @@ test('dry run: a change is printed, neither made nor recorded; read-only probes 
   const lines: string[] = [];
   const root = join(tmp, 'dry-root');
   await mkdir(root);
-  const runner = new PrivilegedRunner({ dryRun: true, root, out: (l) => lines.push(l), uid: 0, interactive: false });
+  const runner = new PrivilegedRunner({ dryRun: true, root, out: (l) => lines.push(l), uid: 0, interactive: false, host: new RootedHost(root) });
   const marker = join(tmp, 'should-not-exist');
   const r = await runner.command(kernelPrModule, ['touch', marker], { undo: ['rm', marker] });
   assert.equal(r.exitCode, 0);

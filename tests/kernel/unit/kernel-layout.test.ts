@@ -1,4 +1,4 @@
-// Where a kernel's configuration is read from (src/kernel/files.ts, Facts.kernelConfigOf): both the
+// Where a kernel's configuration is read from (src/distro/kernel-files.ts, Facts.kernelConfigOf): both the
 // /boot copy and the package's /usr/lib/modules/REL/config, the distribution's layout first, and
 // /proc/config.gz only for the running kernel. Files are the real ones of Debian unstable's
 // linux-base-7.2.13+deb14-powerpc64le (tests/fixtures/snapshots/assembled-debian14-7.2-hash).
@@ -13,9 +13,9 @@ import { runDoctor, readLikeSetup } from '../../../src/doctor/doctor.js';
 import { RecordingHost } from '../../../src/host/recording-host.js';
 import { SnapshotHost } from '../../../src/host/snapshot-host.js';
 import { STEPS } from '../../../src/steps/registry.js';
-import { kernelConfigPaths } from '../../../src/kernel/files.js';
+import { kernelConfigPaths } from '../../../src/distro/kernel-files.js';
 import { prAbility } from '../../../src/kernel/updates.js';
-import { Facts } from '../../../src/steps/facts.js';
+import { Facts } from '../../../src/host/facts.js';
 import type { Provenance } from '../../../src/kernel/provenance.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));

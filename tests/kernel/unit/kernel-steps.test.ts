@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { CommandResult, DirResult, Host, PathInfo, ReadResult } from '../../../src/host/host.js';
-import { Facts } from '../../../src/steps/facts.js';
+import { Facts } from '../../../src/host/facts.js';
 import { kernelSteps } from '../../../src/steps/checks/kernel.js';
 import { DEFAULT_HOST_OPTIONS, bySetup, type Changes, type StepResult } from '../../../src/steps/step.js';
 import { PrivilegedRunner } from '../../../src/privileged/runner.js';

@@ -1,12 +1,13 @@
 // Runs in the box (Debian's Node 18): makes the two installs the kernel pipeline makes on a host
 // through talos-mac's own PrivilegedRunner, imported from the CLI bundle the box carries (the
 // chunks dist/cli/meta.json names; the scenario passes their paths), on the running system as root.
-// Usage: node runner-installs.mjs RUNNER_CHUNK PM_CHUNK modules RELEASE FILE...
-//        node runner-installs.mjs RUNNER_CHUNK PM_CHUNK kernel DEB PACKAGE RELEASE
-const [runnerChunk, pmChunk, what, ...args] = process.argv.slice(2);
+// Usage: node runner-installs.mjs RUNNER_CHUNK PM_CHUNK HOST_CHUNK modules RELEASE FILE...
+//        node runner-installs.mjs RUNNER_CHUNK PM_CHUNK HOST_CHUNK kernel DEB PACKAGE RELEASE
+const [runnerChunk, pmChunk, hostChunk, what, ...args] = process.argv.slice(2);
 const { PrivilegedRunner } = await import(runnerChunk);
 const { APT } = await import(pmChunk);
-const runner = new PrivilegedRunner({ dryRun: false, root: '/', out: (line) => console.log(line), uid: 0, interactive: false });
+const { thisMachine } = await import(hostChunk);
+const runner = new PrivilegedRunner({ dryRun: false, root: '/', out: (line) => console.log(line), uid: 0, interactive: false, host: thisMachine() });
 try {
   if (what === 'modules') await runner.installModules('kernel.pr-module', args[0], args.slice(1));
   else if (what === 'kernel') await runner.installKernel('kernel.pr-support', APT, [args[0]], [args[1]], args[2]);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { EXIT } from '../../../../src/cli/exit-codes.js';
+import { EXIT } from '../../../../src/exit-codes.js';
 import { DoctorReportSchema, type DoctorReport } from '../../../../src/doctor/report-schema.js';
 import type { KernelRow } from '../kernels.js';
 import { REPO, bootBox, cmd, sendDir, type BoxResults } from './box.js';

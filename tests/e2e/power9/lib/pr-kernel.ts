@@ -15,6 +15,7 @@ import { cacheRoot, log } from './cache.js';
 import { unpackDeb } from './deb.js';
 import type { BootKernel } from './debian-kernel.js';
 import { kernelSource, stockKernelFor, type KernelSource } from './kernel-source.js';
+import { LiveHost } from '../../../../src/host/live-host.js';
 
 export const PR_SOURCE = '/usr/src/linux-source-6.1.tar.xz';
 export const PR_CROSS = 'powerpc64le-linux-gnu-';
@@ -37,17 +38,19 @@ type BuildOptions = Parameters<typeof buildKernelImage>[0];
 /** The box's build of one source and config: -j2 under nice, the box's own cache, the log lines. */
 async function boxBuild(o: Pick<BuildOptions, 'kernelSrc' | 'config' | 'release' | 'acceptBuildMachineDifferences' | 'packaging'> & { tag: string; env?: NodeJS.ProcessEnv }): Promise<{ image: KernelImage; seconds: number }> {
   const t0 = Date.now();
+  const env = { ...process.env, ...o.env, XDG_CACHE_HOME: join(cacheRoot(), 'kernel-build', 'xdg') };
   const image = await buildKernelImage({
     ...o,
+    host: new LiveHost(env),
     crossCompile: PR_CROSS,
     // Both cores, under nice (runLogged's default): -j CPUs-1 would be -j1 on the 2-core CI machine.
     jobs: Number(process.env.TALOS_E2E_KERNEL_JOBS ?? 2),
     cacheDir: join(cacheRoot(), 'kernel-build'),
     // The build's calibration and its recorded cost (kernel-builds.json) stay in the box cache, not the user's.
-    env: { ...process.env, ...o.env, XDG_CACHE_HOME: join(cacheRoot(), 'kernel-build', 'xdg') },
+    env,
     onCost: (text) => log(`${o.tag}: ${text}`),
     onReport: (lines) => lines.forEach((l) => log(`${o.tag}: ${l}`)),
-    reduce: await readReduction(BOX_MODULES),
+    reduce: await readReduction(BOX_MODULES, new LiveHost()),
     ui: (e) => {
       if (e.kind === 'start' || e.kind === 'skip') log(`${o.tag}: ${e.kind === 'skip' ? 'cached' : 'start'}: ${e.stage.title}`);
       if (e.kind === 'done') log(`${o.tag}: ${e.stage.title}: ${(e.ms / 1000).toFixed(0)} s`);

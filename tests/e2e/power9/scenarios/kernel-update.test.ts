@@ -21,6 +21,7 @@ import { BOX_MODULES, PR_SOURCE, prKernelMissing } from '../lib/pr-kernel.js';
 import { readReduction } from '../../../../src/kernel/reduce.js';
 import { userland } from '../lib/userland.js';
 import { check } from '../verdicts.js';
+import { LiveHost } from '../../../../src/host/live-host.js';
 
 const missing = prKernelMissing();
 const row = KERNELS.pr;
@@ -68,7 +69,7 @@ describe('kernel updates in the box (issue 14)', { skip: missing ? `the PR kerne
         { op: 'set-str', key: 'CONFIG_LOCALVERSION', value: '-talosmac', why: 'LOCALVERSION' },
       ],
       // As the box's kernel was built (lib/pr-kernel.ts): reduced to the box's module list.
-      reduce: await readReduction(BOX_MODULES),
+      reduce: await readReduction(BOX_MODULES, new LiveHost()),
       packages: [`linux-image-${kernel.release}`],
     };
     root.seed(`var/lib/talos-mac/kernels/${kernel.release}.json`, JSON.stringify(provenance, null, 2) + '\n');

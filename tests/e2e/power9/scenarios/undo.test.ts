@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { SetupRecord } from '../../../../src/setup/record.js';
+import type { SetupRecord } from '../../../../src/privileged/record.js';
 import { KERNELS } from '../kernels.js';
 import { REPO, bootBox, boxChunk, cmd } from '../lib/box.js';
 import { buildDeb } from '../lib/deb.js';
@@ -40,7 +40,7 @@ describe('setup --undo in the box (issue 11)', { skip: missing ? `the PR kernel 
       description: 'talos-mac e2e stand-in for a kernel package (holds no kernel)',
       files: { [DUMMY_FILE]: 'a stand-in, not a kernel\n' },
     });
-    const installs = ['node', '/box/runner-installs.mjs', await boxChunk('PrivilegedRunner'), await boxChunk('APT')];
+    const installs = ['node', '/box/runner-installs.mjs', await boxChunk('PrivilegedRunner'), await boxChunk('APT'), await boxChunk('thisMachine')];
     const query = ['dpkg-query', '-W', '-f', STATUS, DUMMY_PACKAGE];
     const root = await freshRoot('pr-undo', row, kernel, { grub: false });
     const r = await bootBox({

@@ -1,6 +1,6 @@
-import type { DirResult, Host, PathInfo, ReadResult } from '../host/host.js';
-import { LiveHost } from '../host/live-host.js';
-import { pathInSnapshot } from '../host/snapshot-path.js';
+import type { DirResult, Host, PathInfo, ReadResult } from './host.js';
+import { LiveHost } from './live-host.js';
+import { pathInSnapshot } from './snapshot-path.js';
 
 /**
  * `setup --root DIR`: every file is read under DIR (a mounted system or a test sandbox), with its

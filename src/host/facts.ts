@@ -1,11 +1,11 @@
-import { describeCommandFailure, type CommandResult, type Host, type PathInfo } from '../host/host.js';
+import { describeCommandFailure, type CommandResult, type Host, type PathInfo } from './host.js';
 import { parseCpuInfo, type CpuInfo } from '../parse/cpuinfo.js';
 import { parseOsRelease } from '../parse/os-release.js';
 import { DISTROS, distroOf, type Distro } from '../distro/distro.js';
 import { decodeConfigFile, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { moduleListed, parseProcModules } from '../parse/proc-modules.js';
 import { dataDirs } from '../parse/qemu.js';
-import { kernelConfigPaths, PROC_CONFIG } from '../kernel/files.js';
+import { kernelConfigPaths, PROC_CONFIG } from '../distro/kernel-files.js';
 import { blsOptions, grubCfgKernelArgs, grubDefaultCmdlines, type GrubCmdlines } from '../parse/bootloader.js';
 
 /** A fact, or why it could not be read: checks turn the reason into an `unknown` state. */
@@ -127,7 +127,7 @@ export class Facts {
 
   /**
    * An installed kernel's configuration, from where its distribution's layout puts it
-   * (src/kernel/files.ts); for the running release, /proc/config.gz last. `source` is the file read.
+   * (src/distro/kernel-files.ts); for the running release, /proc/config.gz last. `source` is the file read.
    */
   kernelConfigOf(release: string): Promise<Fact<KernelConfig>> {
     return this.once(`kconfig:${release}`, async () => {

@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import type { CheckReport, DoctorReport } from '../doctor/report-schema.js';
+import type { CheckReport, DoctorReport } from './report-schema.js';
 
 type Status = CheckReport['status'];
 

@@ -1,20 +1,23 @@
-import { removesPackages, removesModules } from '../privileged/revert.js';
+import { removesPackages, removesModules } from '../../privileged/revert.js';
 import { cpus } from 'node:os';
-import { configValue } from '../parse/kconfig.js';
-import { assessKvmPr, type PrAssessment } from '../steps/checks/kvm-pr-verdict.js';
-import type { Facts } from '../steps/facts.js';
-import { hasFeature, headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../distro/distro.js';
-import type { Changes, Step, StepContext, StepResult } from '../steps/step.js';
-import { kernelCacheDir } from './cache.js';
-import { defaultJobs } from './kbuild.js';
-import { buildPrModule, symversCandidates, type CommonBuildOptions } from './module-build.js';
-import { installDir, installPrModules, loadPrModules } from './module-load.js';
-import { buildNewKernel, DEFAULT_LOCALVERSION, newKernelCost } from './new-kernel.js';
-import { configRequirements, missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from './preflight.js';
-import { shellLine } from '../ui/shell-quote.js';
-import { hashOnlyReason } from '../steps/checks/mmu-state.js';
-import { upstreamVersionFromUnameV } from './source.js';
-import type { KernelStepOptions } from './options.js';
+import { configValue } from '../../parse/kconfig.js';
+import { assessKvmPr, type PrAssessment } from './kvm-pr-verdict.js';
+import type { Facts } from '../../host/facts.js';
+import { hasFeature, headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../../distro/distro.js';
+import type { Changes, Step, StepContext, StepResult } from '../step.js';
+import { kernelCacheDir } from '../../kernel/cache.js';
+import type { CommonBuildOptions } from '../../kernel/module-build.js';
+import { installDir, installPrModules, loadPrModules } from '../../kernel/module-load.js';
+import { configRequirements, missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from '../../kernel/preflight.js';
+import { shellLine } from '../../ui/shell-quote.js';
+import { hashOnlyReason } from './mmu-state.js';
+import { DEFAULT_LOCALVERSION, type KernelStepOptions } from '../../kernel/options.js';
+
+/** The kernel pipeline, loaded only where a build or its cost is asked for: doctor's verifies do not need it. */
+export async function kernelPipeline() {
+  const [build, kernel, kbuild, source] = await Promise.all([import('../../kernel/module-build.js'), import('../../kernel/new-kernel.js'), import('../../kernel/kbuild.js'), import('../../kernel/source.js')]);
+  return { ...build, ...kernel, ...kbuild, ...source };
+}
 
 const CATEGORY = 'Kernel';
 
@@ -53,8 +56,8 @@ async function buildInputs(ctx: StepContext) {
   const [rel, cfg, unameV] = await Promise.all([ctx.facts.release(), ctx.facts.kernelConfig(), ctx.facts.command(['uname', '-v'])]);
   if (!rel.ok) throw new Error(`cannot tell the kernel release: ${rel.reason}`);
   if (!cfg.ok) throw new Error(`cannot read the kernel configuration: ${cfg.reason}`);
-  const upstream = upstreamVersionFromUnameV(unameV.stdout);
-  return { release: rel.value, config: cfg.source, ...(upstream ? { upstream } : {}) };
+  const upstream = (await import('../../kernel/source.js')).upstreamVersionFromUnameV(unameV.stdout);
+  return { release: rel.value, config: cfg.source, host: ctx.host, ...(upstream ? { upstream } : {}) };
 }
 
 /** What this host still lacks to build what it needs (nothing is probed when nothing is needed). */
@@ -165,7 +168,7 @@ export const kernelHeaders: Step = {
     // Without MODVERSIONS no symbol CRCs are checked, so no Module.symvers is needed.
     if (cfg.ok && configValue(cfg.value, 'CONFIG_MODVERSIONS') !== 'y') return { state: 'done', summary: 'not needed: this kernel has no MODVERSIONS' };
     const rel = n.a.release ?? '';
-    for (const p of symversCandidates(rel)) if ((await ctx.host.pathInfo(p)).exists) return { state: 'done', summary: `using ${p}` };
+    for (const p of (await import('../../kernel/module-build.js')).symversCandidates(rel)) if ((await ctx.host.pathInfo(p)).exists) return { state: 'done', summary: `using ${p}` };
     const d = await family(ctx.facts);
     const pkg = headersPackage(d, rel);
     const cmd = pkg ? installArgv(d, [pkg]) : [];
@@ -190,7 +193,7 @@ export async function kernelBuildCost(ctx: StepContext): Promise<string> {
   const cfg = await ctx.facts.kernelConfig();
   if (!cfg.ok) return 'A whole kernel build: many GB of disk and hours of CPU time.';
   const other = await otherHostCpus(ctx);
-  return (await newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}), ...(other ? { cpus: other, records: false } : {}) })).text;
+  return (await (await import('../../kernel/new-kernel.js')).newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}), ...(other ? { cpus: other, records: false } : {}) })).text;
 }
 
 /**
@@ -229,6 +232,7 @@ export async function buildAndLoadModule(this: Step, ctx: StepContext, changes: 
     r.describe(`check their vermagic, unload the old kvm modules, insmod kvm.ko kvm-pr.ko${o.installModule !== false ? `, install under ${installDir(inputs.release)} and depmod` : ''}`);
     return;
   }
+  const { buildPrModule, defaultJobs } = await kernelPipeline();
   const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
   await loadPrModules({ release: inputs.release, modules: built.modules, runner: r, step: this });
   if (o.installModule !== false) await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: this });
@@ -264,6 +268,7 @@ export const moduleInstalled: Step = {
       r.describe(`rebuild kvm-pr.ko for ${inputs.release} and install it under ${installDir(inputs.release)}`);
       return;
     }
+    const { buildPrModule, defaultJobs } = await kernelPipeline();
     const built = await buildPrModule({ ...o, ...inputs, jobs: o.jobs ?? defaultJobs() });
     await installPrModules({ release: inputs.release, modules: built.modules, runner: r, step: this });
   },
@@ -310,5 +315,6 @@ export async function buildAndInstallKernel(this: Step, ctx: StepContext, change
     r.describe("package it the distribution's way, install it as the default boot entry (the old kernel stays as a fallback), then reboot");
     return;
   }
+  const { buildNewKernel, defaultJobs } = await kernelPipeline();
   await buildNewKernel({ ...o, ...inputs, runner: r, distro: await family(ctx.facts), jobs: o.jobs ?? defaultJobs(), localVersion: suffix, step: this });
 }

@@ -1,10 +1,10 @@
 import type { ChalkInstance } from 'chalk';
-import type { LaunchPlan } from '../launch/plan.js';
-import { describeVnc } from '../launch/vnc.js';
-import { describeLiveShare } from '../launch/live-share.js';
+import type { LaunchPlan } from './plan.js';
+import { describeVnc } from './vnc.js';
+import { describeLiveShare } from './live-share.js';
 import { VIA_INPUT } from '../guests/catalog.js';
-import { shellLine } from './shell-quote.js';
-import { shown } from './escape.js';
+import { shellLine } from '../ui/shell-quote.js';
+import { shown } from '../ui/escape.js';
 
 function displayRow(p: LaunchPlan): string {
   switch (p.display) {
