@@ -7,6 +7,7 @@ import { discKind, discVerdict, type MediaCheck } from '../guests/media-check.js
 import { SetReportSchema, type SetReport } from '../guests/set-report-schema.js';
 import { GuestStore } from '../guests/store.js';
 import { thisMachine } from '../host/open.js';
+import type { Host } from '../host/host.js';
 import { guestLockFile, holdLock, launchLockFile, prepareLockDir } from '../launch/guest-lock.js';
 import { describeOutside, findRunning } from '../launch/running.js';
 import { jsonText, shown } from '../ui/escape.js';
@@ -31,7 +32,7 @@ export interface SetFlags {
 type Value = string | number | undefined;
 
 /** The fields `set` changes, in the order the flags are listed; "default" removes cpu and nic (the OS's default then). */
-async function wanted(host: LiveHost, f: SetFlags): Promise<{ changes: Record<string, Value>; warnings: string[]; disc?: MediaCheck }> {
+async function wanted(host: Host, f: SetFlags): Promise<{ changes: Record<string, Value>; warnings: string[]; disc?: MediaCheck }> {
   const changes: Record<string, Value> = {};
   const warnings: string[] = [];
   let disc: MediaCheck | undefined;
@@ -134,7 +135,7 @@ function textOf(r: SetReport, diff: string[]): string {
  * checkpoint and files do), so a launch waits or is refused until the definition is written. A
  * running QEMU sees a changed definition only when it starts again: refused, with how to stop it.
  */
-async function whileOff<T>(store: GuestStore, host: LiveHost, name: string, fn: () => Promise<T>): Promise<T> {
+async function whileOff<T>(store: GuestStore, host: Host, name: string, fn: () => Promise<T>): Promise<T> {
   const lock = guestLockFile(store.paths, name);
   await prepareLockDir(lock);
   const stopFirst = `QEMU reads the definition only when it starts: shut the guest OS down (or talos-mac stop ${name}), then set again. Nothing was changed.`;
