@@ -1,3 +1,4 @@
+import { CheckpointListSchema } from '../guests/report-schema.js';
 import { UserError } from '../errors.js';
 import { checkpointProblem, checkTag, defaultTag, deleteCheckpoint, listCheckpoints, restoreCheckpoint, saveCheckpoint, type Checkpoint } from '../guests/checkpoint.js';
 import { GuestStore } from '../guests/store.js';
@@ -47,7 +48,7 @@ export async function checkpointCommand(name: string, action: string, tagArg: st
     // Reading the snapshot table is safe while the guest runs (-U: no lock asked for).
     const running = (await findRunning(host, store.paths, g)) !== undefined;
     const list = await listCheckpoints(host, g, running);
-    if (f.json) writeOut(JSON.stringify({ guest: name, disk: g.disk, running, checkpoints: list }, null, 2) + '\n');
+    if (f.json) writeOut(JSON.stringify(CheckpointListSchema.parse({ guest: name, disk: g.disk, running, checkpoints: list }), null, 2) + '\n');
     else writeText(list.length ? `Checkpoints of ${name} (${g.disk}):\n${table(list)}` : `${name} has no checkpoints yet. Save one: talos-mac checkpoint ${name} save\n`);
     return EXIT.OK;
   }

@@ -1,3 +1,4 @@
+import { FilesListingSchema } from '../guests/report-schema.js';
 import { rmSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -84,7 +85,7 @@ export async function filesCommand(name: string, action: string, args: string[],
       if (!entry) throw new UserError(`there is no ${shown(JSON.stringify('/' + guestPath))} on the volume "${shown(listing.volume)}" of ${name}`);
       if (action === 'ls') {
         const under = entry.kind === 'dir' ? entriesUnder(listing, entry).filter((e) => e !== entry && !e.path.slice(entry.path.length ? entry.path.length + 1 : 0).includes('/')) : [entry];
-        if (f.json) writeOut(jsonText({ guest: name, volume: listing.volume, format: listing.method, path: '/' + entry.path, entries: under.map(({ source: _source, ...e }) => ({ ...e, path: '/' + e.path })) }) + '\n');
+        if (f.json) writeOut(jsonText(FilesListingSchema.parse({ guest: name, volume: listing.volume, format: listing.method, path: '/' + entry.path, entries: under.map(({ source: _source, ...e }) => ({ ...e, path: '/' + e.path })) })) + '\n');
         else {
           writeText(`${shown(listing.volume)} (${listing.method}) /${shown(entry.path)}\n`);
           for (const e of under) {

@@ -1,3 +1,4 @@
+import { MediaCheckReportSchema } from '../guests/report-schema.js';
 import { UserError } from '../errors.js';
 import { osById } from '../guests/catalog.js';
 import { checkMedia, type MediaCheck } from '../guests/media-check.js';
@@ -39,7 +40,7 @@ export async function mediaCommand(action: string, file: string, f: { json?: boo
   if (action !== 'check') throw new UserError(`unknown media action ${JSON.stringify(action)}: use check`);
   const c = await checkMedia(thisMachine(), file);
   if (f.json) {
-    writeOut(jsonText({ ...c.report, bootable: c.bootable, ...(c.inside ? { inside: c.inside } : {}), ...(c.system ? { system: c.system } : {}), ...(c.systemNote ? { systemNote: c.systemNote } : {}), looksLike: c.looksLike ?? null, why: c.why, exit: exitOf(c) }) + '\n');
+    writeOut(jsonText(MediaCheckReportSchema.parse({ ...c.report, bootable: c.bootable, ...(c.inside ? { inside: c.inside } : {}), ...(c.system ? { system: c.system } : {}), ...(c.systemNote ? { systemNote: c.systemNote } : {}), looksLike: c.looksLike ?? null, why: c.why, exit: exitOf(c) })) + '\n');
   } else writeText(text(c));
   return exitOf(c);
 }

@@ -1,3 +1,4 @@
+import { ShareReportSchema } from '../guests/report-schema.js';
 import { mkdir, realpath, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
@@ -121,7 +122,7 @@ async function liveProtocolOf(g: Guest): Promise<'afp' | 'webdav'> {
 
 async function sharedJson(name: string, g: Guest): Promise<string> {
   const protocol = g.live_share !== undefined ? await liveProtocolOf(g) : null;
-  return JSON.stringify({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null, live_protocol: protocol }, null, 2) + '\n';
+  return JSON.stringify(ShareReportSchema.parse({ guest: name, share: g.share ?? null, from: g.share_from ?? null, live: g.live_share ?? null, live_protocol: protocol }), null, 2) + '\n';
 }
 
 async function liveLine(name: string, g: Guest): Promise<string> {

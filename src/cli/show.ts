@@ -1,3 +1,4 @@
+import { ShowReportSchema } from '../guests/report-schema.js';
 import { writeOut, writeText } from '../ui/output.js';
 import { jsonText, shown } from '../ui/escape.js';
 import { MEDIA_IMAGE_HINT, untagged, VIA_INPUT } from '../guests/catalog.js';
@@ -10,7 +11,7 @@ export async function showCommand(name: string, opts: { json?: boolean; verbose?
   const g = await store.read(name);
   const os = guestOs(g);
   if (opts.json) {
-    writeOut(jsonText({ ...g, file: store.file(name), osTitle: os.title, installMedia: untagged(os.installMedia) }) + '\n');
+    writeOut(jsonText(ShowReportSchema.parse({ ...g, file: store.file(name), osTitle: os.title, installMedia: untagged(os.installMedia) })) + '\n');
     return EXIT.OK;
   }
   const rows: Array<[string, string]> = [

@@ -58,6 +58,54 @@ export const GuestListSchema = z.array(
   ]),
 );
 
+/** show --json: the definition's fields (as in NAME.toml) and what the catalog says of its OS. */
+export const ShowReportSchema = z.looseObject({
+  name: z.string(),
+  os: z.string(),
+  ram: z.number(),
+  disk: z.string(),
+  file: z.string(),
+  osTitle: z.string(),
+  installMedia: z.string(),
+});
+
+/** media check --json: what the file is, and the disc check's verdict (src/guests/media-check.ts). */
+export const MediaCheckReportSchema = z.looseObject({
+  path: z.string(),
+  verdict: z.string(),
+  reason: z.string(),
+  bootable: z.boolean(),
+  looksLike: z.nullable(z.string()),
+  why: z.string(),
+  exit: z.number(),
+});
+
+/** checkpoint NAME list --json. */
+export const CheckpointListSchema = z.object({
+  guest: z.string(),
+  disk: z.string(),
+  running: z.boolean(),
+  checkpoints: z.array(z.object({ id: z.string(), tag: z.string(), date: z.string(), vmStateSize: z.number() })),
+});
+
+/** files NAME ls --json: one folder of the guest's Mac volume. */
+export const FilesListingSchema = z.object({
+  guest: z.string(),
+  volume: z.string(),
+  format: z.string(),
+  path: z.string(),
+  entries: z.array(z.looseObject({ path: z.string() })),
+});
+
+/** share NAME --json: what is shared (null: nothing). */
+export const ShareReportSchema = z.object({
+  guest: z.string(),
+  share: z.nullable(z.string()),
+  from: z.nullable(z.string()),
+  live: z.nullable(z.string()),
+  live_protocol: z.nullable(z.enum(['webdav', 'afp'])),
+});
+
 export type CreateReport = z.infer<typeof CreateReportSchema>;
 export type RmReport = z.infer<typeof RmReportSchema>;
 export type GuestStopReport = z.infer<typeof GuestStopReportSchema>;

@@ -152,15 +152,16 @@ export async function liveShareProblem(protocol: LiveProtocol, osRelease: string
   const missing = [SERVER_PROGRAM[protocol], 'setpriv'];
   const absent: string[] = [];
   for (const p of missing) if ((await onPath(p, env)) === undefined) absent.push(p);
-  if (absent.length === 0) {
-    if (protocol === 'webdav') return undefined;
-    const problem = afpdProblem(parseAfpdVersion(await afpdVersion((await onPath('afpd', env))!)));
-    return problem === undefined ? undefined : `${problem}. Install netatalk 4 (Debian 13: sudo apt-get install netatalk), or use talos-mac share (a read-only CD).`;
-  }
   const { distroOf, installHint } = await import('../distro/distro.js');
   const { parseOsRelease } = await import('../parse/os-release.js');
   const d = distroOf(parseOsRelease(osRelease ?? ''));
   const pkg = d.names.liveShare?.[protocol];
+  if (absent.length === 0) {
+    if (protocol === 'webdav') return undefined;
+    const problem = afpdProblem(parseAfpdVersion(await afpdVersion((await onPath('afpd', env))!)));
+    const hint = installHint(d, [pkg]);
+    return problem === undefined ? undefined : `${problem}. Install netatalk 4${hint ? ` (${hint})` : ''}, or use talos-mac share (a read-only CD).`;
+  }
   if (protocol === 'afp' && absent.includes('afpd') && pkg === undefined) {
     return `${d.name} has no netatalk 4 package, whose afpd serves AFP to Mac OS 9 (Debian 13 ships netatalk 4.2.3; Debian 12 none). Mac OS 9 has no WebDAV client, so it has no live share here: use talos-mac share (a read-only CD) instead.`;
   }

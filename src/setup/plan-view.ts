@@ -1,3 +1,4 @@
+import { isPackageTool } from '../distro/package-manager.js';
 // setup's plan as a timeline in plain words: what this run does now (and what of it goes through
 // sudo), the reboot, what the run after the reboot does, the guest, and what waits for later. Step
 // ids and Kconfig detail appear only with -v (and in --json).
@@ -66,7 +67,6 @@ export interface Section {
   lines: string[];
 }
 
-const PACKAGE_MANAGERS = new Set(['apt-get', 'apt', 'dnf', 'yum', 'zypper', 'pacman', 'apk']);
 
 /** A runner line in plain words ("edit /etc/default/grub", "install 8 packages"), or undefined for a line that describes rather than changes. */
 export function plainAction(line: string): string | undefined {
@@ -78,7 +78,7 @@ export function plainAction(line: string): string | undefined {
     const words = cmd[1]!.split(' ');
     while (words[0] === 'sudo' || words[0] === '-n' || words[0] === '--') words.shift();
     const program = words[0] ?? '';
-    if (PACKAGE_MANAGERS.has(program) && words.includes('install')) {
+    if (isPackageTool(program) && words.includes('install')) {
       const names = words.slice(words.indexOf('install') + 1).filter((w) => !w.startsWith('-'));
       return `install ${names.length} package${names.length === 1 ? '' : 's'} (${program})`;
     }

@@ -146,7 +146,8 @@ describe('share --live: a folder the running guest reads and writes', () => {
     const stop = await w.run(['stop', 'tiger']);
     assert.equal(stop.code, 0, stop.stderr);
     assert.ok(await endsWithin(status.liveShare.pid, 5000), 'the server ended with the guest');
-    assert.equal(await readState(runtime('tiger')), null);
+    // The supervisor removes the state file after QEMU has gone, which is when stop returns.
+    await waitFor('the state file removed', async () => ((await readState(runtime('tiger'))) === null ? true : undefined), 10_000);
     assert.match((await w.run(['status', 'tiger'])).stdout, /not running/);
   });
 

@@ -10,7 +10,7 @@ export default defineCommand<CheckpointFlags>({
     { name: '[tag]', help: 'the checkpoint name (save: default the date and time, e.g. 2026-12-02-154501)' },
   ],
   options: [
-    { flags: '--json', help: 'with list: print JSON' },
+    { flags: '--json', help: 'with list: print JSON (talos-mac/schema CheckpointListSchema)' },
     { flags: '-y, --yes', help: 'with delete: do not ask' },
   ],
   examples: [
@@ -20,6 +20,7 @@ export default defineCommand<CheckpointFlags>({
     ['talos-mac checkpoint tiger delete before-update --yes'],
   ],
   notes: 'Checkpoints are qcow2 internal snapshots (qemu-img snapshot); a raw disk cannot hold them.',
+  jsonSchema: 'CheckpointListSchema',
   exits: { OK: 'done', FAILED: 'refused (the guest is running, a raw disk) or qemu-img failed', USAGE: 'usage error' },
   async run({ args, opts }) {
     const { checkpointCommand } = await import('../checkpoint.js');

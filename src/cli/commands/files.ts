@@ -11,7 +11,7 @@ export default defineCommand<FilesFlags>({
     { name: '[paths...]', help: 'the path in the guest (from the volume top, e.g. /Users/me), and for get where to put it' },
   ],
   options: [
-    { flags: '--json', help: 'with ls: print JSON' },
+    { flags: '--json', help: 'with ls: print JSON (talos-mac/schema FilesListingSchema)' },
     { flags: '--force', help: 'with get: replace existing files in DEST (never folders or links)' },
     { flags: '--volume <n|name>', help: 'which Mac volume, when the disk has several (a partition number or name)' },
     { flags: '--temp-dir <dir>', help: 'where the temporary copy of the volume goes (default: beside DEST; for ls the cache)', value: 'dir' },
@@ -23,6 +23,7 @@ export default defineCommand<FilesFlags>({
   ],
   notes: `Needs 7-Zip (\`talos-mac doctor tools.7zip\` shows the command for this system). Data forks only: resource forks and links
 are not copied (links are named). Nothing in DEST is overwritten without --force.`,
+  jsonSchema: 'FilesListingSchema',
   exits: { OK: 'done', FAILED: 'refused (the guest is running, no Mac volume) or a tool failed', USAGE: 'usage error' },
   async run({ args, opts }) {
     const { filesCommand } = await import('../files.js');

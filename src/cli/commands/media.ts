@@ -7,7 +7,7 @@ export default defineCommand<{ json?: boolean }>({
     { name: '<action>', help: 'check', choices: ['check'] },
     { name: '<file>', help: 'a disc image (.iso, .cdr, .toast, .img), a disc drive (/dev/sr0) or a qcow2 disk', value: 'path' },
   ],
-  options: [{ flags: '--json', help: 'print JSON' }],
+  options: [{ flags: '--json', help: 'print JSON (talos-mac/schema MediaCheckReportSchema)' }],
   examples: [
     ['talos-mac media check ~/isos/tiger.iso'],
     ['talos-mac media check /dev/sr0', 'the disc in the drive'],
@@ -15,6 +15,7 @@ export default defineCommand<{ json?: boolean }>({
   ],
   notes: `Reads the partition map and volume headers, and Mac OS X's System/Library/CoreServices/SystemVersion.plist
 with 7-Zip when it is installed. Nothing is downloaded; talos-mac show NAME says where discs come from.`,
+  jsonSchema: 'MediaCheckReportSchema',
   exits: {
     OK: 'a bootable Mac disc (a blessed HFS/HFS+ volume)',
     FAILED: 'not one (a PC disc, a data disc, random bytes)',

@@ -14,7 +14,7 @@ export default defineCommand<ShareFlags>({
     { flags: '--label <name>', help: 'the CD name the guest shows (default: the folder name; at most 27 characters)' },
     { flags: '--live', help: 'instead of a CD: the folder read and written by the guest while it runs (WebDAV for Mac OS X, AFP for Mac OS 9), from its next launch; with --off: stop' },
     { flags: '--protocol <afp|webdav>', help: 'with --live, for Mac OS X: AFP (netatalk 4) instead of WebDAV', words: ['afp', 'webdav'] },
-    { flags: '--json', help: 'with NAME alone: what is shared, as JSON' },
+    { flags: '--json', help: 'with NAME alone: what is shared, as JSON (talos-mac/schema ShareReportSchema)' },
   ],
   examples: [
     ['talos-mac share tiger ~/for-tiger', 'the folder as a CD "for-tiger" at the next launch'],
@@ -32,6 +32,7 @@ over 4 GiB. To get files back out of the guest: talos-mac files NAME get. A live
 by rclone serve webdav (or netatalk 4's afpd) on 127.0.0.1 with a password made for each launch
 (shown by launch and status); the guest reaches it at 10.0.2.100 through QEMU's user network
 (docs/guests.md).`,
+  jsonSchema: 'ShareReportSchema',
   exits: { OK: 'done', FAILED: 'xorriso or rclone failed, or another share of the guest is running', USAGE: 'usage error (no such guest, a folder that cannot be shared): nothing was changed' },
   async run({ args, opts }) {
     const { shareCommand } = await import('../share.js');
