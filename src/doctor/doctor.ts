@@ -35,7 +35,9 @@ function verdictOf(checks: CheckReport[], kvmPr: DoctorReport['host']['kvmPr'], 
   const qemuOk = !checks.some((c) => c.category === 'QEMU' && c.status === 'fail');
   if (problems.length === 0) {
     // A verdict that ends with what to run next, never a dead end.
-    const next = ' Next: talos-mac setup --os tiger (creates a guest), or talos-mac launch NAME.';
+    // "Ready" names what would still stop some launches: the QEMU checks launch asks again (launch/preflight.ts), e.g. no window module.
+    const still = checks.filter((c) => c.category === 'QEMU' && c.status === 'warn' && c.state !== 'unknown').map((c) => c.title);
+    const next = `${still.length ? ` Some launches would still stop at: ${still.join('; ')} (the warning above).` : ''} Next: talos-mac setup --os tiger (creates a guest), or talos-mac launch NAME.`;
     if (kvmPr === 'ready') return { kind: 'ready', text: `Ready for KVM-PR guests.${next}` };
     const unsure = unknown > 0 ? ` (${unknown} check${unknown === 1 ? '' : 's'} could not tell: see the warnings)` : '';
     if (kvmPr === 'not-applicable') return { kind: 'tcg-only', text: `TCG only: this is not a POWER host, so guests run under QEMU's TCG (slower, but they work).${unsure}${next}` };

@@ -193,3 +193,13 @@ test('--collect records whether this session has a desktop', async () => {
     }
   });
 });
+
+test('"ready" names what would still stop some launches (a QEMU warning), and says nothing more when there is none', async () => {
+  const verdict = async (snap: string) => DoctorReportSchema.parse(JSON.parse((await runCli(['doctor', '--json', '--snapshot', join(SNAPSHOTS, snap)])).stdout)).verdict;
+  const noWindow = await verdict('varied-no-window');
+  assert.equal(noWindow.kind, 'ready');
+  assert.match(noWindow.text, /Some launches would still stop at: Have a window display for QEMU/);
+  const ready = await verdict('pr-kernel-6.1.176-hash');
+  assert.equal(ready.kind, 'ready');
+  assert.doesNotMatch(ready.text, /still stop/);
+});
