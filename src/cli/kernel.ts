@@ -141,7 +141,7 @@ export async function buildModuleCommand(o: BuildModuleOptions): Promise<number>
 }
 
 export async function configureKernelCommand(o: ConfigureKernelOptions): Promise<number> {
-  const { configureNewKernel, newKernelCost, configuredReport } = await import('../kernel/new-kernel.js');
+  const [{ configureNewKernel, configuredReport }, { newKernelCost }] = await Promise.all([import('../kernel/new-kernel.js'), import('../kernel/build-cost.js')]);
   const host = await liveHost();
   const base = await common(o, host);
   const r = await configureNewKernel({ ...base, ...(o.localVersion ? { localVersion: o.localVersion } : {}), ...(await reduction(o, host)) });

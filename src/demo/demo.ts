@@ -69,8 +69,8 @@ export async function demoCommand(o: DemoOptions, host: Host, env: NodeJS.Proces
   try {
     await mkdir(dir, { recursive: true });
     const then = screen ? STAY : undefined;
-    const disk = o.image ? resolve(o.image) : o.workDir ? await buildBootImage(host, dir, 'disk', DEMO_MARKER, then) : await cachedDemoDisk(host, paths.cache, then);
-    const format = o.image ? await imageFormat(disk) : 'qcow2';
+    const disk = o.image ? resolve(o.image) : o.workDir ? await buildBootImage(host, dir, 'raw-disk', DEMO_MARKER, then) : await cachedDemoDisk(host, paths.cache, then);
+    const format = o.image ? await imageFormat(disk) : 'raw';
     const guest: Guest = { name: 'demo', os: '10.4', ram: 256, disk, disk_format: format, net: 'none', resolution: '800x600x32' };
     const runtime = screen ? runtimeFiles(paths, 'demo') : { dir, control: join(dir, 'qmp.sock'), events: join(dir, 'events.sock'), pid: join(dir, 'qemu.pid') };
     const lock = screen ? guestLockFile(paths, 'demo') : undefined;

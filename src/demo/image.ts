@@ -44,13 +44,15 @@ async function run(host: Host, argv: string[], what: string): Promise<void> {
 
 /**
  * Builds a tiny bootable mac99 image in `dir` with xorriso: `disk` → a qcow2 hard disk
- * (512-byte partition map blocks), `cd` → an ISO for -cdrom (2048-byte blocks). Returns its path.
+ * (512-byte partition map blocks), `raw-disk` → the same disk left raw (no qemu-img, here or at
+ * launch: a raw disk has no backing file to check), `cd` → an ISO for -cdrom (2048-byte blocks).
+ * Returns its path.
  */
 /**
  * `then`: the Forth the boot script runs after its marker (tests: `reset-all`, or nothing to stay at the prompt).
  * `files`: more files for the volume's root, name → path here (the test guest's CD carries its kernel).
  */
-export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd', marker = DEMO_MARKER, then?: string, files: Readonly<Record<string, string>> = {}): Promise<string> {
+export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'raw-disk' | 'cd', marker = DEMO_MARKER, then?: string, files: Readonly<Record<string, string>> = {}): Promise<string> {
   const tree = join(dir, `${kind}-tree`);
   await mkdir(join(tree, 'System'), { recursive: true });
   await writeFile(join(tree, 'System', 'Boot'), bootScript(marker, then));
@@ -63,7 +65,7 @@ export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd
     `${kind === 'cd' ? 'CD' : 'disk'} image with xorriso`,
   );
   await rm(tree, { recursive: true, force: true });
-  if (kind === 'cd') return raw;
+  if (kind !== 'disk') return raw;
   const qcow2 = join(dir, 'boot-disk.qcow2');
   await run(host, ['qemu-img', 'convert', '-q', '-O', 'qcow2', raw, qcow2], 'disk image with qemu-img');
   await rm(raw, { force: true });
@@ -76,8 +78,8 @@ export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'cd
  * so concurrent first runs never replace each other's file.
  */
 export async function cachedDemoDisk(host: Host, cacheDir: string, then?: string): Promise<string> {
-  const id = createHash('sha256').update(bootScript(DEMO_MARKER, then)).update('disk-512-v1').digest('hex').slice(0, 12);
-  const path = join(cacheDir, `demo-disk-${id}.qcow2`);
+  const id = createHash('sha256').update(bootScript(DEMO_MARKER, then)).update('disk-512-raw-v2').digest('hex').slice(0, 12);
+  const path = join(cacheDir, `demo-disk-${id}.img`);
   try {
     await access(path);
     return path;
@@ -87,7 +89,7 @@ export async function cachedDemoDisk(host: Host, cacheDir: string, then?: string
   await mkdir(cacheDir, { recursive: true });
   const work = await mkdtemp(join(cacheDir, '.build-'));
   try {
-    await link(await buildBootImage(host, work, 'disk', DEMO_MARKER, then), path).catch((err: NodeJS.ErrnoException) => {
+    await link(await buildBootImage(host, work, 'raw-disk', DEMO_MARKER, then), path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
   } finally {

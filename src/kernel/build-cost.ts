@@ -3,6 +3,7 @@
 // compiled with its flags), refined while it runs from the objects done so far, and recorded
 // after it so that the next estimate starts from real figures.
 import { mkdir, readdir, readFile, rename, lstat, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { configValue, isEnabled, type KernelConfig } from '../parse/kconfig.js';
 import { kernelCacheDir } from './cache.js';
@@ -186,4 +187,20 @@ export function calibrationFrom(sample: readonly { seconds: number; bytes: numbe
   const cpu = Math.max(0.05, (sample.reduce((s, x) => s + x.seconds, 0) - overheadSeconds) / n);
   const bytes = sample.reduce((s, x) => s + x.bytes, 0) / n;
   return { cpuSecondsPerObject: cpu / SAMPLE_WEIGHT, bytesPerObject: (bytes / SAMPLE_WEIGHT) * WRITTEN_PER_OBJECT_BYTE, sample: CALIBRATION_OBJECTS.slice(0, n) };
+}
+
+/** make's -j here: one job per CPU but one, so the machine stays usable while it builds. */
+export function defaultJobs(n: number = cpus().length): number {
+  return Math.max(1, n - 1);
+}
+
+/** The cost of building `config` here, before the build: recorded builds, else a first guess. */
+export async function newKernelCost(
+  config: KernelConfig,
+  o: { jobs?: number; env?: NodeJS.ProcessEnv; calibration?: Calibration; cpus?: number; records?: boolean } = {},
+): Promise<CostEstimate> {
+  // Another host's plan (a snapshot) counts its CPUs, and this machine's recorded builds say nothing about it.
+  const n = o.cpus ?? cpus().length;
+  const records = o.records === false ? [] : await readBuildRecords(o.env);
+  return estimateCost(config, { cpus: n, jobs: o.jobs ?? defaultJobs(n), records, ...(o.calibration ? { calibration: o.calibration } : {}) });
 }

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { isDir } from './source.js';
+import { defaultJobs } from './build-cost.js';
 
 export interface CrossOptions {
   /** Kbuild ARCH (default: powerpc when cross-compiling, else the host's). */
@@ -13,9 +14,6 @@ export interface CrossOptions {
 }
 
 /** Leave one CPU to the user: a kernel build at full -j makes the desktop unusable. */
-export function defaultJobs(n: number = cpus().length): number {
-  return Math.max(1, n - 1);
-}
 
 export interface MakeOptions extends CrossOptions {
   tree: string;

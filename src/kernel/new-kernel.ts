@@ -5,22 +5,21 @@ import { UserError } from '../errors.js';
 import { configValue, parseKernelConfig, type KernelConfig } from '../parse/kconfig.js';
 import { Facts } from '../host/facts.js';
 import type { Host } from '../host/host.js';
-import { BuildProgress, CALIBRATION_OBJECTS, calibrationFrom, enabledOptions, estimateCost, hasDebugInfo, readBuildRecords, recordBuild, writtenBytes, type Calibration, type CostEstimate } from './build-cost.js';
+import { BuildProgress, CALIBRATION_OBJECTS, calibrationFrom, defaultJobs, enabledOptions, hasDebugInfo, newKernelCost, readBuildRecords, recordBuild, writtenBytes, type Calibration } from './build-cost.js';
 import { kernelCacheDir } from './cache.js';
 import { configHeaderVersion, formatGroups, groupDiff, kconfigSymbols, type GroupedDiff } from './config-groups.js';
 import { configDiff, localVersionEdit, missingKeyFileEdits, prConfigured, prEdits, type ConfigChange, type ConfigEdit } from './config.js';
-import { defaultJobs, makeArgv, runLogged, StageMarkers } from './kbuild.js';
+import { makeArgv, runLogged, StageMarkers } from './kbuild.js';
 import { configRequirements, missingRequirements, type Missing } from './preflight.js';
 import { signingDecision, type SigningDecision } from './signing.js';
 import { assertBuildTools, assertFreeDisk, buildKey, writeConfig, readConfigFile, locateSource, treeStages, type CommonBuildOptions } from './module-build.js';
 import { droppedList, droppedOptions, droppedSummary, dropListFile, reductionEdits, writeLsmod, type Dropped, type Reduction } from './reduce.js';
 import { hasFeature, type Distro } from '../distro/distro.js';
-import type { SystemChanges, PrivilegedRunner } from '../privileged/runner.js';
-import { KERNEL_RELEASE, type Change, type RecordedBy } from '../privileged/record.js';
-import { anyOf, removalOk, removeInstalled, runsUndo, type Kept, type Undo } from '../privileged/revert.js';
+import type { SystemChanges } from '../privileged/runner.js';
+import type { RecordedBy } from '../privileged/record.js';
 import type { PreparedSource } from './source.js';
 import { runStages, type Stage } from './stages.js';
-import { debPackageOwning, recordProvenance, removesProvenance, type Provenance } from './provenance.js';
+import { debPackageOwning, recordProvenance, type Provenance } from './provenance.js';
 import { DEFAULT_LOCALVERSION } from './options.js';
 
 export interface NewKernelOptions extends CommonBuildOptions {
@@ -57,17 +56,6 @@ export interface ConfiguredKernel {
   resumed: string[];
   /** With `reduce`: what localmodconfig (and the reduction's own edits) turned off, and the one-line summary. */
   dropped?: Dropped & { summary: string; listFile: string };
-}
-
-/** The cost of building `config` here, before the build: recorded builds, else a first guess. */
-export async function newKernelCost(
-  config: KernelConfig,
-  o: { jobs?: number; env?: NodeJS.ProcessEnv; calibration?: Calibration; cpus?: number; records?: boolean } = {},
-): Promise<CostEstimate> {
-  // Another host's plan (a snapshot) counts its CPUs, and this machine's recorded builds say nothing about it.
-  const n = o.cpus ?? cpus().length;
-  const records = o.records === false ? [] : await readBuildRecords(o.env);
-  return estimateCost(config, { cpus: n, jobs: o.jobs ?? defaultJobs(n), records, ...(o.calibration ? { calibration: o.calibration } : {}) });
 }
 
 /** The stages built on the configuration: redone when it changes. */
@@ -352,32 +340,6 @@ export async function buildNewKernel(o: BuildKernelOptions): Promise<{ release: 
   await recordProvenance(o.runner, o.step, provenance);
   return { release: configured.newRelease, installed, log, provenance };
 }
-
-/** A kernel talos-mac built: its release ends in talos-mac's LOCALVERSION (a "+" after it is Kbuild's). */
-const ownKernel = (release: string): boolean => KERNEL_RELEASE.test(release) && new RegExp(`${DEFAULT_LOCALVERSION}\\+?$`).test(release);
-const rpmRelease = (release: string) => release.replace(/-/g, '_');
-
-/** Why `release` must stay installed: it is the running kernel (removing it would leave the next boot to whatever remains), or that cannot be told. */
-async function kernelKept(runner: PrivilegedRunner, release: string): Promise<Kept | undefined> {
-  const uname = await runner.host.run(['uname', '-r']);
-  const running = uname.exitCode === 0 ? uname.stdout.trim() : undefined;
-  if (running === undefined) return { keep: `cannot tell the running kernel (uname -r failed): ${release} is kept installed, and kept in the record` };
-  if (running === release) return { keep: `${release} is the running kernel: not removed. Boot another kernel, then run \`talos-mac setup --undo\` again to remove it.` };
-  return undefined;
-}
-
-type KernelInstalled = Extract<Change, { kind: 'kernel-installed' }>;
-const ownKernelPackages = (c: KernelInstalled): boolean => ownKernel(c.release) && removalOk(c.packages, c.remove) && c.packages.every((p) => p.includes(c.release) || p.includes(rpmRelease(c.release)));
-
-/**
- * The undo of what buildNewKernel records: the kernel's packages (never while it runs), the record
- * of what it was built from (kept with its kernel), and `make modules_install install` (nothing to run).
- */
-export const undoNewKernel: Undo = anyOf(
-  (c) => (c.kind === 'kernel-installed' && ownKernelPackages(c) ? async (runner) => (await kernelKept(runner, c.release)) ?? removeInstalled(runner, c.remove) : undefined),
-  removesProvenance(async (runner, release) => (await kernelKept(runner, release))?.keep.split(':')[0]),
-  runsUndo(() => false),
-);
 
 /** The linux-image (and linux-headers) packages make bindeb-pkg left beside the tree. */
 async function builtDebs(c: ConfiguredKernel): Promise<string[]> {

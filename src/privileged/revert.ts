@@ -4,7 +4,8 @@ import { describeFileKind } from '../host/file-kind.js';
 import { PACKAGE_MANAGERS } from '../distro/package-manager.js';
 import { shellLine } from '../ui/shell-quote.js';
 import { KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, type Change } from './record.js';
-import { sha256, type PrivilegedRunner } from './runner.js';
+import type { PrivilegedRunner } from './runner.js';
+import { sha256 } from './sha256.js';
 
 /**
  * The shared half of `setup --undo`: a step says how a change its apply recorded is reverted (its

@@ -4,7 +4,7 @@ import { access, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/pr
 import { isPackageTool, type PackageManager } from '../distro/package-manager.js';
 import { ChangeRecorder, KERNEL_RELEASE, moduleInstallDir, PACKAGE_NAME, STATE_DIR, type Change, type RecordedBy } from './record.js';
 import { basename, dirname, join, posix } from 'node:path';
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256.js';
 import { commandTimeoutMs, type CommandResult, type Host } from '../host/host.js';
 import { UserError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic, writeNewFile } from './atomic-file.js';
@@ -54,7 +54,6 @@ const PACKAGE_TIMEOUT_MS = 60 * 60_000;
 
 type Installed = Extract<Change, { kind: 'packages-installed' | 'kernel-installed' }>;
 
-export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /**
  * The one place where talos-mac changes the machine: every mutating command and every system-file

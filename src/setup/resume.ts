@@ -1,5 +1,5 @@
 import { removeBackup } from '../privileged/revert.js';
-import { sha256 } from '../privileged/runner.js';
+import { sha256 } from '../privileged/sha256.js';
 import { STEPS } from '../steps/registry.js';
 import { removeArgument } from '../steps/host-changes/grub-default.js';
 import { regenerateAndProve } from '../steps/host-changes/mmu-hash.js';

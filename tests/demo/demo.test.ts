@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
+import { access, mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeWorld, type TestWorld } from '../helpers/guest-env.js';
@@ -19,9 +19,14 @@ describe('talos-mac demo', () => {
     assert.match(r.stdout, /TALOS-MAC-DEMO booted from \/pci@f2000000\/mac-io@c\/ata-3@20000\/disk@0/);
     assert.match(r.stderr, /talos-mac demo: booted from \/pci\S+disk@0 \(the demo disk, TALOS-MAC-DEMO\)\. The guest powered itself off/);
     assert.deepEqual(await readdir(w.env['TMPDIR']!), [], 'the temporary files are removed');
-    assert.deepEqual((await readdir(join(w.env['XDG_CACHE_HOME']!, 'talos-mac'))).map((f) => f.replace(/^demo-disk-[0-9a-f]{12}\.qcow2$/, 'demo-disk')).sort(), ['demo-disk', 'qemu-answers.json'], "the disk is cached, and QEMU's binary-only answers (src/host/qemu-answers.ts)");
+    assert.deepEqual((await readdir(join(w.env['XDG_CACHE_HOME']!, 'talos-mac'))).map((f) => f.replace(/^demo-disk-[0-9a-f]{12}\.img$/, 'demo-disk')).sort(), ['demo-disk', 'qemu-answers.json'], "the disk is cached, and QEMU's binary-only answers (src/host/qemu-answers.ts)");
+    // The cached disk is raw: the next demo runs no qemu-img at all (a qemu-img that fails and leaves a mark is first on PATH).
+    const mark = join(w.dir, 'qemu-img ran');
+    await w.fakeProgram('qemu-img', `touch '${mark}'; exit 1`);
     const again = await w.run(['demo']);
     assert.equal(again.code, 0, again.stderr);
+    await assert.rejects(access(mark), 'the second demo never ran qemu-img');
+    await rm(join(w.dir, 'fake bin', 'qemu-img'));
   });
 
   it('is bounded in time: a firmware that never powers off ends with the reason', async () => {

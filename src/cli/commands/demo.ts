@@ -22,9 +22,9 @@ export default defineCommand<DemoFlags>({
     ['talos-mac demo', 'TCG: firmware output, which device it booted from, exit 0'],
     ['talos-mac demo --accel kvm', 'on a POWER9 host ready for KVM-PR'],
     ['talos-mac demo --display vnc', 'a screen to look at (VNC on localhost); then talos-mac screenshot demo shot.png'],
-    ['talos-mac demo --image ~/.cache/talos-mac/demo-disk-*.qcow2', 'an image built on another machine'],
+    ['talos-mac demo --image ~/.cache/talos-mac/demo-disk-*.img', 'an image built on another machine'],
   ],
-  notes: 'Needs qemu-system-ppc, qemu-img and xorriso.',
+  notes: 'Needs qemu-system-ppc and xorriso (only qemu-system-ppc with --image).',
   exits: { OK: 'the demo disk booted', FAILED: 'it did not boot, QEMU failed, or this host cannot (--accel kvm without KVM-PR)', USAGE: 'usage error' },
   async run({ opts }) {
     const { demoCli } = await import('../demo.js');

@@ -15,8 +15,14 @@ import { DEFAULT_LOCALVERSION, type KernelStepOptions } from '../../kernel/optio
 
 /** The kernel pipeline, loaded only where a build or its cost is asked for: doctor's verifies do not need it. */
 export async function kernelPipeline() {
-  const [build, kernel, kbuild, source] = await Promise.all([import('../../kernel/module-build.js'), import('../../kernel/new-kernel.js'), import('../../kernel/kbuild.js'), import('../../kernel/source.js')]);
-  return { ...build, ...kernel, ...kbuild, ...source };
+  const [build, kernel, kbuild, source, cost] = await Promise.all([
+    import('../../kernel/module-build.js'),
+    import('../../kernel/new-kernel.js'),
+    import('../../kernel/kbuild.js'),
+    import('../../kernel/source.js'),
+    import('../../kernel/build-cost.js'),
+  ]);
+  return { ...build, ...kernel, ...kbuild, ...source, ...cost };
 }
 
 const CATEGORY = 'Kernel';
@@ -187,13 +193,13 @@ export const kernelHeaders: Step = {
   },
 };
 
-/** A new kernel's cost on this machine, from the running configuration (new-kernel.ts newKernelCost). */
+/** A new kernel's cost on this machine, from the running configuration (build-cost.ts newKernelCost). */
 export async function kernelBuildCost(ctx: StepContext): Promise<string> {
   const o = ctx.options.kernel;
   const cfg = await ctx.facts.kernelConfig();
   if (!cfg.ok) return 'A whole kernel build: many GB of disk and hours of CPU time.';
   const other = await otherHostCpus(ctx);
-  return (await (await import('../../kernel/new-kernel.js')).newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}), ...(other ? { cpus: other, records: false } : {}) })).text;
+  return (await (await import('../../kernel/build-cost.js')).newKernelCost(cfg.value, { ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.env ? { env: o.env } : {}), ...(other ? { cpus: other, records: false } : {}) })).text;
 }
 
 /**

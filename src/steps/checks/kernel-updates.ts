@@ -1,7 +1,7 @@
 import { removesCreated, removesModules, runsUndo } from '../../privileged/revert.js';
 import { installPrModules } from '../../kernel/module-load.js';
 import { DEFAULT_LOCALVERSION } from '../../kernel/options.js';
-import { undoNewKernel } from '../../kernel/new-kernel.js';
+import { undoNewKernel } from '../../kernel/new-kernel-undo.js';
 import { debPackageVersion } from '../../kernel/provenance.js';
 import { kernelConfigPaths } from '../../distro/kernel-files.js';
 import { HOOK_PATH, hookScript, hookSupported } from '../../kernel/hook.js';

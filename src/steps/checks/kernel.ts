@@ -1,5 +1,5 @@
 import { undoPrModules } from '../../kernel/module-load.js';
-import { undoNewKernel } from '../../kernel/new-kernel.js';
+import { undoNewKernel } from '../../kernel/new-kernel-undo.js';
 import { configValue } from '../../parse/kconfig.js';
 import type { Step } from '../step.js';
 import { unlessPower } from './common.js';

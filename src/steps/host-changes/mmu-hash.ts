@@ -2,7 +2,7 @@ import { UserError } from '../../errors.js';
 import { grubDefaultCmdlines } from '../../parse/bootloader.js';
 import { disableRadixValue } from '../../parse/cmdline.js';
 import { mmuFromCpuInfo } from '../../parse/cpuinfo.js';
-import { sha256 } from '../../privileged/runner.js';
+import { sha256 } from '../../privileged/sha256.js';
 import { removeStaleTemps } from '../../privileged/atomic-file.js';
 import { anyOf, entryAt, exactly, removeBackup, runsUndo, type Reverted, type Undo } from '../../privileged/revert.js';
 import type { PrivilegedRunner } from '../../privileged/runner.js';
