@@ -149,7 +149,15 @@ export async function configureKernelCommand(o: ConfigureKernelOptions): Promise
   if (o.json) {
     const { signing, groups, missingTools, edits, newRelease, tree } = r;
     const { KernelConfigureReportSchema } = await import('../kernel/report-schema.js');
-    const doc = { tree, newRelease, edits, groups, missingTools, signing: { sign: signing.sign, key: signing.key ?? null, lines: signing.lines }, cost };
+    const doc = {
+      tree,
+      newRelease,
+      edits,
+      groups,
+      missingTools: missingTools.map((m) => ({ what: m.what, package: m.package ?? null })),
+      signing: { sign: signing.sign, key: signing.key ?? null, lines: signing.lines },
+      cost,
+    };
     KernelConfigureReportSchema.parse(doc);
     process.stdout.write(jsonText(doc) + '\n');
     return EXIT.OK;

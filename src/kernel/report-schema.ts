@@ -37,13 +37,26 @@ export const KernelSourceReportSchema = z.object({
   file: z.string(),
 });
 
+/** One option that differs after olddefconfig ("n" for absent). */
+const ConfigChangeSchema = z.object({ key: z.string(), before: z.string(), after: z.string() });
+
 /** configure-kernel --json (its shape predates the schema field; more fields may follow). */
 export const KernelConfigureReportSchema = z.looseObject({
   tree: z.string(),
   newRelease: z.string(),
   edits: z.array(z.looseObject({ op: z.string(), key: z.string() })),
-  groups: z.array(z.unknown()),
-  missingTools: z.array(z.unknown()),
+  /** The differences by cause (src/kernel/config-groups.ts GroupedDiff). */
+  groups: z.object({
+    kvmPr: z.array(ConfigChangeSchema),
+    forced: z.array(ConfigChangeSchema),
+    ours: z.array(ConfigChangeSchema),
+    source: z.array(ConfigChangeSchema),
+    toolchain: z.array(ConfigChangeSchema),
+    buildMachine: z.array(ConfigChangeSchema),
+    reduced: z.array(ConfigChangeSchema),
+  }),
+  /** Build tools this host lacks, with the package that provides each here (null: none known). */
+  missingTools: z.array(z.object({ what: z.string(), package: z.nullable(z.string()) })),
   signing: z.object({ sign: z.boolean(), key: z.nullable(z.string()), lines: z.array(z.string()) }),
   cost: z.looseObject({ text: z.string() }),
 });
