@@ -245,16 +245,19 @@ const TAG: Record<StepState, string> = {
 };
 export const stateTag = (s: StepState): string => TAG[s];
 
+/** A step as a person reads it: its title; with -v its id (what --json, docs/checks.md and doctor's arguments use). */
+export const stepName = (step: Step, verbose: boolean): string => (verbose ? step.id : step.title);
+
 /** One step: doctor's mark for its status, then its state, as doctor and setup both show it. */
-export function stateLine(step: Step, r: StepResult, c?: ChalkInstance): string {
+export function stateLine(step: Step, r: StepResult, c?: ChalkInstance, verbose = false): string {
   const tag = `${MARK[statusOf(step, r)]} [${TAG[r.state]}]`.padEnd(12);
   const colour = !c ? (s: string) => s : r.state === 'done' ? c.green : r.state === 'not-applicable' ? c.dim : r.state === 'todo' || r.state === 'reboot-required' ? c.yellow : c.red;
-  return `${colour(tag)}${step.id}: ${r.summary}`;
+  return `${colour(tag)}${stepName(step, verbose)}: ${verbose ? r.summary : plainText(r.summary)}`;
 }
 
-export function fixLines(r: StepResult): string[] {
+export function fixLines(r: StepResult, verbose = false): string[] {
   if (!r.fix || r.state === 'done') return [];
-  return [`          → ${r.fix.text}`, ...(r.fix.commands ?? []).map((cmd) => `            $ ${cmd}`)];
+  return [`          → ${verbose ? r.fix.text : plainText(r.fix.text)}`, ...(r.fix.commands ?? []).map((cmd) => `            $ ${cmd}`)];
 }
 
 /** -v: every step by id with its state, its fix and why this run leaves it (the checks behind the timeline). */
@@ -263,8 +266,8 @@ export function printSteps(v: PlanView, out: (line: string) => void, c?: ChalkIn
   out('Step by step (-v):');
   for (const o of v.plan) {
     if (o.result.state === 'not-applicable') continue;
-    out(stateLine(o.step, o.result, c));
-    if (!o.step.fixedBy) fixLines(o.result).forEach((l) => out(l));
+    out(stateLine(o.step, o.result, c, true));
+    if (!o.step.fixedBy) fixLines(o.result, true).forEach((l) => out(l));
     const why = v.changes.has(o.step) || fixedNow(o, v.plan, v.options) ? undefined : whyNotNow(o.step, o.result, v.options);
     if (why) out(`  (not done by setup in this run: ${why})`);
   }

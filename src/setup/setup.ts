@@ -11,7 +11,7 @@ import { SETUP_STEPS } from '../steps/registry.js';
 import { applyInOrder, type Outcome } from '../steps/runner.js';
 import { appliesNow, DEFAULT_HOST_OPTIONS, setAside, statusOf, whyNotNow, type Changes, type HostOptions, type KvmHvChoice, type Step, type StepContext } from '../steps/step.js';
 import { collectingPrompts, makePrompts, type ChooseQuestion, type Prompts } from '../ui/prompts.js';
-import { appliesHere, fixLines, outcomeOf, printChanges, printSteps, printTimeline, prKernelMissing, rebootsOf, stateLine, stateTag, timeline, type PlannedChange, type PlanView, type Section } from './plan-view.js';
+import { appliesHere, fixLines, outcomeOf, plainText, printChanges, printSteps, printTimeline, prKernelMissing, rebootsOf, stateLine, stateTag, stepName, timeline, type PlannedChange, type PlanView, type Section } from './plan-view.js';
 import { askGuest, type GuestFlags, type GuestPlan } from './guest-phase.js';
 import { checkReboot, expectReboot, type RebootExpectation } from './reboot-check.js';
 import { SetupReportSchema, type SetupReport, type SetupStepReport } from './report-schema.js';
@@ -184,7 +184,8 @@ function nothingToDo(outcomes: readonly Outcome[]): string {
     : 'Nothing to do: this host is set up for KVM-PR.';
 }
 
-function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOptions, io: SetupIo): number {
+function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOptions, io: SetupIo, verbose: boolean): number {
+  const say = (s: string): string => (verbose ? s : plainText(s));
   const last = outcomes[outcomes.length - 1];
   // The step setup stopped at (whatever its severity), and the required steps not done.
   const stoppedAt = last?.applied && last.result.state !== 'done' && last.result.state !== 'reboot-required' ? last : undefined;
@@ -204,14 +205,14 @@ function finished(outcomes: Outcome[], steps: readonly Step[], options: HostOpti
   io.out('');
   if (open.length > 0 || (skipped > 0 && reboot.length === 0)) {
     // Each open step with its state and why, so the last line is never just "not finished".
-    io.out(`Not finished: ${open.map((o) => o.step.id).join(', ') || `${skipped} step(s) not reached`}.`);
+    io.out(`Not finished: ${open.map((o) => stepName(o.step, verbose)).join(verbose ? ', ' : '; ') || `${skipped} step(s) not reached`}.`);
     for (const o of open) {
       const why = whyNotNow(o.step, o.result, options);
-      io.out(`  ${o.step.id} (${stateTag(o.result.state)}): ${o.result.summary}${why ? ` — ${why}` : ''}`);
+      io.out(`  ${stepName(o.step, verbose)} (${stateTag(o.result.state)}): ${say(o.result.summary)}${why ? ` — ${say(why)}` : ''}`);
     }
   }
   if (reboot.length > 0) {
-    io.out(`Reboot now (for ${reboot.map((o) => o.step.id).join(', ')}), then run \`talos-mac setup\` again to continue with the remaining steps.`);
+    io.out(`Reboot now (for ${reboot.map((o) => stepName(o.step, verbose)).join(verbose ? ', ' : '; ')}), then run \`talos-mac setup\` again to continue with the remaining steps.`);
     return EXIT.REBOOT_NEEDED;
   }
   if (open.length > 0 || skipped > 0) return 1;
@@ -554,6 +555,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
   }
   const { answers, plan, demo } = settled;
+  const verbose = Boolean(opts.verbose);
   const reboots = rebootsOf(plan, options);
   const needsRoot = io.uid === 0 ? [] : plan.filter((o) => appliesHere(o, options)).map((o) => o.step.id);
   io.out('');
@@ -618,13 +620,13 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     const asked = new Set<Step>();
     const outcomes = await applyInOrder(steps, newContext, changes, {
       async confirm(step, before) {
-        if (interrupted) throw new UserError(`interrupted before ${step.id}: the change in progress was finished or rolled back; nothing more was changed. Run talos-mac setup again to continue.`, EXIT.INTERRUPTED);
+        if (interrupted) throw new UserError(`interrupted before "${step.title}": the change in progress was finished or rolled back; nothing more was changed. Run talos-mac setup again to continue.`, EXIT.INTERRUPTED);
         if (!appliesNow(step, before, options)) return false;
         const preset = step.preset?.(options);
         if (preset === false) return false;
         asked.add(step);
         // Live, the progress display names the step instead.
-        if (!live) io.out(stateLine(step, before, io.chalk));
+        if (!live) io.out(stateLine(step, before, io.chalk, verbose));
         return true;
       },
       ...(live
@@ -635,7 +637,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
               const list = new Listr(
                 [
                   {
-                    title: `${step.id}: ${step.title}`,
+                    title: verbose ? `${step.id}: ${step.title}` : step.title,
                     task: async (_ctx: unknown, task: { output: string }) => {
                       sink = (line) => {
                         task.output = line.trim();
@@ -664,18 +666,18 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
         if (o.wouldStop) io.out(`  would stop: ${o.wouldStop}`);
         // The plan summed up the steps that do not concern this host in one line.
         if (o.result.state === 'not-applicable' && !o.applied) return;
-        if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk)}`);
-        else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk));
+        if (o.applied) io.out(`  → ${stateLine(o.step, o.result, io.chalk, verbose)}`);
+        else if (!asked.has(o.step)) io.out(stateLine(o.step, o.result, io.chalk, verbose));
         // A step another one fixes (the running MMU, after the boot configuration) needs no fix of its own here.
-        if (!o.step.fixedBy) fixLines(o.result).forEach((l) => io.out(l));
+        if (!o.step.fixedBy) fixLines(o.result, verbose).forEach((l) => io.out(l));
         const why = asked.has(o.step) ? undefined : whyNotNow(o.step, o.result, options);
-        if (why) io.out(notThisRun(why));
+        if (why) io.out(notThisRun(verbose ? why : plainText(why)));
       },
     });
     const stoppedEarly = outcomes.length < steps.length || outcomes.some((o) => o.applied && !['done', 'reboot-required'].includes(o.result.state) && o.result.manual === undefined);
     let created: CreatedGuest | undefined;
     if (answers.guest && !stoppedEarly) created = await createPlanned(store, host, answers.guest, io);
-    let code = finished(outcomes, steps, options, io);
+    let code = finished(outcomes, steps, options, io, verbose);
     let demoFailed = false;
     if (code === EXIT.OK && demo) {
       // No change runs any more: Ctrl-C ends the demo as it ends `talos-mac demo`.

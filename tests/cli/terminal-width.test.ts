@@ -35,7 +35,9 @@ function run(args: string[], env: NodeJS.ProcessEnv, cols?: number): Promise<Run
         ? spawn('script', ['-qec', `stty cols ${cols} rows 60; exec ${argv}`, '/dev/null'], { env: e, stdio: ['ignore', 'pipe', 'pipe'] })
         : spawn('sh', ['-c', `exec ${argv} 2>&1`], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    // Decoded as a stream: a chunk may end inside a character (a ✓ cut in two).
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (text += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('close', (code) => {

@@ -24,7 +24,7 @@ describe('setup: hash MMU through /etc/default/grub (real CLI, sandbox root, fak
         const r = await sb.setup(['--yes', '--user', 'alice']);
         assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stderr + r.stdout);
         assert.match(r.stdout, new RegExp(`\\$ ${SUDO_RE}update-grub`));
-        assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
+        assert.match(r.stdout, /\[reboot\]\s+Run the hash MMU:/);
         assert.match(r.stdout, /Reboot now/);
 
         const file = join(sb.root, 'etc/default/grub');

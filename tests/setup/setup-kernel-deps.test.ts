@@ -56,7 +56,9 @@ async function setupHere(sb: Sandbox, opts: SetupOptions, extraEnv: NodeJS.Proce
   return { code, out: lines.join('\n'), asked };
 }
 
-const line = (out: string, id: string) => out.split('\n').find((l) => /^[✓!✗i-] \[[a-z/-]+\] +([\w.-]+): /.exec(l)?.[1] === id) ?? '';
+/** A step's state line, by what names the step there: its id with -v, else its title. */
+const line = (out: string, name: string) => out.split('\n').find((l) => /^[✓!✗i-] \[[a-z/-]+\] +(.+)$/.exec(l)?.[1]!.startsWith(`${name}: `)) ?? '';
+const BUILD_TOOLS = 'Install the kernel build tools';
 
 describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)", () => {
   it('--dry-run --snapshot: the kernel source is planned for --build-kernel, no install is shown as "would"', async () => {
@@ -92,7 +94,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       assert.equal(r.asked.length, 1, 'one question about the kernel, with its cost; nothing else to confirm');
       assert.match(r.asked[0]!, KERNEL_QUESTION);
       assert.match(r.out, /KVM-PR: this kernel cannot do it, and the hash MMU alone gains nothing .*Until then guests run under TCG/);
-      assert.match(line(r.out, 'kernel.build-tools'), /planned for `talos-mac setup --build-kernel`/);
+      assert.match(line(r.out, BUILD_TOOLS), /planned for `talos-mac setup --build-kernel`/);
       assert.match(r.out, /Setup complete for TCG guests: this kernel cannot do KVM-PR, and no kernel is built in this run/);
       assert.equal(r.code, 0, 'declined kernel work: done for TCG');
     });
@@ -104,7 +106,7 @@ describe("setup on Debian 12's stock kernel (no KVM-PR: a new kernel is needed)"
       assert.deepEqual(r.asked, ['Proceed?'], '--build-kernel answers the kernel question');
       // The fake installs nothing, so the tools are still missing and setup stops there.
       assert.deepEqual(await sb.commands(), [[...INSTALL, ...KBUILD, ...PACKAGING, ...FROM_CONFIG]]);
-      assert.match(r.out, /Not finished: kernel\.build-tools/);
+      assert.match(r.out, /Not finished: Install the kernel build tools/);
       assert.equal(r.code, 1);
     });
   });
@@ -131,7 +133,7 @@ describe('setup on a module-only host (the kernel has KVM-PR, kvm-pr.ko is missi
       const dep = join(sb.root, 'lib/modules/6.1.176/modules.dep');
       await writeFile(dep, (await readFile(dep, 'utf8')).replace(/^kernel\/arch\/powerpc\/kvm\/kvm-pr\.ko:.*\n/m, ''));
       const r = await setupHere(sb, {});
-      assert.match(line(r.out, 'kernel.build-tools'), /missing for building kvm-pr\.ko: make/);
+      assert.match(line(r.out, BUILD_TOOLS), /missing for building kvm-pr\.ko: make/);
       assert.deepEqual(r.asked, ['Proceed?']);
       assert.deepEqual(await sb.commands(), [[...INSTALL, ...KBUILD]]);
     });

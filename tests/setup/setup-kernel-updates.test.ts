@@ -20,7 +20,7 @@ describe('setup after a distribution kernel update (sandbox root)', () => {
       assert.match(await readFile(env, 'utf8'), new RegExp(`saved_entry=${DISTRO.replace(/[.+>]/g, '\\$&')}`));
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, EXIT.OK, r.stderr + r.stdout);
-      assert.match(r.stdout, /→ ✓ \[done\]\s+kernel\.default-entry: the next boot runs 6\.1\.192-talosmac/);
+      assert.match(r.stdout, /→ ✓ \[done\]\s+Boot a kernel that can do KVM-PR by default: the next boot runs 6\.1\.192-talosmac/);
       assert.deepEqual(grubCalls(await sb.commands()), [['grub-set-default', `--boot-directory=${sb.root}/boot`, OURS]]);
       assert.match(await readFile(env, 'utf8'), /saved_entry=gnulinux-advanced-[^>]+>gnulinux-6\.1\.192-talosmac-advanced-/);
 

@@ -21,7 +21,7 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       // Running hash already: the boot configuration only needs to keep it, then the rest follows in one run.
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /\[done\]\s+mmu\.next-boot/);
+      assert.match(r.stdout, /\[done\]\s+Boot with the hash MMU \(disable_radix\):/);
       const calls = await sb.commands();
       assert.deepEqual(calls, [['update-grub'], ['modprobe', 'kvm_pr'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice'], ['modprobe', '-r', 'kvm_hv']]);
       assert.match(r.stdout, /new login is needed|log out and back in/);
@@ -92,8 +92,8 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.stdout + r.stderr);
       assert.deepEqual(await sb.commands(), [['grubby', '--update-kernel=ALL', '--args=disable_radix'], ['usermod', '-R', sb.root, '-aG', 'kvm', 'alice']]);
       assert.match((await readFile(entry)).toString(), /^options .* disable_radix$/m);
-      assert.match(r.stdout, /→ ✓ \[done\]\s+mmu\.next-boot: the boot loader passes disable_radix \(2 BootLoaderSpec entries\)/);
-      assert.match(r.stdout, /\[reboot\]\s+mmu\.active/);
+      assert.match(r.stdout, /→ ✓ \[done\]\s+Boot with the hash MMU \(disable_radix\): the boot loader passes disable_radix \(2 BootLoaderSpec entries\)/);
+      assert.match(r.stdout, /\[reboot\]\s+Run the hash MMU:/);
       assert.match((await sb.read('etc/default/grub')).toString(), /^GRUB_CMDLINE_LINUX="rhgb quiet disable_radix"$/m);
       const u = await sb.setup(['--undo', '--yes']);
       assert.equal(u.code, 0, u.stdout + u.stderr);
@@ -107,10 +107,10 @@ describe('setup: kvm_pr, kvm_hv and /dev/kvm (real CLI, sandbox root)', () => {
     await withSandbox({ snapshot: 'debian12-6.1.0-50-hash', grub: 'debian12' }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /^✗ \[todo\]\s+kernel\.pr-support: this kernel was built without KVM-PR: .*CONTEXT_TRACKING_USER/m);
+      assert.match(r.stdout, /^✗ \[todo\]\s+Run a kernel that can do KVM-PR: this kernel was built without KVM-PR: .*CONTEXT_TRACKING_USER/m);
       assert.match(r.stdout, /not done by setup in this run: KVM-PR is set aside in this run \(no kernel that can do it\)/);
       assert.match(r.stdout, /run setup on that system itself \(never under --root\) with --build-kernel/);
-      assert.match(r.stdout, /^✗ \[blocked\] kvm\.pr-loaded/m);
+      assert.match(r.stdout, /^✗ \[blocked\] Load the kvm_pr module:/m);
       assert.match(r.stdout, /Setup complete for TCG guests/);
       assert.ok(!(await sb.commands()).some((c) => c[0] === 'modprobe'));
     });

@@ -56,7 +56,7 @@ describe('setup: regenerated configuration proven, else both files rolled back',
     await withSandbox({ snapshot: RADIX, grub: 'debian12', tools: ['modprobe', 'usermod', 'gpasswd'] }, async (sb) => {
       const r = await sb.setup(['--yes', '--user', 'alice']);
       assert.equal(r.code, 1);
-      assert.match(r.stdout, /Not finished: mmu\.next-boot, mmu\.active, kvm\.pr-loaded\.\n  mmu\.next-boot \(todo\): .* — talos-mac cannot recognise how this system sets kernel arguments: .*none of update-grub.*\n  mmu\.active \(todo\): .* — setup fixes it through mmu\.next-boot\n  kvm\.pr-loaded \(blocked\): .*cannot be while the radix MMU runs/);
+      assert.match(r.stdout, /Not finished: Boot with the hash MMU \(disable_radix\); Run the hash MMU; Load the kvm_pr module\.\n  Boot with the hash MMU \(disable_radix\) \(todo\): .* — talos-mac cannot recognise how this system sets kernel arguments: .*none of update-grub.*\n  Run the hash MMU \(todo\): .* — setup fixes it through "boot with the hash MMU \(disable_radix\)"\n  Load the kvm_pr module \(blocked\): .*cannot be while the radix MMU runs/);
     });
   });
 });

@@ -95,7 +95,7 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
       assert.match(one.screen, /After the reboot, run `talos-mac setup` again: it checks that the reboot did what it should, then: load the kvm_pr module/);
       assert.ok(one.screen.indexOf('The plan:') < one.screen.indexOf('Create a Mac OS guest now?'), 'the plan before the questions');
       assert.match(one.screen, /In Petitboot, boot this system's usual entry: its boot configuration now passes disable_radix/);
-      assert.match(one.screen, /Reboot now \(for mmu\.active\), then run `talos-mac setup` again/);
+      assert.match(one.screen, /Reboot now \(for Run the hash MMU\), then run `talos-mac setup` again/);
       assert.match(one.screen, /Next: sudo reboot {2}then {2}talos-mac setup/);
       assert.equal(one.code, EXIT.REBOOT_NEEDED, one.screen);
       assert.match((await sb.read('etc/default/grub')).toString(), /disable_radix/);
@@ -107,7 +107,7 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
       await reboot(sb, 'pr-kernel-6.1.176-hash');
       const two = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }]);
       assert.match(two.screen, /The reboot did what setup expected \(hash MMU\)/);
-      assert.match(two.screen, /✓ \[done\]\s+mmu\.active: Hash MMU/);
+      assert.match(two.screen, /✓ \[done\]\s+Run the hash MMU: Hash MMU/);
       assert.notEqual(two.code, EXIT.REBOOT_NEEDED, two.screen);
     });
   });
@@ -155,9 +155,9 @@ describe('setup in a terminal', { skip: !hasScript && 'script(1) not installed',
       const r = await wizard(sb, ['--no-guest'], [{ when: /Proceed\? \(Y\/n\)/, keys: 'y\r' }], {}, 120);
       assert.equal(r.code, EXIT.REBOOT_NEEDED, r.screen);
       const text = r.screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-      assert.match(text, /✔ mmu\.next-boot: Boot with the hash MMU \(disable_radix\)/, 'the finished task');
+      assert.match(text, /✔ Boot with the hash MMU \(disable_radix\)/, 'the finished task');
       assert.match(text, new RegExp(`\\$ ${SUDO_TTY_RE}update-grub`), 'its commands shown in the display');
-      assert.match(text, /→ ✓ \[done\]\s+mmu\.next-boot: the boot loader passes disable_radix/, 'verified after');
+      assert.match(text, /→ ✓ \[done\]\s+Boot with the hash MMU \(disable_radix\): the boot loader passes disable_radix/, 'verified after');
     });
   });
 

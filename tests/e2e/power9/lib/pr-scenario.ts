@@ -1,8 +1,8 @@
 // Pieces of the PR-kernel scenarios (issue 10, scenarios 3–5): the host's users and groups as
 // Debian's base-passwd and udev make them, the demo disk (built on this side: the box has no
 // xorriso), the QMP probe, and bounded retries for the OpenBIOS IDE race.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rename } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { REPO, cmd, shq } from './box.js';
 import { cacheRoot, log } from './cache.js';
 import type { CpioEntry } from './cpio.js';
@@ -21,15 +21,25 @@ export async function debianAccounts(): Promise<{ passwd: Buffer; group: Buffer 
   };
 }
 
-/** The talos-mac demo disk, built once here by the CLI itself; undefined (with the reason) when it cannot be. */
+/**
+ * The talos-mac demo disk, built once here by the CLI itself, as a qcow2 image (the box's guests
+ * keep a qcow2 disk, so launch there runs qemu-img on it); undefined (with the reason) when this
+ * machine cannot build it. A demo command without its disk is the harness's failure, not a skip.
+ */
 export async function demoDisk(): Promise<{ data: Buffer } | { missing: string }> {
   const xdg = join(cacheRoot(), 'demo-xdg');
   const r = await run([process.execPath, join(REPO, 'bin', 'talos-mac.js'), 'demo', '--print-cmd', '--json'], { check: false, env: { XDG_CACHE_HOME: xdg } });
   if (r.code !== 0) return { missing: `talos-mac demo cannot build its disk on this machine: ${r.stderr.trim()}` };
   const argv = JSON.parse(r.stdout) as string[];
-  const file = argv.map((a) => /(?:^|,)file=([^,]+\.qcow2)/.exec(a)?.[1]).find(Boolean);
-  if (!file) return { missing: `no disk in the demo's command: ${r.stdout}` };
-  return { data: await readFile(file) };
+  const drive = argv.map((a) => /(?:^|,)file=([^,]+),format=(raw|qcow2)(?:,|$)/.exec(a)).find(Boolean);
+  if (!drive) throw new Error(`no disk in the demo's command: ${r.stdout}`);
+  const [, file, format] = drive as unknown as [string, string, string];
+  if (format === 'qcow2') return { data: await readFile(file) };
+  // The demo keeps its disk raw (src/demo/image.ts): the same bytes as qcow2.
+  const qcow2 = join(xdg, `${basename(file)}.qcow2`);
+  await run(['qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'qcow2', file, `${qcow2}.part`]);
+  await rename(`${qcow2}.part`, qcow2);
+  return { data: await readFile(qcow2) };
 }
 
 export const DEMO_IMAGE = '/opt/demo.qcow2';
