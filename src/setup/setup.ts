@@ -267,12 +267,13 @@ function kernelNeeded(plan: Outcome[]): { cost: string; why: string; short: stri
 }
 
 /** The guest part of the plan: the guest this run creates, or the demo it ends with. */
-function guestLines(guest: GuestPlan | undefined, undecided: boolean, demo: boolean, exact: boolean): string[] {
+function guestLines(guest: GuestPlan | undefined, undecided: boolean, demo: boolean, exact: boolean, snapshot: boolean): string[] {
   const out: string[] = [];
   if (undecided) out.push('Then a guest: the questions after the plan choose it.');
   else if (guest?.existing) out.push(`Then the guest: ${guest.name} (${guest.os.title}) exists already: left as it is.`);
   else if (guest) {
-    out.push(`Then the guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.`);
+    const there = snapshot ? " (setup on that machine looks at its guests first: a snapshot holds none)" : '';
+    out.push(`Then the guest: ${guest.name}, ${guest.os.title}, ${guest.ram} MiB, a new ${guest.diskSize} disk${guest.cdrom ? `, install CD ${guest.cdrom}` : ', no install CD'}, network ${guest.net} — ${guest.accel}.${there}`);
     const m = guest.media;
     if (guest.forced) out.push(`  ! ${guest.forced}`);
     else if (m) {
@@ -423,7 +424,9 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
   // 1. The plan, before anything changes and before any question: every step's state as this
   // invocation would leave it (--yes: its answers; otherwise what Enter gives), as a timeline.
   const firstPlan = await verifyAll(steps, newContext());
-  const store = io.store ?? new GuestStore(io.env);
+  // A snapshot's plan is for its machine: its guests, which a snapshot does not hold (HOME at the
+  // snapshot's root finds none there), never this machine's.
+  const store = io.store ?? new GuestStore(opts.snapshot ? { HOME: resolve(opts.snapshot) } : io.env);
   const kvmHost = await canDoKvmPr(newContext().facts);
   const flagExtras = { ...options.extras };
   const answer = async (p: Prompts, quiet: boolean): Promise<Answers> => {
@@ -516,7 +519,7 @@ export async function runSetup(opts: SetupOptions, io: SetupIo): Promise<number>
     }
     const demo = opts.demo !== false && !a.guest && !a.guestUndecided && root === '/' && !opts.json;
     const exact = dryRun || Boolean(opts.verbose);
-    const view: PlanView = { plan, options: { ...options }, changes, uid: io.uid, exact, verbose: Boolean(opts.verbose), guest: guestLines(a.guest, a.guestUndecided, demo, exact) };
+    const view: PlanView = { plan, options: { ...options }, changes, uid: io.uid, exact, verbose: Boolean(opts.verbose), guest: guestLines(a.guest, a.guestUndecided, demo, exact, opts.snapshot !== undefined) };
     return { answers: a, plan, rehearsal, view, sections: timeline(view), demo };
   };
   // --yes answers as it will; otherwise the plan shows what pressing Enter at every question gives.

@@ -9,7 +9,7 @@ import { runSetup } from '../../src/setup/setup.js';
 import { RootedHost } from '../../src/host/rooted-host.js';
 import { SetupReportSchema } from '../../src/setup/report-schema.js';
 import { STEPS } from '../../src/steps/registry.js';
-import { runCli, SNAPSHOTS } from '../helpers/cli.js';
+import { runCli, SNAPSHOTS, withTempDir } from '../helpers/cli.js';
 import { confirmOnly } from '../helpers/prompts.js';
 import { withSandbox } from './sandbox.js';
 
@@ -120,6 +120,20 @@ describe('setup plan: the snapshot is the host', () => {
     assert.match(doctor.stdout, /\/dev\/kvm is not read-write for this user/);
     assert.match(setup, /kvm\.device: \/dev\/kvm is not read-write for this user/);
     assert.doesNotMatch(setup, /root may use \/dev\/kvm/);
+  });
+
+  it("the guest is proposed for the snapshot's machine, whatever guests this machine has", async () => {
+    await withTempDir(async (dir) => {
+      const env = { HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data'), XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') };
+      const made = await runCli(['create', 'tiger', '--os', 'tiger'], { env });
+      assert.equal(made.code, 0, made.stderr);
+      const r = await runCli(['setup', '--dry-run', '--os', 'tiger', '--snapshot', snap('pr-kernel-6.1.176-hash')], { env });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^Then the guest: tiger, Mac OS X 10\.4 Tiger, .* \(setup on that machine looks at its guests first: a snapshot holds none\)$/m);
+      assert.doesNotMatch(r.stdout, /exists already/, "this machine's tiger is not the snapshot's");
+      const here = await runCli(['setup', '--dry-run', '--os', 'tiger', '--no-demo'], { env });
+      assert.match(here.stdout, /^Then the guest: tiger \(Mac OS X 10\.4 Tiger\) exists already: left as it is\.$/m, 'on this machine the same store is looked at');
+    });
   });
 });
 
