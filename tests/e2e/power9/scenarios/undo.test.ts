@@ -40,7 +40,7 @@ describe('setup --undo in the box (issue 11)', { skip: missing ? `the PR kernel 
       description: 'talos-mac e2e stand-in for a kernel package (holds no kernel)',
       files: { [DUMMY_FILE]: 'a stand-in, not a kernel\n' },
     });
-    const installs = ['node', '/box/runner-installs.mjs', await boxChunk('PrivilegedRunner'), await boxChunk('APT'), await boxChunk('thisMachine')];
+    const installs = ['node', '/box/runner-installs.mjs', await boxChunk('PrivilegedRunner'), await boxChunk('APT'), await boxChunk('thisMachine'), await boxChunk('stepById')];
     const query = ['dpkg-query', '-W', '-f', STATUS, DUMMY_PACKAGE];
     const root = await freshRoot('pr-undo', row, kernel, { grub: false });
     const r = await bootBox({
