@@ -1,5 +1,4 @@
 import { createWriteStream } from 'node:fs';
-import { cpus } from 'node:os';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';

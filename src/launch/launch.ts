@@ -10,7 +10,7 @@ import { alreadyRunning, planLaunch, type LaunchOptions, type LaunchPlan } from 
 import { endLine, err, failureOf, printCommand, resetLoopError, type BootFacts } from './report.js';
 import { runForeground, type RunResult } from './run.js';
 import type { LiveShareSpec } from './live-share.js';
-import { alive, clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
+import { clearRuntime, firstTime, prepareRuntimeDir, runtimeFiles, type RuntimeFiles } from './state.js';
 
 export interface LaunchCommandOptions extends LaunchOptions {
   printCmd: boolean;

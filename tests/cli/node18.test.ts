@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, runCli, SNAPSHOTS } from '../helpers/cli.js';
+import { runCli, SNAPSHOTS } from '../helpers/cli.js';
 import { NODE18, NODE18_SKIP } from '../helpers/node18.js';
 
 // The published CLI must run on Node 18.19+ (Debian 12 and Ubuntu 24.04 on POWER ship Node 18).

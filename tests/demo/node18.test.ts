@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO } from '../helpers/cli.js';
 import { makeWorld } from '../helpers/guest-env.js';
 import { NODE18, NODE18_SKIP } from '../helpers/node18.js';
 

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { EXIT } from '../../src/exit-codes.js';
-import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO } from '../helpers/cli.js';
 import { withSandbox } from './sandbox.js';
 import { NODE18, NODE18_SKIP } from '../helpers/node18.js';
 

@@ -6,12 +6,11 @@ import type { Facts } from '../../host/facts.js';
 import { hasFeature, headersPackage, installArgv, sourcePackage, sourceTarballs, type Distro } from '../../distro/distro.js';
 import type { Changes, Step, StepContext, StepResult } from '../step.js';
 import { kernelCacheDir } from '../../kernel/cache.js';
-import type { CommonBuildOptions } from '../../kernel/module-build.js';
 import { installDir, installPrModules, loadPrModules } from '../../kernel/module-load.js';
 import { configRequirements, missingPackages, missingRequirements, moduleSigningState, packagingRequirements } from '../../kernel/preflight.js';
 import { shellLine } from '../../ui/shell-quote.js';
 import { hashOnlyReason } from './mmu-state.js';
-import { DEFAULT_LOCALVERSION, type KernelStepOptions } from '../../kernel/options.js';
+import { DEFAULT_LOCALVERSION } from '../../kernel/options.js';
 
 /** The kernel pipeline, loaded only where a build or its cost is asked for: doctor's verifies do not need it. */
 export async function kernelPipeline() {
