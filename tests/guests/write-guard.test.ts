@@ -13,7 +13,7 @@ import { listHfs } from '../../src/guests/seven-zip.js';
 import { LiveHost } from '../../src/host/live-host.js';
 import { alive } from '../../src/launch/state.js';
 import { BIN } from '../helpers/cli.js';
-import { makeWorld, processesWith, type TestWorld } from '../helpers/guest-env.js';
+import { makeWorld, processesWith, runningQemuArgv, type TestWorld } from '../helpers/guest-env.js';
 
 const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
 const which = (tool: string): string => execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { encoding: 'utf8' }).trim();
@@ -366,7 +366,7 @@ describe('QMP sockets without XDG_RUNTIME_DIR and a long guest name', () => {
       const s = await stat(root);
       assert.equal(s.mode & 0o777, 0o700);
       assert.equal(s.uid, process.getuid?.());
-      const argv = (await readFile(`/proc/${(JSON.parse(st.stdout) as { pid: number }).pid}/cmdline`, 'utf8')).split('\0');
+      const argv = await runningQemuArgv(w, name, env);
       const sockets = argv.filter((a) => a.startsWith('unix:')).map((a) => a.slice(5).split(',')[0]!);
       assert.equal(sockets.length, 2);
       for (const p of sockets) {

@@ -64,6 +64,23 @@ export async function makeWorld(prefix = 'talos-guests-'): Promise<TestWorld> {
 }
 
 
+/**
+ * The argv of guest `name`'s running QEMU, by the pid `status --json` reports. A guest that resets
+ * (its boot command's `reset-all` when OpenBIOS fails to boot, seen once on a loaded CI machine) is
+ * restarted by its launcher as a new QEMU with a new pid: a pid gone before it is read is asked again.
+ */
+export async function runningQemuArgv(w: TestWorld, name: string, env?: NodeJS.ProcessEnv): Promise<string[]> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const st = await w.run(['status', name, '--json'], env ? { env } : {});
+    const pid = (JSON.parse(st.stdout || '{}') as { pid?: number }).pid;
+    const argv = pid === undefined ? undefined : await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+    if (argv) return argv.split('\0');
+    if (Date.now() > end) throw new Error(`guest ${name} has no running QEMU: status said ${st.stdout}${st.stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Live processes whose command line has a word containing `needle` (e.g. a guest's pid file path). */
 export async function processesWith(needle: string): Promise<number[]> {
   const pids: number[] = [];

@@ -18,7 +18,7 @@ import { liveShareProblem } from '../../src/launch/live-share.js';
 import { alive, runtimeFiles } from '../../src/launch/state.js';
 import { AFPD_DIRS, afpdProblem, parseAfpdVersion } from '../../src/parse/afpd.js';
 import { BIN, REPO } from '../helpers/cli.js';
-import { processesWith, type TestWorld } from '../helpers/guest-env.js';
+import { processesWith, runningQemuArgv, type TestWorld } from '../helpers/guest-env.js';
 import { AFPERR, AfpClient } from './afp-client.js';
 import { endsWithin, guestfwdConnection, makeShareWorld, readState, waitFor } from './helpers.js';
 
@@ -65,8 +65,7 @@ describe('share --live over AFP (netatalk 4): a folder a running Mac OS 9 guest 
 
   /** A logged-in AFP session through the relay the guest's QEMU runs (its argv read from QEMU's command line). */
   async function session(name: string, password: string): Promise<{ c: AfpClient; vol: number; volumes: string[]; done(): Promise<void> }> {
-    const st = JSON.parse((await w.run(['status', name, '--json'])).stdout) as { pid: number };
-    const cmd = (await readFile(`/proc/${st.pid}/cmdline`, 'utf8')).split('\0');
+    const cmd = await runningQemuArgv(w, name);
     const m = /guestfwd=tcp:10\.0\.2\.100:548-cmd:(\S+) (\S+) '(.*)'$/.exec(cmd[cmd.indexOf('-netdev') + 1]!);
     assert.ok(m, 'QEMU runs the AFP rule');
     const conn = await guestfwdConnection(runtime(name), [m[1]!, m[2]!, m[3]!.replaceAll(',,', ',')]);

@@ -11,19 +11,18 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { guestPaths } from '../../src/guests/paths.js';
 import { buildQemuArgv } from '../../src/guests/argv.js';
 import { guestfwdRule, LIVE_SHARE_USER } from '../../src/launch/live-share.js';
 import { AFPD_DIRS } from '../../src/parse/afpd.js';
 import { alive, runtimeFiles } from '../../src/launch/state.js';
 import { BIN } from '../helpers/cli.js';
-import type { TestWorld } from '../helpers/guest-env.js';
+import { runningQemuArgv, type TestWorld } from '../helpers/guest-env.js';
 import { basicAuth, endsWithin, httpRequest, makeShareWorld, readState, throughGuestfwd, waitFor } from './helpers.js';
 
 const HEADLESS = ['--display', 'none'];
 
-const qemuCmdline = async (pid: number): Promise<string[]> => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
 
 describe('share --live: a folder the running guest reads and writes', () => {
   let w: TestWorld;
@@ -43,10 +42,11 @@ describe('share --live: a folder the running guest reads and writes', () => {
     const r = await w.run(['create', 'nonet', '--os', 'tiger', '--disk', disk, '--share-disk', '--net', 'none']);
     assert.equal(r.code, 0, r.stderr);
   });
-  after(async () => {
+  // Each test starts with no guest running, so one that fails leaves the next its own start.
+  afterEach(async () => {
     for (const n of ['tiger', 'leo']) await w.run(['kill', n]);
-    await w.cleanup();
   });
+  after(() => w.cleanup());
 
   it('the guestfwd rule: one relay per connection (cmd:), quoted for libslirp, commas doubled for QEMU', async () => {
     const rule = guestfwdRule('webdav', '/run/a b,c', '/usr/bin/node', '/opt/x/live-share-pipe.js');
@@ -99,7 +99,7 @@ describe('share --live: a folder the running guest reads and writes', () => {
     assert.equal(status.liveShare.address, 'http://10.0.2.100/');
     assert.match((await w.run(['status', 'tiger'])).stdout, new RegExp(`live share: .*password ${password}`));
     // QEMU runs with the rule, and the relay it names is the one used below.
-    const cmd = await qemuCmdline(status.pid);
+    const cmd = await runningQemuArgv(w, 'tiger');
     const netdev = cmd[cmd.indexOf('-netdev') + 1]!;
     const m = /guestfwd=tcp:10\.0\.2\.100:80-cmd:(\S+) (\S+) '(.*)'$/.exec(netdev);
     assert.ok(m, netdev);
@@ -166,8 +166,7 @@ describe('share --live: a folder the running guest reads and writes', () => {
     assert.notEqual(a.port, b.port);
     // Each guest's QEMU runs the relay with its own state file.
     for (const [n, s] of [['tiger', a], ['leo', b]] as const) {
-      const st = JSON.parse((await w.run(['status', n, '--json'])).stdout) as { pid: number };
-      assert.ok((await qemuCmdline(st.pid)).some((x) => x.includes(`${runtime(n)}/live-share.json`)), n);
+      assert.ok((await runningQemuArgv(w, n)).some((x) => x.includes(`${runtime(n)}/live-share.json`)), n);
       assert.equal(s.dir, n === 'tiger' ? shared : other);
     }
     const authA = basicAuth(LIVE_SHARE_USER, a.password);
