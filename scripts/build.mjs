@@ -1,5 +1,6 @@
 // Bundles the CLI into dist/cli/ with code splitting: start-up loads only what a command needs.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { build } from 'esbuild';
 
 const result = await build({
@@ -20,3 +21,9 @@ const result = await build({
 
 // Which chunk holds which sources: tests use it to check that --json never loads the UI libraries.
 writeFileSync('dist/cli/meta.json', JSON.stringify(result.metafile));
+
+// Chunks of earlier builds (their names carry a content hash) would otherwise pile up and ship in
+// the package ("files": dist/cli/*.js). Removed after the build, never before: a running guest's
+// QEMU runs dist/cli/live-share-pipe.js for each connection.
+const outputs = new Set(Object.keys(result.metafile.outputs).map((f) => basename(f)));
+for (const f of readdirSync('dist/cli')) if (/\.js(\.map)?$/.test(f) && !outputs.has(f)) rmSync(`dist/cli/${f}`, { force: true });

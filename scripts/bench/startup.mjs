@@ -1,16 +1,19 @@
 // Issue 2 targets: `--version` within 1.3× of bare node; doctor on a snapshot within 2×.
 import { fileURLToPath } from 'node:url';
-import { medianMs, fmt, ratio } from './lib.mjs';
+import { interleavedMediansMs, medianMs, fmt, ratio } from './lib.mjs';
 
 export default async function startup() {
   const bin = fileURLToPath(new URL('../../bin/talos-mac.js', import.meta.url));
   const snapshot = fileURLToPath(new URL('../../tests/fixtures/snapshots/pr-kernel-6.1.176-hash', import.meta.url));
   const node = process.execPath;
-  const bare = medianMs([node, '-e', '0']);
-  const version = medianMs([node, bin, '--version']);
-  const help = medianMs([node, bin, '--help']);
   const live = medianMs([node, bin, 'doctor', '--json'], { runs: 9 });
-  const snap = medianMs([node, bin, 'doctor', '--json', '--snapshot', snapshot]);
+  // Interleaved: the ratios compare runs made under the same load.
+  const [bare, version, help, snap] = interleavedMediansMs([
+    [node, '-e', '0'],
+    [node, bin, '--version'],
+    [node, bin, '--help'],
+    [node, bin, 'doctor', '--json', '--snapshot', snapshot],
+  ]);
   return {
     title: 'start-up (median wall time)',
     rows: [

@@ -52,22 +52,28 @@ function addCommand(parent: Command, spec: CommandSpec<any>, program: Command, s
   }
 }
 
-function buildProgram(setExit: (code: number) => void): Command {
+/**
+ * `only`: the command argv names, when it names one: the others are not built (commander builds
+ * each command's options and help eagerly, a few milliseconds for all of them: npm run bench).
+ * Anything else (help, an option first, a typo to suggest a name for) gets every command.
+ */
+function buildProgram(setExit: (code: number) => void, only?: CommandSpec<any>): Command {
   const program = new Command(PROGRAM.name)
     .description(PROGRAM.summary)
     .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', `\n${examplesText(PROGRAM.examples)}\n\n${exitTableText()}\nEach command's --help says what its codes mean for it; docs: README "Exit codes".`);
-  for (const spec of COMMANDS) addCommand(program, spec, program, setExit);
+  for (const spec of only ? [only] : COMMANDS) addCommand(program, spec, program, setExit);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
+  const named = COMMANDS.find((c) => c.name === argv[0]);
   const program = buildProgram((code) => {
     exitCode = code;
-  });
+  }, named);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

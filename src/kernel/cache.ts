@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { builtin } from '../builtin.js';
 import { createReadStream } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +10,11 @@ export function kernelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return builtin.crypto().createHash('sha256').update(data).digest('hex');
 }
 
 export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
+  const h = builtin.crypto().createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
 }

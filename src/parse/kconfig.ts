@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { builtin } from '../builtin.js';
 
 /** A kernel .config: CONFIG_X -> "y" | "m" | "<value>", absent or "n" when not set. */
 export type KernelConfig = ReadonlyMap<string, string>;
@@ -33,5 +33,5 @@ export function isEnabled(config: KernelConfig, key: string): boolean {
 
 /** /proc/config.gz is gzip; /boot/config-* is plain text. */
 export function decodeConfigFile(data: Buffer): string {
-  return data.length > 2 && data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data).toString('utf8') : data.toString('utf8');
+  return data.length > 2 && data[0] === 0x1f && data[1] === 0x8b ? builtin.zlib().gunzipSync(data).toString('utf8') : data.toString('utf8');
 }

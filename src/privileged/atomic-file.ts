@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { builtin } from '../builtin.js';
 import { chmod, chown, link, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -12,7 +12,7 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 export function tempPathBeside(path: string): string {
-  return join(dirname(path), `.${basename(path)}.talos-mac-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.talos-mac-${process.pid}-${builtin.crypto().randomBytes(4).toString('hex')}.tmp`);
 }
 
 function alive(pid: number): boolean {
