@@ -6,15 +6,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KERNELS } from '../kernels.js';
 import { cmd } from '../lib/box.js';
-import { prKernelMissing } from '../lib/pr-kernel.js';
+import { prKernelSkip } from '../lib/pr-kernel.js';
 import { doctorOf, prJourney, probeOf } from '../lib/pr-journey.js';
 import { demoDisk } from '../lib/pr-scenario.js';
 import { userland } from '../lib/userland.js';
 
-const missing = prKernelMissing();
+const missing = await prKernelSkip(KERNELS.debian12.fetch);
 const row = KERNELS.debian13Userland;
 
-test("Debian 13's userland (QEMU 10.0, Node 20) on the PR kernel: setup, reboot, setup, demo under KVM-PR confirmed by QEMU 10.0", { skip: missing ? `the PR kernel ${missing}` : false }, async (t) => {
+test("Debian 13's userland (QEMU 10.0, Node 20) on the PR kernel: setup, reboot, setup, demo under KVM-PR confirmed by QEMU 10.0", { skip: missing ?? false }, async (t) => {
   const disk = await demoDisk();
   if ('missing' in disk) {
     t.skip(disk.missing);

@@ -11,17 +11,17 @@ import { describe, test } from 'node:test';
 import { KERNELS } from '../kernels.js';
 import { bootBox, cmd, sendDir } from '../lib/box.js';
 import { freshRoot, hostFiles } from '../lib/host.js';
-import { prKernel, prKernelMissing, type PrKernel } from '../lib/pr-kernel.js';
+import { prKernel, prKernelSkip, type PrKernel } from '../lib/pr-kernel.js';
 import { DEMO_ARGS, assertUnderKvm, attempts, doctorOf, prJourney, probeOf, replay } from '../lib/pr-journey.js';
 import { asUser, demoDisk, qmpProbe, reportRetries, retry } from '../lib/pr-scenario.js';
 import { receiveSnapshot } from '../lib/snapshots.js';
 import { userland } from '../lib/userland.js';
 import { assertPrRadixVerdicts, assertReadyVerdicts, check } from '../verdicts.js';
 
-const missing = prKernelMissing();
+const missing = await prKernelSkip(KERNELS.debian12.fetch);
 const row = KERNELS.pr;
 
-describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ? `the PR kernel ${missing}` : false }, () => {
+describe('PR kernel built by talos-mac (scenarios 3–5)', { skip: missing ?? false }, () => {
   test("the PR kernel: talos-mac's pipeline, Debian 12's config reduced, KVM-PR kept; a second run builds nothing", async () => {
     const first = (await row.fetch()) as PrKernel;
     const config = await readFile(first.config, 'utf8');
