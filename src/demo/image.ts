@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { access, copyFile, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { describeCommandFailure, type Host } from '../host/host.js';
 import { distroOfHost, installAdvice, qemuPackage } from '../distro/distro.js';
+import { sha256 } from '../privileged/sha256.js';
 
 export const DEMO_MARKER = 'TALOS-MAC-DEMO';
 
@@ -78,7 +78,7 @@ export async function buildBootImage(host: Host, dir: string, kind: 'disk' | 'ra
  * so concurrent first runs never replace each other's file.
  */
 export async function cachedDemoDisk(host: Host, cacheDir: string, then?: string): Promise<string> {
-  const id = createHash('sha256').update(bootScript(DEMO_MARKER, then)).update('disk-512-raw-v2').digest('hex').slice(0, 12);
+  const id = sha256(bootScript(DEMO_MARKER, then) + 'disk-512-raw-v2').slice(0, 12);
   const path = join(cacheDir, `demo-disk-${id}.img`);
   try {
     await access(path);

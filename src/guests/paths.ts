@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { sha256 } from '../privileged/sha256.js';
 
 /** XDG base directories (https://specifications.freedesktop.org/basedir-spec): relative values are ignored, as the spec says. */
 function xdg(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
@@ -53,5 +53,5 @@ export const shortRuntimeRoot = (): string => `/tmp/talos-mac-${process.getuid?.
 export function guestRuntimeDir(p: GuestPaths, name: string): string {
   const dir = join(p.runtime, name);
   if (Buffer.byteLength(join(dir, LONGEST_SOCKET)) <= SOCKET_PATH_MAX) return dir;
-  return join(shortRuntimeRoot(), createHash('sha256').update(dir).digest('hex').slice(0, 16));
+  return join(shortRuntimeRoot(), sha256(dir).slice(0, 16));
 }

@@ -23,7 +23,7 @@ export function invalidSnapshot(root: string, problem: string): UserError {
 
 type Kind = Parameters<typeof describeFileKind>[0];
 
-async function refuseEntry(root: string, rel: string, s: Kind): Promise<never> {
+function refuseEntry(root: string, rel: string, s: Kind): never {
   let what = describeFileKind(s);
   if (s.isSymbolicLink()) {
     const target = attempt(() => readlinkSync(join(root, rel)));
@@ -44,7 +44,7 @@ function attempt<T>(fn: () => T): T | undefined {
 }
 
 /** Every entry under root is a plain file or a directory (readdir never follows a link). */
-export async function checkTree(root: string): Promise<void> {
+export function checkTree(root: string): void {
   const pending = [''];
   let seen = 0;
   for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
@@ -58,13 +58,13 @@ export async function checkTree(root: string): Promise<void> {
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (++seen > LIMIT) throw invalidSnapshot(root, `it holds more than ${LIMIT} entries`);
       if (e.isDirectory()) pending.push(child);
-      else if (!e.isFile()) await refuseEntry(root, child, e);
+      else if (!e.isFile()) refuseEntry(root, child, e);
     }
   }
 }
 
 /** lstat of root/rel, refusing a link or special file at any component; undefined when absent. */
-export async function statInside(root: string, rel: string): Promise<Stats | undefined> {
+export function statInside(root: string, rel: string): Stats | undefined {
   let s = lstatSync(root);
   const parts = rel.split('/').filter((p) => p !== '');
   for (let i = 0; i < parts.length; i++) {
@@ -73,14 +73,14 @@ export async function statInside(root: string, rel: string): Promise<Stats | und
     const next = attempt(() => lstatSync(join(root, sub)));
     if (next === undefined) return undefined;
     s = next;
-    if (!s.isFile() && !s.isDirectory()) await refuseEntry(root, sub, s);
+    if (!s.isFile() && !s.isDirectory()) refuseEntry(root, sub, s);
   }
   return s;
 }
 
 /** The bytes of the regular file root/rel; undefined when there is none (absent, or a directory). */
-export async function readInside(root: string, rel: string): Promise<Buffer | undefined> {
-  const seen = await statInside(root, rel);
+export function readInside(root: string, rel: string): Buffer | undefined {
+  const seen = statInside(root, rel);
   if (!seen?.isFile()) return undefined;
   const fd = attempt(() => openSync(join(root, rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY));
   if (fd === undefined) return undefined;
@@ -95,8 +95,8 @@ export async function readInside(root: string, rel: string): Promise<Buffer | un
 }
 
 /** The names in the directory root/rel; undefined when there is none. */
-export async function listInside(root: string, rel: string): Promise<string[] | undefined> {
-  const s = await statInside(root, rel);
+export function listInside(root: string, rel: string): string[] | undefined {
+  const s = statInside(root, rel);
   if (!s?.isDirectory()) return undefined;
   return attempt(() => readdirSync(join(root, rel)));
 }

@@ -35,7 +35,7 @@ export class SnapshotHost implements Host {
       throw new UserError(`cannot use ${q(dir)} as a snapshot: ${(err as Error).message}`);
     }
     if (!(await stat(root)).isDirectory()) throw new UserError(`${q(dir)} is not a directory: --snapshot takes a snapshot directory (see docs/host-snapshot.md).`);
-    const raw = await readInside(root, SNAPSHOT_MANIFEST);
+    const raw = readInside(root, SNAPSHOT_MANIFEST);
     if (raw === undefined) throw new UserError(notSnapshot);
     let json: unknown;
     try {
@@ -47,11 +47,11 @@ export class SnapshotHost implements Host {
     if (!parsed.success) throw new UserError(`${q(`${root}/${SNAPSHOT_MANIFEST}`)} is not a valid snapshot manifest:\n${formatIssues(parsed.error)}`);
     const problems = manifestPathProblems(parsed.data);
     if (problems.length) throw invalidSnapshot(root, problems.join('; '));
-    await checkTree(root);
+    checkTree(root);
     const outputs = new Map<string, string>();
     for (const c of parsed.data.commands ?? []) {
       if (c.stdoutFile === undefined) continue;
-      const data = await readInside(root, c.stdoutFile);
+      const data = readInside(root, c.stdoutFile);
       if (data === undefined) throw invalidSnapshot(root, `it names ${q(c.stdoutFile)} as the output of ${q(c.argv)}, but there is no such file`);
       outputs.set(c.stdoutFile, data.toString('utf8'));
     }
@@ -66,7 +66,7 @@ export class SnapshotHost implements Host {
   }
 
   async readFile(path: string): Promise<ReadResult> {
-    const data = await readInside(this.root, this.local(path));
+    const data = readInside(this.root, this.local(path));
     if (data !== undefined) return { ok: true, data };
     const status = this.manifest.files?.[path];
     if (status === 'denied') return { ok: false, reason: 'denied', message: 'permission denied (when the snapshot was taken)' };
@@ -78,14 +78,14 @@ export class SnapshotHost implements Host {
     const recorded = this.manifest.dirs?.[path];
     if (Array.isArray(recorded)) return { ok: true, entries: [...recorded].sort() };
     if (recorded === 'denied') return { ok: false, reason: 'denied', message: 'permission denied (when the snapshot was taken)' };
-    const entries = await listInside(this.root, this.local(path));
+    const entries = listInside(this.root, this.local(path));
     return entries ? { ok: true, entries: entries.sort() } : { ok: false, reason: 'missing', message: 'does not exist' };
   }
 
   async pathInfo(path: string): Promise<PathInfo> {
     const recorded = this.manifest.paths?.[path];
     if (recorded) return { ...recorded };
-    const s = await statInside(this.root, this.local(path));
+    const s = statInside(this.root, this.local(path));
     if (s) return { exists: true, type: fileType(s), readable: true, writable: false };
     // Absent either way; `notRecorded` lets a check that needs a real answer say "unknown".
     const status = this.manifest.files?.[path];

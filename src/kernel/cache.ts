@@ -1,16 +1,13 @@
-import { builtin } from '../builtin.js';
 import { createReadStream } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { builtin } from '../builtin.js';
+import { sha256 } from '../privileged/sha256.js';
 
 /** $XDG_CACHE_HOME/talos-mac/kernel (default ~/.cache/talos-mac/kernel). */
 export function kernelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env['XDG_CACHE_HOME'] && env['XDG_CACHE_HOME'].startsWith('/') ? env['XDG_CACHE_HOME'] : join(homedir(), '.cache');
   return join(base, 'talos-mac', 'kernel');
-}
-
-export function sha256(data: string | Buffer): string {
-  return builtin.crypto().createHash('sha256').update(data).digest('hex');
 }
 
 export async function sha256File(path: string): Promise<string> {

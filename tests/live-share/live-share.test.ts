@@ -23,7 +23,6 @@ import { basicAuth, endsWithin, httpRequest, makeShareWorld, readState, throughG
 
 const HEADLESS = ['--display', 'none'];
 
-
 describe('share --live: a folder the running guest reads and writes', () => {
   let w: TestWorld;
   let disk: string;
